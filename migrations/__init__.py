@@ -1,0 +1,1 @@
+"""Alembic migrations of the tgvault archive (shipped as tgvault.migrations)."""

@@ -1,0 +1,6 @@
+"""Allow ``python -m tgvault``."""
+
+from tgvault.cli import main
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""The composition root: turn settings into an archive (database + media store) and a Telegram source."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from tgvault.config import ChannelConfig, Settings, parse_channel_ref
+from tgvault.services.archiver import Archiver
+from tgvault.services.plans import NO_MEDIA, ChannelPlan, MediaPolicy, RefreshWindow
+from tgvault.services.progress import Progress
+from tgvault.sources.telegram import ClientOptions, TelegramSource, connected_client
+from tgvault.storage.database import create_archive_engine, make_session_factory
+from tgvault.storage.media_store import LocalMediaStore
+from tgvault.storage.schema import SchemaStatus, ensure_schema, schema_status
+from tgvault.storage.unit_of_work import UnitOfWork
+
+
+@dataclass
+class Archive:
+    """An open archive: the database and the media store."""
+
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    media_store: LocalMediaStore
+    schema: SchemaStatus
+
+    def unit_of_work(self) -> UnitOfWork:
+        """A new unit of work over the archive database."""
+        return UnitOfWork(self.session_factory)
+
+    def close(self) -> None:
+        """Release database connections."""
+        self.engine.dispose()
+
+
+def open_archive(settings: Settings, *, check_schema: bool = True) -> Archive:
+    """Open the configured archive.
+
+    With ``check_schema`` a brand-new database is created at the newest schema and an out-of-date one
+    raises :class:`~tgvault.errors.SchemaOutOfDateError` (run ``tgvault db upgrade``).
+    """
+    engine = create_archive_engine(settings.database.url)
+    try:
+        status = ensure_schema(engine) if check_schema else schema_status(engine)
+    except Exception:
+        engine.dispose()
+        raise
+    return Archive(engine, make_session_factory(engine), LocalMediaStore(settings.media.dir), status)
+
+
+def client_options(settings: Settings) -> ClientOptions:
+    """Telethon client options from the settings (raises ConfigError when credentials are missing)."""
+    api_id, api_hash = settings.telegram.api_credentials()
+    session_string = settings.telegram.session_string
+    return ClientOptions(
+        api_id=api_id,
+        api_hash=api_hash,
+        session_string=session_string.get_secret_value() if session_string else None,
+        session_file=settings.telegram.session_file,
+        flood_sleep_threshold=settings.telegram.flood_sleep_threshold,
+    )
+
+
+@asynccontextmanager
+async def telegram_source(settings: Settings) -> AsyncIterator[TelegramSource]:
+    """A connected, authorised Telegram source for the configured account."""
+    async with connected_client(client_options(settings)) as client:
+        yield TelegramSource(client, request_delay=settings.telegram.request_delay)
+
+
+def _start_of_day(day: date | None) -> datetime | None:
+    return None if day is None else datetime.combine(day, time.min, tzinfo=UTC)
+
+
+def plan_for(
+    settings: Settings,
+    name: str,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    media: bool = True,
+) -> ChannelPlan:
+    """What to do for a channel: its configured policy, or the defaults for a channel not in the config."""
+    configured: ChannelConfig | None = next(
+        (channel for channel in settings.channels if channel.key == parse_channel_ref(name).key), None
+    )
+    policy = NO_MEDIA
+    if media:
+        policy = MediaPolicy(concurrency=settings.media.concurrency)
+        if configured is not None:
+            policy = MediaPolicy(
+                kinds=frozenset(configured.media_kinds),
+                max_size=configured.media_max_size,
+                concurrency=settings.media.concurrency,
+            )
+    start = since if since is not None else (configured.since if configured else None)
+    end = None if until is None else datetime.combine(until, time.max, tzinfo=UTC)
+    return ChannelPlan(
+        key=configured.name if configured else name,
+        since=_start_of_day(start),
+        until=end,
+        media=policy,
+        refresh=RefreshWindow(newest_posts=settings.sync.refresh_posts, days=settings.sync.refresh_days),
+    )
+
+
+def make_archiver(
+    archive: Archive,
+    source: TelegramSource,
+    *,
+    progress: Progress | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> Archiver:
+    """An archiver writing through this archive's units of work and media store."""
+    if clock is None:
+        return Archiver(source, archive.unit_of_work, archive.media_store, progress=progress)
+    return Archiver(source, archive.unit_of_work, archive.media_store, progress=progress, clock=clock)

@@ -1,0 +1,347 @@
+"""Domain records: what the archive knows about channels, posts, revisions and media.
+
+These are frozen pydantic models with no knowledge of Telethon or SQLAlchemy. Sources produce them,
+services pass them around, storage persists them and exporters render them.
+
+Text entity offsets and lengths are kept exactly as Telegram sends them: in UTF-16 code units.
+Use :mod:`tgvault.text` to turn them into Python string slices.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, field_validator
+
+
+class Record(BaseModel):
+    """Base for every domain record: immutable, strict about unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _require_aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise ValueError("datetimes in the archive must be timezone-aware (UTC)")
+    return value
+
+
+class EntityKind(StrEnum):
+    """Kinds of message text entities (formatting and auto-detected spans)."""
+
+    BOLD = "bold"
+    ITALIC = "italic"
+    UNDERLINE = "underline"
+    STRIKETHROUGH = "strikethrough"
+    SPOILER = "spoiler"
+    CODE = "code"
+    PRE = "pre"
+    BLOCKQUOTE = "blockquote"
+    URL = "url"
+    TEXT_LINK = "text_link"
+    MENTION = "mention"
+    MENTION_NAME = "mention_name"
+    HASHTAG = "hashtag"
+    CASHTAG = "cashtag"
+    EMAIL = "email"
+    PHONE = "phone"
+    BOT_COMMAND = "bot_command"
+    BANK_CARD = "bank_card"
+    CUSTOM_EMOJI = "custom_emoji"
+    UNKNOWN = "unknown"
+
+
+class TextEntity(Record):
+    """One formatted span of a post's text. ``offset`` and ``length`` count UTF-16 code units."""
+
+    kind: EntityKind
+    offset: int
+    length: int
+    url: str | None = None
+    language: str | None = None
+    user_id: int | None = None
+    document_id: int | None = None
+    collapsed: bool = False
+
+
+class MediaKind(StrEnum):
+    """What a post's attached file is."""
+
+    PHOTO = "photo"
+    VIDEO = "video"
+    ROUND_VIDEO = "round_video"
+    ANIMATION = "animation"
+    VOICE = "voice"
+    AUDIO = "audio"
+    DOCUMENT = "document"
+    STICKER = "sticker"
+
+
+class MediaStatus(StrEnum):
+    """Where a media file stands in the archive."""
+
+    PENDING = "pending"
+    DOWNLOADED = "downloaded"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+class MediaItem(Record):
+    """A file attached to a post. ``file_name`` is display text only, never a path."""
+
+    kind: MediaKind
+    telegram_id: int | None = None
+    mime_type: str | None = None
+    file_name: str | None = None
+    size: int | None = None
+    width: int | None = None
+    height: int | None = None
+    duration: float | None = None
+    performer: str | None = None
+    title: str | None = None
+    sticker_emoji: str | None = None
+    spoiler: bool = False
+    status: MediaStatus = MediaStatus.PENDING
+    sha256: str | None = None
+    path: str | None = None
+    error: str | None = None
+
+
+class PollAnswer(Record):
+    """One option of a poll with its vote count (when results are known)."""
+
+    text: str
+    voters: int | None = None
+    chosen: bool = False
+    correct: bool = False
+
+
+class Poll(Record):
+    """A poll attached to a post."""
+
+    question: str
+    answers: tuple[PollAnswer, ...]
+    total_voters: int | None = None
+    closed: bool = False
+    quiz: bool = False
+    multiple_choice: bool = False
+    public_voters: bool = False
+
+
+class WebPagePreview(Record):
+    """A link preview shown under a post."""
+
+    url: str
+    site_name: str | None = None
+    title: str | None = None
+    description: str | None = None
+
+
+class Location(Record):
+    """A geo point, optionally a venue with a title and address."""
+
+    latitude: float
+    longitude: float
+    title: str | None = None
+    address: str | None = None
+    live_period: int | None = None
+
+
+class Contact(Record):
+    """A shared contact card."""
+
+    first_name: str
+    last_name: str | None = None
+    phone_number: str | None = None
+    user_id: int | None = None
+
+
+class Forward(Record):
+    """Where a forwarded post came from: a channel, a user, or a hidden name."""
+
+    from_channel_id: int | None = None
+    from_user_id: int | None = None
+    from_name: str | None = None
+    from_message_id: int | None = None
+    date: datetime | None = None
+    post_author: str | None = None
+
+    _aware = field_validator("date")(_require_aware)
+
+
+class Reaction(Record):
+    """A reaction and how many chose it: either an emoji or a custom emoji document id."""
+
+    emoji: str | None = None
+    custom_emoji_id: int | None = None
+    paid: bool = False
+    count: int
+
+
+class ServiceAction(Record):
+    """A service message's action (channel created, title changed, message pinned, ...)."""
+
+    type: str
+    title: str | None = None
+    pinned_message_id: int | None = None
+    text: str | None = None
+
+
+class Post(Record):
+    """One channel message as Telegram last showed it (plus the archive's tombstone, if deleted)."""
+
+    channel_id: int
+    message_id: int
+    date: datetime
+    edit_date: datetime | None = None
+    text: str = ""
+    entities: tuple[TextEntity, ...] = ()
+    service: ServiceAction | None = None
+    author: str | None = None
+    grouped_id: int | None = None
+    reply_to_message_id: int | None = None
+    reply_to_channel_id: int | None = None
+    forward: Forward | None = None
+    views: int | None = None
+    forwards: int | None = None
+    replies: int | None = None
+    reactions: tuple[Reaction, ...] = ()
+    media: MediaItem | None = None
+    poll: Poll | None = None
+    web_page: WebPagePreview | None = None
+    location: Location | None = None
+    contact: Contact | None = None
+    pinned: bool = False
+    raw: dict[str, Any] | None = None
+    parse_error: str | None = None
+    deleted_at: datetime | None = None
+
+    _aware = field_validator("date", "edit_date", "deleted_at")(_require_aware)
+
+    @property
+    def is_service(self) -> bool:
+        """True for service messages (pins, title changes, channel creation, ...)."""
+        return self.service is not None
+
+    def content_key(self) -> tuple[object, ...]:
+        """What makes two states of a post a different revision: text, formatting and attachments."""
+        media_key = None
+        if self.media is not None:
+            media_key = (self.media.kind, self.media.telegram_id, self.media.size)
+        return (self.text, self.entities, media_key, self.poll and self.poll.question, self.web_page)
+
+
+class PostRevision(Record):
+    """An earlier state of an edited post, with the raw TL Telegram sent for it."""
+
+    channel_id: int
+    message_id: int
+    revision: int
+    text: str
+    entities: tuple[TextEntity, ...] = ()
+    edit_date: datetime | None = None
+    observed_at: datetime
+    raw: dict[str, Any] | None = None
+
+    _aware = field_validator("edit_date", "observed_at")(_require_aware)
+
+
+class ChannelKind(StrEnum):
+    """Broadcast channel or supergroup."""
+
+    CHANNEL = "channel"
+    SUPERGROUP = "supergroup"
+
+
+class Channel(Record):
+    """A channel as last seen. ``id`` is Telegram's bare channel id (no -100 prefix)."""
+
+    id: int
+    username: str | None = None
+    title: str
+    description: str | None = None
+    subscribers: int | None = None
+    kind: ChannelKind = ChannelKind.CHANNEL
+    created_at: datetime | None = None
+    photo_sha256: str | None = None
+
+    _aware = field_validator("created_at")(_require_aware)
+
+
+class SyncState(Record):
+    """Per-channel checkpoints.
+
+    ``backfill_offset_id`` is the lowest id committed by the backfill walking backwards from
+    ``backfill_top_id``; ``newest_id`` is the highest id archived, where an incremental sync starts.
+    """
+
+    channel_id: int
+    newest_id: int = 0
+    backfill_top_id: int | None = None
+    backfill_offset_id: int | None = None
+    backfill_complete: bool = False
+    last_sync_at: datetime | None = None
+
+    _aware = field_validator("last_sync_at")(_require_aware)
+
+
+class RunStatus(StrEnum):
+    """Outcome of a sync run."""
+
+    RUNNING = "running"
+    OK = "ok"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+
+class RunCounts(Record):
+    """What a run changed in the archive."""
+
+    posts_added: int = 0
+    posts_edited: int = 0
+    posts_deleted: int = 0
+    media_files: int = 0
+    media_bytes: int = 0
+
+    def __add__(self, other: RunCounts) -> RunCounts:
+        return RunCounts(
+            posts_added=self.posts_added + other.posts_added,
+            posts_edited=self.posts_edited + other.posts_edited,
+            posts_deleted=self.posts_deleted + other.posts_deleted,
+            media_files=self.media_files + other.media_files,
+            media_bytes=self.media_bytes + other.media_bytes,
+        )
+
+    @property
+    def changed(self) -> bool:
+        """True when the run added, edited, deleted or downloaded anything."""
+        return any((self.posts_added, self.posts_edited, self.posts_deleted, self.media_files))
+
+
+class SyncRun(Record):
+    """One recorded run of backfill, sync or refresh over a channel."""
+
+    id: int | None = None
+    channel_key: str
+    channel_id: int | None = None
+    kind: str
+    started_at: datetime
+    finished_at: datetime | None = None
+    status: RunStatus = RunStatus.RUNNING
+    counts: RunCounts = RunCounts()
+    error: str | None = None
+
+    _aware = field_validator("started_at", "finished_at")(_require_aware)
+
+
+class ChannelSummary(Record):
+    """What ``tgvault status`` shows about one archived channel."""
+
+    channel_id: int
+    title: str
+    username: str | None
+    posts: int
+    newest_post_at: datetime | None
+    last_run: SyncRun | None

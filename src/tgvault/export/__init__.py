@@ -1,0 +1,1 @@
+"""tgvault.export."""

@@ -1,0 +1,64 @@
+"""What services need from a source of channel posts (Telegram via Telethon, the web preview, ...)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from tgvault.domain import Channel, Post
+
+
+@dataclass(frozen=True)
+class FetchedPost:
+    """A post as read from a source, with an opaque handle the source can use to fetch its media."""
+
+    post: Post
+    handle: object | None = None
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    """One page of history as Telegram returned it, and the channel's total post count if known."""
+
+    posts: list[FetchedPost]
+    total: int | None = None
+
+
+class ByteSink(Protocol):
+    """Where downloaded bytes go (a media store's pending file)."""
+
+    def write(self, chunk: bytes) -> int:
+        """Append bytes."""
+        ...
+
+
+class PostSource(Protocol):
+    """A source of a channel's posts, newest first, paged like Telegram's history."""
+
+    async def resolve(self, key: str) -> Channel:
+        """Look a channel up by @username, t.me link or id.
+
+        Raises :class:`tgvault.errors.ChannelUnavailableError` when it is private, renamed, banned or
+        does not exist.
+        """
+        ...
+
+    def older(
+        self, channel: Channel, *, offset_id: int = 0, offset_date: datetime | None = None
+    ) -> AsyncIterator[HistoryPage]:
+        """Pages of posts below ``offset_id`` (0 = the newest) or before ``offset_date``, newest first."""
+        ...
+
+    def newer(self, channel: Channel, *, min_id: int) -> AsyncIterator[HistoryPage]:
+        """Pages of posts above ``min_id``, oldest first."""
+        ...
+
+    async def get_posts(self, channel: Channel, message_ids: Sequence[int]) -> dict[int, FetchedPost | None]:
+        """Re-read posts by id; ``None`` for an id Telegram no longer has (deleted)."""
+        ...
+
+    async def download_media(self, channel: Channel, fetched: FetchedPost, sink: ByteSink) -> None:
+        """Write the post's file into ``sink``; an expired file reference is refreshed by re-reading."""
+        ...

@@ -1,0 +1,288 @@
+"""Telegram through Telethon: the only module that talks to a live ``TelegramClient``.
+
+It turns Telethon's objects into domain records (through :mod:`tgvault.sources.telegram_mapping`) and
+Telethon's errors into tgvault's typed exceptions, so services never see Telethon.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from telethon import TelegramClient, errors, functions, types
+from telethon.sessions import SQLiteSession, StringSession
+
+from tgvault.domain import Channel
+from tgvault.errors import (
+    ChannelUnavailableError,
+    FloodWaitTooLongError,
+    MediaUnavailableError,
+    NotLoggedInError,
+    SourceError,
+)
+from tgvault.sources.base import ByteSink, FetchedPost, HistoryPage
+from tgvault.sources.telegram_mapping import channel_to_record, message_to_post
+
+PAGE_SIZE = 100  # Telegram's limit for messages.getHistory
+
+T = TypeVar("T")
+
+_LINK = re.compile(
+    r"^(?:https?://)?(?:www\.)?(?:t\.me|telegram\.me)/(?:s/)?(?P<name>[A-Za-z0-9_]+)/?(?:\d+)?$"
+)
+
+
+@dataclass(frozen=True)
+class ClientOptions:
+    """How to build a Telegram client: credentials, session and pacing."""
+
+    api_id: int
+    api_hash: str
+    session_string: str | None = None
+    session_file: Path | None = None
+    flood_sleep_threshold: int = 60
+    request_retries: int = 5
+
+
+def parse_channel_key(key: str) -> str | int:
+    """Turn ``@name``, ``t.me/name``, ``https://t.me/s/name`` or a numeric id into what Telethon resolves."""
+    text = key.strip()
+    match = _LINK.match(text)
+    if match:
+        return match.group("name")
+    if text.startswith("@"):
+        return text[1:]
+    if re.fullmatch(r"-?\d+", text):
+        number = int(text)
+        if number < 0 and str(number).startswith("-100"):
+            return int(str(number)[4:])
+        return abs(number)
+    return text
+
+
+def make_session(options: ClientOptions) -> StringSession | SQLiteSession:
+    """The Telethon session named by the options: a session string wins over a session file."""
+    if options.session_string:
+        try:
+            return StringSession(options.session_string)
+        except Exception as exc:  # Telethon raises ValueError or binascii errors for a bad string
+            raise NotLoggedInError(
+                "TGVAULT_TELEGRAM__SESSION_STRING is not a valid Telethon session string; "
+                "create one with `tgvault login --string`"
+            ) from exc
+    if options.session_file is None:
+        raise NotLoggedInError("no Telegram session configured: run `tgvault login` first")
+    options.session_file.parent.mkdir(parents=True, exist_ok=True)
+    session = SQLiteSession(str(options.session_file))
+    _restrict_permissions(options.session_file)
+    return session
+
+
+def _restrict_permissions(session_file: Path) -> None:
+    for candidate in (session_file, Path(f"{session_file}.session")):
+        if candidate.exists():
+            candidate.chmod(0o600)
+
+
+def build_client(options: ClientOptions) -> TelegramClient:
+    """A Telethon client for the configured account (not yet connected)."""
+    client = TelegramClient(
+        make_session(options),
+        options.api_id,
+        options.api_hash,
+        flood_sleep_threshold=options.flood_sleep_threshold,
+        request_retries=options.request_retries,
+        receive_updates=False,
+    )
+    return client
+
+
+@asynccontextmanager
+async def connected_client(options: ClientOptions) -> AsyncIterator[TelegramClient]:
+    """Connect, make sure the session is logged in, and disconnect on leaving."""
+    client = build_client(options)
+    try:
+        with translated_errors("(connecting)"):
+            await client.connect()
+            if not await client.is_user_authorized():
+                raise NotLoggedInError(
+                    "the Telegram session is not logged in: run `tgvault login` "
+                    "(or set TGVAULT_TELEGRAM__SESSION_STRING from `tgvault login --string`)"
+                )
+        yield client
+    finally:
+        await client.disconnect()
+        if options.session_file is not None and not options.session_string:
+            _restrict_permissions(options.session_file)
+
+
+async def interactive_login(
+    options: ClientOptions,
+    *,
+    as_string: bool,
+    phone: Callable[[], str],
+    code: Callable[[], str],
+    password: Callable[[], str],
+) -> str | None:
+    """Log in with phone, code and (if set) the 2FA password.
+
+    Writes the session file (mode 0600), or with ``as_string`` returns a StringSession to keep in
+    TGVAULT_TELEGRAM__SESSION_STRING. The session string is a secret: never log it.
+    """
+    session: StringSession | SQLiteSession
+    if as_string:
+        session = StringSession(options.session_string) if options.session_string else StringSession()
+    else:
+        session = make_session(
+            ClientOptions(options.api_id, options.api_hash, session_file=options.session_file)
+        )
+    client = TelegramClient(session, options.api_id, options.api_hash, receive_updates=False)
+    try:
+        with translated_errors("(login)"):
+            await client.start(phone=phone, code_callback=code, password=password)
+        return session.save() if as_string else None
+    finally:
+        await client.disconnect()
+        if not as_string and options.session_file is not None:
+            _restrict_permissions(options.session_file)
+
+
+@contextmanager
+def translated_errors(channel: str) -> Any:
+    """Turn Telethon's errors into tgvault's, naming the channel."""
+    try:
+        yield
+    except errors.FloodWaitError as exc:
+        raise FloodWaitTooLongError(int(exc.seconds)) from exc
+    except (
+        errors.ChannelPrivateError,
+        errors.ChannelInvalidError,
+        errors.ChannelPublicGroupNaError,
+        errors.ChatForbiddenError,
+    ) as exc:
+        raise ChannelUnavailableError(channel, "is private, or this account was banned from it") from exc
+    except (errors.UsernameNotOccupiedError, errors.UsernameInvalidError) as exc:
+        raise ChannelUnavailableError(channel, "no channel has this username (renamed or deleted?)") from exc
+    except errors.AuthKeyError as exc:
+        raise NotLoggedInError(
+            f"the Telegram session is not authorised ({exc}); run `tgvault login`"
+        ) from exc
+    except errors.RPCError as exc:
+        raise SourceError(f"channel {channel}: Telegram answered {exc}") from exc
+    except ConnectionError as exc:
+        raise SourceError(f"channel {channel}: cannot reach Telegram ({exc})") from exc
+
+
+class TelegramSource:
+    """A :class:`~tgvault.sources.base.PostSource` over a connected Telethon client."""
+
+    def __init__(self, client: TelegramClient, *, request_delay: float = 1.0) -> None:
+        self._client = client
+        self._request_delay = request_delay
+        self._entities: dict[int, Any] = {}
+
+    async def resolve(self, key: str) -> Channel:
+        """Look the channel up and read its description and subscriber count."""
+        target = parse_channel_key(key)
+        with translated_errors(key):
+            try:
+                if isinstance(target, int):
+                    entity = await self._client.get_entity(types.PeerChannel(target))
+                else:
+                    entity = await self._client.get_entity(target)
+            except ValueError as exc:
+                raise ChannelUnavailableError(key, f"cannot be found ({exc})") from exc
+            if not isinstance(entity, types.Channel):
+                raise ChannelUnavailableError(key, "is a user or a basic group, not a channel")
+            if getattr(entity, "left", False) and getattr(entity, "username", None) is None:
+                raise ChannelUnavailableError(key, "is private and this account is not a member")
+            full = await self._client(functions.channels.GetFullChannelRequest(entity))
+        record = channel_to_record(entity, full)
+        self._entities[record.id] = entity
+        return record
+
+    def _entity(self, channel: Channel) -> Any:
+        entity = self._entities.get(channel.id)
+        if entity is None:
+            raise SourceError(f"channel {channel.id} was not resolved first")
+        return entity
+
+    async def _pages(self, channel: Channel, **kwargs: Any) -> AsyncIterator[HistoryPage]:
+        iterator = self._client.iter_messages(self._entity(channel), wait_time=self._request_delay, **kwargs)
+        page: list[FetchedPost] = []
+        label = channel.username or str(channel.id)
+        with translated_errors(label):
+            async for message in iterator:
+                post = message_to_post(message, channel.id)
+                if post is not None:
+                    page.append(FetchedPost(post, message))
+                if len(page) >= PAGE_SIZE:
+                    yield HistoryPage(page, getattr(iterator, "total", None))
+                    page = []
+        if page:
+            yield HistoryPage(page, getattr(iterator, "total", None))
+
+    def older(
+        self, channel: Channel, *, offset_id: int = 0, offset_date: datetime | None = None
+    ) -> AsyncIterator[HistoryPage]:
+        """Pages below ``offset_id`` or before ``offset_date``, newest first."""
+        return self._pages(channel, offset_id=offset_id, offset_date=offset_date)
+
+    def newer(self, channel: Channel, *, min_id: int) -> AsyncIterator[HistoryPage]:
+        """Pages above ``min_id``, oldest first."""
+        return self._pages(channel, min_id=min_id, reverse=True)
+
+    async def get_posts(self, channel: Channel, message_ids: Sequence[int]) -> dict[int, FetchedPost | None]:
+        """Re-read posts (``channels.getMessages``); a ``MessageEmpty`` answer means deleted (None)."""
+        label = channel.username or str(channel.id)
+        found: dict[int, FetchedPost | None] = {}
+        for start in range(0, len(message_ids), PAGE_SIZE):
+            chunk = list(message_ids[start : start + PAGE_SIZE])
+            with translated_errors(label):
+                messages = await self._client.get_messages(self._entity(channel), ids=chunk)
+            for message_id, message in zip(chunk, messages, strict=True):
+                post = None if message is None else message_to_post(message, channel.id)
+                found[message_id] = None if post is None else FetchedPost(post, message)
+        return found
+
+    async def download_media(self, channel: Channel, fetched: FetchedPost, sink: ByteSink) -> None:
+        """Download the post's file; an expired file reference is refreshed by re-reading the post once."""
+        label = channel.username or str(channel.id)
+        message = fetched.handle
+        if message is None:
+            refreshed = await self.get_posts(channel, [fetched.post.message_id])
+            again = refreshed.get(fetched.post.message_id)
+            if again is None:
+                raise MediaUnavailableError(f"post {fetched.post.message_id} no longer exists")
+            message = again.handle
+        try:
+            await self._download(label, message, sink)
+        except _FileReferenceExpired:
+            refreshed = await self.get_posts(channel, [fetched.post.message_id])
+            again = refreshed.get(fetched.post.message_id)
+            if again is None or again.handle is None:
+                raise MediaUnavailableError(f"post {fetched.post.message_id} no longer exists") from None
+            if hasattr(sink, "restart"):
+                sink.restart()
+            await self._download(label, again.handle, sink)
+
+    async def _download(self, label: str, message: Any, sink: ByteSink) -> None:
+        try:
+            with translated_errors(label):
+                try:
+                    result = await self._client.download_media(message, file=sink)
+                except (errors.FileReferenceExpiredError, errors.FileReferenceInvalidError) as exc:
+                    raise _FileReferenceExpired() from exc
+        except _FileReferenceExpired:
+            raise
+        if result is None:
+            raise MediaUnavailableError("the post has no downloadable file")
+
+
+class _FileReferenceExpired(Exception):
+    """Internal: Telegram rejected the file reference; re-read the message and try again."""

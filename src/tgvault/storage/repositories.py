@@ -1,0 +1,909 @@
+"""Repositories: the archive's aggregates in and out of SQL. They never commit; the unit of work does."""
+
+from __future__ import annotations
+
+import builtins
+import os
+import socket
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal, TypeVar
+
+from sqlalchemy import Select, and_, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from tgvault.domain import (
+    Channel,
+    ChannelKind,
+    ChannelSummary,
+    Contact,
+    Forward,
+    Location,
+    MediaItem,
+    MediaStatus,
+    Poll,
+    Post,
+    PostRevision,
+    Reaction,
+    RunCounts,
+    RunStatus,
+    ServiceAction,
+    SyncRun,
+    SyncState,
+    TextEntity,
+    WebPagePreview,
+)
+from tgvault.storage.tables import (
+    ChannelLockRow,
+    ChannelObservationRow,
+    ChannelRow,
+    MediaItemRow,
+    PostRevisionRow,
+    PostRow,
+    SyncRunRow,
+    SyncStateRow,
+    utcnow,
+)
+
+T = TypeVar("T")
+
+# SQLite limits bound parameters per statement; keep IN lists and multi-row inserts below it.
+CHUNK = 500
+
+
+def _chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _dump(model: Any) -> Any:
+    return None if model is None else model.model_dump(mode="json", exclude_defaults=True)
+
+
+def _dump_many(models: Iterable[Any]) -> list[Any]:
+    return [model.model_dump(mode="json", exclude_defaults=True) for model in models]
+
+
+class ChannelRepository:
+    """Channels, and the history of their title, username, description and subscriber count."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def upsert(self, channel: Channel, observed_at: datetime | None = None) -> None:
+        """Insert or update a channel; record an observation when anything visible changed."""
+        now = observed_at or utcnow()
+        row = self._session.get(ChannelRow, channel.id)
+        values = {
+            "username": channel.username,
+            "title": channel.title,
+            "description": channel.description,
+            "subscribers": channel.subscribers,
+            "kind": channel.kind.value,
+            "created_at": channel.created_at,
+            "photo_sha256": channel.photo_sha256,
+        }
+        if row is None:
+            self._session.add(ChannelRow(id=channel.id, first_seen_at=now, updated_at=now, **values))
+            self._session.flush()
+            changed = True
+        else:
+            changed = any(
+                getattr(row, key) != values[key]
+                for key in ("username", "title", "description", "subscribers")
+            )
+            for key, value in values.items():
+                if value is not None or key in ("username", "description"):
+                    setattr(row, key, value)
+            row.updated_at = now
+        if changed:
+            self._session.add(
+                ChannelObservationRow(
+                    channel_id=channel.id,
+                    observed_at=now,
+                    title=channel.title,
+                    username=channel.username,
+                    description=channel.description,
+                    subscribers=channel.subscribers,
+                )
+            )
+        self._session.flush()
+
+    def get(self, channel_id: int) -> Channel | None:
+        """The channel with this Telegram id, if archived."""
+        row = self._session.get(ChannelRow, channel_id)
+        return None if row is None else _channel_from_row(row)
+
+    def find(self, key: str) -> Channel | None:
+        """Find an archived channel by username (with or without @, any case) or numeric id."""
+        key = key.strip().removeprefix("@")
+        for prefix in ("https://t.me/", "http://t.me/", "t.me/"):
+            key = key.removeprefix(prefix)
+        key = key.split("/")[0]
+        if key.lstrip("-").isdigit():
+            number = int(key)
+            if number < 0 and str(number).startswith("-100"):
+                number = int(str(number)[4:])
+            return self.get(abs(number))
+        row = self._session.scalars(
+            select(ChannelRow).where(func.lower(ChannelRow.username) == key.lower())
+        ).first()
+        return None if row is None else _channel_from_row(row)
+
+    def list(self) -> list[Channel]:
+        """Every archived channel, by title."""
+        rows = self._session.scalars(select(ChannelRow).order_by(ChannelRow.title, ChannelRow.id))
+        return [_channel_from_row(row) for row in rows]
+
+    def observations(self, channel_id: int) -> builtins.list[tuple[datetime, int | None, str]]:
+        """(observed_at, subscribers, title) over time, oldest first."""
+        rows = self._session.execute(
+            select(
+                ChannelObservationRow.observed_at,
+                ChannelObservationRow.subscribers,
+                ChannelObservationRow.title,
+            )
+            .where(ChannelObservationRow.channel_id == channel_id)
+            .order_by(ChannelObservationRow.observed_at, ChannelObservationRow.id)
+        )
+        return [(row[0], row[1], row[2]) for row in rows]
+
+
+def _channel_from_row(row: ChannelRow) -> Channel:
+    return Channel(
+        id=row.id,
+        username=row.username,
+        title=row.title,
+        description=row.description,
+        subscribers=row.subscribers,
+        kind=ChannelKind(row.kind),
+        created_at=row.created_at,
+        photo_sha256=row.photo_sha256,
+    )
+
+
+@dataclass(frozen=True)
+class UpsertOutcome:
+    """What an upsert of a batch of posts did."""
+
+    added: int = 0
+    edited: int = 0
+    unchanged: int = 0
+    undeleted: int = 0
+
+
+_POST_FIELDS = (
+    "date",
+    "edit_date",
+    "text",
+    "entities",
+    "service",
+    "author",
+    "grouped_id",
+    "reply_to_message_id",
+    "reply_to_channel_id",
+    "forward",
+    "views",
+    "forwards",
+    "replies",
+    "reactions",
+    "poll",
+    "web_page",
+    "location",
+    "contact",
+    "pinned",
+    "raw",
+    "parse_error",
+)
+
+
+def _post_values(post: Post) -> dict[str, Any]:
+    return {
+        "date": post.date,
+        "edit_date": post.edit_date,
+        "text": post.text,
+        "entities": _dump_many(post.entities),
+        "service": _dump(post.service),
+        "author": post.author,
+        "grouped_id": post.grouped_id,
+        "reply_to_message_id": post.reply_to_message_id,
+        "reply_to_channel_id": post.reply_to_channel_id,
+        "forward": _dump(post.forward),
+        "views": post.views,
+        "forwards": post.forwards,
+        "replies": post.replies,
+        "reactions": _dump_many(post.reactions),
+        "poll": _dump(post.poll),
+        "web_page": _dump(post.web_page),
+        "location": _dump(post.location),
+        "contact": _dump(post.contact),
+        "pinned": post.pinned,
+        "raw": post.raw,
+        "parse_error": post.parse_error,
+    }
+
+
+_MEDIA_DESCRIPTION = (
+    "kind",
+    "telegram_id",
+    "mime_type",
+    "file_name",
+    "size",
+    "width",
+    "height",
+    "duration",
+    "performer",
+    "title",
+    "sticker_emoji",
+    "spoiler",
+)
+
+
+def _media_values(media: MediaItem) -> dict[str, Any]:
+    values = {name: getattr(media, name) for name in _MEDIA_DESCRIPTION}
+    values["kind"] = media.kind.value
+    values.update(status=media.status.value, sha256=media.sha256, path=media.path, error=media.error)
+    return values
+
+
+def _revision_key(row: PostRow, media: MediaItemRow | None) -> tuple[Any, ...]:
+    """The same content key as :meth:`Post.content_key`, computed from stored rows."""
+    stored = _post_from_row(row, media)
+    return stored.content_key()
+
+
+class PostRepository:
+    """Posts with their media, revisions and tombstones."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def _insert(self, table: Any) -> Any:
+        dialect = self._session.get_bind().dialect.name
+        return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+    def upsert_many(self, posts: Sequence[Post], observed_at: datetime | None = None) -> UpsertOutcome:
+        """Idempotently store a batch of posts of one channel.
+
+        A post seen for the first time is inserted. A post whose text, entities or attachment
+        changed keeps its earlier state as a :class:`PostRevision` (with that state's raw TL) and
+        takes the new one. Counters (views, forwards, reactions) are updated without a revision.
+        A post that reappears after being marked deleted loses its tombstone.
+        """
+        if not posts:
+            return UpsertOutcome()
+        now = observed_at or utcnow()
+        channel_ids = {post.channel_id for post in posts}
+        if len(channel_ids) != 1:
+            raise ValueError("upsert_many takes posts of one channel at a time")
+        (channel_id,) = channel_ids
+        latest: dict[int, Post] = {}
+        for post in posts:
+            latest[post.message_id] = post
+        existing = self._load_rows(channel_id, list(latest))
+        new_rows: list[dict[str, Any]] = []
+        revisions: list[dict[str, Any]] = []
+        edited = unchanged = undeleted = 0
+        for message_id, post in latest.items():
+            values = _post_values(post)
+            found = existing.get(message_id)
+            if found is None:
+                new_rows.append(
+                    {
+                        "channel_id": channel_id,
+                        "message_id": message_id,
+                        "deleted_at": None,
+                        "revision_count": 0,
+                        "first_seen_at": now,
+                        "updated_at": now,
+                        **values,
+                    }
+                )
+                continue
+            row, media_row = found
+            if row.deleted_at is not None:
+                row.deleted_at = None
+                undeleted += 1
+            if _revision_key(row, media_row) != post.content_key():
+                row.revision_count += 1
+                revisions.append(
+                    {
+                        "channel_id": channel_id,
+                        "message_id": message_id,
+                        "revision": row.revision_count,
+                        "text": row.text,
+                        "entities": row.entities,
+                        "edit_date": row.edit_date,
+                        "observed_at": now,
+                        "raw": row.raw,
+                    }
+                )
+                for key in _POST_FIELDS:
+                    setattr(row, key, values[key])
+                edited += 1
+            else:
+                unchanged += 1
+                for key in ("views", "forwards", "replies", "reactions", "pinned", "edit_date", "raw"):
+                    if key in ("raw",) or values[key] is not None:
+                        setattr(row, key, values[key])
+            row.updated_at = now
+        if new_rows:
+            for chunk in _chunks(new_rows, 200):
+                self._session.execute(insert(PostRow), list(chunk))
+        if revisions:
+            self._session.execute(insert(PostRevisionRow), revisions)
+        self._session.flush()
+        self._upsert_media(channel_id, [p for p in latest.values() if p.media is not None], now)
+        return UpsertOutcome(added=len(new_rows), edited=edited, unchanged=unchanged, undeleted=undeleted)
+
+    def _load_rows(
+        self, channel_id: int, message_ids: Sequence[int]
+    ) -> dict[int, tuple[PostRow, MediaItemRow | None]]:
+        found: dict[int, tuple[PostRow, MediaItemRow | None]] = {}
+        for chunk in _chunks(message_ids):
+            query = (
+                select(PostRow, MediaItemRow)
+                .outerjoin(
+                    MediaItemRow,
+                    and_(
+                        MediaItemRow.channel_id == PostRow.channel_id,
+                        MediaItemRow.message_id == PostRow.message_id,
+                    ),
+                )
+                .where(PostRow.channel_id == channel_id, PostRow.message_id.in_(chunk))
+            )
+            for post_row, media_row in self._session.execute(query):
+                found[post_row.message_id] = (post_row, media_row)
+        return found
+
+    def _upsert_media(self, channel_id: int, posts: Sequence[Post], now: datetime) -> None:
+        """Record each post's attachment; a file already downloaded stays downloaded if unchanged."""
+        if not posts:
+            return
+        current = {
+            row.message_id: row
+            for chunk in _chunks([p.message_id for p in posts])
+            for row in self._session.scalars(
+                select(MediaItemRow).where(
+                    MediaItemRow.channel_id == channel_id, MediaItemRow.message_id.in_(chunk)
+                )
+            )
+        }
+        fresh: list[dict[str, Any]] = []
+        for post in posts:
+            media = post.media
+            assert media is not None
+            values = _media_values(media)
+            row = current.get(post.message_id)
+            if row is None:
+                fresh.append(
+                    {
+                        "channel_id": channel_id,
+                        "message_id": post.message_id,
+                        "attempts": 0,
+                        "updated_at": now,
+                    }
+                    | values
+                )
+                continue
+            same_file = row.telegram_id == media.telegram_id and row.size == media.size
+            keep_download = same_file and row.status == MediaStatus.DOWNLOADED.value
+            for key in _MEDIA_DESCRIPTION:
+                setattr(row, key, values[key])
+            if not keep_download and (media.status != MediaStatus.PENDING or not same_file):
+                row.status, row.sha256, row.path, row.error = (
+                    values["status"],
+                    values["sha256"],
+                    values["path"],
+                    values["error"],
+                )
+                if not same_file:
+                    row.attempts = 0
+            row.updated_at = now
+        if fresh:
+            self._session.execute(insert(MediaItemRow), fresh)
+        self._session.flush()
+
+    def get(self, channel_id: int, message_id: int) -> Post | None:
+        """One archived post with its media and tombstone."""
+        found = self._load_rows(channel_id, [message_id]).get(message_id)
+        return None if found is None else _post_from_row(*found)
+
+    def count(self, channel_id: int, *, include_deleted: bool = True) -> int:
+        """How many posts of the channel are archived."""
+        query = select(func.count()).select_from(PostRow).where(PostRow.channel_id == channel_id)
+        if not include_deleted:
+            query = query.where(PostRow.deleted_at.is_(None))
+        return int(self._session.scalar(query) or 0)
+
+    def ids(self, channel_id: int, *, min_id: int = 0, include_deleted: bool = False) -> list[int]:
+        """Archived message ids of a channel, ascending."""
+        query = select(PostRow.message_id).where(
+            PostRow.channel_id == channel_id, PostRow.message_id > min_id
+        )
+        if not include_deleted:
+            query = query.where(PostRow.deleted_at.is_(None))
+        return list(self._session.scalars(query.order_by(PostRow.message_id)))
+
+    def ids_for_refresh(self, channel_id: int, newest: int, since: datetime) -> list[int]:
+        """Ids of live posts to re-read: the newest ``newest`` ones and all posts since ``since``."""
+        by_rank = select(PostRow.message_id).where(
+            PostRow.channel_id == channel_id, PostRow.deleted_at.is_(None)
+        )
+        top = list(self._session.scalars(by_rank.order_by(PostRow.message_id.desc()).limit(newest)))
+        recent = list(self._session.scalars(by_rank.where(PostRow.date >= since)))
+        return sorted(set(top) | set(recent), reverse=True)
+
+    def mark_deleted(self, channel_id: int, message_ids: Iterable[int], noticed_at: datetime) -> int:
+        """Set tombstones on posts that Telegram no longer has; content is kept. Returns how many were new."""
+        total = 0
+        ids = list(message_ids)
+        for chunk in _chunks(ids):
+            result = self._session.execute(
+                update(PostRow)
+                .where(
+                    PostRow.channel_id == channel_id,
+                    PostRow.message_id.in_(chunk),
+                    PostRow.deleted_at.is_(None),
+                )
+                .values(deleted_at=noticed_at, updated_at=noticed_at)
+            )
+            total += int(getattr(result, "rowcount", 0) or 0)
+        return total
+
+    def revisions(self, channel_id: int, message_id: int) -> list[PostRevision]:
+        """Earlier states of a post, oldest first."""
+        rows = self._session.scalars(
+            select(PostRevisionRow)
+            .where(PostRevisionRow.channel_id == channel_id, PostRevisionRow.message_id == message_id)
+            .order_by(PostRevisionRow.revision)
+        )
+        return [_revision_from_row(row) for row in rows]
+
+    def revisions_for(self, channel_id: int, message_ids: Sequence[int]) -> dict[int, list[PostRevision]]:
+        """Earlier states of several posts at once, keyed by message id."""
+        found: dict[int, list[PostRevision]] = {}
+        for chunk in _chunks(message_ids):
+            rows = self._session.scalars(
+                select(PostRevisionRow)
+                .where(PostRevisionRow.channel_id == channel_id, PostRevisionRow.message_id.in_(chunk))
+                .order_by(PostRevisionRow.message_id, PostRevisionRow.revision)
+            )
+            for row in rows:
+                found.setdefault(row.message_id, []).append(_revision_from_row(row))
+        return found
+
+    def iter_channel(
+        self,
+        channel_id: int,
+        *,
+        order: Literal["asc", "desc"] = "asc",
+        batch_size: int = 1000,
+        since: datetime | None = None,
+    ) -> Iterator[Post]:
+        """Stream a channel's posts by message id, a batch at a time (keyset pagination)."""
+        last: int | None = None
+        while True:
+            query: Select[PostRow, MediaItemRow | None] = (
+                select(PostRow, MediaItemRow)
+                .outerjoin(
+                    MediaItemRow,
+                    and_(
+                        MediaItemRow.channel_id == PostRow.channel_id,
+                        MediaItemRow.message_id == PostRow.message_id,
+                    ),
+                )
+                .where(PostRow.channel_id == channel_id)
+            )
+            if since is not None:
+                query = query.where(PostRow.date >= since)
+            if order == "asc":
+                if last is not None:
+                    query = query.where(PostRow.message_id > last)
+                query = query.order_by(PostRow.message_id)
+            else:
+                if last is not None:
+                    query = query.where(PostRow.message_id < last)
+                query = query.order_by(PostRow.message_id.desc())
+            rows = self._session.execute(query.limit(batch_size)).all()
+            if not rows:
+                return
+            for post_row, media_row in rows:
+                yield _post_from_row(post_row, media_row)
+            last = rows[-1][0].message_id
+            self._session.expunge_all()
+
+    def newest_date(self, channel_id: int) -> datetime | None:
+        """Date of the newest archived post of the channel."""
+        return self._session.scalar(select(func.max(PostRow.date)).where(PostRow.channel_id == channel_id))
+
+
+def _post_from_row(row: PostRow, media_row: MediaItemRow | None) -> Post:
+    return Post(
+        channel_id=row.channel_id,
+        message_id=row.message_id,
+        date=row.date,
+        edit_date=row.edit_date,
+        text=row.text,
+        entities=tuple(TextEntity.model_validate(item) for item in row.entities or ()),
+        service=None if row.service is None else ServiceAction.model_validate(row.service),
+        author=row.author,
+        grouped_id=row.grouped_id,
+        reply_to_message_id=row.reply_to_message_id,
+        reply_to_channel_id=row.reply_to_channel_id,
+        forward=None if row.forward is None else Forward.model_validate(row.forward),
+        views=row.views,
+        forwards=row.forwards,
+        replies=row.replies,
+        reactions=tuple(Reaction.model_validate(item) for item in row.reactions or ()),
+        media=None if media_row is None else _media_from_row(media_row),
+        poll=None if row.poll is None else Poll.model_validate(row.poll),
+        web_page=None if row.web_page is None else WebPagePreview.model_validate(row.web_page),
+        location=None if row.location is None else Location.model_validate(row.location),
+        contact=None if row.contact is None else Contact.model_validate(row.contact),
+        pinned=row.pinned,
+        raw=row.raw,
+        parse_error=row.parse_error,
+        deleted_at=row.deleted_at,
+    )
+
+
+def _media_from_row(row: MediaItemRow) -> MediaItem:
+    return MediaItem.model_validate(
+        {name: getattr(row, name) for name in _MEDIA_DESCRIPTION}
+        | {"status": row.status, "sha256": row.sha256, "path": row.path, "error": row.error}
+    )
+
+
+def _revision_from_row(row: PostRevisionRow) -> PostRevision:
+    return PostRevision(
+        channel_id=row.channel_id,
+        message_id=row.message_id,
+        revision=row.revision,
+        text=row.text,
+        entities=tuple(TextEntity.model_validate(item) for item in row.entities or ()),
+        edit_date=row.edit_date,
+        observed_at=row.observed_at,
+        raw=row.raw,
+    )
+
+
+@dataclass(frozen=True)
+class PendingMedia:
+    """A post whose file still has to be downloaded."""
+
+    channel_id: int
+    message_id: int
+    media: MediaItem
+    attempts: int
+
+
+class MediaRepository:
+    """The download queue and the record of stored files."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def pending(self, channel_id: int, *, max_attempts: int, limit: int = 100) -> list[PendingMedia]:
+        """Media of the channel still to download (pending, or failed fewer than ``max_attempts`` times)."""
+        rows = self._session.scalars(
+            select(MediaItemRow)
+            .where(
+                MediaItemRow.channel_id == channel_id,
+                MediaItemRow.status.in_([MediaStatus.PENDING.value, MediaStatus.FAILED.value]),
+                MediaItemRow.attempts < max_attempts,
+            )
+            .order_by(MediaItemRow.message_id.desc())
+            .limit(limit)
+        )
+        return [PendingMedia(r.channel_id, r.message_id, _media_from_row(r), r.attempts) for r in rows]
+
+    def needing_download(self, channel_id: int, message_ids: Sequence[int], *, max_attempts: int) -> set[int]:
+        """Posts whose file is pending, skipped, or failed fewer than ``max_attempts`` times."""
+        found: set[int] = set()
+        for chunk in _chunks(message_ids):
+            found.update(
+                self._session.scalars(
+                    select(MediaItemRow.message_id).where(
+                        MediaItemRow.channel_id == channel_id,
+                        MediaItemRow.message_id.in_(chunk),
+                        MediaItemRow.status.in_(
+                            [MediaStatus.PENDING.value, MediaStatus.FAILED.value, MediaStatus.SKIPPED.value]
+                        ),
+                        MediaItemRow.attempts < max_attempts,
+                    )
+                )
+            )
+        return found
+
+    def mark_downloaded(self, channel_id: int, message_id: int, *, sha256: str, path: str, size: int) -> None:
+        """Record a complete, verified file for a post."""
+        self._session.execute(
+            update(MediaItemRow)
+            .where(MediaItemRow.channel_id == channel_id, MediaItemRow.message_id == message_id)
+            .values(
+                status=MediaStatus.DOWNLOADED.value,
+                sha256=sha256,
+                path=path,
+                size=size,
+                error=None,
+                updated_at=utcnow(),
+            )
+        )
+
+    def mark_failed(self, channel_id: int, message_id: int, error: str) -> None:
+        """Count a failed attempt and keep the reason; the file is retried on later runs."""
+        self._session.execute(
+            update(MediaItemRow)
+            .where(MediaItemRow.channel_id == channel_id, MediaItemRow.message_id == message_id)
+            .values(
+                status=MediaStatus.FAILED.value,
+                error=error[:2000],
+                attempts=MediaItemRow.attempts + 1,
+                updated_at=utcnow(),
+            )
+        )
+
+    def mark_skipped(self, channel_id: int, message_id: int, reason: str) -> None:
+        """Record that the channel's media policy excludes this file."""
+        self._session.execute(
+            update(MediaItemRow)
+            .where(MediaItemRow.channel_id == channel_id, MediaItemRow.message_id == message_id)
+            .values(status=MediaStatus.SKIPPED.value, error=reason, updated_at=utcnow())
+        )
+
+    def backlog(self, channel_id: int) -> tuple[int, int]:
+        """(files, bytes) still waiting to be downloaded for the channel."""
+        row = self._session.execute(
+            select(func.count(), func.coalesce(func.sum(MediaItemRow.size), 0)).where(
+                MediaItemRow.channel_id == channel_id,
+                MediaItemRow.status.in_([MediaStatus.PENDING.value, MediaStatus.FAILED.value]),
+            )
+        ).one()
+        return int(row[0] or 0), int(row[1] or 0)
+
+
+class SyncStateRepository:
+    """Per-channel checkpoints."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def get(self, channel_id: int) -> SyncState:
+        """The channel's checkpoints (all empty for a channel never synced)."""
+        row = self._session.get(SyncStateRow, channel_id)
+        if row is None:
+            return SyncState(channel_id=channel_id)
+        return SyncState(
+            channel_id=row.channel_id,
+            newest_id=row.newest_id,
+            backfill_top_id=row.backfill_top_id,
+            backfill_offset_id=row.backfill_offset_id,
+            backfill_complete=row.backfill_complete,
+            last_sync_at=row.last_sync_at,
+        )
+
+    def save(self, state: SyncState) -> None:
+        """Store the checkpoints; call inside the same unit of work as the posts they cover."""
+        row = self._session.get(SyncStateRow, state.channel_id)
+        values = state.model_dump()
+        if row is None:
+            self._session.add(SyncStateRow(**values))
+        else:
+            for key, value in values.items():
+                setattr(row, key, value)
+        self._session.flush()
+
+
+class RunRepository:
+    """The record of every backfill and sync run."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def start(self, channel_key: str, kind: str, started_at: datetime | None = None) -> int:
+        """Record a run as started; returns its id."""
+        row = SyncRunRow(
+            channel_key=channel_key,
+            channel_id=None,
+            kind=kind,
+            started_at=started_at or utcnow(),
+            finished_at=None,
+            status=RunStatus.RUNNING.value,
+            posts_added=0,
+            posts_edited=0,
+            posts_deleted=0,
+            media_files=0,
+            media_bytes=0,
+            error=None,
+        )
+        self._session.add(row)
+        self._session.flush()
+        return row.id
+
+    def finish(
+        self,
+        run_id: int,
+        *,
+        status: RunStatus,
+        counts: RunCounts,
+        channel_id: int | None = None,
+        error: str | None = None,
+        finished_at: datetime | None = None,
+    ) -> None:
+        """Record how a run ended and what it changed."""
+        values: dict[str, Any] = {
+            "status": status.value,
+            "finished_at": finished_at or utcnow(),
+            "posts_added": counts.posts_added,
+            "posts_edited": counts.posts_edited,
+            "posts_deleted": counts.posts_deleted,
+            "media_files": counts.media_files,
+            "media_bytes": counts.media_bytes,
+            "error": error,
+        }
+        if channel_id is not None:
+            values["channel_id"] = channel_id
+        self._session.execute(update(SyncRunRow).where(SyncRunRow.id == run_id).values(**values))
+
+    def interrupt_stale(self, older_than: datetime) -> int:
+        """Mark runs left 'running' by a process that died as interrupted."""
+        result = self._session.execute(
+            update(SyncRunRow)
+            .where(SyncRunRow.status == RunStatus.RUNNING.value, SyncRunRow.started_at < older_than)
+            .values(status=RunStatus.INTERRUPTED.value, error="the process ended before the run finished")
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    def last(self, channel_key: str | None = None, channel_id: int | None = None) -> SyncRun | None:
+        """The most recent run of a channel (by its id or the key it was asked for)."""
+        query = select(SyncRunRow)
+        if channel_id is not None:
+            query = query.where(SyncRunRow.channel_id == channel_id)
+        elif channel_key is not None:
+            query = query.where(SyncRunRow.channel_key == channel_key)
+        row = self._session.scalars(
+            query.order_by(SyncRunRow.started_at.desc(), SyncRunRow.id.desc())
+        ).first()
+        return None if row is None else _run_from_row(row)
+
+    def recent(self, limit: int = 20) -> list[SyncRun]:
+        """The latest runs over all channels, newest first."""
+        rows = self._session.scalars(select(SyncRunRow).order_by(SyncRunRow.id.desc()).limit(limit))
+        return [_run_from_row(row) for row in rows]
+
+
+def _run_from_row(row: SyncRunRow) -> SyncRun:
+    return SyncRun(
+        id=row.id,
+        channel_key=row.channel_key,
+        channel_id=row.channel_id,
+        kind=row.kind,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        status=RunStatus(row.status),
+        counts=RunCounts(
+            posts_added=row.posts_added,
+            posts_edited=row.posts_edited,
+            posts_deleted=row.posts_deleted,
+            media_files=row.media_files,
+            media_bytes=row.media_bytes,
+        ),
+        error=row.error,
+    )
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    """Who holds a channel lock."""
+
+    owner: str
+    host: str
+    pid: int
+    heartbeat_at: datetime
+
+
+def this_process() -> tuple[str, int]:
+    """(host name, process id) of the current process."""
+    return socket.gethostname(), os.getpid()
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class ChannelLockRepository:
+    """Locks that keep two processes from syncing one channel at the same time.
+
+    A lock whose holder is a dead process on this host, or whose heartbeat is older than
+    ``stale_after``, is taken over, so a killed process never blocks the next run.
+    """
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def try_acquire(self, channel_key: str, owner: str, stale_after: timedelta) -> LockHolder | None:
+        """Take the lock; returns None on success, or the live holder that keeps it."""
+        host, pid = this_process()
+        now = utcnow()
+        row = self._session.get(ChannelLockRow, channel_key, with_for_update=True)
+        if row is not None and row.owner != owner:
+            dead = row.host == host and not _process_alive(row.pid)
+            stale = row.heartbeat_at < now - stale_after
+            if not (dead or stale):
+                return LockHolder(row.owner, row.host, row.pid, row.heartbeat_at)
+            self._session.delete(row)
+            self._session.flush()
+            row = None
+        if row is None:
+            self._session.add(
+                ChannelLockRow(
+                    channel_key=channel_key,
+                    owner=owner,
+                    host=host,
+                    pid=pid,
+                    acquired_at=now,
+                    heartbeat_at=now,
+                )
+            )
+        else:
+            row.heartbeat_at = now
+        self._session.flush()
+        return None
+
+    def heartbeat(self, channel_key: str, owner: str) -> None:
+        """Keep a held lock fresh."""
+        self._session.execute(
+            update(ChannelLockRow)
+            .where(ChannelLockRow.channel_key == channel_key, ChannelLockRow.owner == owner)
+            .values(heartbeat_at=utcnow())
+        )
+
+    def release(self, channel_key: str, owner: str) -> None:
+        """Give the lock back."""
+        self._session.execute(
+            delete(ChannelLockRow).where(
+                ChannelLockRow.channel_key == channel_key, ChannelLockRow.owner == owner
+            )
+        )
+
+
+class SummaryRepository:
+    """Read models for ``tgvault status``."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def channels(self) -> list[ChannelSummary]:
+        """Per channel: posts archived, newest post date, and the last run."""
+        counts: dict[int, int] = {}
+        newest: dict[int, datetime | None] = {}
+        grouped = select(PostRow.channel_id, func.count(), func.max(PostRow.date)).group_by(
+            PostRow.channel_id
+        )
+        for channel_id, count, newest_date in self._session.execute(grouped):
+            counts[channel_id] = int(count)
+            newest[channel_id] = newest_date
+        runs = RunRepository(self._session)
+        summaries = []
+        for row in self._session.scalars(select(ChannelRow).order_by(ChannelRow.title)):
+            newest_at = newest.get(row.id)
+            summaries.append(
+                ChannelSummary(
+                    channel_id=row.id,
+                    title=row.title,
+                    username=row.username,
+                    posts=int(counts.get(row.id, 0)),
+                    newest_post_at=newest_at,
+                    last_run=runs.last(channel_id=row.id),
+                )
+            )
+        return summaries

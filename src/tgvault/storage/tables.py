@@ -1,0 +1,253 @@
+"""SQLAlchemy table models of the archive. Only ``storage/`` imports these."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every backend (SQLite keeps no offset, so we restore it)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the archive; use UTC-aware datetimes")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JsonDocument = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a naming convention so migrations name constraints predictably."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: JsonDocument}
+
+
+class ChannelRow(Base):
+    """A channel as last seen."""
+
+    __tablename__ = "channels"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    username: Mapped[str | None] = mapped_column(String(64), index=True)
+    title: Mapped[str] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    subscribers: Mapped[int | None] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime | None]
+    photo_sha256: Mapped[str | None] = mapped_column(String(64))
+    first_seen_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ChannelObservationRow(Base):
+    """A channel's title, username, description and subscriber count when they changed."""
+
+    __tablename__ = "channel_observations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("channels.id", ondelete="CASCADE"))
+    observed_at: Mapped[datetime]
+    title: Mapped[str] = mapped_column(Text)
+    username: Mapped[str | None] = mapped_column(String(64))
+    description: Mapped[str | None] = mapped_column(Text)
+    subscribers: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_channel_observations_channel_time", "channel_id", "observed_at"),)
+
+
+class PostRow(Base):
+    """A post's current state plus its tombstone. Identity is (channel_id, message_id)."""
+
+    __tablename__ = "posts"
+
+    channel_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True
+    )
+    message_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    date: Mapped[datetime]
+    edit_date: Mapped[datetime | None]
+    text: Mapped[str] = mapped_column(Text)
+    entities: Mapped[list[Any]] = mapped_column(JsonDocument)
+    service: Mapped[dict[str, Any] | None]
+    author: Mapped[str | None] = mapped_column(Text)
+    grouped_id: Mapped[int | None] = mapped_column(BigInteger)
+    reply_to_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    reply_to_channel_id: Mapped[int | None] = mapped_column(BigInteger)
+    forward: Mapped[dict[str, Any] | None]
+    views: Mapped[int | None] = mapped_column(BigInteger)
+    forwards: Mapped[int | None] = mapped_column(BigInteger)
+    replies: Mapped[int | None] = mapped_column(BigInteger)
+    reactions: Mapped[list[Any]] = mapped_column(JsonDocument)
+    poll: Mapped[dict[str, Any] | None]
+    web_page: Mapped[dict[str, Any] | None]
+    location: Mapped[dict[str, Any] | None]
+    contact: Mapped[dict[str, Any] | None]
+    pinned: Mapped[bool] = mapped_column(Boolean)
+    raw: Mapped[dict[str, Any] | None]
+    parse_error: Mapped[str | None] = mapped_column(Text)
+    deleted_at: Mapped[datetime | None]
+    revision_count: Mapped[int] = mapped_column(Integer)
+    first_seen_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        Index("ix_posts_channel_date", "channel_id", "date"),
+        Index("ix_posts_channel_grouped", "channel_id", "grouped_id"),
+    )
+
+
+class PostRevisionRow(Base):
+    """An earlier state of an edited post, with the raw TL of that state."""
+
+    __tablename__ = "post_revisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    revision: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    entities: Mapped[list[Any]] = mapped_column(JsonDocument)
+    edit_date: Mapped[datetime | None]
+    observed_at: Mapped[datetime]
+    raw: Mapped[dict[str, Any] | None]
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["channel_id", "message_id"], ["posts.channel_id", "posts.message_id"], ondelete="CASCADE"
+        ),
+        UniqueConstraint("channel_id", "message_id", "revision"),
+    )
+
+
+class MediaItemRow(Base):
+    """The file attached to a post and where its download stands."""
+
+    __tablename__ = "media_items"
+
+    channel_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    message_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(16))
+    telegram_id: Mapped[int | None] = mapped_column(BigInteger)
+    mime_type: Mapped[str | None] = mapped_column(String(255))
+    file_name: Mapped[str | None] = mapped_column(Text)
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    duration: Mapped[float | None] = mapped_column(Float)
+    performer: Mapped[str | None] = mapped_column(Text)
+    title: Mapped[str | None] = mapped_column(Text)
+    sticker_emoji: Mapped[str | None] = mapped_column(String(32))
+    spoiler: Mapped[bool] = mapped_column(Boolean)
+    status: Mapped[str] = mapped_column(String(16))
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    path: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["channel_id", "message_id"], ["posts.channel_id", "posts.message_id"], ondelete="CASCADE"
+        ),
+        Index("ix_media_items_status", "status", "channel_id"),
+    )
+
+
+class SyncStateRow(Base):
+    """Per-channel checkpoints for backfill and incremental sync."""
+
+    __tablename__ = "sync_state"
+
+    channel_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    newest_id: Mapped[int] = mapped_column(BigInteger)
+    backfill_top_id: Mapped[int | None] = mapped_column(BigInteger)
+    backfill_offset_id: Mapped[int | None] = mapped_column(BigInteger)
+    backfill_complete: Mapped[bool] = mapped_column(Boolean)
+    last_sync_at: Mapped[datetime | None]
+
+
+class SyncRunRow(Base):
+    """One run of backfill or sync over a channel: when, what changed, how it ended."""
+
+    __tablename__ = "sync_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel_key: Mapped[str] = mapped_column(String(255))
+    channel_id: Mapped[int | None] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(16))
+    posts_added: Mapped[int] = mapped_column(Integer)
+    posts_edited: Mapped[int] = mapped_column(Integer)
+    posts_deleted: Mapped[int] = mapped_column(Integer)
+    media_files: Mapped[int] = mapped_column(Integer)
+    media_bytes: Mapped[int] = mapped_column(BigInteger)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index("ix_sync_runs_channel_key_started", "channel_key", "started_at"),
+        Index("ix_sync_runs_channel_id_started", "channel_id", "started_at"),
+    )
+
+
+class ChannelLockRow(Base):
+    """Which process is syncing a channel right now (so two never do at once)."""
+
+    __tablename__ = "channel_locks"
+
+    channel_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(255))
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    acquired_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime]
+
+
+def utcnow() -> datetime:
+    """The current time, UTC-aware."""
+    return datetime.now(UTC)

@@ -1,0 +1,79 @@
+"""The unit of work: one transaction over the archive, committed only when asked."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from tgvault.storage.repositories import (
+    ChannelLockRepository,
+    ChannelRepository,
+    MediaRepository,
+    PostRepository,
+    RunRepository,
+    SummaryRepository,
+    SyncStateRepository,
+)
+
+
+class UnitOfWork:
+    """A transaction with the archive's repositories.
+
+    Use it as a context manager; work is rolled back on leaving unless :meth:`commit` was called::
+
+        with UnitOfWork(session_factory) as uow:
+            uow.posts.upsert_many(posts)
+            uow.commit()
+    """
+
+    channels: ChannelRepository
+    posts: PostRepository
+    media: MediaRepository
+    sync_state: SyncStateRepository
+    runs: RunRepository
+    locks: ChannelLockRepository
+    summaries: SummaryRepository
+
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self._session_factory = session_factory
+        self._session: Session | None = None
+
+    def __enter__(self) -> Self:
+        session = self._session_factory()
+        self._session = session
+        self.channels = ChannelRepository(session)
+        self.posts = PostRepository(session)
+        self.media = MediaRepository(session)
+        self.sync_state = SyncStateRepository(session)
+        self.runs = RunRepository(session)
+        self.locks = ChannelLockRepository(session)
+        self.summaries = SummaryRepository(session)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        session = self._require_session()
+        try:
+            session.rollback()
+        finally:
+            session.close()
+            self._session = None
+
+    def _require_session(self) -> Session:
+        if self._session is None:
+            raise RuntimeError("use the unit of work inside a 'with' block")
+        return self._session
+
+    def commit(self) -> None:
+        """Make everything done in this unit of work durable."""
+        self._require_session().commit()
+
+    def rollback(self) -> None:
+        """Throw away everything done since the last commit."""
+        self._require_session().rollback()

@@ -1,0 +1,91 @@
+"""Shared fixtures: real SQLite files and a real PostgreSQL database per test.
+
+PostgreSQL tests run when TGVAULT_TEST_POSTGRES_URL names a server where we may create databases
+(e.g. postgresql://postgres@127.0.0.1:5432/postgres). With TGVAULT_TEST_NO_SKIP=1 (set by .ci/run)
+every skipped test counts as a failure, so nothing quietly stops being tested.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from tgvault.storage.database import create_archive_engine, make_session_factory
+from tgvault.storage.schema import upgrade
+from tgvault.storage.unit_of_work import UnitOfWork
+
+POSTGRES_ENV = "TGVAULT_TEST_POSTGRES_URL"
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """In CI (TGVAULT_TEST_NO_SKIP=1) a skipped test is a failed test."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if os.environ.get("TGVAULT_TEST_NO_SKIP") == "1" and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped, but TGVAULT_TEST_NO_SKIP=1 forbids skips: {report.longrepr}"
+
+
+def postgres_admin_url() -> str:
+    """The PostgreSQL server URL for tests, or skip."""
+    url = os.environ.get(POSTGRES_ENV)
+    if not url:
+        pytest.skip(
+            f"PostgreSQL tests need {POSTGRES_ENV} (e.g. postgresql://postgres@127.0.0.1:5432/postgres)"
+        )
+    return url
+
+
+def create_postgres_database() -> tuple[str, Callable[[], None]]:
+    """A fresh, empty PostgreSQL database; returns its URL and a function that drops it."""
+    admin_url = make_url(postgres_admin_url()).set(drivername="postgresql+psycopg")
+    name = f"tgvault_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return admin_url.set(database=name).render_as_string(hide_password=False), drop
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database URL: a SQLite file, then a PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'archive.db'}"
+        return
+    url, drop = create_postgres_database()
+    try:
+        yield url
+    finally:
+        drop()
+
+
+@pytest.fixture
+def unit_of_work(database_url: str) -> Iterator[Callable[[], UnitOfWork]]:
+    """A unit-of-work factory over a migrated, empty archive."""
+    engine = create_archive_engine(database_url)
+    upgrade(engine)
+    factory = make_session_factory(engine)
+    yield lambda: UnitOfWork(factory)
+    engine.dispose()
+
+
+def shared_path(relative: str) -> Path:
+    """A file under ../shared, or skip when the checkout has no ../shared next to it."""
+    path = SHARED / relative
+    if not path.exists():
+        pytest.skip(f"{path} is not present (../shared is only next to the team's checkouts)")
+    return path
