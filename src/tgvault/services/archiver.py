@@ -41,6 +41,7 @@ class Tally:
     """Counts of one run, kept up to date as pages are committed (so a failed run records them too)."""
 
     counts: RunCounts = field(default_factory=RunCounts)
+    media_attempted: set[int] = field(default_factory=set)
 
     def add(self, **changes: int) -> None:
         """Add to the counts."""
@@ -295,28 +296,31 @@ class Archiver:
         """Download files that earlier runs could not, re-reading their posts for fresh file references."""
         if policy.max_size <= 0:
             return
-        tried: set[int] = set()
         while True:
             with self._uow() as uow:
                 waiting = [
                     item
                     for item in uow.media.pending(channel.id, max_attempts=policy.max_attempts, limit=200)
-                    if item.message_id not in tried and policy.refusal(item.media) is None
+                    if item.message_id not in tally.media_attempted and policy.refusal(item.media) is None
                 ]
             if not waiting:
                 return
             ids = [item.message_id for item in waiting[:REFRESH_BATCH]]
-            tried.update(ids)
             fetched = await self._source.get_posts(channel, ids)
             await self._download(
                 channel, [item for item in fetched.values() if item is not None], policy, tally
             )
+            tally.media_attempted.update(ids)  # gone or refused ones too, so the loop always ends
 
     async def _download(
         self, channel: Channel, items: Sequence[FetchedPost], policy: MediaPolicy, tally: Tally
     ) -> None:
-        """Download the files of these posts that the archive still needs, a few at a time."""
-        with_media = [item for item in items if item.post.media is not None]
+        """Download the files of these posts that the archive still needs, a few at a time (once per run)."""
+        with_media = [
+            item
+            for item in items
+            if item.post.media is not None and item.post.message_id not in tally.media_attempted
+        ]
         if not with_media:
             return
         with self._uow() as uow:
@@ -336,6 +340,7 @@ class Archiver:
             uow.commit()
         if not wanted:
             return
+        tally.media_attempted.update(item.post.message_id for item in wanted)
         limit = asyncio.Semaphore(max(1, policy.concurrency))
 
         async def one(item: FetchedPost) -> None:

@@ -28,7 +28,10 @@ from tgvault.errors import (
 from tgvault.sources.base import ByteSink, FetchedPost, HistoryPage
 from tgvault.sources.telegram_mapping import channel_to_record, message_to_post
 
-PAGE_SIZE = 100  # Telegram's limit for messages.getHistory
+PAGE_SIZE = 100
+_NO_SUCH_USERNAME = (
+    "no channel has this username (renamed or deleted?)"  # Telegram's limit for messages.getHistory
+)
 
 T = TypeVar("T")
 
@@ -167,7 +170,7 @@ def translated_errors(channel: str) -> Any:
     ) as exc:
         raise ChannelUnavailableError(channel, "is private, or this account was banned from it") from exc
     except (errors.UsernameNotOccupiedError, errors.UsernameInvalidError) as exc:
-        raise ChannelUnavailableError(channel, "no channel has this username (renamed or deleted?)") from exc
+        raise ChannelUnavailableError(channel, _NO_SUCH_USERNAME) from exc
     except errors.AuthKeyError as exc:
         raise NotLoggedInError(
             f"the Telegram session is not authorised ({exc}); run `tgvault login`"
@@ -196,6 +199,8 @@ class TelegramSource:
                 else:
                     entity = await self._client.get_entity(target)
             except ValueError as exc:
+                if isinstance(exc.__cause__, (errors.UsernameNotOccupiedError, errors.UsernameInvalidError)):
+                    raise ChannelUnavailableError(key, _NO_SUCH_USERNAME) from exc
                 raise ChannelUnavailableError(key, f"cannot be found ({exc})") from exc
             if not isinstance(entity, types.Channel):
                 raise ChannelUnavailableError(key, "is a user or a basic group, not a channel")

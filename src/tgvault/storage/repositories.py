@@ -164,6 +164,28 @@ def _channel_from_row(row: ChannelRow) -> Channel:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class PostOutline:
+    """A post's light facts for planning pages: dates, links between posts, counters, text and entities.
+
+    ``media_path`` is the stored file's path when the attachment is downloaded.
+    """
+
+    message_id: int
+    date: datetime
+    updated_at: datetime
+    media_updated_at: datetime | None
+    media_path: str | None
+    grouped_id: int | None
+    reply_to_message_id: int | None
+    reply_to_channel_id: int | None
+    views: int | None
+    is_service: bool
+    deleted: bool
+    text: str
+    entities: tuple[TextEntity, ...]
+
+
 @dataclass(frozen=True)
 class UpsertOutcome:
     """What an upsert of a batch of posts did."""
@@ -411,6 +433,11 @@ class PostRepository:
         found = self._load_rows(channel_id, [message_id]).get(message_id)
         return None if found is None else _post_from_row(*found)
 
+    def get_many(self, channel_id: int, message_ids: Sequence[int]) -> dict[int, Post]:
+        """Archived posts of the channel among ``message_ids`` (with media and tombstones), by message id."""
+        found = self._load_rows(channel_id, list(message_ids))
+        return {message_id: _post_from_row(*rows) for message_id, rows in found.items()}
+
     def count(self, channel_id: int, *, include_deleted: bool = True) -> int:
         """How many posts of the channel are archived."""
         query = select(func.count()).select_from(PostRow).where(PostRow.channel_id == channel_id)
@@ -518,6 +545,65 @@ class PostRepository:
     def newest_date(self, channel_id: int) -> datetime | None:
         """Date of the newest archived post of the channel."""
         return self._session.scalar(select(func.max(PostRow.date)).where(PostRow.channel_id == channel_id))
+
+    def outline(self, channel_id: int, *, batch_size: int = 5000) -> Iterator[PostOutline]:
+        """Stream the light facts of a channel's posts by message id (no raw TL, no media description).
+
+        Enough to plan pages and to tell from the archive which pages changed: ``updated_at`` moves
+        whenever a post or its media row is written.
+        """
+        last: int | None = None
+        while True:
+            query = (
+                select(
+                    PostRow.message_id,
+                    PostRow.date,
+                    PostRow.updated_at,
+                    MediaItemRow.updated_at,
+                    MediaItemRow.status,
+                    MediaItemRow.path,
+                    PostRow.grouped_id,
+                    PostRow.reply_to_message_id,
+                    PostRow.reply_to_channel_id,
+                    PostRow.views,
+                    PostRow.service,
+                    PostRow.deleted_at,
+                    PostRow.text,
+                    PostRow.entities,
+                )
+                .outerjoin(
+                    MediaItemRow,
+                    and_(
+                        MediaItemRow.channel_id == PostRow.channel_id,
+                        MediaItemRow.message_id == PostRow.message_id,
+                    ),
+                )
+                .where(PostRow.channel_id == channel_id)
+                .order_by(PostRow.message_id)
+                .limit(batch_size)
+            )
+            if last is not None:
+                query = query.where(PostRow.message_id > last)
+            rows = self._session.execute(query).all()
+            if not rows:
+                return
+            for row in rows:
+                yield PostOutline(
+                    message_id=row[0],
+                    date=row[1],
+                    updated_at=row[2],
+                    media_updated_at=row[3],
+                    media_path=row[5] if row[4] == MediaStatus.DOWNLOADED.value else None,
+                    grouped_id=row[6],
+                    reply_to_message_id=row[7],
+                    reply_to_channel_id=row[8],
+                    views=row[9],
+                    is_service=row[10] is not None,
+                    deleted=row[11] is not None,
+                    text=row[12],
+                    entities=tuple(TextEntity.model_validate(item) for item in row[13] or ()),
+                )
+            last = rows[-1][0]
 
 
 def _post_from_row(row: PostRow, media_row: MediaItemRow | None) -> Post:

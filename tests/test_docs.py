@@ -1,0 +1,69 @@
+"""The docs stay in step with the code: README commands, CI, CLI, compose file, example config."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import yaml
+
+from tgvault.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+
+
+def readme_commands() -> list[str]:
+    block = re.search(r"## Two commands.*?```sh\n(.*?)```", README, re.S)
+    assert block is not None, "README has a 'Two commands' section with a sh block"
+    return [line for line in block.group(1).splitlines() if line and not line.startswith("#")]
+
+
+def test_the_readme_has_exactly_two_commands_run_then_test() -> None:
+    run_command, test_command = readme_commands()
+    assert "tgvault run" in run_command
+    assert "pytest" in test_command
+
+
+def test_ci_runs_the_readme_test_command_with_postgres_and_no_skips() -> None:
+    ci = (ROOT / ".ci" / "run").read_text()
+    _, test_command = readme_commands()
+    assert test_command in ci.splitlines()
+    assert "TGVAULT_TEST_POSTGRES_URL=" in ci
+    assert "TGVAULT_TEST_NO_SKIP=1" in ci
+    assert "mypy src" in ci and "ruff check" in ci
+
+
+def test_every_command_is_in_the_readme() -> None:
+    for name in main.commands:
+        assert f"`tgvault {name}" in README, name
+
+
+def test_the_compose_file_is_valid_and_complete() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert {"tgvault", "postgres", "site"} <= set(services)
+    tgvault = services["tgvault"]
+    assert ["run"] == tgvault["command"]
+    assert ".env" == tgvault["env_file"]
+    assert tgvault["environment"]["TGVAULT_DATABASE__URL"].startswith("postgresql://")
+    assert any(volume.endswith(":ro") for volume in services["site"]["volumes"])
+    for service in services.values():
+        for volume in service.get("volumes", []):
+            source = volume.split(":")[0]
+            assert source.startswith(".") or source in compose["volumes"], volume
+    assert (ROOT / "Dockerfile").is_file()
+
+
+def test_the_example_env_file_names_real_settings() -> None:
+    from tgvault.config import load_settings
+
+    names = re.findall(r"^(TGVAULT_\w+)=", (ROOT / ".env.example").read_text(), re.M)
+    env = {name: "12345" if name.endswith("API_ID") else "x" * 32 for name in names}
+    env.pop("TGVAULT_TELEGRAM__SESSION_STRING", None)
+    settings = load_settings(ROOT / "config" / "tgvault.example.toml", env=env)
+    assert 12345 == settings.telegram.api_id
+
+
+def test_the_changelog_has_an_unreleased_section() -> None:
+    assert "## [Unreleased]" in (ROOT / "CHANGELOG.md").read_text()
