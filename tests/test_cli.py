@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -113,3 +114,40 @@ def test_python_dash_m_works(tmp_path: Path) -> None:
     result = run_cli(tmp_path, "--version")
     assert 0 == result.returncode
     assert "tgvault, version" in result.stdout
+
+
+FIXTURES = Path(__file__).parent / "fixtures" / "tdesktop"
+
+
+def test_import_a_desktop_export_then_export_it_again(tmp_path: Path) -> None:
+    source = next(FIXTURES.glob("*2026*.json"))
+    original = json.loads(source.read_text())
+    imported = run_cli(tmp_path, "import", "tdesktop", str(source))
+    assert 0 == imported.returncode, imported.stderr
+    assert f"{len(original['messages'])} messages read" in imported.stdout
+    again = run_cli(tmp_path, "import", "tdesktop", str(source))
+    assert " 0 new" in again.stdout
+    exported = run_cli(tmp_path, "export", "json", str(original["id"]), "--out", "out.json")
+    assert 0 == exported.returncode, exported.stderr
+    document = json.loads((tmp_path / "out.json").read_text())
+    assert [m["id"] for m in original["messages"]] == [m["id"] for m in document["messages"]]
+    # The fixture has no media files beside it, so only the words are compared here (file paths
+    # come back as Desktop's "not included" placeholder); tests/test_tdesktop_import.py checks files.
+    assert [words(m) for m in original["messages"]] == [words(m) for m in document["messages"]]
+
+
+def words(message: dict[str, object]) -> list[tuple[object, object]]:
+    entities = message.get("text_entities", [])
+    assert isinstance(entities, list)
+    return [(entity["type"], entity["text"]) for entity in entities]
+
+
+def test_an_old_export_without_timezone_asks_for_one(tmp_path: Path) -> None:
+    source = next(FIXTURES.glob("*2021*.json"))
+    result = run_cli(tmp_path, "import", "tdesktop", str(source))
+    assert 1 == result.returncode
+    assert "--timezone" in result.stderr
+    assert "Traceback" not in result.stderr
+    fixed = run_cli(tmp_path, "import", "tdesktop", str(source), "--timezone", "Europe/Berlin")
+    assert 0 == fixed.returncode, fixed.stderr
+    assert "local times read as Europe/Berlin" in fixed.stdout

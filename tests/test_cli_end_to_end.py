@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import signal
 import subprocess
@@ -92,6 +94,17 @@ def test_backfill_then_sync_from_the_command_line(
     assert media_files, "media was downloaded over the socket"
     assert "api_hash" not in result.stderr or FAKE_API_HASH not in result.stderr
     assert server.session_string not in result.stderr + result.stdout
+
+    exported = tgvault(tmp_path, env, "export", "json", "@endtoend", "--out", "export/result.json")
+    assert 0 == exported.returncode, exported.stderr
+    document = json.loads((tmp_path / "export" / "result.json").read_text())
+    assert sorted(channel.messages) == [message["id"] for message in document["messages"]]
+    with_files = [m for m in document["messages"] if m.get("tgvault", {}).get("media_sha256")]
+    assert with_files
+    for message in with_files:
+        relative = message.get("photo") or message.get("file")
+        content = (tmp_path / "export" / relative).read_bytes()
+        assert message["tgvault"]["media_sha256"] == hashlib.sha256(content).hexdigest()
 
     edited_id = max(channel.messages)
     server.call(lambda: world.edit_message(channel, edited_id, "edited over the wire"))

@@ -84,3 +84,15 @@ def downgrade_to_base(engine: Engine) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.downgrade(config, "base")
+
+
+def test_an_archive_behind_is_refused_with_the_command_to_run(database_url: str) -> None:
+    engine = create_archive_engine(database_url)
+    try:
+        upgrade(engine, "0001")
+        with pytest.raises(SchemaOutOfDateError, match="tgvault db upgrade"):
+            ensure_schema(engine)
+        upgrade(engine)
+        assert ensure_schema(engine).up_to_date
+    finally:
+        engine.dispose()

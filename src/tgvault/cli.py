@@ -438,6 +438,49 @@ def export() -> None:
     """
 
 
+@export.command("json")
+@click.argument("channel")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    help="A .json file, or a folder that gets result.json (default: ./<channel>/result.json).",
+)
+@click.pass_context
+@handles_errors
+def export_json(ctx: click.Context, channel: str, out: Path | None) -> None:
+    """Export an archived channel as a Telegram Desktop style result.json.
+
+    Tools that read Desktop's "Export chat history" read it too. Media files are copied next to it
+    (media/ab/cd/<sha256>.<ext>) and referenced by relative paths; what Desktop lacks (views,
+    deletions, earlier revisions, sha256) is in a "tgvault" object per message.
+
+    \b
+    Examples:
+      tgvault export json @durov
+      tgvault export json @durov --out exports/durov/result.json
+    """
+    from tgvault.app import open_archive
+    from tgvault.errors import StorageError
+    from tgvault.export.desktop_json import export_channel_json
+
+    archive = open_archive(_state(ctx).settings())
+    try:
+        with archive.unit_of_work() as uow:
+            found = uow.channels.find(channel)
+            if found is None:
+                raise StorageError(
+                    f"channel {channel} is not in the archive; archive it first: tgvault backfill {channel}"
+                )
+            target = out or Path(found.username or str(found.id)) / "result.json"
+            summary = export_channel_json(uow, found, target, archive.media_store)
+    finally:
+        archive.close()
+    click.echo(
+        f"{summary.path}: {summary.messages} messages, {summary.media_files} media files "
+        f"({summary.media_bytes:,} bytes), {summary.media_not_included} not downloaded"
+    )
+
+
 @export.command("site")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), help="Output folder ([site] dir).")
 @click.option("--full", is_flag=True, help="Rewrite every page instead of only the changed ones.")
@@ -457,22 +500,58 @@ def import_() -> None:
 
     \b
     Example:
-      tgvault import tdesktop ~/Downloads/Telegram\\ Desktop/ChatExport_2024-01-01/
+      tgvault import tdesktop ~/Downloads/ChatExport_2024-01-01/
     """
 
 
 @import_.command("tdesktop")
 @click.argument("path", type=click.Path(path_type=Path, exists=True))
-@click.option("--channel", help="Which channel of a full-account export to import.")
-@click.option("--timezone", help="Timezone of an old export's local times (e.g. Europe/Berlin).")
-def import_tdesktop(path: Path, channel: str | None, timezone: str | None) -> None:
-    """Import a Telegram Desktop export (result.json or its folder).
+@click.option("--channel", help="Which channel of a full-account export to import (name or id).")
+@click.option("--timezone", "zone", help="Timezone of an old export's local times (e.g. Europe/Berlin).")
+@click.pass_context
+@handles_errors
+def import_tdesktop(ctx: click.Context, path: Path, channel: str | None, zone: str | None) -> None:
+    """Import a Telegram Desktop export: a chat's result.json, its folder, or a full-account export.
+
+    Files present in the export are copied into the media store; "(File not included ...)"
+    placeholders are recorded so a later sync can fetch them. Re-importing adds no duplicates, and a
+    post archived through Telegram keeps its richer data. The whole import is one transaction: a
+    malformed file imports nothing.
 
     \b
-    Example:
+    Examples:
       tgvault import tdesktop ChatExport_2024-01-01/result.json
+      tgvault import tdesktop DataExport_2024-01-01/ --channel "My Channel"
+      tgvault import tdesktop old_export/ --timezone Europe/Berlin
     """
-    _fail("`tgvault import tdesktop` is not available yet", EXIT_FAILED)
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from tgvault.app import open_archive
+    from tgvault.sources.tdesktop import import_tdesktop as run_import
+
+    timezone = None
+    if zone is not None:
+        try:
+            timezone = ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise click.BadParameter(f"{zone!r} is not an IANA timezone", param_hint="--timezone") from None
+    archive = open_archive(_state(ctx).settings())
+    try:
+        summary = run_import(
+            path, archive.unit_of_work, archive.media_store, channel_name=channel, timezone=timezone
+        )
+    finally:
+        archive.close()
+    if summary.timezone_assumed:
+        click.echo(f"local times read as {summary.timezone_assumed}")
+    for warning in summary.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    for item in summary.channels:
+        click.echo(
+            f"{item.title}: {item.messages} messages read, {item.added} new, {item.edited} edited, "
+            f"{item.kept} kept as archived, {item.files_stored} files stored, "
+            f"{item.media_pending} files to fetch later"
+        )
 
 
 def entrypoint() -> None:

@@ -189,6 +189,14 @@ class ServiceAction(Record):
     text: str | None = None
 
 
+class SourceKind(StrEnum):
+    """Where a post's current state came from."""
+
+    TELEGRAM = "telegram"
+    WEB = "web"
+    TDESKTOP = "tdesktop"
+
+
 class Post(Record):
     """One channel message as Telegram last showed it (plus the archive's tombstone, if deleted)."""
 
@@ -217,6 +225,7 @@ class Post(Record):
     raw: dict[str, Any] | None = None
     parse_error: str | None = None
     deleted_at: datetime | None = None
+    source: SourceKind = SourceKind.TELEGRAM
 
     _aware = field_validator("date", "edit_date", "deleted_at")(_require_aware)
 

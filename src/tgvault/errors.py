@@ -48,3 +48,19 @@ class NotLoggedInError(SourceError):
 
 class ChannelBusyError(TgvaultError):
     """Another process is syncing this channel right now."""
+
+
+class ImportFormatError(SourceError):
+    """An export to import is malformed, truncated or of a kind not supported; the message names the place.
+
+    ``location`` says where: the file, and when known the message index, id and field.
+    """
+
+    def __init__(self, problem: str, *, location: str | None = None) -> None:
+        super().__init__(f"{location}: {problem}" if location else problem)
+        self.problem = problem
+        self.location = location
+
+
+class TimezoneRequiredError(SourceError):
+    """An export gives local times without a UTC offset, and no time zone was given to read them in."""

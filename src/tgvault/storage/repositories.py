@@ -30,6 +30,7 @@ from tgvault.domain import (
     RunCounts,
     RunStatus,
     ServiceAction,
+    SourceKind,
     SyncRun,
     SyncState,
     TextEntity,
@@ -218,6 +219,7 @@ _POST_FIELDS = (
     "pinned",
     "raw",
     "parse_error",
+    "source",
 )
 
 
@@ -244,6 +246,7 @@ def _post_values(post: Post) -> dict[str, Any]:
         "pinned": post.pinned,
         "raw": post.raw,
         "parse_error": post.parse_error,
+        "source": post.source.value,
     }
 
 
@@ -633,6 +636,7 @@ def _post_from_row(row: PostRow, media_row: MediaItemRow | None) -> Post:
         raw=row.raw,
         parse_error=row.parse_error,
         deleted_at=row.deleted_at,
+        source=SourceKind(row.source),
     )
 
 

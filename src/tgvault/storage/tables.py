@@ -128,6 +128,7 @@ class PostRow(Base):
     raw: Mapped[dict[str, Any] | None]
     parse_error: Mapped[str | None] = mapped_column(Text)
     deleted_at: Mapped[datetime | None]
+    source: Mapped[str] = mapped_column(String(16), server_default="telegram")
     revision_count: Mapped[int] = mapped_column(Integer)
     first_seen_at: Mapped[datetime]
     updated_at: Mapped[datetime]
