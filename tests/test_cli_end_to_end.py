@@ -175,3 +175,36 @@ def test_a_session_that_is_not_logged_in_says_to_log_in(
     assert 1 == result.returncode
     assert "tgvault login --string" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_backfill_on_a_terminal_shows_a_progress_bar(
+    world: FakeTelegram, server: ServerThread, tmp_path: Path
+) -> None:
+    import pty
+
+    server.call(lambda: build_realistic_channel(world, 250, seed=9, username="barchannel"))
+    main_fd, child_fd = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tgvault", "backfill", "@barchannel"],
+        cwd=tmp_path,
+        env=cli_env(tmp_path, server) | {"COLUMNS": "160", "TERM": "xterm"},
+        stdin=child_fd,
+        stdout=child_fd,
+        stderr=child_fd,
+    )
+    os.close(child_fd)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(main_fd, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(main_fd)
+    assert 0 == process.wait(timeout=120)
+    screen = output.decode(errors="replace")
+    assert "@barchannel" in screen
+    assert "250/250 posts" in screen
+    assert "files ·" in screen

@@ -262,3 +262,34 @@ def test_posts_stream_in_batches_in_both_orders(unit_of_work: UoW) -> None:
         ]
     assert list(range(1, 26)) == ascending
     assert list(range(25, 0, -1)) == descending
+
+
+def test_a_lock_left_by_a_killed_process_on_this_host_is_taken_over(unit_of_work: UoW) -> None:
+    import subprocess
+    import sys
+
+    from tgvault.storage.repositories import this_process
+    from tgvault.storage.tables import ChannelLockRow
+
+    finished = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
+    dead_pid = int(finished.stdout)
+    host, _ = this_process()
+    with unit_of_work() as uow:
+        session = uow.posts._session
+        session.add(
+            ChannelLockRow(
+                channel_key="channel:9",
+                owner="killed",
+                host=host,
+                pid=dead_pid,
+                acquired_at=T0,
+                heartbeat_at=T0,
+            )
+        )
+        uow.commit()
+    with unit_of_work() as uow:
+        # the heartbeat is fresh enough (a day-long limit) but its process is gone
+        assert uow.locks.try_acquire("channel:9", "next-run", timedelta(days=100000)) is None
+        uow.commit()

@@ -8,9 +8,9 @@ from typing import Self
 
 import structlog
 from rich.console import Console
+from rich.filesize import decimal
 from rich.progress import (
     BarColumn,
-    MofNCompleteColumn,
     Progress,
     TaskID,
     TextColumn,
@@ -22,14 +22,13 @@ log = structlog.get_logger(__name__)
 
 
 class BarProgress:
-    """A rich progress bar: posts (with rate and ETA when Telegram gave a total) and media bytes."""
+    """A rich progress display: a posts bar (count, rate, ETA when Telegram gave a total) and a media line."""
 
     def __init__(self, console: Console) -> None:
         self._bar = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]}"),
+            TextColumn("{task.fields[detail]}"),
             TimeElapsedColumn(),
             TimeRemainingColumn(),
             console=console,
@@ -39,7 +38,9 @@ class BarProgress:
         self._media_task: TaskID | None = None
         self._started = time.monotonic()
         self._count = 0
+        self._total: int | None = None
         self._files = 0
+        self._bytes = 0
 
     def __enter__(self) -> Self:
         self._bar.start()
@@ -51,14 +52,14 @@ class BarProgress:
         self._bar.stop()
 
     def started(self, channel: str, total_posts: int | None) -> None:
-        """Add (or re-label) the channel's bar."""
+        """Add (or re-label) the channel's bars."""
         self._started = time.monotonic()
-        self._count = 0
+        self._count, self._total = 0, total_posts
         if self._posts_task is None:
-            self._posts_task = self._bar.add_task(channel, total=total_posts, rate="")
-            self._media_task = self._bar.add_task(f"{channel} media", total=None, rate="0 files")
+            self._posts_task = self._bar.add_task(channel, total=total_posts, detail="")
+            self._media_task = self._bar.add_task("  media", total=None, detail="0 files")
         else:
-            self._bar.update(self._posts_task, description=channel, total=total_posts)
+            self._bar.update(self._posts_task, description=channel, total=total_posts, completed=0)
 
     def posts(self, count: int) -> None:
         """Advance the posts bar."""
@@ -66,17 +67,20 @@ class BarProgress:
             return
         self._count += count
         elapsed = max(time.monotonic() - self._started, 1e-6)
-        self._bar.update(self._posts_task, advance=count, rate=f"{self._count / elapsed:,.0f} posts/s")
+        of_total = f"/{self._total:,}" if self._total else ""
+        detail = f"{self._count:,}{of_total} posts · {self._count / elapsed:,.0f}/s"
+        self._bar.update(self._posts_task, advance=count, detail=detail)
 
     def media(self, files: int, size: int) -> None:
-        """Advance the media line."""
+        """Advance the media line (files and bytes stored)."""
         if self._media_task is None:
             return
         self._files += files
-        self._bar.update(self._media_task, advance=size, rate=f"{self._files} files")
+        self._bytes += size
+        self._bar.update(self._media_task, detail=f"{self._files:,} files · {decimal(self._bytes)}")
 
     def finished(self) -> None:
-        """Nothing to do: the bar stays visible until the command ends."""
+        """Nothing to do: the bars stay visible until the command ends."""
 
 
 class LogProgress:
