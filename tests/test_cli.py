@@ -104,10 +104,16 @@ def test_backfill_without_credentials_says_what_to_set(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_commands_not_built_yet_say_so(tmp_path: Path) -> None:
-    result = CliRunner().invoke(main, ["export", "site"])
-    assert 1 == result.exit_code
-    assert "not available yet" in result.output
+def test_export_site_builds_then_rewrites_nothing_when_nothing_changed(tmp_path: Path) -> None:
+    source = next(FIXTURES.glob("*2026*.json"))
+    assert 0 == run_cli(tmp_path, "import", "tdesktop", str(source)).returncode
+    first = run_cli(tmp_path, "export", "site", "--out", "public")
+    assert 0 == first.returncode, first.stderr
+    assert (tmp_path / "public" / "index.html").is_file()
+    assert list((tmp_path / "public" / "c").glob("*/posts/*.html"))
+    second = run_cli(tmp_path, "export", "site", "--out", "public")
+    assert 0 == second.returncode, second.stderr
+    assert " 0 pages written" in second.stdout
 
 
 def test_python_dash_m_works(tmp_path: Path) -> None:

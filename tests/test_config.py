@@ -77,7 +77,7 @@ def test_example_file_loads() -> None:
     assert tuple(MediaKind) == first.media_kinds
     assert 50_000_000 == first.media_max_size
     assert CronSchedule("0 */6 * * *") == second.schedule
-    assert ChannelSource.WEBPREVIEW == second.source
+    assert ChannelSource.WEB == second.source
     assert date(2020, 1, 1) == second.since
     assert 20_000_000 == second.media_max_size
 
@@ -322,13 +322,13 @@ MALFORMED = [
         id="channel-without-name",
     ),
     pytest.param(
-        '[[channels]]\nname = "-1001234567890"\nsource = "webpreview"\n',
-        "source 'webpreview' reads t.me/s/<username>, so '1234567890' needs a public @username",
-        id="webpreview-needs-username",
+        '[[channels]]\nname = "-1001234567890"\nsource = "web"\n',
+        "source 'web' reads t.me/s/<username>, so '1234567890' needs a public @username",
+        id="web-needs-username",
     ),
     pytest.param(
         '[[channels]]\nname = "@durov"\nsource = "rss"\n',
-        "channels[0].source: 'rss' is not allowed; expected 'telegram' or 'webpreview'",
+        "channels[0].source: 'rss' is not allowed; expected 'telegram', 'web' or 'auto'",
         id="unknown-source",
     ),
     pytest.param(

@@ -21,6 +21,7 @@ EXPECTED_TABLES = {
     "sync_state",
     "sync_runs",
     "channel_locks",
+    "service_state",
 }
 
 

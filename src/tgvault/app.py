@@ -1,4 +1,4 @@
-"""The composition root: turn settings into an archive (database + media store) and a Telegram source."""
+"""The composition root: turn settings into an archive (database + media store) and a source of posts."""
 
 from __future__ import annotations
 
@@ -6,19 +6,27 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from tgvault.config import ChannelConfig, Settings, parse_channel_ref
+from tgvault.config import ChannelConfig, ChannelSource, Settings, parse_channel_ref
 from tgvault.services.archiver import Archiver
 from tgvault.services.plans import NO_MEDIA, ChannelPlan, MediaPolicy, RefreshWindow
 from tgvault.services.progress import Progress
+from tgvault.services.site_hook import SiteRebuilder
+from tgvault.sources.base import PostSource
 from tgvault.sources.telegram import ClientOptions, TelegramSource, connected_client
+from tgvault.sources.webpreview import WebClient, WebOptions, WebPreviewSource
 from tgvault.storage.database import create_archive_engine, make_session_factory
 from tgvault.storage.media_store import LocalMediaStore
 from tgvault.storage.schema import SchemaStatus, ensure_schema, schema_status
 from tgvault.storage.unit_of_work import UnitOfWork
+
+if TYPE_CHECKING:
+    from tgvault.export.site import SiteBuildReport, SiteOptions
 
 
 @dataclass
@@ -74,6 +82,45 @@ async def telegram_source(settings: Settings) -> AsyncIterator[TelegramSource]:
         yield TelegramSource(client, request_delay=settings.telegram.request_delay)
 
 
+def web_source(settings: Settings) -> WebPreviewSource:
+    """A source reading the public web preview (``[web]`` settings); it needs no account."""
+    web = settings.web
+    options = WebOptions(
+        base_url=web.base_url, request_delay=web.request_delay, user_agent=web.user_agent, timeout=web.timeout
+    )
+    return WebPreviewSource(WebClient(options))
+
+
+def resolve_source(settings: Settings, kind: ChannelSource | str) -> ChannelSource:
+    """``telegram`` or ``web``: ``auto`` means web when no API id and hash are configured."""
+    chosen = ChannelSource(kind)
+    if chosen is not ChannelSource.AUTO:
+        return chosen
+    has_credentials = settings.telegram.api_id is not None and settings.telegram.api_hash is not None
+    return ChannelSource.TELEGRAM if has_credentials else ChannelSource.WEB
+
+
+def source_kind_for(
+    settings: Settings, name: str, override: ChannelSource | str | None = None
+) -> ChannelSource:
+    """The source to archive a channel from: ``override``, else its configured ``source``, else telegram."""
+    if override is not None:
+        return resolve_source(settings, override)
+    key = parse_channel_ref(name).key
+    configured = next((channel for channel in settings.channels if channel.key == key), None)
+    return resolve_source(settings, configured.source if configured else ChannelSource.TELEGRAM)
+
+
+@asynccontextmanager
+async def source_for(settings: Settings, kind: ChannelSource | str) -> AsyncIterator[PostSource]:
+    """A ready source of the given kind (``telegram``, ``web`` or ``auto``), closed on leaving."""
+    if resolve_source(settings, kind) is ChannelSource.WEB:
+        yield web_source(settings)
+        return
+    async with telegram_source(settings) as source:
+        yield source
+
+
 def _start_of_day(day: date | None) -> datetime | None:
     return None if day is None else datetime.combine(day, time.min, tzinfo=UTC)
 
@@ -112,7 +159,7 @@ def plan_for(
 
 def make_archiver(
     archive: Archive,
-    source: TelegramSource,
+    source: PostSource,
     *,
     progress: Progress | None = None,
     clock: Callable[[], datetime] | None = None,
@@ -121,3 +168,40 @@ def make_archiver(
     if clock is None:
         return Archiver(source, archive.unit_of_work, archive.media_store, progress=progress)
     return Archiver(source, archive.unit_of_work, archive.media_store, progress=progress, clock=clock)
+
+
+def site_options(settings: Settings, out: Path | None = None) -> SiteOptions:
+    """Static site options from ``[site]`` (``out`` overrides the output folder)."""
+    from tgvault.export.site import SiteOptions
+
+    site = settings.site
+    return SiteOptions(
+        out_dir=out or site.dir,
+        title=site.title,
+        base_url=site.base_url,
+        timezone=site.timezone,
+        templates_dir=site.templates,
+    )
+
+
+class SiteExport:
+    """Rebuilds the static site (incrementally) from the archive: the service's site hook."""
+
+    def __init__(self, archive: Archive, options: SiteOptions) -> None:
+        self._archive = archive
+        self._options = options
+
+    def build(self, *, full: bool = False) -> SiteBuildReport:
+        """Render the site; only changed pages are written unless ``full``."""
+        from tgvault.export.site import build_site
+
+        return build_site(self._archive.unit_of_work, self._archive.media_store, self._options, full=full)
+
+    def rebuild(self, changed_channel_ids: frozenset[int]) -> None:
+        """Bring the site up to date after a sync changed these channels."""
+        self.build()
+
+
+def site_rebuilder(settings: Settings, archive: Archive) -> SiteRebuilder:
+    """What ``tgvault run`` calls to bring the static site up to date after a sync changed the archive."""
+    return SiteExport(archive, site_options(settings))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import date, datetime
@@ -203,7 +204,8 @@ def login(ctx: click.Context, as_string: bool) -> None:
 
     The session file ([telegram] session_file, mode 0600) is written; with --string a StringSession
     is printed instead, to keep in TGVAULT_TELEGRAM__SESSION_STRING (e.g. for containers). Both are
-    secrets: they give full access to the account.
+    secrets: they give full access to the account. Prompts go to stderr, so with --string stdout
+    holds only the session string. A session that is already logged in is kept as it is.
 
     \b
     Examples:
@@ -214,16 +216,21 @@ def login(ctx: click.Context, as_string: bool) -> None:
     from tgvault.sources.telegram import interactive_login
 
     options = client_options(_state(ctx).settings())
+    # Prompts and messages go to stderr, so that stdout carries only the result (the session string).
+    hide = sys.stdin.isatty()
     result = run_async(
         interactive_login(
             options,
             as_string=as_string,
-            phone=lambda: click.prompt("Phone number (international format)"),
-            code=lambda: click.prompt("Login code Telegram sent you"),
-            password=lambda: click.prompt("Two-step verification password", hide_input=True),
+            phone=lambda: click.prompt("Phone number (international format)", err=True),
+            code=lambda: click.prompt("Login code Telegram sent you", err=True),
+            password=lambda: click.prompt("Two-step verification password", hide_input=hide, err=True),
+            notify=lambda message: click.echo(message, err=True),
         )
     )
     if as_string:
+        assert result is not None
+        register_secret(result)  # never logged from here on
         click.echo("Keep this secret; set it as TGVAULT_TELEGRAM__SESSION_STRING:", err=True)
         click.echo(result)
     else:
@@ -239,14 +246,25 @@ def _progress(console: Console) -> Any:
     return BarProgress(console) if console.is_terminal else LogProgress()
 
 
+_SOURCE_OPTION = click.option(
+    "--source",
+    type=click.Choice(["telegram", "web", "auto"]),
+    help="telegram (your account), web (the public t.me/s/ preview, no account) or auto (web when no "
+    "API id/hash is set). Default: the channel's configured source, else telegram.",
+)
+
+
 @main.command()
 @click.argument("channel")
 @click.option("--since", help="Only posts on or after this date (YYYY-MM-DD).")
 @click.option("--until", help="Only posts on or before this date (YYYY-MM-DD).")
 @click.option("--no-media", is_flag=True, help="Archive text only; media can be fetched by a later sync.")
+@_SOURCE_OPTION
 @click.pass_context
 @handles_errors
-def backfill(ctx: click.Context, channel: str, since: str | None, until: str | None, no_media: bool) -> None:
+def backfill(
+    ctx: click.Context, channel: str, since: str | None, until: str | None, no_media: bool, source: str | None
+) -> None:
     """Archive a channel's whole history (or a date range), resumably.
 
     A checkpoint is committed with every page of 100 posts, so after Ctrl-C, a crash or kill -9 the
@@ -258,12 +276,14 @@ def backfill(ctx: click.Context, channel: str, since: str | None, until: str | N
       tgvault backfill @durov
       tgvault backfill https://t.me/durov --since 2024-01-01 --no-media
       tgvault backfill @durov --since 2023-01-01 --until 2023-12-31
+      tgvault backfill @durov --source web
     """
     from contextlib import nullcontext
 
-    from tgvault.app import make_archiver, open_archive, plan_for, telegram_source
+    from tgvault.app import make_archiver, open_archive, plan_for, source_for, source_kind_for
 
     settings = _state(ctx).settings()
+    kind = source_kind_for(settings, channel, source)
     plan = plan_for(
         settings, channel, since=_date(since, "--since"), until=_date(until, "--until"), media=not no_media
     )
@@ -272,8 +292,8 @@ def backfill(ctx: click.Context, channel: str, since: str | None, until: str | N
     archive = open_archive(settings)
 
     async def go() -> Any:
-        async with telegram_source(settings) as source:
-            return await make_archiver(archive, source, progress=progress).backfill(plan)
+        async with source_for(settings, kind) as posts:
+            return await make_archiver(archive, posts, progress=progress).backfill(plan)
 
     try:
         with progress if hasattr(progress, "__enter__") else nullcontext():
@@ -289,9 +309,10 @@ def backfill(ctx: click.Context, channel: str, since: str | None, until: str | N
 @main.command()
 @click.argument("channels", nargs=-1)
 @click.option("--no-media", is_flag=True, help="Skip media downloads in this pass.")
+@_SOURCE_OPTION
 @click.pass_context
 @handles_errors
-def sync(ctx: click.Context, channels: Sequence[str], no_media: bool) -> None:
+def sync(ctx: click.Context, channels: Sequence[str], no_media: bool, source: str | None = None) -> None:
     """One pass over channels: new posts, then re-read the newest for edits, deletions and counters.
 
     Without CHANNELS, every configured channel is synced. A channel that fails (private, renamed,
@@ -301,19 +322,26 @@ def sync(ctx: click.Context, channels: Sequence[str], no_media: bool) -> None:
     Examples:
       tgvault sync
       tgvault sync @durov @telegram
+      tgvault sync @durov --source web
     """
-    from tgvault.app import make_archiver, open_archive, plan_for, telegram_source
+    from tgvault.app import make_archiver, open_archive, plan_for, source_for, source_kind_for
 
     settings = _state(ctx).settings()
     names = list(channels) or [channel.name for channel in settings.channels]
     if not names:
         _fail("no channels to sync: name some, or add [[channels]] to the config", EXIT_CONFIG)
     plans = [plan_for(settings, name, media=not no_media) for name in names]
+    kinds = [source_kind_for(settings, name, source) for name in names]
     archive = open_archive(settings)
 
     async def go() -> Any:
-        async with telegram_source(settings) as source:
-            return await make_archiver(archive, source).sync_many(plans)
+        outcomes = []
+        for kind in dict.fromkeys(kinds):  # one source per kind, channels in the order given
+            group = [plan for plan, plan_kind in zip(plans, kinds, strict=True) if plan_kind is kind]
+            async with source_for(settings, kind) as posts:
+                outcomes.extend(await make_archiver(archive, posts).sync_many(group))
+        order = {plan.key: index for index, plan in enumerate(plans)}
+        return sorted(outcomes, key=lambda outcome: order.get(outcome.key, 0))
 
     try:
         outcomes = run_async(go())
@@ -337,25 +365,52 @@ def sync(ctx: click.Context, channels: Sequence[str], no_media: bool) -> None:
 # -- run -----------------------------------------------------------------------------------------
 
 
+def _load_again(state: CliState) -> Settings:
+    """Read the configuration afresh (for SIGHUP); new secrets are registered for redaction."""
+    settings = load_settings(state.config_path)
+    for secret in settings.secret_values():
+        register_secret(secret)
+    return settings
+
+
+def _exit_at_once() -> None:
+    os.write(2, b"tgvault: error: second stop signal; exiting at once\n")
+    os._exit(EXIT_INTERRUPTED)
+
+
 @main.command()
-@click.option("--once", is_flag=True, help="Sync every configured channel once and exit.")
+@click.option("--once", is_flag=True, help="Sync every configured channel once and exit (for cron).")
+@click.option(
+    "--health-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="TGVAULT_HEALTH_FILE",
+    help="Keep a JSON heartbeat here (at least every 30 s) for `tgvault health` [env: TGVAULT_HEALTH_FILE].",
+)
 @click.pass_context
 @handles_errors
-def run(ctx: click.Context, once: bool) -> None:
-    """Run the archive service: every configured channel on its own schedule.
+def run(ctx: click.Context, once: bool, health_file: Path | None) -> None:
+    """Run the archive service: every configured channel synced on its own schedule.
 
-    With --once, every configured channel is synced once and the command exits; with no channels
-    configured it just creates (or checks) the archive.
+    Each channel's job is the same sync as `tgvault sync`, on its `schedule` (interval, or cron read in
+    [site] timezone), with jitter; a failing channel backs off (doubling, at most 6 h) while the others
+    carry on. Only one `tgvault run` serves an archive: a second one exits 1 naming the first's pid.
+    SIGTERM or Ctrl-C stops cleanly (committed pages stay, the run is marked interrupted; a second
+    signal exits at once); SIGHUP reloads the config. With --once, every configured channel is synced
+    once and the command exits (1 if any failed).
 
     \b
     Examples:
-      tgvault run --once
       tgvault run
+      tgvault run --health-file data/health.json
+      tgvault run --once
+      kill -HUP <pid>      # after editing the config: add, remove or reschedule channels
     """
     from tgvault.app import open_archive
+    from tgvault.service import serve, sync_once
     from tgvault.storage.database import describe_url
 
-    settings = _state(ctx).settings()
+    state = _state(ctx)
+    settings = state.settings()
     archive = open_archive(settings)
     try:
         archive.media_store.prepare()
@@ -365,14 +420,37 @@ def run(ctx: click.Context, once: bool) -> None:
         archive.close()
     if not settings.channels:
         source = settings.source_file or "no config file found"
-        click.echo(
+        message = (
             f"no channels configured ({source}); copy config/tgvault.example.toml to tgvault.toml "
             "and add [[channels]], or try: tgvault backfill @channel"
         )
+        if not once:
+            _fail(message, EXIT_CONFIG)
+        click.echo(message)
         return
     if not once:
-        _fail("the scheduled service is not available yet; use `tgvault run --once` from cron", EXIT_FAILED)
-    ctx.invoke(sync, channels=(), no_media=False)
+        run_async(
+            serve(
+                settings,
+                reload_settings=lambda: _load_again(state),
+                health_file=health_file,
+                force_exit=_exit_at_once,
+            )
+        )
+        return
+    failed = 0
+    for outcome in run_async(sync_once(settings)):
+        if outcome.ok:
+            counts = outcome.counts
+            click.echo(
+                f"{outcome.key}: {counts.posts_added} new, {counts.posts_edited} edited, "
+                f"{counts.posts_deleted} deleted, {counts.media_files} files"
+            )
+        else:
+            failed += 1
+            click.echo(f"{outcome.key}: FAILED: {outcome.error}", err=True)
+    if failed:
+        sys.exit(EXIT_FAILED)
 
 
 # -- status --------------------------------------------------------------------------------------
@@ -382,46 +460,127 @@ def _when(value: datetime | None) -> str:
     return "—" if value is None else value.strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _next_run(line: Any, running: bool) -> str:
+    state = line.service
+    if state is None:
+        return "—"
+    if not running:
+        return "service not running"
+    return _when(state.next_run_at)
+
+
+def _backoff(line: Any, now: datetime) -> str:
+    state = line.service
+    if state is None or not state.consecutive_failures:
+        return "—"
+    failures = f"{state.consecutive_failures} failure{'s' if state.consecutive_failures != 1 else ''}"
+    if state.backoff_until is not None and state.backoff_until > now:
+        return f"backing off after {failures} (next run)"
+    return failures
+
+
 @main.command()
 @click.pass_context
 @handles_errors
 def status(ctx: click.Context) -> None:
-    """Show per channel: posts archived, newest post, last run and its outcome, media backlog.
+    """Show per channel: posts, newest post, last run and outcome, next run, backoff, media backlog.
+
+    Channels the service (`tgvault run`) failed to archive are listed too, with their last error and
+    how long they back off.
 
     \b
     Example:
       tgvault status
     """
     from tgvault.app import open_archive
+    from tgvault.services.status import archive_status
+    from tgvault.storage.tables import utcnow
 
     settings = _state(ctx).settings()
     archive = open_archive(settings)
+    now = utcnow()
     try:
-        with archive.unit_of_work() as uow:
-            summaries = uow.summaries.channels()
-            backlogs = {summary.channel_id: uow.media.backlog(summary.channel_id) for summary in summaries}
+        report = archive_status(archive.unit_of_work, now)
     finally:
         archive.close()
     console = Console()
-    if not summaries:
+    holder = report.service
+    if holder is not None and report.service_running:
+        age = int((now - holder.heartbeat_at).total_seconds())
+        console.print(f"service: running, pid {holder.pid} on {holder.host} (heartbeat {age} s ago)")
+    else:
+        console.print("service: not running")
+    if not report.channels:
         console.print("The archive is empty. Add channels to the config, or: tgvault backfill @channel")
         return
-    table = Table("channel", "posts", "newest post", "last run", "outcome", "media backlog")
-    for summary in summaries:
-        run_ = summary.last_run
-        outcome = "—"
-        if run_ is not None:
-            outcome = run_.status.value + (f": {run_.error}" if run_.error else "")
-        files, size = backlogs[summary.channel_id]
-        table.add_row(
-            f"{summary.title} (@{summary.username})" if summary.username else summary.title,
-            f"{summary.posts:,}",
-            _when(summary.newest_post_at),
-            _when(run_.started_at if run_ else None),
-            outcome,
-            f"{files} files, {size:,} bytes",
+    table = Table(
+        "channel", "posts", "newest post", "last run", "outcome", "next run", "backoff", "media backlog"
+    )
+    errors = []
+    for line in report.channels:
+        run_ = line.last_run
+        summary = line.summary
+        backlog = (
+            "—"
+            if line.media_backlog is None
+            else f"{line.media_backlog[0]} files, {line.media_backlog[1]:,} bytes"
         )
+        table.add_row(
+            line.name,
+            "—" if summary is None else f"{summary.posts:,}",
+            _when(summary.newest_post_at if summary else None),
+            _when(run_.started_at if run_ else None),
+            "—" if run_ is None else run_.status.value,
+            _next_run(line, report.service_running),
+            _backoff(line, now),
+            backlog,
+        )
+        error = run_.error if run_ is not None and run_.error else None
+        if line.service is not None and line.service.last_error and error is None:
+            error = line.service.last_error
+        if error:
+            errors.append(f"{line.name}: {error}")
     console.print(table)
+    if errors:
+        console.print("last errors:")
+        for text in errors:
+            console.print(f"  {text}", markup=False, highlight=False)
+
+
+# -- health --------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option(
+    "--file",
+    "path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="TGVAULT_HEALTH_FILE",
+    required=True,
+    help="The health file `tgvault run --health-file` keeps [env: TGVAULT_HEALTH_FILE].",
+)
+@click.option("--max-age", default=120, show_default=True, help="Seconds a heartbeat stays fresh.")
+@handles_errors
+def health(path: Path, max_age: int) -> None:
+    """Exit 0 if the service's heartbeat is fresh, 1 if not (for a docker or systemd healthcheck).
+
+    Reads only the health file: no database, no Telegram. A failing channel does not make the
+    service unhealthy (see `tgvault status`).
+
+    \b
+    Examples:
+      tgvault health --file data/health.json
+      TGVAULT_HEALTH_FILE=/app/data/health.json tgvault health --max-age 120
+    """
+    from datetime import UTC, timedelta
+
+    from tgvault.health import check_health
+
+    report = check_health(path, timedelta(seconds=max_age), datetime.now(UTC))
+    click.echo(
+        f"healthy: pid {report.pid} on {report.host}, heartbeat {int(report.age.total_seconds())} s ago, "
+        f"{report.channels} channels ({report.failing} failing)"
+    )
 
 
 # -- export / import -----------------------------------------------------------------------------
@@ -484,14 +643,32 @@ def export_json(ctx: click.Context, channel: str, out: Path | None) -> None:
 @export.command("site")
 @click.option("--out", type=click.Path(path_type=Path, file_okay=False), help="Output folder ([site] dir).")
 @click.option("--full", is_flag=True, help="Rewrite every page instead of only the changed ones.")
-def export_site(out: Path | None, full: bool) -> None:
-    """Render the archive as a static website.
+@click.pass_context
+@handles_errors
+def export_site(ctx: click.Context, out: Path | None, full: bool) -> None:
+    """Render the archive as a static website (only changed pages are rewritten).
+
+    Open index.html from disk or serve the folder with any web server; search works from both
+    (file:// tested in Chromium). Dates and month pages follow [site] timezone.
 
     \b
-    Example:
-      tgvault export site --out public/
+    Examples:
+      tgvault export site
+      tgvault export site --out public/ --full
     """
-    _fail("`tgvault export site` is not available yet", EXIT_FAILED)
+    from tgvault.app import SiteExport, open_archive, site_options
+
+    settings = _state(ctx).settings()
+    archive = open_archive(settings)
+    try:
+        report = SiteExport(archive, site_options(settings, out)).build(full=full)
+    finally:
+        archive.close()
+    click.echo(
+        f"{site_options(settings, out).out_dir}: {report.channels} channels, {report.posts:,} posts; "
+        f"{report.written} pages written, {report.unchanged} unchanged, {report.removed} removed "
+        f"in {report.seconds:.1f} s"
+    )
 
 
 @main.group("import")

@@ -79,6 +79,7 @@ __all__ = [
     "SiteSettings",
     "SyncSettings",
     "TelegramSettings",
+    "WebSettings",
     "find_config_file",
     "load_settings",
     "parse_channel_ref",
@@ -408,7 +409,8 @@ class ChannelSource(StrEnum):
     """Where a channel's posts come from."""
 
     TELEGRAM = "telegram"  # the MTProto API, with a user account
-    WEBPREVIEW = "webpreview"  # the public t.me/s/<username> page, no account needed
+    WEB = "web"  # the public t.me/s/<username> web preview, no account needed
+    AUTO = "auto"  # web when no API credentials are configured, else telegram
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -552,6 +554,39 @@ class TelegramSettings(_Section):
         return self.api_id, self.api_hash.get_secret_value()
 
 
+def _default_user_agent() -> str:
+    from tgvault import __version__
+
+    return f"tgvault/{__version__} (archiver of public Telegram channels; one request at a time)"
+
+
+class WebSettings(_Section):
+    """``[web]``: the public web preview (``t.me/s/<channel>``), read without an account."""
+
+    base_url: str = "https://t.me"
+    request_delay: float = Field(default=1.0, ge=0)
+    user_agent: str = Field(default_factory=_default_user_agent, min_length=1)
+    timeout: float = Field(default=30.0, gt=0)
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, value: str) -> str:
+        split = urlsplit(value.strip())
+        if split.scheme not in ("http", "https") or not split.netloc or split.query or split.fragment:
+            raise ValueError(
+                f"{value!r} is not an http(s) URL; expected 'https://t.me' (or a test server such as "
+                "'http://127.0.0.1:8080')"
+            )
+        return value.strip().rstrip("/")
+
+    @field_validator("user_agent")
+    @classmethod
+    def _check_user_agent(cls, value: str) -> str:
+        if not value.strip() or any(ch in value for ch in "\r\n"):
+            raise ValueError("the User-Agent must be one non-empty line of text")
+        return value.strip()
+
+
 class SyncSettings(_Section):
     """``[sync]``: how far back each run re-reads posts to catch edits, deletions and counters."""
 
@@ -683,9 +718,9 @@ class ChannelConfig(_Section):
 
     @model_validator(mode="after")
     def _check_source(self) -> ChannelConfig:
-        if self.source is ChannelSource.WEBPREVIEW and self.ref.username is None:
+        if self.source is ChannelSource.WEB and self.ref.username is None:
             raise ValueError(
-                f"source 'webpreview' reads t.me/s/<username>, so {self.name!r} needs a public @username "
+                f"source 'web' reads t.me/s/<username>, so {self.name!r} needs a public @username "
                 "instead of a numeric id"
             )
         return self
@@ -726,6 +761,7 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     media: MediaSettings = Field(default_factory=MediaSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    web: WebSettings = Field(default_factory=WebSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
     site: SiteSettings = Field(default_factory=SiteSettings)
     channels: tuple[ChannelConfig, ...] = ()
@@ -797,6 +833,7 @@ _SECTIONS: Final[dict[str, type[BaseModel]]] = {
     "database": DatabaseSettings,
     "media": MediaSettings,
     "telegram": TelegramSettings,
+    "web": WebSettings,
     "sync": SyncSettings,
     "site": SiteSettings,
 }

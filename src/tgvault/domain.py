@@ -354,3 +354,30 @@ class ChannelSummary(Record):
     posts: int
     newest_post_at: datetime | None
     last_run: SyncRun | None
+
+
+class JobOutcome(StrEnum):
+    """How one scheduled sync of a channel by ``tgvault run`` ended."""
+
+    OK = "ok"
+    FAILED = "failed"
+    BUSY = "busy"  # another process was archiving the channel; not held against it
+    INTERRUPTED = "interrupted"
+
+
+class ChannelServiceState(Record):
+    """How ``tgvault run`` treats one configured channel: its schedule, next run, failures and backoff."""
+
+    channel_key: str
+    name: str
+    channel_id: int | None = None
+    schedule: str
+    next_run_at: datetime | None = None
+    last_run_at: datetime | None = None
+    last_outcome: JobOutcome | None = None
+    consecutive_failures: int = 0
+    backoff_until: datetime | None = None
+    last_error: str | None = None
+    updated_at: datetime
+
+    _aware = field_validator("next_run_at", "last_run_at", "backoff_until", "updated_at")(_require_aware)

@@ -34,7 +34,9 @@ class FloodWaitTooLongError(SourceError):
     """Telegram asked to wait longer than the configured threshold before the next request."""
 
     def __init__(self, seconds: int) -> None:
-        super().__init__(f"Telegram asked to wait {seconds} s (flood limit); the channel will be retried later")
+        super().__init__(
+            f"Telegram asked to wait {seconds} s (flood limit); the channel will be retried later"
+        )
         self.seconds = seconds
 
 
@@ -64,3 +66,43 @@ class ImportFormatError(SourceError):
 
 class TimezoneRequiredError(SourceError):
     """An export gives local times without a UTC offset, and no time zone was given to read them in."""
+
+
+class ServiceBusyError(TgvaultError):
+    """Another ``tgvault run`` already serves this archive; ``pid`` and ``host`` say which process."""
+
+    def __init__(self, message: str, *, pid: int, host: str) -> None:
+        super().__init__(message)
+        self.pid = pid
+        self.host = host
+
+
+class HealthCheckError(TgvaultError):
+    """The service's health file is missing, unreadable, stale, or says the service stopped."""
+
+
+class ChannelNotFoundError(ChannelUnavailableError):
+    """No channel (or anything else) has this @username: Telegram's web preview does not know the name."""
+
+
+class NoWebPreviewError(ChannelUnavailableError):
+    """The name exists but Telegram shows no public web preview for it.
+
+    A private channel, a group, a user or a bot, or a channel whose owner turned the preview off; the
+    Telegram source (an account that is a member) can still archive a channel.
+    """
+
+
+class PageLayoutError(SourceError):
+    """A page of Telegram's web preview lacks the structure tgvault reads (Telegram changed its layout).
+
+    ``url`` is the page and ``problem`` what was missing; nothing from such a page is archived.
+    """
+
+    def __init__(self, url: str, problem: str) -> None:
+        super().__init__(
+            f"{url}: the page does not have the layout of Telegram's web preview ({problem}); "
+            "nothing was read from it; tgvault may need an update"
+        )
+        self.url = url
+        self.problem = problem

@@ -279,7 +279,10 @@ class Archiver:
             chunk = ids[start : start + REFRESH_BATCH]
             fetched = await self._source.get_posts(channel, chunk)
             present = [item for item in fetched.values() if item is not None]
-            gone = [message_id for message_id in chunk if fetched.get(message_id) is None]
+            # None proves a deletion; an id the source left out is unknown and keeps its state
+            gone = [
+                message_id for message_id in chunk if message_id in fetched and fetched[message_id] is None
+            ]
             with self._uow() as uow:
                 outcome = uow.posts.upsert_many([item.post for item in present], self._clock())
                 deleted = uow.posts.mark_deleted(channel.id, gone, self._clock())

@@ -56,7 +56,11 @@ class PostSource(Protocol):
         ...
 
     async def get_posts(self, channel: Channel, message_ids: Sequence[int]) -> dict[int, FetchedPost | None]:
-        """Re-read posts by id; ``None`` for an id Telegram no longer has (deleted)."""
+        """Re-read posts by id; ``None`` for an id Telegram no longer has (deleted).
+
+        A source that cannot tell for some id (the web preview, at the edge of what a page shows) leaves
+        that id out of the result: unknown is never reported as deleted.
+        """
         ...
 
     async def download_media(self, channel: Channel, fetched: FetchedPost, sink: ByteSink) -> None:

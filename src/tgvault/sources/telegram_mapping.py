@@ -249,6 +249,11 @@ def _utc(value: object, what: str) -> datetime | None:
 # ---- raw -----------------------------------------------------------------------------------------
 
 
+# Exact types that are JSON-safe as they are. Checked with ``type(value) in _PLAIN`` before any call:
+# a to_dict() tree is mostly these, and this conversion runs on every archived message.
+_PLAIN = frozenset({str, int, bool, type(None)})
+
+
 def raw_to_json_safe(obj: Any) -> Any:
     """``obj`` (a TL object, its ``to_dict()``, or any value inside one) as plain JSON-safe data.
 
@@ -257,6 +262,24 @@ def raw_to_json_safe(obj: Any) -> Any:
     become strings; non-finite floats become strings. Key order follows ``to_dict()``, so the result is
     deterministic. Anything else unknown becomes ``{"_repr": ..., "_type": ...}``.
     """
+    kind = type(obj)
+    if kind is dict:  # fast paths for the plain containers of a to_dict() tree
+        return _dict_to_json_safe(obj)
+    if kind is list:
+        return [item if type(item) in _PLAIN else raw_to_json_safe(item) for item in obj]
+    if kind in _PLAIN:
+        return obj
+    return _other_to_json_safe(obj)
+
+
+def _dict_to_json_safe(obj: dict[Any, Any]) -> dict[str, Any]:
+    return {
+        (key if type(key) is str else str(key)): (value if type(value) in _PLAIN else raw_to_json_safe(value))
+        for key, value in obj.items()
+    }
+
+
+def _other_to_json_safe(obj: Any) -> Any:
     if obj is None or isinstance(obj, bool | int | str):
         return obj
     if isinstance(obj, float):
@@ -293,7 +316,7 @@ def tl_to_raw(obj: Any) -> dict[str, Any]:
             "_": "MessageService" if getattr(obj, "action", None) is not None else _name(obj),
             **{key: value for key, value in vars(obj).items() if not key.startswith("_")},
         }
-    return {str(key): raw_to_json_safe(value) for key, value in as_dict.items()}
+    return _dict_to_json_safe(as_dict if type(as_dict) is dict else dict(as_dict))
 
 
 # ---- entities ------------------------------------------------------------------------------------

@@ -58,7 +58,19 @@ def create_archive_engine(url: str) -> Engine:
         import psycopg  # noqa: F401
     except ImportError as exc:
         raise StorageError("PostgreSQL needs the psycopg driver: pip install 'tgvault[postgres]'") from exc
-    return create_engine(parsed, pool_pre_ping=True)
+    engine = create_engine(parsed, pool_pre_ping=True)
+    event.listen(engine, "connect", _on_postgres_connect)
+    return engine
+
+
+def _on_postgres_connect(dbapi_connection: Any, _record: Any) -> None:
+    # psycopg prepares a statement run five times on a connection, and PostgreSQL may then keep one
+    # generic plan for it, made while the archive was still empty: a backfill then slowed down as its
+    # tables grew (bench/). Plan every execution for its own parameters instead.
+    if dbapi_connection.info.server_version >= 120000:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SET plan_cache_mode = force_custom_plan")
+        dbapi_connection.commit()
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

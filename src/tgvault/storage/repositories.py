@@ -8,9 +8,9 @@ import socket
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, cast
 
-from sqlalchemy import Select, and_, delete, func, insert, select, update
+from sqlalchemy import Select, Table, and_, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -19,6 +19,7 @@ from tgvault.domain import (
     ChannelKind,
     ChannelSummary,
     Contact,
+    EntityKind,
     Forward,
     Location,
     MediaItem,
@@ -52,6 +53,11 @@ T = TypeVar("T")
 
 # SQLite limits bound parameters per statement; keep IN lists and multi-row inserts below it.
 CHUNK = 500
+
+
+def _table(row_class: Any) -> Table:
+    """The Core table of a row class (for executemany inserts that skip the ORM's per-row work)."""
+    return cast(Table, row_class.__table__)
 
 
 def _chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
@@ -167,9 +173,10 @@ def _channel_from_row(row: ChannelRow) -> Channel:
 
 @dataclass(frozen=True, slots=True)
 class PostOutline:
-    """A post's light facts for planning pages: dates, links between posts, counters, text and entities.
+    """A post's light facts for planning pages: dates, links between posts, counters, text and hashtags.
 
-    ``media_path`` is the stored file's path when the attachment is downloaded.
+    ``media_path`` is the stored file's path when the attachment is downloaded; ``hashtags`` are the
+    post's hashtag entities (the only entities a page plan needs).
     """
 
     message_id: int
@@ -184,7 +191,7 @@ class PostOutline:
     is_service: bool
     deleted: bool
     text: str
-    entities: tuple[TextEntity, ...]
+    hashtags: tuple[TextEntity, ...]
 
 
 @dataclass(frozen=True)
@@ -279,6 +286,16 @@ def _revision_key(row: PostRow, media: MediaItemRow | None) -> tuple[Any, ...]:
     return stored.content_key()
 
 
+def _with_known_size(post: Post, media_row: MediaItemRow | None) -> Post:
+    """A source that does not know a file's size (the web preview) keeps the size already recorded."""
+    media = post.media
+    if media is None or media.size is not None or media_row is None or media_row.size is None:
+        return post
+    if media_row.kind != media.kind.value or media_row.telegram_id != media.telegram_id:
+        return post
+    return post.model_copy(update={"media": media.model_copy(update={"size": media_row.size})})
+
+
 class PostRepository:
     """Posts with their media, revisions and tombstones."""
 
@@ -312,8 +329,10 @@ class PostRepository:
         revisions: list[dict[str, Any]] = []
         edited = unchanged = undeleted = 0
         for message_id, post in latest.items():
-            values = _post_values(post)
             found = existing.get(message_id)
+            if found is not None:
+                post = latest[message_id] = _with_known_size(post, found[1])
+            values = _post_values(post)
             if found is None:
                 new_rows.append(
                     {
@@ -355,10 +374,11 @@ class PostRepository:
                         setattr(row, key, values[key])
             row.updated_at = now
         if new_rows:
-            for chunk in _chunks(new_rows, 200):
-                self._session.execute(insert(PostRow), list(chunk))
+            # Core inserts of the table: one executemany per batch. (An ORM bulk insert splits rows by
+            # which columns are None, which made it one INSERT per post.)
+            self._session.execute(insert(_table(PostRow)), new_rows)
         if revisions:
-            self._session.execute(insert(PostRevisionRow), revisions)
+            self._session.execute(insert(_table(PostRevisionRow)), revisions)
         self._session.flush()
         self._upsert_media(channel_id, [p for p in latest.values() if p.media is not None], now)
         return UpsertOutcome(added=len(new_rows), edited=edited, unchanged=unchanged, undeleted=undeleted)
@@ -428,7 +448,7 @@ class PostRepository:
                     row.attempts = 0
             row.updated_at = now
         if fresh:
-            self._session.execute(insert(MediaItemRow), fresh)
+            self._session.execute(insert(_table(MediaItemRow)), fresh)
         self._session.flush()
 
     def get(self, channel_id: int, message_id: int) -> Post | None:
@@ -604,7 +624,11 @@ class PostRepository:
                     is_service=row[10] is not None,
                     deleted=row[11] is not None,
                     text=row[12],
-                    entities=tuple(TextEntity.model_validate(item) for item in row[13] or ()),
+                    hashtags=tuple(
+                        TextEntity.model_validate(item)
+                        for item in row[13] or ()
+                        if item.get("kind") == EntityKind.HASHTAG.value
+                    ),
                 )
             last = rows[-1][0]
 

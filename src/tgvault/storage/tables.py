@@ -54,7 +54,9 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-JsonDocument = JSON().with_variant(JSONB(), "postgresql")
+# Python None is SQL NULL (not the JSON value null) in every kind of statement, so bulk Core inserts
+# (one executemany per page) store exactly what the ORM would.
+JsonDocument = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 
 class Base(DeclarativeBase):
@@ -247,6 +249,24 @@ class ChannelLockRow(Base):
     pid: Mapped[int] = mapped_column(Integer)
     acquired_at: Mapped[datetime]
     heartbeat_at: Mapped[datetime]
+
+
+class ServiceStateRow(Base):
+    """How ``tgvault run`` treats a configured channel: next run, failures in a row, backoff, last error."""
+
+    __tablename__ = "service_state"
+
+    channel_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    channel_id: Mapped[int | None] = mapped_column(BigInteger)
+    schedule: Mapped[str] = mapped_column(String(255))
+    next_run_at: Mapped[datetime | None]
+    last_run_at: Mapped[datetime | None]
+    last_outcome: Mapped[str | None] = mapped_column(String(16))
+    consecutive_failures: Mapped[int] = mapped_column(Integer)
+    backoff_until: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime]
 
 
 def utcnow() -> datetime:

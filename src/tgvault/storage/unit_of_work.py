@@ -16,6 +16,7 @@ from tgvault.storage.repositories import (
     SummaryRepository,
     SyncStateRepository,
 )
+from tgvault.storage.service_state import ServiceStateRepository
 
 
 class UnitOfWork:
@@ -35,6 +36,7 @@ class UnitOfWork:
     runs: RunRepository
     locks: ChannelLockRepository
     summaries: SummaryRepository
+    service_state: ServiceStateRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -50,6 +52,7 @@ class UnitOfWork:
         self.runs = RunRepository(session)
         self.locks = ChannelLockRepository(session)
         self.summaries = SummaryRepository(session)
+        self.service_state = ServiceStateRepository(session)
         return self
 
     def __exit__(

@@ -17,6 +17,10 @@ Typical use::
 Faults are plain method calls on the world (:meth:`FakeTelegram.flood_wait`, :meth:`~FakeTelegram.fail_next`,
 :meth:`~FakeTelegram.vanish_channel`, :meth:`~FakeTelegram.expire_file_reference`,
 :meth:`~FakeTelegram.edit_message`, :meth:`~FakeTelegram.delete_messages`, ...).
+
+By default the account is already logged in. :meth:`FakeTelegram.require_login` logs it out: requests that
+need an account answer ``AUTH_KEY_UNREGISTERED`` until ``auth.sendCode`` + ``auth.signIn`` (and, with a
+2FA password, ``account.getPassword`` + ``auth.checkPassword`` with real SRP) sign in again.
 """
 
 from __future__ import annotations
@@ -26,8 +30,10 @@ import bisect
 import contextlib
 import functools
 import hashlib
+import hmac
 import itertools
 import re
+import secrets
 import struct
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
@@ -42,6 +48,7 @@ from telethon.sessions import StringSession
 from telethon.tl import functions, types
 
 __all__ = [
+    "DEFAULT_LOGIN_CODE",
     "DEFAULT_NOW",
     "FAKE_API_HASH",
     "FAKE_API_ID",
@@ -72,6 +79,9 @@ FAKE_AUTH_KEY = hashlib.shake_256(b"tgvault fake telegram auth key").digest(256)
 
 DEFAULT_NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 """The fake world's clock starts here (deterministic; advance it with :meth:`FakeTelegram.advance`)."""
+
+DEFAULT_LOGIN_CODE = "12345"
+"""The login code the fake "sends" to the account's other apps (see :meth:`FakeTelegram.require_login`)."""
 
 _MIB = 1024 * 1024
 _BLOCK = 64 * 1024
@@ -507,6 +517,126 @@ def media_objects(media: TL) -> Iterator[TL]:
         yield from media_objects(webpage)
 
 
+# -- two-step verification (SRP) ----------------------------------------------------------------------------
+#
+# The server side of Telegram's SRP-2048 password check (https://core.telegram.org/api/srp), written from
+# the spec: the account stores only the verifier v = g^x mod p, where x = PH2(password, salt1, salt2);
+# account.getPassword hands out B = k*v + g^b with a fresh b per srp_id, and auth.checkPassword recomputes
+# S = (A * v^u)^b, K = H(S) and M1 = H(H(p) xor H(g) | H(salt1) | H(salt2) | A | B | K).
+
+_SRP_P = int(
+    "C71CAEB9C6B1C9048E6C522F70F13F73980D40238E3E21C14934D037563D930F"
+    "48198A0AA7C14058229493D22530F4DBFA336F6E0AC925139543AED44CCE7C37"
+    "20FD51F69458705AC68CD4FE6B6B13ABDC9746512969328454F18FAF8C595F64"
+    "2477FE96BB2A941D5BCD1D4AC8CC49880708FA9B378E3C4F3A9060BEE67CF9A4"
+    "A4A695811051907E162753B56B0F6B410DBA74D8A84B2A14B3144E0EF1284754"
+    "FD17ED950D5965B4B9DD46582DB1178D169C6BC465B0D6FF9CA3928FEF5B9AE4"
+    "E418FC15E83EBEA0F87FA9FF5EED70050DED2849F47BF959D956850CE929851F"
+    "0D8115F635B105EE2E4E15D04B2454BF6F4FADF034B10403119CD8E3B92FCC5B",
+    16,
+)
+"""The 2048-bit safe prime Telegram uses for SRP (and for DH key exchange); ``g = 3``."""
+_SRP_G = 3
+_SRP_BYTES = 256
+_SRP_MIN_BITS = 2048 - 64  # "g^a, g^b must be at least 2^(2048-64) and at most p - 2^(2048-64)"
+
+
+def _srp_pad(number: int) -> bytes:
+    return number.to_bytes(_SRP_BYTES, "big")
+
+
+def _srp_h(*parts: bytes) -> bytes:
+    return hashlib.sha256(b"".join(parts)).digest()
+
+
+def _srp_good_power(value: int) -> bool:
+    return value.bit_length() >= _SRP_MIN_BITS and (_SRP_P - value).bit_length() >= _SRP_MIN_BITS
+
+
+def _srp_password_hash(password: str, salt1: bytes, salt2: bytes) -> int:
+    """``x = PH2(password, salt1, salt2)`` as a number: SH(data, salt) = H(salt | data | salt),
+    PH1 = SH(SH(password, salt1), salt2), PH2 = SH(pbkdf2(sha512, PH1, salt1, 100000), salt2)."""
+    ph1 = _srp_h(salt2, _srp_h(salt1, password.encode(), salt1), salt2)
+    ph2 = _srp_h(salt2, hashlib.pbkdf2_hmac("sha512", ph1, salt1, 100_000), salt2)
+    return int.from_bytes(ph2, "big")
+
+
+@dataclass(eq=False)
+class _SrpPassword:
+    """What the server keeps for an account's 2FA password: the salts and the verifier, never the password."""
+
+    salt1: bytes
+    salt2: bytes
+    verifier: int
+    hint: str | None
+    pending: dict[int, tuple[int, bytes]] = field(default_factory=dict)
+    """``srp_id`` -> ``(b, B)`` handed out by ``account.getPassword`` and not used yet."""
+
+    @classmethod
+    def create(cls, password: str, hint: str | None) -> _SrpPassword:
+        salt1, salt2 = secrets.token_bytes(40), secrets.token_bytes(16)
+        x = _srp_password_hash(password, salt1, salt2)
+        return cls(salt1, salt2, pow(_SRP_G, x, _SRP_P), hint)
+
+    @property
+    def algo(self) -> TL:
+        return types.PasswordKdfAlgoSHA256SHA256PBKDF2HMACSHA512iter100000SHA256ModPow(
+            salt1=self.salt1, salt2=self.salt2, g=_SRP_G, p=_srp_pad(_SRP_P)
+        )
+
+    def _k(self) -> int:
+        return int.from_bytes(_srp_h(_srp_pad(_SRP_P), _srp_pad(_SRP_G)), "big")
+
+    def challenge(self) -> tuple[int, bytes]:
+        """A new ``(srp_id, B)``: ``B = k*v + g^b mod p`` with a fresh secret ``b``."""
+        while True:
+            b = int.from_bytes(secrets.token_bytes(_SRP_BYTES), "big")
+            g_b = pow(_SRP_G, b, _SRP_P)
+            if not _srp_good_power(g_b):
+                continue
+            big_b = (self._k() * self.verifier + g_b) % _SRP_P
+            if big_b != 0:
+                break
+        srp_id = secrets.randbits(63)
+        encoded = _srp_pad(big_b)
+        self.pending[srp_id] = (b, encoded)
+        return srp_id, encoded
+
+    def check(self, srp_id: int, a_bytes: bytes, m1: bytes) -> str | None:
+        """``None`` when the client proved it knows the password, else the Telegram error to answer."""
+        issued = self.pending.pop(srp_id, None)
+        if issued is None:
+            return "SRP_ID_INVALID"
+        b, b_bytes = issued
+        big_a = int.from_bytes(a_bytes, "big")
+        if len(a_bytes) != _SRP_BYTES or not _srp_good_power(big_a):
+            return "PASSWORD_HASH_INVALID"
+        u = int.from_bytes(_srp_h(a_bytes, b_bytes), "big")
+        shared = pow(big_a * pow(self.verifier, u, _SRP_P) % _SRP_P, b, _SRP_P)
+        key = _srp_h(_srp_pad(shared))
+        hp, hg = _srp_h(_srp_pad(_SRP_P)), _srp_h(_srp_pad(_SRP_G))
+        expected = _srp_h(
+            bytes(x ^ y for x, y in zip(hp, hg, strict=True)),
+            _srp_h(self.salt1),
+            _srp_h(self.salt2),
+            a_bytes,
+            b_bytes,
+            key,
+        )
+        return None if hmac.compare_digest(expected, m1) else "PASSWORD_HASH_INVALID"
+
+
+_LOGIN_FREE: Any = (
+    functions.help.GetConfigRequest,
+    functions.help.GetNearestDcRequest,
+    functions.auth.SendCodeRequest,
+    functions.auth.SignInRequest,
+    functions.auth.CheckPasswordRequest,
+    functions.account.GetPasswordRequest,
+)
+"""Requests Telegram answers for an auth key that is not signed in yet."""
+
+
 class FakeTelegram:
     """The state of a fake Telegram server and the request handler (transport-agnostic).
 
@@ -544,6 +674,12 @@ class FakeTelegram:
             status=types.UserStatusRecently(),
         )
         self.requests: list[TL] = []
+        self.authorized = True
+        """Whether the (single, pre-shared) auth key is signed in; see :meth:`require_login`."""
+        self.login_code = DEFAULT_LOGIN_CODE
+        self._password: _SrpPassword | None = None
+        self._code_hashes: dict[str, str] = {}
+        self._awaiting_password = False
         self.strict_file_references = False
         """When true, every read of a message issues new file references and the older ones expire."""
         self.account_pts = 1
@@ -566,6 +702,10 @@ class FakeTelegram:
             functions.messages.GetMessagesViewsRequest: self._get_messages_views,
             functions.messages.GetMessagesReactionsRequest: self._get_messages_reactions,
             functions.upload.GetFileRequest: self._get_file,
+            functions.auth.SendCodeRequest: self._send_code,
+            functions.auth.SignInRequest: self._sign_in,
+            functions.account.GetPasswordRequest: self._get_password,
+            functions.auth.CheckPasswordRequest: self._check_password,
         }
 
     # -- world building --------------------------------------------------------------------------------
@@ -643,6 +783,31 @@ class FakeTelegram:
         session.auth_key = AuthKey(self.auth_key)
         result: str = session.save()
         return result
+
+    # -- the account's login -----------------------------------------------------------------------------
+
+    def require_login(
+        self, *, code: str = DEFAULT_LOGIN_CODE, password: str | None = None, hint: str | None = None
+    ) -> None:
+        """Log the account out, so that it has to sign in again as ``tgvault login`` does.
+
+        Until then, every request but ``help.getConfig``, ``auth.sendCode``, ``auth.signIn``,
+        ``account.getPassword`` and ``auth.checkPassword`` answers ``AUTH_KEY_UNREGISTERED`` (401), so
+        ``get_me()`` is ``None`` and ``is_user_authorized()`` false. ``auth.signIn`` with the phone of
+        :attr:`self_user` and ``code`` signs in (another phone: sign-up required); a wrong code answers
+        ``PHONE_CODE_INVALID``. With ``password`` (see :meth:`set_password`) the right code answers
+        ``SESSION_PASSWORD_NEEDED`` and ``auth.checkPassword`` must prove the password (SRP) to sign in.
+        The world has a single auth key, so signing in authorizes every session string of the world.
+        """
+        self.authorized = False
+        self.login_code = code
+        self._code_hashes.clear()
+        self._awaiting_password = False
+        self.set_password(password, hint=hint)
+
+    def set_password(self, password: str | None, *, hint: str | None = None) -> None:
+        """Turn two-step verification on with ``password`` (stored as an SRP verifier only), or off."""
+        self._password = None if password is None else _SrpPassword.create(password, hint)
 
     # -- changes and faults ----------------------------------------------------------------------------
 
@@ -773,6 +938,8 @@ class FakeTelegram:
         if queue:
             code, message = queue.popleft()
             raise rpc_error(query, message, code)
+        if not self.authorized and not isinstance(query, _LOGIN_FREE):
+            raise rpc_error(query, "AUTH_KEY_UNREGISTERED", 401)
         handler = self._handlers.get(type(query))
         if handler is None:
             raise UnsupportedRequestError(query)
@@ -847,6 +1014,81 @@ class FakeTelegram:
 
     def _get_difference(self, request: TL) -> TL:
         return types.updates.DifferenceEmpty(date=self.clock, seq=1)
+
+    # login
+
+    def _phone_of(self, request: TL, phone: str) -> str:
+        digits = phone.lstrip("+")
+        if not digits.isdigit() or not 5 <= len(digits) <= 15:
+            raise rpc_error(request, "PHONE_NUMBER_INVALID")
+        return digits
+
+    def _send_code(self, request: TL) -> TL:
+        if request.api_id != FAKE_API_ID or request.api_hash != FAKE_API_HASH:
+            raise rpc_error(request, "API_ID_INVALID")
+        phone = self._phone_of(request, request.phone_number)
+        code_hash = secrets.token_hex(9)
+        self._code_hashes[phone] = code_hash
+        return types.auth.SentCode(
+            type=types.auth.SentCodeTypeApp(length=len(self.login_code)), phone_code_hash=code_hash
+        )
+
+    def _sign_in(self, request: TL) -> TL:
+        phone = self._phone_of(request, request.phone_number)
+        if not request.phone_code_hash:
+            raise rpc_error(request, "PHONE_CODE_HASH_EMPTY")
+        if self._code_hashes.get(phone) != request.phone_code_hash:
+            raise rpc_error(request, "PHONE_CODE_EXPIRED")
+        if not request.phone_code:
+            raise rpc_error(request, "PHONE_CODE_EMPTY")
+        if request.phone_code != self.login_code:
+            raise rpc_error(request, "PHONE_CODE_INVALID")
+        del self._code_hashes[phone]
+        if phone != self.self_user.phone:
+            return types.auth.AuthorizationSignUpRequired()
+        if self._password is not None:
+            self._awaiting_password = True
+            raise rpc_error(request, "SESSION_PASSWORD_NEEDED", 401)
+        return self._signed_in()
+
+    def _signed_in(self) -> TL:
+        self.authorized = True
+        self._awaiting_password = False
+        return types.auth.Authorization(user=self.self_user)
+
+    def _get_password(self, request: TL) -> TL:
+        new_algo = types.PasswordKdfAlgoSHA256SHA256PBKDF2HMACSHA512iter100000SHA256ModPow(
+            salt1=secrets.token_bytes(8), salt2=secrets.token_bytes(16), g=_SRP_G, p=_srp_pad(_SRP_P)
+        )
+        secure_algo = types.SecurePasswordKdfAlgoPBKDF2HMACSHA512iter100000(salt=secrets.token_bytes(8))
+        stored = self._password
+        if stored is None:
+            return types.account.Password(
+                new_algo=new_algo, new_secure_algo=secure_algo, secure_random=secrets.token_bytes(32)
+            )
+        srp_id, srp_b = stored.challenge()
+        return types.account.Password(
+            new_algo=new_algo,
+            new_secure_algo=secure_algo,
+            secure_random=secrets.token_bytes(32),
+            has_password=True,
+            current_algo=stored.algo,
+            srp_B=srp_b,
+            srp_id=srp_id,
+            hint=stored.hint,
+        )
+
+    def _check_password(self, request: TL) -> TL:
+        stored = self._password
+        if stored is None or not (self._awaiting_password or self.authorized):
+            raise rpc_error(request, "AUTH_KEY_UNREGISTERED", 401)
+        check = request.password
+        if not isinstance(check, types.InputCheckPasswordSRP):
+            raise rpc_error(request, "PASSWORD_HASH_INVALID")
+        problem = stored.check(check.srp_id, check.A, check.M1)
+        if problem is not None:
+            raise rpc_error(request, problem)
+        return self._signed_in()
 
     def _get_channel_difference(self, request: TL) -> TL:
         ch = self._channel_of(request, request.channel)

@@ -1,0 +1,677 @@
+"""``build_site``: read the archive, plan every page, render and write only what changed.
+
+Phase one streams each channel's post outlines (no text kept, no raw TL) into a :class:`SitePlan`.
+Phase two walks the plan month by month. For every page it computes a key from the archive's state
+(the posts' ``updated_at`` stamps, the places of replied posts, the navigation, the theme's own code
+and templates); a page whose key matches the manifest is not even rendered. Pages with a new key are
+rendered from posts read a page at a time and written only when their bytes differ.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from itertools import groupby
+from typing import Any
+
+from markupsafe import Markup
+
+from tgvault.domain import Channel, Post, PostRevision
+from tgvault.export.site.feeds import atom_feed, rss_feed
+from tgvault.export.site.links import media_site_path, tme_channel_url, valid_username
+from tgvault.export.site.options import Order, SiteBuildReport, SiteError, SiteOptions
+from tgvault.export.site.plan import (
+    MONTH_NAMES,
+    ChannelPlan,
+    PlannedPost,
+    SitePlan,
+    TagPlan,
+    TimelinePage,
+    day_anchor,
+    digest,
+    month_label,
+    plan_channel,
+)
+from tgvault.export.site.render import Renderer, static_files
+from tgvault.export.site.richtext import clean_text, plain, snippet
+from tgvault.export.site.search import SearchEntry, index_script, searchable_text, shard_script
+from tgvault.export.site.stats import stats_context
+from tgvault.export.site.views import (
+    CardContext,
+    CardView,
+    PageLinks,
+    build_card,
+    channel_header,
+    describe_post,
+    format_day,
+    format_full,
+    group_cards,
+    human_count,
+)
+from tgvault.export.site.writer import MediaFiles, SiteWriter
+from tgvault.storage.unit_of_work import UnitOfWork
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]
+FETCH_CHUNK = 500
+
+
+def build_site(
+    uow_factory: UnitOfWorkFactory,
+    media_store: MediaFiles,
+    options: SiteOptions,
+    *,
+    full: bool = False,
+) -> SiteBuildReport:
+    """Build (or bring up to date) the static site of the archive in ``options.out_dir``.
+
+    With ``full`` every page and media file is written again; otherwise only pages whose content
+    changed are written and pages that no longer exist are removed. Raises :class:`SiteError` when
+    the site cannot be built (bad options, unwritable folder, a broken user template).
+    """
+    return _Build(uow_factory, media_store, options, full).run()
+
+
+@dataclass
+class _PageWork:
+    page: TimelinePage
+    key: str
+    needed: bool
+    permalinks: list[tuple[int, str]]
+
+
+@dataclass(frozen=True)
+class _Card:
+    ids: list[int]
+    first: Post
+    view: CardView
+    html: Markup
+
+
+class _Build:
+    def __init__(
+        self, uow_factory: UnitOfWorkFactory, media_store: MediaFiles, options: SiteOptions, full: bool
+    ) -> None:
+        self.uow_factory = uow_factory
+        self.media_store = media_store
+        self.options = options
+        self.zone = options.zone()
+        self.report = SiteBuildReport()
+        self.renderer = Renderer(options)
+        self.writer = SiteWriter(options.out_dir, self.report, full=full)
+        self.site = SitePlan({})
+        self.missing_media: set[str] = set()
+        self.avatars: dict[int, str | None] = {}
+        self.global_key = ""
+
+    # ---- the two phases --------------------------------------------------------------------------
+
+    def run(self) -> SiteBuildReport:
+        """Plan every channel, bring media over, then write each channel's pages and the site's own."""
+        started = time.perf_counter()
+        channels = self._channels()
+        for channel in channels:
+            with self.uow_factory() as uow:
+                self.site.channels[channel.id] = plan_channel(
+                    channel, uow.posts.outline(channel.id), self.options
+                )
+        self._media()
+        options = self.options
+        self.global_key = digest(
+            self.renderer.engine_hash(),
+            options.title,
+            options.base_url,
+            options.timezone,
+            options.order.value,
+            options.posts_per_page,
+            [(c.id, c.username, c.title, self.avatars.get(c.id)) for c in channels],
+            sorted(self.missing_media),
+        )
+        for name, data in static_files().items():
+            self.writer.write(f"static/{name}", data)
+        plans = list(self.site.channels.values())
+        for plan in plans:
+            self._channel(plan)
+        self._root(plans)
+        self.writer.write(
+            "search.html", self.renderer.render("search.html", **self._page("search.html", "Search"))
+        )
+        self.writer.write("search/index.js", index_script(plans))
+        self.writer.finish()
+        self.report.channels = len(plans)
+        self.report.posts = sum(len(plan.posts) for plan in plans)
+        self.report.seconds = time.perf_counter() - started
+        return self.report
+
+    def _channels(self) -> list[Channel]:
+        with self.uow_factory() as uow:
+            channels = uow.channels.list()
+        wanted = self.options.channel_ids
+        if wanted is not None:
+            known = {channel.id for channel in channels}
+            unknown = sorted(set(wanted) - known)
+            if unknown:
+                raise SiteError(f"channels not in the archive: {', '.join(map(str, unknown))}")
+            channels = [channel for channel in channels if channel.id in set(wanted)]
+        return channels
+
+    def _media(self) -> None:
+        mode = self.options.media_mode
+        for plan in self.site.channels.values():
+            for store_path in sorted(plan.media):
+                if self.writer.media(self.media_store, store_path, mode) is None:
+                    site_path = media_site_path(store_path)
+                    if site_path is not None:
+                        self.missing_media.add(site_path)
+            plan.media.clear()
+            self.avatars[plan.channel.id] = self._avatar(plan.channel)
+
+    def _avatar(self, channel: Channel) -> str | None:
+        sha = channel.photo_sha256
+        if not sha or len(sha) != 64 or not all(c in "0123456789abcdef" for c in sha):
+            return None
+        folder = self.media_store.root / sha[:2] / sha[2:4]
+        if not folder.is_dir():
+            return None
+        for candidate in sorted(folder.glob(f"{sha}.*")):
+            site_path = self.writer.media(
+                self.media_store, f"{sha[:2]}/{sha[2:4]}/{candidate.name}", self.options.media_mode
+            )
+            if site_path is not None:
+                return site_path
+        return None
+
+    # ---- shared page pieces ----------------------------------------------------------------------
+
+    def _page(self, path: str, title: str, **extra: Any) -> dict[str, Any]:
+        links = PageLinks(path, self.site)
+        base = self.options.absolute_base
+        page = {
+            "path": path,
+            "title": clean_text(title),
+            "root": links.to("index.html"),
+            "search": links.to("search.html"),
+            "css": links.static("site.css"),
+            "noscript_css": links.static("noscript.css"),
+            "js": links.static("site.js"),
+            "icon": links.static("favicon.svg"),
+            "canonical": f"{base}/{path}" if base else None,
+            "timezone": self.options.timezone,
+        }
+        return {"page": page, "links": links, **extra}
+
+    def _header(self, plan: ChannelPlan, links: PageLinks) -> dict[str, object]:
+        return channel_header(plan, links, self.avatars.get(plan.channel.id))
+
+    def _navigator(self, plan: ChannelPlan, links: PageLinks, current: int | None, counts: bool) -> list[Any]:
+        years: list[dict[str, Any]] = []
+        sizes = {
+            month: sum(len(plan.pages[i].ids) for i in indexes) for month, indexes in plan.months.items()
+        }
+        for year, months in groupby(plan.display_months(), key=lambda m: m // 12):
+            entries = [
+                {
+                    "label": MONTH_NAMES[month % 12][:3],
+                    "title": month_label(month),
+                    "url": links.to(plan.month_entry(month).path),
+                    "current": month == current,
+                    "count": sizes[month] if counts else None,
+                }
+                for month in months
+            ]
+            years.append({"year": year, "months": entries})
+        return years
+
+    def _reply_info(self, post: PlannedPost) -> object:
+        if post.reply_to is None:
+            return None
+        found = self.site.locate(*post.reply_to)
+        if found is None:
+            return post.reply_to
+        target_plan, target = found
+        return post.reply_to, target_plan.pages[target.page].path, target.stamp
+
+    def _related(
+        self, uow: UnitOfWork, posts: Mapping[int, Post], channel_id: int
+    ) -> dict[tuple[int, int], Post]:
+        wanted: dict[int, set[int]] = {}
+        for post in posts.values():
+            if post.reply_to_message_id is None:
+                continue
+            target = (post.reply_to_channel_id or post.channel_id, post.reply_to_message_id)
+            if target[0] == channel_id and target[1] in posts:
+                continue
+            if self.site.locate(*target) is not None:
+                wanted.setdefault(target[0], set()).add(target[1])
+        related = {(channel_id, message_id): post for message_id, post in posts.items()}
+        for target_channel, ids in wanted.items():
+            for message_id, post in uow.posts.get_many(target_channel, sorted(ids)).items():
+                related[(target_channel, message_id)] = post
+        return related
+
+    def _cards(
+        self,
+        plan: ChannelPlan,
+        links: PageLinks,
+        posts: Sequence[Post],
+        revisions: Mapping[int, Sequence[PostRevision]],
+        related: Mapping[tuple[int, int], Post],
+    ) -> list[_Card]:
+        """Cards of ``posts`` (chronological), each rendered once to HTML with links relative to ``links``."""
+        context = CardContext(
+            links=links,
+            plan=plan,
+            zone=self.zone,
+            avatar_path=self.avatars.get(plan.channel.id),
+            revisions=revisions,
+            related=related,
+            media_ok=lambda site_path: site_path not in self.missing_media,
+        )
+        cards = []
+        for group in group_cards(posts):
+            view = build_card(group, context)
+            html = self.renderer.render("_card.html", c=view)
+            # Safe: the output of an autoescaping template, where post content only enters escaped.
+            cards.append(_Card([post.message_id for post in group], group[0], view, Markup(html)))  # noqa: S704
+        return cards
+
+    def _items(
+        self, plan: ChannelPlan, cards: Sequence[_Card], *, days: bool, newest_first: bool | None = None
+    ) -> list[dict[str, Any]]:
+        """Cards in display order, with a day heading before the first card of each day."""
+        if newest_first is None:
+            newest_first = plan.order is Order.NEWEST
+        ordered = list(reversed(cards)) if newest_first else list(cards)
+        items: list[dict[str, Any]] = []
+        last_day: int | None = None
+        for card in ordered:
+            item: dict[str, Any] = {"html": card.html, "day_anchor": None, "day_label": None}
+            day = plan.posts[card.first.message_id].day
+            if days and day != last_day:
+                item["day_anchor"] = day_anchor(day)
+                item["day_label"] = format_day(card.first.date, self.zone)
+                last_day = day
+            items.append(item)
+        return items
+
+    def _fetch(self, uow: UnitOfWork, channel_id: int, ids: Sequence[int]) -> Iterator[dict[int, Post]]:
+        for start in range(0, len(ids), FETCH_CHUNK):
+            yield uow.posts.get_many(channel_id, ids[start : start + FETCH_CHUNK])
+
+    # ---- a channel ---------------------------------------------------------------------------------
+
+    def _channel(self, plan: ChannelPlan) -> None:
+        navigation = tuple((month, plan.month_entry(month).path) for month in plan.display_months())
+        display = plan.display_pages()
+        position = {page.index: number for number, page in enumerate(display)}
+        for month in sorted(plan.months):
+            self._month(plan, month, navigation, display, position)
+        self._channel_index(plan)
+        self._tags(plan)
+        self._stats(plan)
+        self._feeds(plan)
+
+    def _month(
+        self,
+        plan: ChannelPlan,
+        month: int,
+        navigation: object,
+        display: list[TimelinePage],
+        position: dict[int, int],
+    ) -> None:
+        writer = self.writer
+        days = plan.month_days(month)
+        pages = [plan.pages[i] for i in plan.months[month]]
+        parts = [(page.path, first, last) for page, first, last in plan.month_parts(month)]
+        shard_path = plan.shard_path(month)
+        shard_key = digest(
+            self.global_key,
+            "shard",
+            [(i, plan.posts[i].stamp, page.path) for page in pages for i in page.ids],
+        )
+        shard_needed = not writer.skip_if_current(shard_path, shard_key)
+        work: list[_PageWork] = []
+        for page in pages:
+            at = position[page.index]
+            neighbours = (
+                display[at - 1].path if at > 0 else None,
+                display[at + 1].path if at + 1 < len(display) else None,
+            )
+            rows = [plan.posts[i] for i in page.ids]
+            page_key = digest(
+                self.global_key,
+                "timeline",
+                page.path,
+                navigation,
+                days,
+                neighbours,
+                parts,
+                [(row.message_id, row.stamp, self._reply_info(row)) for row in rows],
+            )
+            needed = not writer.skip_if_current(page.path, page_key)
+            permalinks: list[tuple[int, str]] = []
+            for group_rows in _album_runs(rows):
+                ids = [row.message_id for row in group_rows]
+                group_key = digest(
+                    self.global_key,
+                    "post",
+                    page.path,
+                    [(row.message_id, row.stamp, self._reply_info(row)) for row in group_rows],
+                )
+                for message_id in ids:
+                    if not writer.skip_if_current(plan.permalink_path(message_id), group_key):
+                        permalinks.append((message_id, group_key))
+            work.append(_PageWork(page, page_key, needed, permalinks))
+        if not shard_needed and not any(item.needed or item.permalinks for item in work):
+            return
+        entries: list[SearchEntry] = []
+        channel_id = plan.channel.id
+        with self.uow_factory() as uow:
+            for item in work:
+                if not (item.needed or item.permalinks or shard_needed):
+                    continue
+                page = item.page
+                posts = uow.posts.get_many(channel_id, page.ids)
+                ordered = [posts[i] for i in page.ids if i in posts]
+                if item.needed or item.permalinks:
+                    revisions = uow.posts.revisions_for(channel_id, page.ids)
+                    related = self._related(uow, posts, channel_id)
+                    # one rendering per card, shared by the timeline page and the permalinks
+                    cards = self._cards(
+                        plan, PageLinks(plan.card_base, self.site), ordered, revisions, related
+                    )
+                    if item.needed:
+                        self._timeline_page(plan, page, pages, cards, display, position, item.key)
+                    by_id = {message_id: card for card in cards for message_id in card.ids}
+                    for message_id, key in item.permalinks:
+                        self._permalink(plan, message_id, by_id.get(message_id), key)
+                if shard_needed:
+                    links = PageLinks("search.html", self.site)
+                    for post in ordered:
+                        entries.append(
+                            SearchEntry(
+                                message_id=post.message_id,
+                                url=links.to(page.path, f"post-{post.message_id}"),
+                                date=format_full(post.date, self.zone),
+                                text=searchable_text(post),
+                            )
+                        )
+        if shard_needed:
+            writer.write(shard_path, shard_script(plan, month, entries), shard_key)
+
+    def _timeline_page(
+        self,
+        plan: ChannelPlan,
+        page: TimelinePage,
+        month_pages: list[TimelinePage],
+        cards: Sequence[_Card],
+        display: list[TimelinePage],
+        position: dict[int, int],
+        key: str,
+    ) -> None:
+        title = month_label(page.month)
+        if len(month_pages) > 1:
+            title += f", part {page.number} of {len(month_pages)}"
+        context = self._page(page.path, f"{plan.channel.title} — {title}")
+        links: PageLinks = context["links"]
+        at = position[page.index]
+        newer_first = plan.order is Order.NEWEST
+        previous = display[at - 1] if at > 0 else None
+        following = display[at + 1] if at + 1 < len(display) else None
+        pager = {
+            "previous": links.to(previous.path) if previous else None,
+            "previous_label": "Newer posts" if newer_first else "Older posts",
+            "next": links.to(following.path) if following else None,
+            "next_label": "Older posts" if newer_first else "Newer posts",
+        }
+        days = [
+            {"label": str(_day_of_month(day)), "url": links.to(path, day_anchor(day))}
+            for day, path in plan.month_days(page.month)
+        ]
+        parts = []
+        if len(month_pages) > 1:
+            for part, first, last in plan.month_parts(page.month):
+                span = (
+                    f"{_day_of_month(first)}–{_day_of_month(last)}"
+                    if first != last
+                    else f"{_day_of_month(first)}"
+                )
+                parts.append(
+                    {
+                        "label": f"Part {part.number}",
+                        "days": f"{span} {MONTH_NAMES[page.month % 12][:3]}",
+                        "url": links.to(part.path),
+                        "current": part.path == page.path,
+                    }
+                )
+            if newer_first:
+                parts.reverse()
+        html = self.renderer.render(
+            "timeline.html",
+            **context,
+            channel=self._header(plan, links),
+            heading=title,
+            months_nav=self._navigator(plan, links, page.month, counts=False),
+            days=days,
+            parts=parts,
+            pager=pager,
+            items=self._items(plan, cards, days=True),
+        )
+        self.writer.write(page.path, html, key)
+
+    def _permalink(self, plan: ChannelPlan, message_id: int, card: _Card | None, key: str) -> None:
+        path = plan.permalink_path(message_id)
+        context = self._page(path, f"{plan.channel.title} — post {message_id}")
+        links: PageLinks = context["links"]
+        extra: dict[str, Any] = {"card": None, "message_id": message_id, "description": ""}
+        if card is not None:
+            text = snippet(card.first.text, 70)
+            if text:
+                context["page"]["title"] = clean_text(f"{plan.channel.title}: {text}")
+            location = plan.location(message_id)
+            extra.update(
+                card=card.html,
+                description=snippet(card.first.text, 200),
+                date_full=card.view.date_full,
+                date_iso=card.view.date_iso,
+                timeline_url=links.to(*location) if location else None,
+                tme_url=card.view.tme_url,
+            )
+        html = self.renderer.render("post.html", **context, channel=self._header(plan, links), **extra)
+        self.writer.write(path, html, key)
+
+    def _channel_index(self, plan: ChannelPlan) -> None:
+        path = plan.index_path
+        context = self._page(path, plan.channel.title)
+        links: PageLinks = context["links"]
+        newest = plan.newest(self.options.latest_on_channel_page)
+        wanted = set(newest)
+        # complete albums whose newest member was picked
+        for message_id in newest:
+            row = plan.posts[message_id]
+            if row.group is not None:
+                wanted.update(i for i in plan.pages[row.page].ids if plan.posts[i].group == row.group)
+        ids = sorted(wanted, key=lambda i: (plan.posts[i].page, plan.pages[plan.posts[i].page].ids.index(i)))
+        items: list[dict[str, Any]] = []
+        if ids:
+            with self.uow_factory() as uow:
+                posts = uow.posts.get_many(plan.channel.id, ids)
+                revisions = uow.posts.revisions_for(plan.channel.id, ids)
+                related = self._related(uow, posts, plan.channel.id)
+            ordered = [posts[i] for i in ids if i in posts]
+            cards = self._cards(plan, links, ordered, revisions, related)
+            items = self._items(plan, cards, days=True, newest_first=True)
+        first = plan.pages[0] if plan.pages else None
+        last = plan.pages[-1] if plan.pages else None
+        channel = plan.channel
+        html = self.renderer.render(
+            "channel.html",
+            **context,
+            channel=self._header(plan, links),
+            description=plain(channel.description or ""),
+            subscribers=human_count(channel.subscribers),
+            post_count=f"{len(plan.posts):,}",
+            first_date=format_day(plan.posts[first.ids[0]].date, self.zone) if first else None,
+            last_date=format_day(plan.posts[last.ids[-1]].date, self.zone) if last else None,
+            start=links.to(plan.display_pages()[0].path) if plan.pages else None,
+            months_nav=self._navigator(plan, links, None, counts=True),
+            items=items,
+        )
+        self.writer.write(path, html)
+
+    def _tags(self, plan: ChannelPlan) -> None:
+        if not plan.tags:
+            return
+        tags = sorted(plan.tags.values(), key=lambda tag: (-len(tag.ids), tag.key))
+        context = self._page(plan.tags_path, f"{plan.channel.title} — hashtags")
+        links: PageLinks = context["links"]
+        html = self.renderer.render(
+            "tags.html",
+            **context,
+            channel=self._header(plan, links),
+            tags=[
+                {
+                    "label": clean_text(tag.label),
+                    "count": len(tag.ids),
+                    "url": links.to(plan.tag_path(tag.key) or ""),
+                }
+                for tag in tags
+            ],
+        )
+        self.writer.write(plan.tags_path, html)
+        needed: list[tuple[TagPlan, str, str]] = []
+        for tag in tags:
+            path = plan.tag_path(tag.key)
+            assert path is not None
+            rows = [plan.posts[i] for i in tag.ids]
+            key = digest(
+                self.global_key, "tag", tag.key, tag.label, [(r.message_id, r.stamp, r.page) for r in rows]
+            )
+            if not self.writer.skip_if_current(path, key):
+                needed.append((tag, path, key))
+        if not needed:
+            return
+        # Tag pages list snippets: read them from the light outline, only for the tags to render.
+        wanted = {message_id for tag, _, _ in needed for message_id in tag.ids}
+        snippets: dict[int, tuple[str, bool]] = {}
+        with self.uow_factory() as uow:
+            for outline in uow.posts.outline(plan.channel.id):
+                if outline.message_id in wanted:
+                    snippets[outline.message_id] = (snippet(outline.text, 160), outline.deleted)
+        for tag, path, key in needed:
+            context = self._page(path, f"#{tag.label} — {plan.channel.title}")
+            links = context["links"]
+            entries = []
+            for message_id in tag.ids:
+                location = plan.location(message_id)
+                text, deleted = snippets.get(message_id, ("", False))
+                entries.append(
+                    {
+                        "url": links.to(*location) if location else None,
+                        "permalink": links.to(plan.permalink_path(message_id)),
+                        "date": format_full(plan.posts[message_id].date, self.zone),
+                        "text": text,
+                        "deleted": deleted,
+                    }
+                )
+            if plan.order is Order.NEWEST:
+                entries.reverse()
+            html = self.renderer.render(
+                "tag.html",
+                **context,
+                channel=self._header(plan, links),
+                tag=clean_text(tag.label),
+                entries=entries,
+                tags_url=links.to(plan.tags_path),
+            )
+            self.writer.write(path, html, key)
+
+    def _stats(self, plan: ChannelPlan) -> None:
+        path = plan.stats_path
+        with self.uow_factory() as uow:
+            observations = uow.channels.observations(plan.channel.id)
+        context = self._page(path, f"{plan.channel.title} — statistics")
+        links: PageLinks = context["links"]
+        top = sorted(
+            (post for post in plan.posts.values() if post.views is not None and not post.service),
+            key=lambda post: (-(post.views or 0), post.message_id),
+        )[:10]
+        with self.uow_factory() as uow:
+            top_posts = uow.posts.get_many(plan.channel.id, [post.message_id for post in top]) if top else {}
+        html = self.renderer.render(
+            "stats.html",
+            **context,
+            channel=self._header(plan, links),
+            stats=stats_context(plan, observations, self.zone),
+            top=[
+                {
+                    "url": links.to(plan.permalink_path(post.message_id)),
+                    "views": f"{post.views:,}",
+                    "date": format_day(post.date, self.zone),
+                    "id": post.message_id,
+                    "text": describe_post(top_posts[post.message_id]) if post.message_id in top_posts else "",
+                }
+                for post in top
+            ],
+        )
+        self.writer.write(path, html)
+
+    def _feeds(self, plan: ChannelPlan) -> None:
+        ids = plan.newest(self.options.feed_size)
+        posts: list[Post] = []
+        if ids:
+            with self.uow_factory() as uow:
+                found = uow.posts.get_many(plan.channel.id, ids)
+            posts = [found[i] for i in ids if i in found]
+        title, base = self.options.title, self.options.absolute_base
+        self.writer.write(plan.atom_path, atom_feed(plan, posts, title, base))
+        self.writer.write(plan.rss_path, rss_feed(plan, posts, title, base))
+
+    # ---- the whole site ------------------------------------------------------------------------------
+
+    def _root(self, plans: Sequence[ChannelPlan]) -> None:
+        context = self._page("index.html", self.options.title)
+        links: PageLinks = context["links"]
+        channels = []
+        for plan in plans:
+            channel = plan.channel
+            first = plan.pages[0] if plan.pages else None
+            last = plan.pages[-1] if plan.pages else None
+            avatar = self.avatars.get(channel.id)
+            title = clean_text(channel.title)
+            channels.append(
+                {
+                    "title": title,
+                    "letter": (title.strip()[:1] or "#").upper(),
+                    "username": valid_username(channel.username),
+                    "url": links.to(plan.index_path),
+                    "avatar": links.to(avatar) if avatar else None,
+                    "description": snippet(channel.description or "", 240),
+                    "subscribers": human_count(channel.subscribers),
+                    "posts": f"{len(plan.posts):,}",
+                    "first": format_day(plan.posts[first.ids[0]].date, self.zone) if first else None,
+                    "last": format_day(plan.posts[last.ids[-1]].date, self.zone) if last else None,
+                    "tme": tme_channel_url(channel),
+                }
+            )
+        html = self.renderer.render("index.html", **context, channels=channels)
+        self.writer.write("index.html", html)
+
+
+def _album_runs(rows: Sequence[PlannedPost]) -> Iterator[list[PlannedPost]]:
+    """Consecutive rows of one album together, every other row alone."""
+    run: list[PlannedPost] = []
+    for row in rows:
+        if run and row.group is not None and run[-1].group == row.group:
+            run.append(row)
+            continue
+        if run:
+            yield run
+        run = [row]
+    if run:
+        yield run
+
+
+def _day_of_month(day: int) -> int:
+    return date.fromordinal(day).day

@@ -1,0 +1,365 @@
+"""Phase one of a build: the page plan.
+
+Before anything is rendered, every post of every channel gets its place: the month (in the site's
+timezone), the timeline page inside that month, its anchor, its permalink, its hashtags. Replies and
+forwards can then link to the replied post wherever it lives.
+
+Only light rows are kept (:class:`PlannedPost`, a few integers per post); the text of a post is read
+again when its page is rendered. Pages of a month are cut in chronological order, so a post keeps its
+page as new posts arrive: only the month's last page grows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, tzinfo
+
+from tgvault.domain import Channel, EntityKind
+from tgvault.export.site.links import tag_key, tag_slug
+from tgvault.export.site.options import Order, SiteOptions
+from tgvault.storage.repositories import PostOutline
+from tgvault.text import utf16_slice
+
+MONTH_NAMES = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def month_key(month: int) -> str:
+    """``YYYY-MM`` of a month number (``year * 12 + month - 1``)."""
+    return f"{month // 12:04d}-{month % 12 + 1:02d}"
+
+
+def month_label(month: int) -> str:
+    """``March 2024`` of a month number."""
+    return f"{MONTH_NAMES[month % 12]} {month // 12}"
+
+
+def day_anchor(day: int) -> str:
+    """The anchor of a day's first post on a timeline page: ``d-2024-03-05``."""
+    return "d-" + date.fromordinal(day).isoformat()
+
+
+def post_anchor(message_id: int) -> str:
+    """The anchor of a post on a timeline page."""
+    return f"post-{message_id}"
+
+
+def stamp_of(outline: PostOutline) -> int:
+    """A number that changes whenever the post or its media row is written in the archive."""
+    media = outline.media_updated_at
+    return hash(
+        (
+            int(outline.updated_at.timestamp() * 1_000_000),
+            int(media.timestamp() * 1_000_000) if media is not None else 0,
+            outline.deleted,
+        )
+    )
+
+
+@dataclass(slots=True)
+class PlannedPost:
+    """Where one post goes, and the few facts needed to decide which pages changed."""
+
+    message_id: int
+    date: datetime
+    month: int
+    day: int
+    group: int | None
+    reply_to: tuple[int, int] | None
+    stamp: int
+    views: int | None
+    deleted: bool
+    service: bool
+    page: int = -1
+
+
+@dataclass(slots=True)
+class TimelinePage:
+    """One page of a channel's timeline: a month, or a part of a long month."""
+
+    index: int
+    month: int
+    number: int
+    path: str
+    ids: list[int]
+
+
+@dataclass
+class TagPlan:
+    """A hashtag of a channel: its page and the posts carrying it (by message id, ascending)."""
+
+    key: str
+    label: str
+    slug: str
+    ids: list[int] = field(default_factory=list)
+
+
+@dataclass
+class ChannelPlan:
+    """Every page of one channel and the place of every post in it."""
+
+    channel: Channel
+    order: Order
+    posts: dict[int, PlannedPost]
+    pages: list[TimelinePage]
+    months: dict[int, list[int]]
+    tags: dict[str, TagPlan]
+    media: set[str]
+
+    @property
+    def root(self) -> str:
+        """The channel's folder in the site."""
+        return f"c/{self.channel.id}"
+
+    @property
+    def index_path(self) -> str:
+        """The channel's home page."""
+        return f"{self.root}/index.html"
+
+    @property
+    def tags_path(self) -> str:
+        """The channel's hashtag index."""
+        return f"{self.root}/tags/index.html"
+
+    @property
+    def stats_path(self) -> str:
+        """The channel's statistics page."""
+        return f"{self.root}/stats.html"
+
+    @property
+    def atom_path(self) -> str:
+        """The channel's Atom feed."""
+        return f"{self.root}/feed.atom"
+
+    @property
+    def rss_path(self) -> str:
+        """The channel's RSS feed."""
+        return f"{self.root}/feed.rss"
+
+    @property
+    def card_base(self) -> str:
+        """A page path at the depth of timeline pages and permalinks (``c/<id>/<folder>/``).
+
+        Post cards are rendered once with links relative to it and shared by the timeline page and
+        the permalink, which both sit one folder below the channel's.
+        """
+        return f"{self.root}/_/card.html"
+
+    def permalink_path(self, message_id: int) -> str:
+        """The post's own page, which never moves: ``c/<channel>/posts/<id>.html``."""
+        return f"{self.root}/posts/{int(message_id)}.html"
+
+    def tag_path(self, key: str) -> str | None:
+        """The page of a hashtag of this channel, or None for a tag the plan does not know."""
+        tag = self.tags.get(key)
+        return None if tag is None else f"{self.root}/tags/{tag.slug}.html"
+
+    def shard_path(self, month: int) -> str:
+        """The search index shard of one month."""
+        return f"search/{self.channel.id}/{month_key(month)}.js"
+
+    def location(self, message_id: int) -> tuple[str, str] | None:
+        """(timeline page path, anchor) of a post, or None when it is not archived."""
+        post = self.posts.get(message_id)
+        if post is None or post.page < 0:
+            return None
+        return self.pages[post.page].path, post_anchor(message_id)
+
+    def display_months(self) -> list[int]:
+        """Months with posts, in the order the site shows them."""
+        months = sorted(self.months)
+        return months[::-1] if self.order is Order.NEWEST else months
+
+    def display_pages(self) -> list[TimelinePage]:
+        """Every timeline page in the order a reader pages through them."""
+        pages = self.pages
+        return pages[::-1] if self.order is Order.NEWEST else list(pages)
+
+    def month_entry(self, month: int) -> TimelinePage:
+        """The page the month navigator links to: the month's first part, whose name never changes.
+
+        (Linking to the newest part would change every page's navigator each time the current month
+        grows a new part.)
+        """
+        return self.pages[self.months[month][0]]
+
+    def month_parts(self, month: int) -> list[tuple[TimelinePage, int, int]]:
+        """(page, first day, last day) of each part of a month, in chronological order."""
+        parts = []
+        for index in self.months[month]:
+            page = self.pages[index]
+            parts.append((page, self.posts[page.ids[0]].day, self.posts[page.ids[-1]].day))
+        return parts
+
+    def month_days(self, month: int) -> list[tuple[int, str]]:
+        """(day, page path) for each day of the month, in display order, pointing where the day begins."""
+        days: dict[int, str] = {}
+        indexes = self.months[month]
+        pages = [self.pages[i] for i in indexes]
+        if self.order is Order.NEWEST:
+            pages.reverse()
+        for page in pages:
+            for message_id in page.ids:
+                days.setdefault(self.posts[message_id].day, page.path)
+        ordered = sorted(days.items(), reverse=self.order is Order.NEWEST)
+        return ordered
+
+    def chronological(self) -> Iterator[PlannedPost]:
+        """Posts in timeline order (oldest first)."""
+        for page in self.pages:
+            for message_id in page.ids:
+                yield self.posts[message_id]
+
+    def newest(self, count: int, *, live_only: bool = True) -> list[int]:
+        """Ids of the newest ``count`` posts (not deleted, not service messages when ``live_only``)."""
+        found: list[int] = []
+        for page in reversed(self.pages):
+            for message_id in reversed(page.ids):
+                post = self.posts[message_id]
+                if live_only and (post.deleted or post.service):
+                    continue
+                found.append(message_id)
+                if len(found) == count:
+                    return found
+        return found
+
+
+@dataclass
+class SitePlan:
+    """Plans of every channel in the site."""
+
+    channels: dict[int, ChannelPlan]
+
+    def locate(self, channel_id: int, message_id: int) -> tuple[ChannelPlan, PlannedPost] | None:
+        """The channel plan and planned post of any archived post of the site."""
+        plan = self.channels.get(channel_id)
+        if plan is None:
+            return None
+        post = plan.posts.get(message_id)
+        return None if post is None else (plan, post)
+
+
+def _entity_text(text: str, offset: int, length: int) -> str:
+    """The text an entity covers: a fast path through the UTF-16 codec, the careful one on odd spans."""
+    start, end = max(0, offset), max(0, offset + length)
+    if text.isascii():
+        return text[start:end]
+    try:
+        return text.encode("utf-16-le", "surrogatepass")[2 * start : 2 * end].decode("utf-16-le")
+    except UnicodeDecodeError:  # a span cutting a surrogate pair, or a lone surrogate in the text
+        return utf16_slice(text, offset, length)
+
+
+def _local(moment: datetime, zone: tzinfo) -> tuple[int, int]:
+    local = moment.astimezone(zone)
+    return local.year * 12 + local.month - 1, local.toordinal()
+
+
+def plan_channel(channel: Channel, outlines: Iterable[PostOutline], options: SiteOptions) -> ChannelPlan:
+    """Place every post of a channel: month and day in the site's timezone, page, tags, media used.
+
+    ``outlines`` come from :meth:`PostRepository.outline`, ascending by message id. Posts of one album
+    (``grouped_id``) stay together: they take the month and date of the album's first post and are
+    never split across pages.
+    """
+    zone = options.zone()
+    posts: dict[int, PlannedPost] = {}
+    tags: dict[str, TagPlan] = {}
+    media: set[str] = set()
+    by_month: dict[int, list[tuple[datetime, int]]] = {}
+    group_start: dict[int, tuple[datetime, int, int]] = {}
+    last_group: int | None = None
+    for outline in outlines:
+        month, day = _local(outline.date, zone)
+        sort_date = outline.date
+        group = outline.grouped_id
+        if group is not None:
+            if group == last_group and group in group_start:
+                sort_date, month, day = group_start[group]
+            else:
+                group_start.clear()
+                group_start[group] = (sort_date, month, day)
+        last_group = group
+        reply = None
+        if outline.reply_to_message_id is not None:
+            reply = (outline.reply_to_channel_id or channel.id, outline.reply_to_message_id)
+        posts[outline.message_id] = PlannedPost(
+            message_id=outline.message_id,
+            date=outline.date,
+            month=month,
+            day=day,
+            group=group,
+            reply_to=reply,
+            stamp=stamp_of(outline),
+            views=outline.views,
+            deleted=outline.deleted,
+            service=outline.is_service,
+        )
+        by_month.setdefault(month, []).append((sort_date, outline.message_id))
+        if outline.media_path:
+            media.add(outline.media_path)
+        for entity in outline.hashtags:
+            if entity.kind is EntityKind.HASHTAG:
+                text = _entity_text(outline.text, entity.offset, entity.length)
+                key = tag_key(text)
+                if not key:
+                    continue
+                tag = tags.get(key)
+                if tag is None:
+                    tag = tags[key] = TagPlan(key=key, label=text.strip().lstrip("#＃"), slug=tag_slug(key))
+                if not tag.ids or tag.ids[-1] != outline.message_id:
+                    tag.ids.append(outline.message_id)
+
+    pages: list[TimelinePage] = []
+    months: dict[int, list[int]] = {}
+    per_page = options.posts_per_page
+    for month in sorted(by_month):
+        rows = sorted(by_month[month])
+        chunks: list[list[int]] = [[]]
+        previous_group: int | None = None
+        for _, message_id in rows:
+            group = posts[message_id].group
+            current = chunks[-1]
+            if len(current) >= per_page and (group is None or group != previous_group):
+                chunks.append([])
+            chunks[-1].append(message_id)
+            previous_group = group
+        for number, ids in enumerate(chunks, start=1):
+            suffix = "" if number == 1 else f"-page{number}"
+            page = TimelinePage(
+                index=len(pages),
+                month=month,
+                number=number,
+                path=f"c/{channel.id}/{month // 12:04d}/{month % 12 + 1:02d}{suffix}.html",
+                ids=ids,
+            )
+            for message_id in ids:
+                posts[message_id].page = page.index
+            months.setdefault(month, []).append(page.index)
+            pages.append(page)
+    return ChannelPlan(
+        channel=channel, order=options.order, posts=posts, pages=pages, months=months, tags=tags, media=media
+    )
+
+
+def digest(*parts: object) -> str:
+    """A short, stable hash of ``repr`` of the parts, for page keys and content comparison."""
+    hasher = hashlib.blake2b(digest_size=12)
+    for part in parts:
+        hasher.update(repr(part).encode("utf-8", "surrogatepass"))
+        hasher.update(b"\x1f")
+    return hasher.hexdigest()

@@ -1,0 +1,78 @@
+"""The Jinja environment: the default theme, overridable template by template from a user folder.
+
+Autoescaping is on for every template; values that are already HTML (post text with its entities,
+charts) arrive as :class:`markupsafe.Markup` built by this package.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PackageLoader,
+    StrictUndefined,
+    TemplateError,
+    select_autoescape,
+)
+
+from tgvault.export.site.options import SiteError, SiteOptions
+
+PACKAGE = "tgvault.export.site"
+STATIC_FILES = ("site.css", "site.js", "search.js", "noscript.css", "favicon.svg")
+
+
+def static_files() -> dict[str, bytes]:
+    """The theme's bundled assets (CSS and JavaScript), by file name."""
+    folder = resources.files(PACKAGE).joinpath("static")
+    return {name: folder.joinpath(name).read_bytes() for name in STATIC_FILES}
+
+
+def _fingerprint_tree(hasher: Any, root: Path) -> None:
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        hasher.update(str(path.relative_to(root)).encode("utf-8", "surrogateescape"))
+        hasher.update(path.read_bytes())
+
+
+class Renderer:
+    """Renders the site's templates; user templates (``options.templates_dir``) win by name."""
+
+    def __init__(self, options: SiteOptions) -> None:
+        loaders: list[Any] = []
+        self._user_dir = options.templates_dir
+        if self._user_dir is not None:
+            if not self._user_dir.is_dir():
+                raise SiteError(f"the templates folder {self._user_dir} does not exist")
+            loaders.append(FileSystemLoader(str(self._user_dir)))
+        loaders.append(PackageLoader(PACKAGE, "templates"))
+        self.env = Environment(
+            loader=ChoiceLoader(loaders),
+            autoescape=select_autoescape(default=True, default_for_string=True),
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            auto_reload=False,
+        )
+        self.env.globals["site_title"] = options.title
+
+    def render(self, template: str, **context: Any) -> str:
+        """Render one template; raises :class:`SiteError` naming the template when it fails."""
+        try:
+            return self.env.get_template(template).render(**context)
+        except TemplateError as exc:
+            raise SiteError(f"template {template} failed: {exc}") from exc
+
+    def engine_hash(self) -> str:
+        """A hash of what shapes the output besides the archive: this package and the user templates."""
+        hasher = hashlib.blake2b(digest_size=12)
+        package_root = Path(str(resources.files(PACKAGE)))
+        _fingerprint_tree(hasher, package_root)
+        if self._user_dir is not None:
+            hasher.update(b"user-templates")
+            _fingerprint_tree(hasher, self._user_dir)
+        return hasher.hexdigest()

@@ -1,0 +1,175 @@
+"""Post text with its entities as safe HTML.
+
+The text is cut into runs by :func:`tgvault.text.split_by_entities` (UTF-16 offsets handled there) and
+every run is escaped with markupsafe; the only markup is the fixed set of tags written here. Link targets
+pass :mod:`tgvault.export.site.links` checks, or the span is shown as plain text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from markupsafe import Markup, escape
+
+from tgvault.domain import EntityKind, TextEntity
+from tgvault.export.site.links import autolink_href, email_href, mention_href, safe_href, tag_key
+from tgvault.text import split_by_entities
+
+HashtagLinker = Callable[[str], str | None]
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_LANGUAGE = re.compile(r"^[A-Za-z0-9_+#.\-]{1,32}$")
+_EXTERNAL = Markup(' rel="noopener noreferrer nofollow ugc" target="_blank"')
+_BLOCKS = frozenset({EntityKind.PRE, EntityKind.BLOCKQUOTE})
+_LINKS = frozenset(
+    {
+        EntityKind.URL,
+        EntityKind.TEXT_LINK,
+        EntityKind.MENTION,
+        EntityKind.MENTION_NAME,
+        EntityKind.EMAIL,
+        EntityKind.HASHTAG,
+    }
+)
+_SIMPLE = {
+    EntityKind.BOLD: ("<strong>", "</strong>"),
+    EntityKind.ITALIC: ("<em>", "</em>"),
+    EntityKind.UNDERLINE: ("<u>", "</u>"),
+    EntityKind.STRIKETHROUGH: ("<s>", "</s>"),
+    EntityKind.CODE: ('<code class="inline">', "</code>"),
+    EntityKind.SPOILER: (
+        '<span class="spoiler" tabindex="0" role="button" aria-pressed="false" '
+        'aria-label="Spoiler: activate to reveal">',
+        "</span>",
+    ),
+    EntityKind.CUSTOM_EMOJI: ('<span class="custom-emoji" title="Custom emoji">', "</span>"),
+    EntityKind.CASHTAG: ('<span class="cashtag">', "</span>"),
+    EntityKind.BOT_COMMAND: ('<span class="bot-command">', "</span>"),
+    EntityKind.PHONE: ('<span class="phone">', "</span>"),
+    EntityKind.BANK_CARD: ('<span class="bank-card">', "</span>"),
+}
+
+
+def clean_text(text: str) -> str:
+    """``text`` with lone UTF-16 surrogates replaced by U+FFFD, so it can be written as UTF-8."""
+    if not _SURROGATE.search(text):
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+
+
+def plain(text: str) -> Markup:
+    """Escaped text (surrogates cleaned)."""
+    return escape(clean_text(text))
+
+
+@dataclass(frozen=True)
+class _Open:
+    entity: TextEntity
+    start: str
+    close: str
+    anchor: bool = False
+
+
+def _anchor(href: str, css: str, external: bool = True) -> str:
+    rel = _EXTERNAL if external else Markup("")
+    return str(Markup('<a class="{}" href="{}"{}>').format(css, href, rel))
+
+
+def _open_tag(entity: TextEntity, covered: str, inside_link: bool, hashtag_url: HashtagLinker) -> _Open:
+    kind = entity.kind
+    if kind in _SIMPLE:
+        start, end = _SIMPLE[kind]
+        return _Open(entity, start, end, False)
+    if kind is EntityKind.PRE:
+        language = entity.language if entity.language and _LANGUAGE.match(entity.language) else None
+        if language:
+            start = str(
+                Markup('<pre class="pre" data-language="{}"><code class="language-{}">').format(
+                    language, language
+                )
+            )
+        else:
+            start = '<pre class="pre"><code>'
+        return _Open(entity, start, "</code></pre>", False)
+    if kind is EntityKind.BLOCKQUOTE:
+        css = "quote collapsed" if entity.collapsed else "quote"
+        return _Open(entity, f'<blockquote class="{css}">', "</blockquote>", False)
+    if kind not in _LINKS:
+        return _Open(entity, '<span class="entity">', "</span>")
+    href: str | None = None
+    css = "link"
+    external = True
+    if kind is EntityKind.URL:
+        href = autolink_href(covered)
+    elif kind is EntityKind.TEXT_LINK:
+        href = safe_href(entity.url)
+    elif kind is EntityKind.MENTION:
+        href, css = mention_href(covered), "mention"
+    elif kind is EntityKind.MENTION_NAME:
+        href, css = (f"tg://user?id={int(entity.user_id)}" if entity.user_id else None), "mention"
+    elif kind is EntityKind.EMAIL:
+        href = email_href(covered)
+    elif kind is EntityKind.HASHTAG:
+        key = tag_key(covered)
+        href, css, external = (hashtag_url(key) if key else None), "hashtag", False
+    if href is None or inside_link:
+        css = {"link": "unlinked"}.get(css, css)
+        return _Open(entity, f'<span class="{css}">', "</span>", False)
+    return _Open(entity, _anchor(href, css, external), "</a>", True)
+
+
+def render_text(
+    text: str,
+    entities: Sequence[TextEntity],
+    hashtag_url: HashtagLinker = lambda _key: None,
+) -> Markup:
+    """Text with its entities as HTML: every character escaped, line breaks kept as newlines.
+
+    The container is expected to use ``white-space: pre-wrap``. Entities nest as Telegram nests them;
+    a span that overlaps another is closed and reopened so the HTML stays well formed.
+    """
+    if not text:
+        return Markup("")
+    if not entities:
+        return plain(text)
+    runs = split_by_entities(text, entities)
+    covered: dict[int, list[str]] = {}
+    for piece, active in runs:
+        for entity in active:
+            covered.setdefault(id(entity), []).append(piece)
+    out: list[str] = []
+    stack: list[_Open] = []
+    drop_newline = False
+    for piece, active in runs:
+        common = 0
+        while common < len(stack) and common < len(active) and stack[common].entity is active[common]:
+            common += 1
+        while len(stack) > common:
+            closing = stack.pop()
+            out.append(closing.close)
+            drop_newline = closing.entity.kind in _BLOCKS
+        for entity in active[common:]:
+            inside_link = any(item.anchor for item in stack)
+            opened = _open_tag(entity, "".join(covered.get(id(entity), ())), inside_link, hashtag_url)
+            out.append(opened.start)
+            stack.append(opened)
+            if entity.kind in _BLOCKS and piece.startswith("\n"):
+                piece = piece[1:]
+        if drop_newline and piece.startswith("\n"):
+            piece = piece[1:]
+        drop_newline = False
+        out.append(str(escape(clean_text(piece))))
+    while stack:
+        out.append(stack.pop().close)
+    # Safe: every piece of text above went through escape(); the rest are this module's fixed tags.
+    return Markup("".join(out))  # noqa: S704
+
+
+def snippet(text: str, limit: int = 160) -> str:
+    """A one-line preview of ``text`` (plain, not escaped), cut at ``limit`` characters."""
+    flat = " ".join(clean_text(text).split())
+    if len(flat) <= limit:
+        return flat
+    return flat[: limit - 1].rstrip() + "…"

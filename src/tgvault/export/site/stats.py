@@ -1,0 +1,202 @@
+"""Statistics of a channel as static inline SVG: posts per month, views per post, subscribers over time.
+
+No script draws anything; colours come from the stylesheet, so the charts follow the light/dark theme.
+Every label is escaped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+
+from markupsafe import Markup
+
+from tgvault.export.site.plan import MONTH_NAMES, ChannelPlan, month_key, month_label
+from tgvault.export.site.views import format_day, human_count
+
+WIDTH = 720
+HEIGHT = 220
+PAD_LEFT = 48
+PAD_BOTTOM = 30
+PAD_TOP = 10
+
+
+@dataclass(frozen=True)
+class MonthStats:
+    """One month of a channel."""
+
+    month: int
+    posts: int
+    deleted: int
+    views_total: int
+    views_posts: int
+
+    @property
+    def views_average(self) -> int:
+        """Average views of the month's posts that have a view count."""
+        return round(self.views_total / self.views_posts) if self.views_posts else 0
+
+
+def month_stats(plan: ChannelPlan) -> list[MonthStats]:
+    """Per month (oldest first, every month between the first and last post): counts and views."""
+    counts: dict[int, list[int]] = {}
+    for post in plan.posts.values():
+        row = counts.setdefault(post.month, [0, 0, 0, 0])
+        row[0] += 1
+        row[1] += int(post.deleted)
+        if post.views is not None:
+            row[2] += post.views
+            row[3] += 1
+    if not counts:
+        return []
+    first, last = min(counts), max(counts)
+    return [
+        MonthStats(month, *counts.get(month, [0, 0, 0, 0]))  # every month, empty ones too
+        for month in range(first, last + 1)
+    ]
+
+
+def _axis(maximum: int, inner_height: float) -> list[Markup]:
+    parts = []
+    for step in (0, 0.5, 1):
+        value = round(maximum * step)
+        y = PAD_TOP + inner_height * (1 - step)
+        parts.append(
+            Markup('<line class="grid" x1="{}" x2="{}" y1="{:.1f}" y2="{:.1f}"/>').format(
+                PAD_LEFT, WIDTH, y, y
+            )
+        )
+        parts.append(
+            Markup('<text class="axis" x="{}" y="{:.1f}" text-anchor="end">{}</text>').format(
+                PAD_LEFT - 6, y + 4, human_count(value)
+            )
+        )
+    return parts
+
+
+def _month_ticks(months: Sequence[int], x_of: list[float], slot: float) -> list[Markup]:
+    """Month initials under the bars when there is room, and the year at each January."""
+    parts = []
+    every_month = slot >= 16
+    for month, x in zip(months, x_of, strict=True):
+        if every_month:
+            parts.append(
+                Markup('<text class="axis" x="{:.1f}" y="{}" text-anchor="middle">{}</text>').format(
+                    x + slot / 2, HEIGHT - 12, MONTH_NAMES[month % 12][: 3 if slot >= 28 else 1]
+                )
+            )
+        if month % 12 == 0 or month == months[0]:
+            parts.append(
+                Markup('<text class="axis year" x="{:.1f}" y="{}">{}</text>').format(x, HEIGHT, month // 12)
+            )
+    return parts
+
+
+def bar_chart(label: str, months: Sequence[int], values: Sequence[int], unit: str) -> Markup:
+    """A bar per month; each bar has a tooltip (``<title>``) with the month and value."""
+    maximum = max(values, default=0) or 1
+    inner_w = WIDTH - PAD_LEFT
+    inner_h = HEIGHT - PAD_BOTTOM - PAD_TOP
+    slot = inner_w / max(len(values), 1)
+    bar = max(slot * 0.8, 0.5)
+    parts: list[Markup] = [
+        Markup('<svg class="chart" viewBox="0 0 {} {}" role="img" aria-label="{}">').format(
+            WIDTH, HEIGHT, label
+        )
+    ]
+    parts.extend(_axis(maximum, inner_h))
+    xs = []
+    for position, (month, value) in enumerate(zip(months, values, strict=True)):
+        height = inner_h * value / maximum
+        x = PAD_LEFT + position * slot + (slot - bar) / 2
+        xs.append(PAD_LEFT + position * slot)
+        parts.append(
+            Markup(
+                '<rect class="bar" x="{:.2f}" y="{:.2f}" width="{:.2f}" height="{:.2f}">'
+                "<title>{}: {} {}</title></rect>"
+            ).format(x, PAD_TOP + inner_h - height, bar, height, month_label(month), f"{value:,}", unit)
+        )
+    parts.extend(_month_ticks(months, xs, slot))
+    parts.append(Markup("</svg>"))
+    return Markup("").join(parts)
+
+
+def line_chart(label: str, points: Sequence[tuple[datetime, int]], zone: tzinfo, unit: str) -> Markup:
+    """A line through dated values (such as subscriber counts), with a dot and tooltip per point."""
+    if not points:
+        return Markup("")
+    maximum = max(value for _, value in points) or 1
+    start = points[0][0].timestamp()
+    span = (points[-1][0].timestamp() - start) or 1.0
+    inner_w = WIDTH - PAD_LEFT - 8
+    inner_h = HEIGHT - PAD_BOTTOM - PAD_TOP
+    coords = [
+        (PAD_LEFT + inner_w * (moment.timestamp() - start) / span, PAD_TOP + inner_h * (1 - value / maximum))
+        for moment, value in points
+    ]
+    parts: list[Markup] = [
+        Markup('<svg class="chart" viewBox="0 0 {} {}" role="img" aria-label="{}">').format(
+            WIDTH, HEIGHT, label
+        )
+    ]
+    parts.extend(_axis(maximum, inner_h))
+    path = " ".join(f"{x:.1f},{y:.1f}" for x, y in coords)
+    parts.append(Markup('<polyline class="line" points="{}"/>').format(path))
+    for (moment, value), (x, y) in zip(points, coords, strict=True):
+        parts.append(
+            Markup(
+                '<circle class="dot" cx="{:.1f}" cy="{:.1f}" r="2.5"><title>{}: {} {}</title></circle>'
+            ).format(x, y, format_day(moment, zone), f"{value:,}", unit)
+        )
+    first_label = format_day(points[0][0], zone)
+    last_label = format_day(points[-1][0], zone)
+    parts.append(
+        Markup('<text class="axis" x="{}" y="{}">{}</text>').format(PAD_LEFT, HEIGHT - 6, first_label)
+    )
+    parts.append(
+        Markup('<text class="axis" x="{}" y="{}" text-anchor="end">{}</text>').format(
+            WIDTH, HEIGHT - 6, last_label
+        )
+    )
+    parts.append(Markup("</svg>"))
+    return Markup("").join(parts)
+
+
+def stats_context(
+    plan: ChannelPlan, observations: Sequence[tuple[datetime, int | None, str]], zone: tzinfo
+) -> dict[str, object]:
+    """Everything the statistics page shows: totals, a table per month and the charts."""
+    rows = month_stats(plan)
+    months = [row.month for row in rows]
+    subscribers = [(moment, count) for moment, count, _ in observations if count is not None]
+    total_views = sum(row.views_total for row in rows)
+    return {
+        "total_posts": len(plan.posts),
+        "deleted_posts": sum(row.deleted for row in rows),
+        "total_views": f"{total_views:,}",
+        "months": [
+            {
+                "key": month_key(row.month),
+                "label": month_label(row.month),
+                "posts": row.posts,
+                "deleted": row.deleted,
+                "views": f"{row.views_average:,}" if row.views_posts else "",
+            }
+            for row in reversed(rows)
+        ],
+        "posts_chart": bar_chart("Posts per month", months, [row.posts for row in rows], "posts"),
+        "views_chart": bar_chart(
+            "Average views per post, by month", months, [row.views_average for row in rows], "views per post"
+        ),
+        "subscribers_chart": (
+            line_chart("Subscribers over time", subscribers, zone, "subscribers")
+            if len(subscribers) > 1
+            else None
+        ),
+        "subscribers_note": (
+            f"{subscribers[0][1]:,} subscribers on {format_day(subscribers[0][0], zone)}"
+            if len(subscribers) == 1
+            else None
+        ),
+    }

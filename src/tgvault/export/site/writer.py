@@ -1,0 +1,244 @@
+"""Writing the site: atomic files, a manifest of what was written, and media from the archive's store.
+
+The manifest (``.tgvault-site.json`` in the output folder) records, for every page, the key of the
+archive state it was rendered from and the hash of its content. A rebuild skips a page whose key is
+unchanged, writes a page only when its content differs, and removes pages it no longer plans. Every
+write goes to a temporary file in the same folder and is renamed into place, so a reader never sees a
+half-written page. Two pages can never target one path: the second is refused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any, Protocol
+
+from tgvault.errors import StorageError
+from tgvault.export.site.links import media_site_path
+from tgvault.export.site.options import MediaMode, SiteBuildReport, SiteError
+
+MANIFEST = ".tgvault-site.json"
+MANIFEST_VERSION = 1
+_SAFE_PATH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*(?:/[A-Za-z0-9_][A-Za-z0-9_.\-]*)*$")
+
+
+class MediaFiles(Protocol):
+    """What the site needs of the media store (:class:`~tgvault.storage.media_store.LocalMediaStore`)."""
+
+    @property
+    def root(self) -> Path:
+        """The store's folder."""
+        ...
+
+    def path_of(self, relative: str) -> Path:
+        """Absolute path of a stored file; raises StorageError for paths outside the store."""
+        ...
+
+
+_CLAIMED = 1
+_DONE = 2
+
+
+def content_hash(data: bytes) -> str:
+    """The hash the manifest keeps of a page's bytes."""
+    return hashlib.blake2b(data, digest_size=12).hexdigest()
+
+
+def _check_path(path: str) -> str:
+    if not _SAFE_PATH.match(path) or ".." in path.split("/") or path == MANIFEST:
+        raise SiteError(f"refusing to write outside the site or to an unsafe path: {path!r}")
+    return path
+
+
+def atomic_write(target: Path, data: bytes, folders: set[Path] | None = None) -> None:
+    """Write ``data`` to ``target`` through a temporary file in the same folder and a rename.
+
+    ``folders`` remembers folders already created, to save a system call per file.
+    """
+    if folders is None or target.parent not in folders:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if folders is not None:
+            folders.add(target.parent)
+    temp = target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
+    try:
+        with temp.open("xb") as handle:
+            handle.write(data)
+        temp.replace(target)
+    except OSError as exc:
+        temp.unlink(missing_ok=True)
+        raise SiteError(f"cannot write {target}: {exc.strerror or exc}") from exc
+
+
+class SiteWriter:
+    """Writes pages and media into the output folder, keeping the manifest."""
+
+    def __init__(self, out_dir: Path, report: SiteBuildReport, *, full: bool = False) -> None:
+        self.out_dir = out_dir
+        self.report = report
+        self.full = full
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise SiteError(f"cannot create the site folder {out_dir}: {exc.strerror or exc}") from exc
+        self._pages: dict[str, list[str | None]] = {}
+        self._media: dict[str, int] = {}
+        self._state: dict[str, int] = {}
+        self._media_seen: set[str] = set()
+        self._folders: set[Path] = set()
+        self._root = str(out_dir)
+        self._load_manifest()
+
+    def _load_manifest(self) -> None:
+        path = self.out_dir / MANIFEST
+        if not path.is_file():
+            return
+        try:
+            data: Any = json.loads(path.read_text("utf-8"))
+        except (OSError, ValueError):
+            return  # an unreadable manifest means: compare nothing, write everything
+        if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
+            return
+        pages = data.get("pages")
+        media = data.get("media")
+        if isinstance(pages, dict):
+            self._pages = {
+                str(k): [v[0], v[1]] for k, v in pages.items() if isinstance(v, list) and len(v) == 2
+            }
+        if isinstance(media, dict):
+            self._media = {str(k): int(v) for k, v in media.items() if isinstance(v, int)}
+
+    def _exists(self, path: str) -> bool:
+        # A hot path (once per page on every build): plain os.path is ten times cheaper than pathlib.
+        return os.path.isfile(os.path.join(self._root, path))  # noqa: PTH113, PTH118
+
+    def _claim(self, path: str) -> None:
+        state = self._state.get(path)
+        if state == _DONE:
+            raise SiteError(f"two pages of the site target the same path: {path}")
+        self._state[path] = _CLAIMED
+
+    def skip_if_current(self, path: str, key: str) -> bool:
+        """True (and the page counts as unchanged) when it was last written from the same ``key``.
+
+        Otherwise the path is reserved for a following :meth:`write`.
+        """
+        self._claim(_check_path(path))
+        entry = self._pages.get(path)
+        if self.full or entry is None or entry[0] != key or not self._exists(path):
+            return False
+        self._state[path] = _DONE
+        self.report.unchanged += 1
+        return True
+
+    def write(self, path: str, content: str | bytes, key: str | None = None) -> bool:
+        """Write a page when its content changed (always with ``full``); returns True when written."""
+        self._claim(_check_path(path))
+        self._state[path] = _DONE
+        data = content.encode("utf-8", "replace") if isinstance(content, str) else content
+        digest = content_hash(data)
+        self.report.rendered += 1
+        entry = self._pages.get(path)
+        if not self.full and entry is not None and entry[1] == digest and self._exists(path):
+            entry[0] = key
+            self.report.unchanged += 1
+            return False
+        atomic_write(self.out_dir / path, data, self._folders)
+        self._pages[path] = [key, digest]
+        self.report.written += 1
+        self.report.written_paths.append(path)
+        return True
+
+    def planned(self, path: str) -> bool:
+        """True when the build already wrote or reserved ``path``."""
+        return path in self._state
+
+    def media(self, store: MediaFiles, store_path: str, mode: MediaMode) -> str | None:
+        """Put a stored file into the site's ``media/`` folder; returns its site path, None when unavailable.
+
+        Files are named by content, so one already in place with the right size is left alone.
+        """
+        site_path = media_site_path(store_path)
+        if site_path is None:
+            return None
+        if site_path in self._media_seen:
+            return site_path
+        try:
+            source = store.path_of(store_path)
+        except StorageError:  # the store refuses paths outside it
+            self.report.media_missing += 1
+            return None
+        if not source.is_file():
+            self.report.media_missing += 1
+            return None
+        self._media_seen.add(site_path)
+        target = self.out_dir / site_path
+        size = source.stat().st_size
+        if not self.full and self._current_media(target, source, size, mode):
+            self._media[site_path] = size
+            self.report.media_unchanged += 1
+            return site_path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temp = target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
+        try:
+            if mode is MediaMode.SYMLINK:
+                temp.symlink_to(source.resolve())
+            elif mode is MediaMode.HARDLINK:
+                try:
+                    os.link(source, temp)
+                except OSError:
+                    shutil.copyfile(source, temp)
+            else:
+                shutil.copyfile(source, temp)
+            temp.replace(target)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                temp.unlink()
+            raise SiteError(
+                f"cannot put media file {site_path} into the site: {exc.strerror or exc}"
+            ) from exc
+        self._media[site_path] = size
+        self.report.media_written += 1
+        return site_path
+
+    @staticmethod
+    def _current_media(target: Path, source: Path, size: int, mode: MediaMode) -> bool:
+        if mode is MediaMode.SYMLINK:
+            return target.is_symlink() and target.readlink() == source.resolve()
+        return not target.is_symlink() and target.is_file() and target.stat().st_size == size
+
+    def finish(self) -> None:
+        """Remove pages and media the build no longer produced, then save the manifest atomically."""
+        for path in sorted(set(self._pages) - set(self._state)):
+            self._remove(path)
+            del self._pages[path]
+            self.report.removed += 1
+            self.report.removed_paths.append(path)
+        for path in sorted(set(self._media) - self._media_seen):
+            self._remove(path)
+            del self._media[path]
+            self.report.media_removed += 1
+        manifest = {"version": MANIFEST_VERSION, "pages": self._pages, "media": self._media}
+        atomic_write(
+            self.out_dir / MANIFEST,
+            json.dumps(manifest, separators=(",", ":"), sort_keys=True).encode("utf-8"),
+        )
+
+    def _remove(self, path: str) -> None:
+        if not _SAFE_PATH.match(path) or ".." in path.split("/"):
+            return  # a tampered manifest never makes us delete outside the site
+        target = self.out_dir / path
+        with contextlib.suppress(FileNotFoundError):
+            target.unlink()
+        folder = target.parent
+        while folder != self.out_dir and folder.is_relative_to(self.out_dir):
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+            folder = folder.parent

@@ -1,0 +1,122 @@
+"""The service's health file: a small JSON heartbeat that ``tgvault health`` (a docker healthcheck) reads.
+
+``tgvault run --health-file PATH`` rewrites it atomically at least every 30 seconds and after every
+job. Its shape (version 1)::
+
+    {
+      "version": 1,
+      "status": "running",                      # "stopped" once the service has shut down cleanly
+      "pid": 4242, "host": "archive-1",
+      "started_at": "2026-01-31T09:00:00+00:00",
+      "heartbeat_at": "2026-01-31T09:12:30+00:00",
+      "channels": {
+        "@durov": {"last_outcome": "ok", "last_run_at": "...", "next_run_at": "...",
+                   "consecutive_failures": 0, "backoff_until": null, "last_error": null}
+      }
+    }
+
+The service is healthy while ``status`` is ``running`` and ``heartbeat_at`` is recent; a failing channel
+does not make it unhealthy (it backs off and shows in ``tgvault status``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from tgvault.domain import ChannelServiceState
+from tgvault.errors import HealthCheckError
+
+HEALTH_VERSION = 1
+
+
+def health_document(
+    *,
+    status: str,
+    pid: int,
+    host: str,
+    started_at: datetime,
+    heartbeat_at: datetime,
+    channels: Mapping[str, ChannelServiceState],
+) -> dict[str, Any]:
+    """The JSON document written to the health file."""
+    return {
+        "version": HEALTH_VERSION,
+        "status": status,
+        "pid": pid,
+        "host": host,
+        "started_at": started_at.isoformat(),
+        "heartbeat_at": heartbeat_at.isoformat(),
+        "channels": {
+            name: {
+                "last_outcome": state.last_outcome.value if state.last_outcome else None,
+                "last_run_at": _iso(state.last_run_at),
+                "next_run_at": _iso(state.next_run_at),
+                "consecutive_failures": state.consecutive_failures,
+                "backoff_until": _iso(state.backoff_until),
+                "last_error": state.last_error,
+            }
+            for name, state in sorted(channels.items())
+        },
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def write_health_file(path: Path, document: Mapping[str, Any]) -> None:
+    """Replace the health file atomically (a reader never sees half a file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            json.dump(document, file, indent=2)
+            file.write("\n")
+        Path(temporary).replace(path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    """What a healthy health file says."""
+
+    pid: int
+    host: str
+    age: timedelta
+    channels: int
+    failing: int
+
+
+def check_health(path: Path, max_age: timedelta, now: datetime) -> HealthReport:
+    """Read the health file; :class:`HealthCheckError` unless the service runs and its heartbeat is fresh."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        status = document["status"]
+        heartbeat = datetime.fromisoformat(document["heartbeat_at"])
+        channels = document.get("channels") or {}
+        pid, host = int(document["pid"]), str(document["host"])
+    except FileNotFoundError:
+        raise HealthCheckError(
+            f"{path}: no health file (is `tgvault run --health-file {path}` running?)"
+        ) from None
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise HealthCheckError(f"{path}: not a tgvault health file ({error})") from None
+    age = now - heartbeat
+    if status != "running":
+        raise HealthCheckError(f"{path}: the service (pid {pid} on {host}) has {status}")
+    if age > max_age:
+        raise HealthCheckError(
+            f"{path}: the last heartbeat of pid {pid} on {host} is {int(age.total_seconds())} s old "
+            f"(more than {int(max_age.total_seconds())} s)"
+        )
+    failing = sum(1 for channel in channels.values() if channel.get("consecutive_failures"))
+    return HealthReport(pid=pid, host=host, age=age, channels=len(channels), failing=failing)

@@ -1,0 +1,493 @@
+"""Public channels without an account: Telegram's web preview, ``https://t.me/s/<channel>``.
+
+A :class:`~tgvault.sources.base.PostSource` over the pages Telegram serves to browsers, so the
+:class:`~tgvault.services.archiver.Archiver` drives backfill, sync and the refresh window unchanged:
+
+- **Pages.** ``/s/<name>`` shows the newest posts (about 20), ``/s/<name>?before=<id>`` the ones below
+  ``<id>``. :meth:`WebPreviewSource.older` follows ``?before=`` down to the first post.
+  :meth:`WebPreviewSource.newer` walks *upward* from what is archived in windows of about 100 posts
+  (reading each window's pages downward with ``?before=``), so every window it yields is contiguous with
+  the archive and a stopped sync loses at most one window.
+- **Identity.** The numeric channel id comes from the posts' ``data-view`` tokens, so posts land under
+  the same ``(channel_id, message_id)`` as the Telethon source's and the two merge in one archive.
+- **Deletions.** :meth:`WebPreviewSource.get_posts` reports an id as deleted (``None``) only when one
+  page shows posts both above and below it and not the id itself. An id the pages cannot prove either
+  way (the newest post of the channel, or the edge of a page) is left out of the result: unknown, not
+  deleted.
+- **Files.** Photos, videos the page can play, voice notes and stickers are downloaded from the URL the
+  page gives (http(s) only; a URL is never used as a path). Documents, and videos shown only as a
+  thumbnail, have no file on the page: their download fails with
+  :class:`~tgvault.errors.MediaUnavailableError` saying why, and a later Telegram sync can fetch them.
+- **Politeness.** One request at a time per host, ``request_delay`` seconds between two requests to
+  one host, a clear User-Agent, and retries with exponential backoff on 429 and 5xx that honour
+  ``Retry-After`` (a wait longer than ``max_wait`` ends the run with
+  :class:`~tgvault.errors.FloodWaitTooLongError`).
+- **Errors.** An unknown name raises :class:`~tgvault.errors.ChannelNotFoundError`, a name without a
+  public preview :class:`~tgvault.errors.NoWebPreviewError`, a page whose layout changed
+  :class:`~tgvault.errors.PageLayoutError` — never "0 posts".
+
+HTTP is the standard library's ``urllib`` run in a worker thread (:func:`asyncio.to_thread`): requests
+go out one at a time anyway, so an async HTTP stack would add dependencies and no speed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import math
+import re
+import time
+import urllib.error
+import urllib.request
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.message import Message
+from email.utils import parsedate_to_datetime
+from typing import IO, Final
+from urllib.parse import quote, urlsplit
+
+import structlog
+
+from tgvault import __version__
+from tgvault.domain import Channel, ChannelKind
+from tgvault.errors import (
+    ChannelNotFoundError,
+    ChannelUnavailableError,
+    FloodWaitTooLongError,
+    MediaUnavailableError,
+    NoWebPreviewError,
+    PageLayoutError,
+    SourceError,
+)
+from tgvault.sources.base import ByteSink, FetchedPost, HistoryPage
+from tgvault.sources.webpreview_parse import PageKind, PreviewPage, WebMedia, page_kind, parse_preview_page
+
+__all__ = [
+    "DEFAULT_USER_AGENT",
+    "WebClient",
+    "WebOptions",
+    "WebPreviewSource",
+    "WebResponse",
+    "parse_web_channel_key",
+]
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_USER_AGENT: Final = (
+    f"tgvault/{__version__} (archiver of public Telegram channels; one request at a time)"
+)
+RETRY_STATUSES: Final = frozenset({429, 500, 502, 503, 504})
+EXPIRED_STATUSES: Final = frozenset({403, 404, 410})
+WINDOW_POSTS: Final = 100  # posts per window of an upward walk (about five pages)
+REFRESH_MARGIN: Final = 3  # ids above the highest wanted one, so a deletion there can be proven
+MAX_PAGE_BYTES: Final = 10 * 1024 * 1024
+CHUNK: Final = 64 * 1024
+
+_NAME: Final = re.compile(r"^[A-Za-z0-9_]{1,64}$")
+_LINK: Final = re.compile(
+    r"^(?:https?://)?(?:www\.)?(?:t\.me|telegram\.me|telegram\.dog)/(?:s/)?(?P<name>[A-Za-z0-9_]+)/?(?:\d+/?)?$",
+    re.IGNORECASE,
+)
+
+
+def parse_web_channel_key(key: str) -> str:
+    """The @username in ``@name``, ``name``, ``t.me/name`` or ``https://t.me/s/name``.
+
+    Raises :class:`ChannelUnavailableError` for a numeric id (the preview knows channels only by name)
+    or anything that is not a username.
+    """
+    text = key.strip()
+    match = _LINK.match(text)
+    name = match.group("name") if match else text.removeprefix("@")
+    if re.fullmatch(r"-?\d+", name):
+        raise ChannelUnavailableError(
+            key, "the web preview finds channels by @username only; use the name, or the telegram source"
+        )
+    if not _NAME.match(name):
+        raise ChannelUnavailableError(key, "is not a @username (letters, digits and _ only)")
+    return name
+
+
+@dataclass(frozen=True)
+class WebOptions:
+    """How to talk to the web preview: where, how fast, as whom, and how patiently."""
+
+    base_url: str = "https://t.me"
+    request_delay: float = 1.0
+    user_agent: str = DEFAULT_USER_AGENT
+    timeout: float = 30.0
+    retries: int = 4
+    backoff: float = 2.0
+    max_wait: float = 300.0
+
+
+@dataclass(frozen=True)
+class WebResponse:
+    """An HTTP answer: its status, the URL after redirects, its headers and (for a page) its body."""
+
+    status: int
+    url: str
+    headers: Message
+    body: bytes = b""
+
+
+class _SafeRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow redirects only to http(s) URLs."""
+
+    def redirect_request(
+        self,
+        req: urllib.request.Request,
+        fp: IO[bytes],
+        code: int,
+        msg: str,
+        headers: http.client.HTTPMessage,
+        newurl: str,
+    ) -> urllib.request.Request | None:
+        if urlsplit(newurl).scheme not in ("http", "https"):
+            raise urllib.error.HTTPError(newurl, code, f"refused redirect to {newurl!r}", headers, fp)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+class _Transient(Exception):
+    """Internal: the connection failed before any byte reached a sink; worth another try."""
+
+
+def _retry_after(headers: Message, now: datetime) -> float | None:
+    value = headers.get("Retry-After")
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())
+
+
+class WebClient:
+    """HTTP for the web preview: one request at a time per host, paced, retried on 429 and 5xx."""
+
+    def __init__(
+        self,
+        options: WebOptions | None = None,
+        *,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.options = options or WebOptions()
+        self._sleep = sleep
+        self._clock = clock
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._last: dict[str, float] = {}
+        self._opener = urllib.request.build_opener(_SafeRedirects())
+        self.requests = 0
+
+    def _lock(self, host: str) -> asyncio.Lock:
+        lock = self._locks.get(host)
+        if lock is None:
+            lock = self._locks[host] = asyncio.Lock()
+        return lock
+
+    async def get(self, url: str) -> WebResponse:
+        """GET a page (at most 10 MB): the final status, URL after redirects, headers and body."""
+        return await self._request(url, None)
+
+    async def download(self, url: str, sink: ByteSink) -> WebResponse:
+        """GET a file into ``sink`` in chunks; the body of a non-200 answer is not written."""
+        return await self._request(url, sink)
+
+    async def _request(self, url: str, sink: ByteSink | None) -> WebResponse:
+        split = urlsplit(url)
+        if split.scheme not in ("http", "https") or not split.hostname:
+            raise SourceError(f"refusing to fetch {url!r}: not an http(s) URL")
+        host = split.netloc.lower()
+        options = self.options
+        async with self._lock(host):
+            attempt = 0
+            problem = ""
+            while True:
+                last = self._last.get(host)
+                if last is not None and options.request_delay > 0:
+                    pause = last + options.request_delay - self._clock()
+                    if pause > 0:
+                        await self._sleep(pause)
+                try:
+                    response = await asyncio.to_thread(self._blocking, url, sink)
+                except _Transient as exc:
+                    response = None
+                    problem = str(exc)
+                finally:
+                    self._last[host] = self._clock()
+                    self.requests += 1
+                if response is not None and response.status not in RETRY_STATUSES:
+                    return response
+                if response is not None:
+                    problem = f"HTTP {response.status}"
+                if attempt >= options.retries:
+                    raise SourceError(f"{host}: {problem} after {attempt + 1} tries; try again later")
+                wait = options.backoff * 2**attempt
+                if response is not None:
+                    asked = _retry_after(response.headers, datetime.now(UTC))
+                    if asked is not None:
+                        wait = asked
+                if wait > options.max_wait:
+                    raise FloodWaitTooLongError(math.ceil(wait))
+                log.info("web preview busy; waiting", host=host, problem=problem, seconds=wait)
+                attempt += 1
+                await self._sleep(wait)
+
+    def _blocking(self, url: str, sink: ByteSink | None) -> WebResponse:
+        """One HTTP exchange (run in a worker thread)."""
+        headers = {"User-Agent": self.options.user_agent, "Accept-Language": "en"}
+        request = urllib.request.Request(url, headers=headers)  # noqa: S310 - the scheme is checked above
+        try:
+            with self._opener.open(request, timeout=self.options.timeout) as answer:
+                status, final = answer.status, answer.geturl()
+                if status != 200:
+                    return WebResponse(status, final, answer.headers)
+                if sink is None:
+                    body = answer.read(MAX_PAGE_BYTES + 1)
+                    if len(body) > MAX_PAGE_BYTES:
+                        raise SourceError(f"{final}: the page is larger than {MAX_PAGE_BYTES} bytes")
+                    return WebResponse(status, final, answer.headers, body)
+                self._stream(answer, final, sink)
+                return WebResponse(status, final, answer.headers)
+        except urllib.error.HTTPError as error:
+            try:
+                return WebResponse(error.code, error.geturl() or url, error.headers)
+            finally:
+                error.close()
+        except (OSError, http.client.HTTPException) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise _Transient(f"cannot fetch {url} ({reason})") from exc
+
+    @staticmethod
+    def _stream(answer: IO[bytes], url: str, sink: ByteSink) -> None:
+        """Copy a response into ``sink``; a break after the first byte is an error, not a retry."""
+        written = False
+        try:
+            while chunk := answer.read(CHUNK):
+                sink.write(chunk)
+                written = True
+        except (OSError, http.client.HTTPException) as exc:
+            if not written:
+                raise _Transient(f"the download of {url} failed ({exc})") from exc
+            raise SourceError(f"{url}: the download broke off ({exc}); it is retried on a later run") from exc
+
+
+class WebPreviewSource:
+    """A :class:`~tgvault.sources.base.PostSource` over ``t.me/s/<channel>`` pages."""
+
+    def __init__(self, client: WebClient) -> None:
+        self._client = client
+        self._base = client.options.base_url.rstrip("/")
+        self._newest: dict[int, PreviewPage] = {}
+
+    # -- pages ----------------------------------------------------------------------------------------
+
+    def _url(self, name: str, before: int | None) -> str:
+        url = f"{self._base}/s/{quote(name)}"
+        return url if before is None else f"{url}?before={before}"
+
+    async def _page(self, key: str, name: str, before: int | None) -> PreviewPage:
+        url = self._url(name, before)
+        response = await self._client.get(url)
+        if response.status == 404:
+            raise ChannelNotFoundError(key, "no channel has this @username")
+        if response.status != 200:
+            raise SourceError(f"channel {key}: {url} answered HTTP {response.status}")
+        html = response.body.decode(response.headers.get_content_charset() or "utf-8", errors="replace")
+        kind, detail = page_kind(html)
+        redirected = "/s/" not in urlsplit(response.url).path
+        if kind is PageKind.UNKNOWN_NAME:
+            raise ChannelNotFoundError(key, "no channel has this @username (renamed or deleted?)")
+        if kind is PageKind.NO_PREVIEW or (redirected and kind is not PageKind.CHANNEL):
+            shown = f" (Telegram shows: {detail})" if detail else ""
+            raise NoWebPreviewError(
+                key,
+                "has no public web preview: it is a private channel, a group, a user or a bot, or its owner "
+                f"turned the preview off{shown}; only the telegram source can archive it",
+            )
+        if kind is PageKind.OTHER:
+            raise PageLayoutError(url, "neither a channel preview nor Telegram's page for a name")
+        return parse_preview_page(html, url=url)
+
+    async def _history(self, channel: Channel, before: int | None) -> PreviewPage:
+        """A page of the channel's history, checked to belong to this channel."""
+        if before is None:
+            cached = self._newest.pop(channel.id, None)
+            if cached is not None:
+                return cached
+        name = self._name(channel)
+        page = await self._page(f"@{name}", name, before)
+        if page.channel_id is not None and page.channel_id != channel.id:
+            raise ChannelUnavailableError(
+                f"@{name}",
+                f"the username now belongs to another channel (id {page.channel_id}, archived as "
+                f"{channel.id}); archive that one under its own name",
+            )
+        return page
+
+    @staticmethod
+    def _name(channel: Channel) -> str:
+        if channel.username is None:
+            raise SourceError(f"channel {channel.id} has no @username, so it has no web preview")
+        return channel.username
+
+    @staticmethod
+    def _fetched(page: PreviewPage) -> list[FetchedPost]:
+        return [FetchedPost(item.post, item.media) for item in page.posts]
+
+    # -- PostSource ------------------------------------------------------------------------------------
+
+    async def resolve(self, key: str) -> Channel:
+        """Read the channel's newest page: its header and, from its posts, the numeric channel id."""
+        name = parse_web_channel_key(key)
+        page = await self._page(key, name, None)
+        if page.channel_id is None:
+            raise ChannelUnavailableError(
+                key,
+                "its web preview shows no posts, so its numeric channel id cannot be read; "
+                "there is nothing to archive yet",
+            )
+        header = page.header
+        channel = Channel(
+            id=page.channel_id,
+            username=header.username or name,
+            title=header.title,
+            description=header.description,
+            subscribers=header.subscribers,
+            kind=ChannelKind.CHANNEL,
+        )
+        self._newest[channel.id] = page
+        return channel
+
+    def older(
+        self, channel: Channel, *, offset_id: int = 0, offset_date: datetime | None = None
+    ) -> AsyncIterator[HistoryPage]:
+        """Pages below ``offset_id`` (0 = the newest), newest first, down to the channel's first post.
+
+        With ``offset_date`` the walk starts at the newest page and skips posts from that moment on.
+        """
+        return self._older(channel, offset_id, offset_date)
+
+    async def _older(
+        self, channel: Channel, offset_id: int, offset_date: datetime | None
+    ) -> AsyncIterator[HistoryPage]:
+        before = offset_id if offset_id > 0 else None
+        while True:
+            page = await self._history(channel, before)
+            if not page.posts:
+                return
+            lowest = min(page.ids)
+            if before is not None and lowest >= before:
+                raise PageLayoutError(page.url, f"?before={before} showed no post older than {before}")
+            wanted = self._fetched(page)
+            if offset_date is not None:
+                wanted = [item for item in wanted if item.post.date < offset_date]
+            if wanted:
+                yield HistoryPage(wanted)
+            if lowest <= 1:
+                return
+            before = lowest
+
+    def newer(self, channel: Channel, *, min_id: int) -> AsyncIterator[HistoryPage]:
+        """Pages of posts above ``min_id``, oldest first, each contiguous with what came before."""
+        return self._newer(channel, min_id)
+
+    async def _newer(self, channel: Channel, min_id: int) -> AsyncIterator[HistoryPage]:
+        newest = await self._history(channel, None)
+        if not newest.posts:
+            return
+        ids = newest.ids
+        top = max(ids)
+        ids_per_post = max(1.0, (top - min(ids) + 1) / len(ids))
+        cursor = min_id  # everything up to here is archived
+        while cursor < top:
+            window_end = min(top, cursor + math.ceil(ids_per_post * WINDOW_POSTS))
+            collected: dict[int, FetchedPost] = {}
+            before = window_end + 1
+            while True:
+                page = newest if before > top else await self._history(channel, before)
+                for item in page.posts:
+                    if cursor < item.post.message_id <= window_end:
+                        collected[item.post.message_id] = FetchedPost(item.post, item.media)
+                if not page.posts:
+                    break
+                lowest = min(page.ids)
+                if lowest <= cursor + 1:
+                    break
+                if lowest >= before:
+                    raise PageLayoutError(page.url, f"?before={before} showed no post older than {before}")
+                before = lowest
+            if collected:
+                yield HistoryPage([collected[key] for key in sorted(collected)])
+            cursor = window_end
+
+    async def get_posts(self, channel: Channel, message_ids: Sequence[int]) -> dict[int, FetchedPost | None]:
+        """Re-read posts by id.
+
+        Present posts map to their new state; an id maps to ``None`` (deleted) only when a page shows
+        posts above and below it but not the id; ids no page can prove either way are left out.
+        """
+        remaining = sorted(set(message_ids), reverse=True)
+        found: dict[int, FetchedPost | None] = {}
+        before = remaining[0] + 1 + REFRESH_MARGIN if remaining else 0
+        while remaining:
+            page = await self._history(channel, before)
+            if not page.posts:
+                break  # nothing at or below these ids is shown: unknown, not deleted
+            shown = {item.post.message_id: item for item in page.posts}
+            highest, lowest = max(shown), min(shown)
+            if lowest >= before:
+                raise PageLayoutError(page.url, f"?before={before} showed no post older than {before}")
+            for message_id in remaining:
+                if message_id < lowest:
+                    break
+                item = shown.get(message_id)
+                if item is not None:
+                    found[message_id] = FetchedPost(item.post, item.media)
+                elif lowest < message_id < highest:
+                    found[message_id] = None
+            remaining = [message_id for message_id in remaining if message_id < lowest]
+            if remaining:
+                before = min(remaining[0] + 1 + REFRESH_MARGIN, before - 1)  # always further down
+        return found
+
+    async def download_media(self, channel: Channel, fetched: FetchedPost, sink: ByteSink) -> None:
+        """Download the post's file from the URL its page gives; a stale URL is re-read once."""
+        message_id = fetched.post.message_id
+        media = fetched.handle if isinstance(fetched.handle, WebMedia) else None
+        if media is None:
+            media = await self._fresh_media(channel, message_id)
+        for attempt in range(2):
+            if media.url is None:
+                raise MediaUnavailableError(
+                    media.unavailable or "the web preview offers no file for this post"
+                )
+            response = await self._client.download(media.url, sink)
+            if response.status == 200:
+                return
+            if response.status in EXPIRED_STATUSES and attempt == 0:
+                media = await self._fresh_media(channel, message_id)
+                continue
+            raise MediaUnavailableError(f"the file of post {message_id} answered HTTP {response.status}")
+
+    async def _fresh_media(self, channel: Channel, message_id: int) -> WebMedia:
+        again = (await self.get_posts(channel, [message_id])).get(message_id)
+        if again is None or not isinstance(again.handle, WebMedia):
+            raise MediaUnavailableError(f"post {message_id} is no longer shown by the web preview")
+        return again.handle
+
+    async def channel_photo(self, channel: Channel, sink: ByteSink) -> bool:
+        """Download the channel's photo shown in its header into ``sink``; False when it has none."""
+        page = await self._history(channel, None)
+        if page.header.photo_url is None:
+            return False
+        response = await self._client.download(page.header.photo_url, sink)
+        return response.status == 200

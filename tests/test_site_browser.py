@@ -1,0 +1,269 @@
+"""The built site in a real headless Chromium (Debian's /usr/bin/chromium through Playwright).
+
+The site is served by a local http.server on 127.0.0.1; every request to another host is aborted and
+recorded, and a test fails if the site tried to make one.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from test_site_archive import SEARCH_WORD, make_archive
+from tgvault.export.site import SiteOptions, build_site
+from tgvault.storage.database import create_archive_engine, make_session_factory
+from tgvault.storage.media_store import LocalMediaStore
+from tgvault.storage.schema import upgrade
+from tgvault.storage.unit_of_work import UnitOfWork
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="browser tests need Debian's Chromium at /usr/bin/chromium"
+    ),
+]
+
+sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright for Python")
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@dataclass
+class Browsing:
+    """A served site, a browser, and what went wrong while browsing."""
+
+    site: Path
+    base: str
+    browser: Any
+    errors: list[str] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+
+    def context(self, **options: Any) -> Any:
+        context = self.browser.new_context(viewport={"width": 1100, "height": 800}, **options)
+
+        def route(route: Any) -> None:
+            url = route.request.url
+            if url.startswith(self.base) or url.startswith("file://"):
+                route.continue_()
+            else:
+                self.blocked.append(url)
+                route.abort()
+
+        context.route("**/*", route)
+        return context
+
+    def page(self, context: Any) -> Any:
+        page = context.new_page()
+        page.on(
+            "console",
+            lambda m: self.errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None,
+        )
+        page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
+
+        def dialog(d: Any) -> None:
+            self.dialogs.append(d.message)
+            d.dismiss()
+
+        page.on("dialog", dialog)
+        return page
+
+
+@pytest.fixture(scope="module")
+def browsing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browsing]:
+    root = tmp_path_factory.mktemp("browser-site")
+    engine = create_archive_engine(f"sqlite:///{root / 'archive.db'}")
+    upgrade(engine)
+    factory = make_session_factory(engine)
+    store = LocalMediaStore(root / "media")
+    make_archive(lambda: UnitOfWork(factory), store)
+    site = root / "site"
+    build_site(
+        lambda: UnitOfWork(factory), store, SiteOptions(out_dir=site, title="Browser test", posts_per_page=25)
+    )
+    engine.dispose()
+    handler = functools.partial(_QuietHandler, directory=str(site))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        try:
+            yield Browsing(site=site, base=f"http://127.0.0.1:{server.server_address[1]}/", browser=browser)
+        finally:
+            browser.close()
+            server.shutdown()
+            server.server_close()
+
+
+@pytest.fixture
+def page(browsing: Browsing) -> Iterator[Any]:
+    context = browsing.context()
+    try:
+        yield browsing.page(context)
+    finally:
+        context.close()
+    assert [] == browsing.errors
+    assert [] == browsing.blocked
+    assert [] == browsing.dialogs
+    browsing.errors.clear()
+
+
+def in_viewport(page: Any, selector: str) -> bool:
+    return bool(
+        page.eval_on_selector(
+            selector,
+            "e => { const r = e.getBoundingClientRect(); return r.top >= 0 && r.top < innerHeight; }",
+        )
+    )
+
+
+def test_a_spoiler_stays_hidden_until_clicked(browsing: Browsing, page: Any) -> None:
+    page.goto(browsing.base + "c/1001/posts/14.html")
+    spoiler = page.locator(".spoiler").first
+    assert "the answer is 42" == spoiler.inner_text()
+    assert "rgba(0, 0, 0, 0)" == spoiler.evaluate("e => getComputedStyle(e).color")
+    spoiler.click()
+    assert "revealed" in (spoiler.get_attribute("class") or "")
+    assert "rgba(0, 0, 0, 0)" != spoiler.evaluate("e => getComputedStyle(e).color")
+
+
+def test_a_spoiler_can_be_revealed_from_the_keyboard(browsing: Browsing, page: Any) -> None:
+    page.goto(browsing.base + "c/1001/posts/14.html")
+    page.locator(".spoiler").first.focus()
+    page.keyboard.press("Enter")
+    assert "revealed" in (page.locator(".spoiler").first.get_attribute("class") or "")
+
+
+def test_the_lightbox_opens_on_a_photo_click_and_pages_through_the_album(
+    browsing: Browsing, page: Any
+) -> None:
+    page.goto(browsing.base + "c/1001/2024/01.html")
+    photos = page.locator('a.photo[data-lightbox="post-3"]')
+    assert 3 == photos.count()
+    photos.nth(1).click()
+    box = page.locator("dialog.lightbox")
+    box.wait_for(state="visible")
+    assert photos.nth(1).get_attribute("href") == box.locator("img").get_attribute("src")
+    assert "2 / 3" == box.locator(".lb-count").inner_text()
+    page.keyboard.press("ArrowRight")
+    assert photos.nth(2).get_attribute("href") == box.locator("img").get_attribute("src")
+    assert box.locator("img").evaluate("img => img.complete && img.naturalWidth") == 480
+    page.keyboard.press("Escape")
+    box.wait_for(state="hidden")
+    assert page.url.endswith("2024/01.html")  # the link's default navigation was prevented
+
+
+def test_a_permalink_anchor_scrolls_to_the_post(browsing: Browsing, page: Any) -> None:
+    page.goto(browsing.base + "c/1001/2024/03-page2.html#post-118")
+    page.wait_for_function("() => scrollY > 0")
+    assert in_viewport(page, "#post-118")
+    assert "Filler post 18" in page.locator("#post-118 .text").inner_text()
+
+
+def test_a_reply_quote_leads_to_the_replied_post_in_another_month(browsing: Browsing, page: Any) -> None:
+    page.goto(browsing.base + "c/1001/posts/12.html")
+    page.locator("a.reply").click()
+    page.wait_for_url("**/c/1001/2024/01.html#post-2")
+    assert in_viewport(page, "#post-2")
+    # the targeted post is highlighted by :target
+    assert "none" != page.eval_on_selector("#post-2 .bubble", "e => getComputedStyle(e).boxShadow")
+
+
+def test_search_finds_a_post_by_a_word_and_links_to_it(browsing: Browsing, page: Any) -> None:
+    page.goto(browsing.base + "search.html")
+    page.fill("#search-input", SEARCH_WORD.lower())
+    page.press("#search-input", "Enter")
+    result = page.locator("#search-results li").first
+    result.wait_for()
+    page.wait_for_function("() => /found/.test(document.getElementById('search-status').textContent)")
+    assert 1 == page.locator("#search-results li").count()
+    assert SEARCH_WORD == result.locator("mark").inner_text()
+    result.locator("a").click()
+    page.wait_for_url("**/c/1001/2024/03.html#post-18")
+    assert in_viewport(page, "#post-18")
+
+
+def test_search_treats_hostile_titles_and_text_as_text(browsing: Browsing, page: Any) -> None:
+    page.goto(browsing.base + "search.html?q=onerror")
+    page.wait_for_function("() => /found/.test(document.getElementById('search-status').textContent)")
+    assert page.locator("#search-results img").count() == 0
+    assert page.locator("#search-channel option", has_text='<script>alert("title")</script>').count() == 1
+
+
+def test_hostile_posts_run_no_script_and_keep_the_layout(browsing: Browsing) -> None:
+    for viewport in ({"width": 1100, "height": 800}, {"width": 390, "height": 800}):
+        context = browsing.context()
+        page = browsing.page(context)
+        page.set_viewport_size(viewport)
+        for path in ("c/1001/posts/13.html", "c/1001/2024/03.html", "c/2002/index.html", "index.html"):
+            page.goto(browsing.base + path)
+            page.wait_for_load_state("load")
+            assert page.evaluate("() => document.documentElement.scrollWidth <= innerWidth + 1"), (
+                path,
+                viewport,
+            )
+            assert 0 == page.locator("img[src='x']").count()
+        context.close()
+    assert [] == browsing.dialogs
+    assert [] == browsing.errors
+    assert [] == browsing.blocked
+
+
+def test_pages_load_without_console_errors_or_outside_requests(browsing: Browsing, page: Any) -> None:
+    for path in (
+        "index.html",
+        "c/1001/index.html",
+        "c/1001/2024/01.html",
+        "c/1001/2024/02.html",
+        "c/1001/2024/03.html",
+        "c/1001/posts/7.html",
+        "c/1001/tags/index.html",
+        "c/1001/tags/kenya.html",
+        "c/1001/stats.html",
+        "c/2002/2024/03.html",
+        "search.html?q=kenya",
+    ):
+        page.goto(browsing.base + path)
+        page.wait_for_load_state("load")
+    # checked by the fixture: no console errors, no blocked requests, no dialogs
+
+
+def test_search_works_from_a_file_url(browsing: Browsing, page: Any) -> None:
+    """The shards are script files, so search needs no server at all."""
+    page.goto((browsing.site / "search.html").as_uri() + f"?q={SEARCH_WORD}")
+    page.wait_for_function("() => /found/.test(document.getElementById('search-status').textContent)")
+    assert 1 == page.locator("#search-results li").count()
+
+
+def test_screenshots_in_light_and_dark_theme(browsing: Browsing) -> None:
+    """Screenshots go to $TGVAULT_SCREENSHOTS (CI keeps them as artifacts) or next to the test site."""
+    folder = Path(os.environ.get("TGVAULT_SCREENSHOTS", browsing.site.parent / "screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    backgrounds = {}
+    for scheme in ("light", "dark"):
+        context = browsing.context(color_scheme=scheme)
+        page = browsing.page(context)
+        page.goto(browsing.base + "c/1001/2024/02.html")
+        page.wait_for_load_state("load")
+        target = folder / f"timeline-{scheme}.png"
+        page.screenshot(path=str(target), full_page=True)
+        assert target.stat().st_size > 10_000
+        backgrounds[scheme] = page.evaluate("() => getComputedStyle(document.body).backgroundColor")
+        context.close()
+    assert {"light": "rgb(231, 235, 240)", "dark": "rgb(14, 22, 33)"} == backgrounds
+    assert [] == browsing.errors
