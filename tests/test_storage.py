@@ -293,3 +293,33 @@ def test_a_lock_left_by_a_killed_process_on_this_host_is_taken_over(unit_of_work
         # the heartbeat is fresh enough (a day-long limit) but its process is gone
         assert uow.locks.try_acquire("channel:9", "next-run", timedelta(days=100000)) is None
         uow.commit()
+
+
+def test_a_poorer_source_never_overwrites_a_richer_record_but_brings_its_counters(unit_of_work: UoW) -> None:
+    from tgvault.domain import SourceKind
+
+    with_channel(unit_of_work)
+    media = MediaItem(kind=MediaKind.PHOTO, telegram_id=77, size=1000)
+    rich = make_post(8, "**rich** text", media=media)
+    with unit_of_work() as uow:
+        uow.posts.upsert_many([rich])
+        uow.media.mark_downloaded(CHANNEL.id, 8, sha256="cd" * 32, path="cd/cd/x.jpg", size=1000)
+        uow.commit()
+    web = make_post(
+        8, "rich text", source=SourceKind.WEB, views=500, entities=(), media=MediaItem(kind=MediaKind.PHOTO)
+    )
+    with unit_of_work() as uow:
+        outcome = uow.posts.upsert_many([web])
+        uow.commit()
+    with unit_of_work() as uow:
+        stored = uow.posts.get(CHANNEL.id, 8)
+        revisions = uow.posts.revisions(CHANNEL.id, 8)
+    assert stored is not None and stored.media is not None
+    assert (0, 1) == (outcome.edited, outcome.unchanged)
+    assert ("**rich** text", SourceKind.TELEGRAM, 500) == (stored.text, stored.source, stored.views)
+    assert (MediaStatus.DOWNLOADED, 77) == (stored.media.status, stored.media.telegram_id)
+    assert [] == revisions
+    telegram_again = make_post(8, "edited on telegram")
+    with unit_of_work() as uow:
+        assert 1 == uow.posts.upsert_many([telegram_again]).edited
+        uow.commit()

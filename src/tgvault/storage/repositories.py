@@ -280,6 +280,10 @@ def _media_values(media: MediaItem) -> dict[str, Any]:
     return values
 
 
+# Which source's record wins when two disagree: the richer one.
+_SOURCE_RANK = {SourceKind.TELEGRAM.value: 3, SourceKind.TDESKTOP.value: 2, SourceKind.WEB.value: 1}
+
+
 def _revision_key(row: PostRow, media: MediaItemRow | None) -> tuple[Any, ...]:
     """The same content key as :meth:`Post.content_key`, computed from stored rows."""
     stored = _post_from_row(row, media)
@@ -328,6 +332,7 @@ class PostRepository:
         new_rows: list[dict[str, Any]] = []
         revisions: list[dict[str, Any]] = []
         edited = unchanged = undeleted = 0
+        poorer: set[int] = set()
         for message_id, post in latest.items():
             found = existing.get(message_id)
             if found is not None:
@@ -350,7 +355,17 @@ class PostRepository:
             if row.deleted_at is not None:
                 row.deleted_at = None
                 undeleted += 1
-            if _revision_key(row, media_row) != post.content_key():
+            if _SOURCE_RANK[post.source.value] < _SOURCE_RANK.get(row.source, 0):
+                # A poorer source (the web preview) never overwrites a richer record: it only brings
+                # the counters it shows.
+                poorer.add(message_id)
+                unchanged += 1
+                for key in ("views", "forwards", "replies"):
+                    if values[key] is not None:
+                        setattr(row, key, values[key])
+                if values["reactions"]:
+                    row.reactions = values["reactions"]
+            elif _revision_key(row, media_row) != post.content_key():
                 row.revision_count += 1
                 revisions.append(
                     {
@@ -380,7 +395,11 @@ class PostRepository:
         if revisions:
             self._session.execute(insert(_table(PostRevisionRow)), revisions)
         self._session.flush()
-        self._upsert_media(channel_id, [p for p in latest.values() if p.media is not None], now)
+        self._upsert_media(
+            channel_id,
+            [p for p in latest.values() if p.media is not None and p.message_id not in poorer],
+            now,
+        )
         return UpsertOutcome(added=len(new_rows), edited=edited, unchanged=unchanged, undeleted=undeleted)
 
     def _load_rows(
