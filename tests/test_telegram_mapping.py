@@ -892,6 +892,7 @@ def test_no_corrupted_field_crashes_the_mapping(path: tuple[str, ...]) -> None:
         if path != ("message",):
             assert "New One Piece Official Art 🇯🇵" == post.text
 
+
 # ---- reactions, forwards, replies ----------------------------------------------------------------
 
 
