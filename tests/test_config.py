@@ -13,6 +13,7 @@ from tgvault.config import (
     CronSchedule,
     IntervalSchedule,
     Settings,
+    SiteMediaMode,
     load_settings,
     parse_channel_ref,
     parse_schedule,
@@ -62,6 +63,7 @@ def test_defaults_are_valid_without_any_file(workdir: Path) -> None:
     assert settings.site.base_url is None
     assert "UTC" == settings.site.timezone
     assert settings.site.templates is None
+    assert SiteMediaMode.HARDLINK == settings.site.media
     assert () == settings.channels
     assert [] == settings.secret_values()
 
@@ -403,6 +405,29 @@ def test_environment_errors_name_the_variable() -> None:
     assert "TGVAULT_API_HASH: is not read by tgvault; did you mean TGVAULT_TELEGRAM__API_HASH?" in message
     assert "TGVAULT_CHANNELS (channels[0].schedule): 'often' is not a schedule" in message
     assert API_HASH not in message
+
+
+def test_site_media_mode_from_file_and_environment() -> None:
+    """[site] media picks copy, hardlink or symlink; the environment wins; site_options passes it on."""
+    from tgvault.app import site_options
+    from tgvault.export.site import MediaMode
+
+    settings = load_text('[site]\nmedia = "copy"\n')
+    assert SiteMediaMode.COPY == settings.site.media
+    assert MediaMode.COPY == site_options(settings).media_mode
+    settings = load_text('[site]\nmedia = "copy"\n', env={"TGVAULT_SITE__MEDIA": "symlink"})
+    assert MediaMode.SYMLINK == site_options(settings).media_mode
+    assert MediaMode.HARDLINK == site_options(load_text("")).media_mode
+
+
+def test_bad_site_media_mode_is_reported_clearly() -> None:
+    expected = "'move' is not allowed; expected 'hardlink', 'copy' or 'symlink'"
+    with pytest.raises(ConfigError) as raised:
+        load_text('[site]\nmedia = "move"\n')
+    assert f"tgvault.toml: site.media: {expected}" == str(raised.value)
+    with pytest.raises(ConfigError) as raised:
+        load_text("", env={"TGVAULT_SITE__MEDIA": "move"})
+    assert f"TGVAULT_SITE__MEDIA (site.media): {expected}" == str(raised.value)
 
 
 def test_malformed_channels_json_in_environment() -> None:

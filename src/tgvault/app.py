@@ -172,7 +172,7 @@ def make_archiver(
 
 def site_options(settings: Settings, out: Path | None = None) -> SiteOptions:
     """Static site options from ``[site]`` (``out`` overrides the output folder)."""
-    from tgvault.export.site import SiteOptions
+    from tgvault.export.site import MediaMode, SiteOptions
 
     site = settings.site
     return SiteOptions(
@@ -181,6 +181,7 @@ def site_options(settings: Settings, out: Path | None = None) -> SiteOptions:
         base_url=site.base_url,
         timezone=site.timezone,
         templates_dir=site.templates,
+        media_mode=MediaMode(site.media.value),
     )
 
 

@@ -76,6 +76,7 @@ __all__ = [
     "MediaSettings",
     "Schedule",
     "Settings",
+    "SiteMediaMode",
     "SiteSettings",
     "SyncSettings",
     "TelegramSettings",
@@ -413,6 +414,14 @@ class ChannelSource(StrEnum):
     AUTO = "auto"  # web when no API credentials are configured, else telegram
 
 
+class SiteMediaMode(StrEnum):
+    """How ``[site] media`` puts archived media files into the static site's ``media/`` folder."""
+
+    HARDLINK = "hardlink"  # falls back to a copy when the site is on another file system
+    COPY = "copy"
+    SYMLINK = "symlink"
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Settings model
 # ---------------------------------------------------------------------------------------------------------
@@ -609,6 +618,7 @@ class SiteSettings(_Section):
     base_url: str | None = None
     timezone: str = "UTC"
     templates: Path | None = None
+    media: SiteMediaMode = SiteMediaMode.HARDLINK
 
     _resolve_dir = field_validator("dir")(_resolve)
 
