@@ -347,6 +347,11 @@ def sync(ctx: click.Context, channels: Sequence[str], no_media: bool, source: st
         outcomes = run_async(go())
     finally:
         archive.close()
+    _report_outcomes(outcomes)
+
+
+def _report_outcomes(outcomes: Sequence[Any]) -> None:
+    """One line per channel; exit 1 when any channel failed."""
     failed = 0
     for outcome in outcomes:
         if outcome.ok:
@@ -438,19 +443,7 @@ def run(ctx: click.Context, once: bool, health_file: Path | None) -> None:
             )
         )
         return
-    failed = 0
-    for outcome in run_async(sync_once(settings)):
-        if outcome.ok:
-            counts = outcome.counts
-            click.echo(
-                f"{outcome.key}: {counts.posts_added} new, {counts.posts_edited} edited, "
-                f"{counts.posts_deleted} deleted, {counts.media_files} files"
-            )
-        else:
-            failed += 1
-            click.echo(f"{outcome.key}: FAILED: {outcome.error}", err=True)
-    if failed:
-        sys.exit(EXIT_FAILED)
+    _report_outcomes(run_async(sync_once(settings)))
 
 
 # -- status --------------------------------------------------------------------------------------
