@@ -1,0 +1,1 @@
+"""tgvault's benchmarks: ``.venv/bin/python -m bench [--quick]`` from the repository root."""
