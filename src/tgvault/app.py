@@ -23,6 +23,7 @@ from tgvault.sources.webpreview import WebClient, WebOptions, WebPreviewSource
 from tgvault.storage.database import create_archive_engine, make_session_factory
 from tgvault.storage.media_store import LocalMediaStore
 from tgvault.storage.schema import SchemaStatus, ensure_schema, schema_status
+from tgvault.storage.tables import utcnow
 from tgvault.storage.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
@@ -165,9 +166,9 @@ def make_archiver(
     clock: Callable[[], datetime] | None = None,
 ) -> Archiver:
     """An archiver writing through this archive's units of work and media store."""
-    if clock is None:
-        return Archiver(source, archive.unit_of_work, archive.media_store, progress=progress)
-    return Archiver(source, archive.unit_of_work, archive.media_store, progress=progress, clock=clock)
+    return Archiver(
+        source, archive.unit_of_work, archive.media_store, progress=progress, clock=clock or utcnow
+    )
 
 
 def site_options(settings: Settings, out: Path | None = None) -> SiteOptions:

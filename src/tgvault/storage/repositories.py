@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar, cast
 
 from sqlalchemy import Select, Table, and_, delete, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from tgvault.domain import (
@@ -306,10 +305,6 @@ class PostRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def _insert(self, table: Any) -> Any:
-        dialect = self._session.get_bind().dialect.name
-        return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-
     def upsert_many(self, posts: Sequence[Post], observed_at: datetime | None = None) -> UpsertOutcome:
         """Idempotently store a batch of posts of one channel.
 
@@ -583,10 +578,6 @@ class PostRepository:
                 yield _post_from_row(post_row, media_row)
             last = rows[-1][0].message_id
             self._session.expunge_all()
-
-    def newest_date(self, channel_id: int) -> datetime | None:
-        """Date of the newest archived post of the channel."""
-        return self._session.scalar(select(func.max(PostRow.date)).where(PostRow.channel_id == channel_id))
 
     def outline(self, channel_id: int, *, batch_size: int = 5000) -> Iterator[PostOutline]:
         """Stream the light facts of a channel's posts by message id (no raw TL, no media description).
@@ -880,15 +871,6 @@ class RunRepository:
         if channel_id is not None:
             values["channel_id"] = channel_id
         self._session.execute(update(SyncRunRow).where(SyncRunRow.id == run_id).values(**values))
-
-    def interrupt_stale(self, older_than: datetime) -> int:
-        """Mark runs left 'running' by a process that died as interrupted."""
-        result = self._session.execute(
-            update(SyncRunRow)
-            .where(SyncRunRow.status == RunStatus.RUNNING.value, SyncRunRow.started_at < older_than)
-            .values(status=RunStatus.INTERRUPTED.value, error="the process ended before the run finished")
-        )
-        return int(getattr(result, "rowcount", 0) or 0)
 
     def last(self, channel_key: str | None = None, channel_id: int | None = None) -> SyncRun | None:
         """The most recent run of a channel (by its id or the key it was asked for)."""
