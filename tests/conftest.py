@@ -74,6 +74,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 
 @pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """An empty PostgreSQL database only (for what SQLite cannot do, such as several workers)."""
+    url, drop = create_postgres_database()
+    try:
+        yield url
+    finally:
+        drop()
+
+
+@pytest.fixture
 def unit_of_work(database_url: str) -> Iterator[Callable[[], UnitOfWork]]:
     """A unit-of-work factory over a migrated, empty archive."""
     engine = create_archive_engine(database_url)
@@ -89,3 +99,39 @@ def shared_path(relative: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is not present (../shared is only next to the team's checkouts)")
     return path
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """An S3-compatible server (moto in server mode) on 127.0.0.1 at a random port, for the session."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+S3_TEST_ENV = {
+    "AWS_ACCESS_KEY_ID": "tgvault-test-key",
+    "AWS_SECRET_ACCESS_KEY": "tgvault-test-secret",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_EC2_METADATA_DISABLED": "true",
+    "AWS_CONFIG_FILE": "/nonexistent/tgvault-test-aws-config",
+    "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/tgvault-test-aws-credentials",
+}
+
+
+@pytest.fixture
+def s3_bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A new, empty bucket on the test S3 server (the test's AWS variables point at it); its name."""
+    for name, value in S3_TEST_ENV.items():
+        monkeypatch.setenv(name, value)
+    from tgvault.storage.s3_store import S3Options, make_s3_client
+
+    name = f"tgvault-{uuid.uuid4().hex[:16]}"
+    make_s3_client(S3Options(endpoint_url=s3_endpoint)).create_bucket(Bucket=name)
+    return name

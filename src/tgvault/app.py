@@ -21,7 +21,7 @@ from tgvault.sources.base import PostSource
 from tgvault.sources.telegram import ClientOptions, TelegramSource, connected_client
 from tgvault.sources.webpreview import WebClient, WebOptions, WebPreviewSource
 from tgvault.storage.database import create_archive_engine, make_session_factory
-from tgvault.storage.media_store import LocalMediaStore
+from tgvault.storage.media_store import LocalMediaStore, MediaStore
 from tgvault.storage.schema import SchemaStatus, ensure_schema, schema_status
 from tgvault.storage.tables import utcnow
 from tgvault.storage.unit_of_work import UnitOfWork
@@ -36,7 +36,7 @@ class Archive:
 
     engine: Engine
     session_factory: sessionmaker[Session]
-    media_store: LocalMediaStore
+    media_store: MediaStore
     schema: SchemaStatus
 
     def unit_of_work(self) -> UnitOfWork:
@@ -60,7 +60,24 @@ def open_archive(settings: Settings, *, check_schema: bool = True) -> Archive:
     except Exception:
         engine.dispose()
         raise
-    return Archive(engine, make_session_factory(engine), LocalMediaStore(settings.media.dir), status)
+    try:
+        store = media_store_for(settings)
+    except Exception:
+        engine.dispose()
+        raise
+    return Archive(engine, make_session_factory(engine), store, status)
+
+
+def media_store_for(settings: Settings, store: str | None = None) -> MediaStore:
+    """The configured media store (``store`` overrides ``[media] store``): the local folder, or an
+    S3-compatible bucket with ``[media] dir`` as its local temporary area and read cache."""
+    address = store if store is not None else settings.media.store
+    if not address:
+        return LocalMediaStore(settings.media.dir)
+    from tgvault.storage.s3_store import S3MediaStore, S3Options, parse_s3_url
+
+    options = S3Options(endpoint_url=settings.media.endpoint_url, region=settings.media.region)
+    return S3MediaStore(parse_s3_url(address), settings.media.dir, options=options)
 
 
 def client_options(settings: Settings) -> ClientOptions:
@@ -164,10 +181,17 @@ def make_archiver(
     *,
     progress: Progress | None = None,
     clock: Callable[[], datetime] | None = None,
+    owner: str | None = None,
 ) -> Archiver:
-    """An archiver writing through this archive's units of work and media store."""
+    """An archiver writing through this archive's units of work and media store (``owner`` names it in
+    the per-channel locks it takes)."""
     return Archiver(
-        source, archive.unit_of_work, archive.media_store, progress=progress, clock=clock or utcnow
+        source,
+        archive.unit_of_work,
+        archive.media_store,
+        progress=progress,
+        clock=clock or utcnow,
+        owner=owner,
     )
 
 

@@ -391,9 +391,15 @@ def _exit_at_once() -> None:
     envvar="TGVAULT_HEALTH_FILE",
     help="Keep a JSON heartbeat here (at least every 30 s) for `tgvault health` [env: TGVAULT_HEALTH_FILE].",
 )
+@click.option(
+    "--worker",
+    is_flag=True,
+    help="Be one of several processes sharing a PostgreSQL archive: serve the channels this process "
+    "holds leases on ([workers] settings); the site is left to `tgvault export site`.",
+)
 @click.pass_context
 @handles_errors
-def run(ctx: click.Context, once: bool, health_file: Path | None) -> None:
+def run(ctx: click.Context, once: bool, health_file: Path | None, worker: bool) -> None:
     """Run the archive service: every configured channel synced on its own schedule.
 
     Each channel's job is the same sync as `tgvault sync`, on its `schedule` (interval, or cron read in
@@ -409,18 +415,22 @@ def run(ctx: click.Context, once: bool, health_file: Path | None) -> None:
       tgvault run --health-file data/health.json
       tgvault run --once
       kill -HUP <pid>      # after editing the config: add, remove or reschedule channels
+      tgvault run --worker # on each of several machines sharing one PostgreSQL archive
     """
     from tgvault.app import open_archive
     from tgvault.service import serve, sync_once
     from tgvault.storage.database import describe_url
 
+    if once and worker:
+        raise click.UsageError("--once syncs every channel in this process; it cannot be a --worker")
     state = _state(ctx)
     settings = state.settings()
     archive = open_archive(settings)
     try:
         archive.media_store.prepare()
         where = describe_url(settings.database.url)
-        click.echo(f"archive: {where} (schema {archive.schema.current}); media: {settings.media.dir}")
+        media = archive.media_store.describe()
+        click.echo(f"archive: {where} (schema {archive.schema.current}); media: {media}")
     finally:
         archive.close()
     if not settings.channels:
@@ -440,6 +450,7 @@ def run(ctx: click.Context, once: bool, health_file: Path | None) -> None:
                 reload_settings=lambda: _load_again(state),
                 health_file=health_file,
                 force_exit=_exit_at_once,
+                worker=worker,
             )
         )
         return
@@ -634,34 +645,124 @@ def export_json(ctx: click.Context, channel: str, out: Path | None) -> None:
 
 
 @export.command("site")
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False), help="Output folder ([site] dir).")
-@click.option("--full", is_flag=True, help="Rewrite every page instead of only the changed ones.")
+@click.option(
+    "--out",
+    help="Output folder ([site] dir), or s3://bucket/prefix to publish there (built in [site] dir first).",
+)
+@click.option(
+    "--full", is_flag=True, help="Rewrite (and upload) every page instead of only the changed ones."
+)
 @click.pass_context
 @handles_errors
-def export_site(ctx: click.Context, out: Path | None, full: bool) -> None:
+def export_site(ctx: click.Context, out: str | None, full: bool) -> None:
     """Render the archive as a static website (only changed pages are rewritten).
 
     Open index.html from disk or serve the folder with any web server; search works from both
-    (file:// tested in Chromium). Dates and month pages follow [site] timezone.
+    (file:// tested in Chromium). Dates and month pages follow [site] timezone. With --out
+    s3://bucket/prefix the site is built in [site] dir and only the files changed since the last
+    publish are uploaded ([media] endpoint_url / region and the AWS_* variables reach the storage).
 
     \b
     Examples:
       tgvault export site
       tgvault export site --out public/ --full
+      tgvault export site --out s3://my-site/archive
     """
     from tgvault.app import SiteExport, open_archive, site_options
 
     settings = _state(ctx).settings()
+    publish_to = out if out is not None and out.startswith("s3://") else None
+    folder = None if out is None or publish_to is not None else Path(out)
+    options = site_options(settings, folder)
     archive = open_archive(settings)
     try:
-        report = SiteExport(archive, site_options(settings, out)).build(full=full)
+        report = SiteExport(archive, options).build(full=full)
     finally:
         archive.close()
     click.echo(
-        f"{site_options(settings, out).out_dir}: {report.channels} channels, {report.posts:,} posts; "
+        f"{options.out_dir}: {report.channels} channels, {report.posts:,} posts; "
         f"{report.written} pages written, {report.unchanged} unchanged, {report.removed} removed "
         f"in {report.seconds:.1f} s"
     )
+    if publish_to is not None:
+        from tgvault.export.site.publish import publish_site
+        from tgvault.storage.s3_store import S3Options, S3Writer, make_s3_client, parse_s3_url
+
+        location = parse_s3_url(publish_to)
+        client = make_s3_client(S3Options(settings.media.endpoint_url, settings.media.region))
+        published = publish_site(options.out_dir, S3Writer(client, location), full=full)
+        click.echo(
+            f"{location.url}: {published.uploaded} files uploaded ({published.uploaded_bytes:,} bytes), "
+            f"{published.unchanged} unchanged, {published.deleted} deleted"
+        )
+
+
+@main.group()
+def media() -> None:
+    """Manage the media store (the local folder or S3-compatible storage).
+
+    \b
+    Example:
+      tgvault media migrate --to s3://my-archive/media
+    """
+
+
+@media.command("migrate")
+@click.option("--to", "target", required=True, help="The new store: s3://bucket/prefix.")
+@click.option("--endpoint-url", help="S3 endpoint (MinIO, R2, ...; default: [media] endpoint_url, else AWS).")
+@click.option("--region", help="S3 region (default: [media] region).")
+@click.pass_context
+@handles_errors
+def media_migrate(ctx: click.Context, target: str, endpoint_url: str | None, region: str | None) -> None:
+    """Copy the media folder ([media] dir) into S3-compatible storage, without stopping the archive.
+
+    Each file is re-hashed, uploaded and verified; files already there are skipped, so the command
+    can be stopped and run again at any time. Credentials come from AWS_ACCESS_KEY_ID and
+    AWS_SECRET_ACCESS_KEY (or any boto3 profile). When every recorded file is in the bucket it tells you
+    what to set in [media]; after restarting with that setting, run it once more to copy the files
+    written in between. Exits 1 while files are missing or damaged.
+
+    \b
+    Examples:
+      tgvault media migrate --to s3://my-archive/media
+      tgvault media migrate --to s3://archive/media --endpoint-url http://minio:9000
+    """
+    from tgvault.app import open_archive
+    from tgvault.errors import StorageError
+    from tgvault.services.media_migrate import migrate_media
+    from tgvault.storage.media_store import LocalMediaStore
+    from tgvault.storage.s3_store import S3MediaStore, S3Options, parse_s3_url
+
+    settings = _state(ctx).settings()
+    location = parse_s3_url(target)
+    options = S3Options(
+        endpoint_url=endpoint_url or settings.media.endpoint_url, region=region or settings.media.region
+    )
+    store = S3MediaStore(location, settings.media.dir, options=options)
+    archive = open_archive(settings)
+    try:
+        report = migrate_media(LocalMediaStore(settings.media.dir), store, archive.unit_of_work)
+    finally:
+        archive.close()
+    click.echo(
+        f"{location.url}: {report.copied} files copied ({report.copied_bytes:,} bytes), "
+        f"{report.already_there} already there"
+    )
+    for path in report.damaged:
+        click.echo(f"damaged (content does not match its name; not copied): {path}", err=True)
+    if report.missing:
+        shown = ", ".join(report.missing[:5]) + (" ..." if len(report.missing) > 5 else "")
+        raise StorageError(
+            f"{len(report.missing)} recorded files are not in {location.url} (not in {settings.media.dir} "
+            f"either): {shown}; they are fetched again from Telegram by the next sync"
+        )
+    if report.damaged:
+        raise StorageError(f"{len(report.damaged)} damaged files were not copied; see above")
+    click.echo("every recorded file is in the new store. Now set, and restart tgvault:")
+    click.echo(f'  [media]\n  store = "{location.url}"')
+    if options.endpoint_url:
+        click.echo(f'  endpoint_url = "{options.endpoint_url}"')
+    click.echo("then run this command once more to copy files written meanwhile.")
 
 
 @main.group("import")

@@ -61,7 +61,7 @@ from pydantic_settings import (
 from pydantic_settings.sources.utils import parse_env_vars
 
 from tgvault.domain import MediaKind
-from tgvault.errors import ConfigError
+from tgvault.errors import ConfigError, StorageError
 
 __all__ = [
     "CONFIG_ENV_VAR",
@@ -81,6 +81,7 @@ __all__ = [
     "SyncSettings",
     "TelegramSettings",
     "WebSettings",
+    "WorkersSettings",
     "find_config_file",
     "load_settings",
     "parse_channel_ref",
@@ -507,8 +508,38 @@ class MediaSettings(_Section):
 
     dir: Path = Path("data/media")
     concurrency: int = Field(default=3, ge=1, le=64)
+    store: str | None = None
+    """``s3://bucket/prefix`` keeps media in S3-compatible storage (``dir`` then holds only temporary
+    files and a read cache); unset keeps media in ``dir``."""
+    endpoint_url: str | None = None
+    region: str | None = None
 
     _resolve_dir = field_validator("dir")(_resolve)
+
+    @field_validator("store")
+    @classmethod
+    def _check_store(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        from tgvault.storage.s3_store import parse_s3_url
+
+        try:
+            return parse_s3_url(value).url
+        except StorageError as error:
+            raise ValueError(str(error)) from None
+
+    @field_validator("endpoint_url")
+    @classmethod
+    def _check_endpoint(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        split = urlsplit(value.strip())
+        if split.scheme not in ("http", "https") or not split.netloc or split.username or split.password:
+            raise ValueError(
+                f"{split.scheme}://{split.hostname or ''}... is not an http(s) endpoint without credentials; "
+                "expected e.g. 'http://minio:9000' (keys go in AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)"
+            )
+        return value.strip().rstrip("/")
 
 
 class TelegramSettings(_Section):
@@ -677,6 +708,26 @@ class SiteSettings(_Section):
         return ZoneInfo(self.timezone)
 
 
+class WorkersSettings(_Section):
+    """``[workers]``: ``tgvault run --worker`` processes sharing one PostgreSQL archive."""
+
+    session: str | None = None
+    """This worker's session name: channels with the same ``session`` are served only by it."""
+    lease_seconds: float = Field(default=60.0, ge=1)
+    """A worker that stopped renewing its leases for this long loses its channels to the others."""
+    renew_seconds: float = Field(default=10.0, gt=0)
+    """How often a worker renews its leases and rebalances (well under ``lease_seconds``)."""
+
+    @model_validator(mode="after")
+    def _check_timing(self) -> WorkersSettings:
+        if self.renew_seconds * 2 > self.lease_seconds:
+            raise ValueError(
+                f"workers.renew_seconds ({self.renew_seconds:g}) must be at most half of "
+                f"workers.lease_seconds ({self.lease_seconds:g}), so a live worker never loses its leases"
+            )
+        return self
+
+
 _MEDIA_KINDS_HINT: Final = "expected any of " + ", ".join(kind.value for kind in MediaKind)
 
 
@@ -715,6 +766,9 @@ class ChannelConfig(_Section):
     since: date | None = None
     media_kinds: MediaKindsField = tuple(MediaKind)
     media_max_size: SizeField = DEFAULT_MEDIA_MAX_SIZE
+    session: str | None = None
+    """Pin the channel to the ``tgvault run --worker`` whose ``[workers] session`` has this name (a private
+    channel only one account can see); unset lets any worker take it."""
 
     @field_validator("name", mode="before")
     @classmethod
@@ -774,6 +828,7 @@ class Settings(BaseSettings):
     web: WebSettings = Field(default_factory=WebSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
     site: SiteSettings = Field(default_factory=SiteSettings)
+    workers: WorkersSettings = Field(default_factory=WorkersSettings)
     channels: tuple[ChannelConfig, ...] = ()
 
     _source_file: Path | None = PrivateAttr(default=None)
@@ -846,6 +901,7 @@ _SECTIONS: Final[dict[str, type[BaseModel]]] = {
     "web": WebSettings,
     "sync": SyncSettings,
     "site": SiteSettings,
+    "workers": WorkersSettings,
 }
 
 

@@ -25,7 +25,7 @@ import threading
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -56,6 +56,7 @@ from tgvault.storage.unit_of_work import UnitOfWork
 if TYPE_CHECKING:
     from tgvault.app import Archive
     from tgvault.sources.telegram import TelegramSource
+    from tgvault.workers import WorkerLeases
 
 log = structlog.get_logger(__name__)
 
@@ -156,8 +157,10 @@ class Service:
         health_file: Path | None = None,
         options: ServiceOptions | None = None,
         clock: Callable[[], datetime] = utcnow,
+        leases: WorkerLeases | None = None,
     ) -> None:
         self._settings = settings
+        self._leases = leases
         self._uow = unit_of_work
         self._archivers = archivers
         self._plan_for = plan_for
@@ -172,6 +175,7 @@ class Service:
         self.states: dict[str, ChannelServiceState] = {}
         self._scheduler: Any = None
         self._running: dict[str, asyncio.Task[Any]] = {}
+        self._syncing: set[str] = set()
         self._slots: asyncio.Semaphore | None = None
         self._rebuild_pending: set[int] = set()
         self._rebuild_task: asyncio.Task[None] | None = None
@@ -214,7 +218,8 @@ class Service:
         try:
             now = self._clock()
             for channel in self._settings.channels:
-                self._schedule(channel, now=now)
+                if self._serves(channel.key):
+                    self._schedule(channel, now=now)
             self._save_all()
             log.info(
                 "service started",
@@ -227,6 +232,7 @@ class Service:
             heartbeat.cancel()
             scheduler.pause()
             await self._cancel_jobs()
+            self._leave_workers()
             scheduler.shutdown(wait=False)
             self._scheduler = None
             self._write_health("stopped")
@@ -262,9 +268,17 @@ class Service:
             await asyncio.gather(self._rebuild_task, return_exceptions=True)
 
     async def _heartbeat_loop(self) -> None:
+        if self._leases is not None:
+            # Join the group first and claim a beat later, so workers started together share at once.
+            try:
+                self._leases.register()
+            except Exception:
+                log.exception("cannot join the workers; trying again on the next beat")
         while True:
             await asyncio.sleep(self.options.heartbeat_seconds)
             try:
+                if self._leases is not None:
+                    self._rebalance()
                 if self._lock is not None:
                     holder = self._lock.renew()
                     if holder is not None:
@@ -277,6 +291,47 @@ class Service:
                 self._write_health("running")
             except Exception:  # the database may be restarting; try again on the next beat
                 log.exception("service heartbeat failed")
+
+    # -- workers -------------------------------------------------------------------------------
+
+    def _serves(self, key: str) -> bool:
+        """True when this process serves the channel: always alone, only with its lease as a worker."""
+        return self._leases is None or key in self._leases.held
+
+    def _rebalance(self) -> None:
+        """Renew this worker's leases and move to its fair share: drop jobs it lost, add jobs it gained."""
+        assert self._leases is not None
+        change = self._leases.rebalance(self._settings, busy=self._syncing)
+        for key in change.lost | change.released:
+            if self._scheduler is not None and self._scheduler.get_job(key) is not None:
+                self._scheduler.remove_job(key)
+            task = self._running.get(key)
+            if task is not None and not task.done() and (key in change.lost or key not in self._syncing):
+                if key in change.lost:
+                    log.warning("lease taken over by another worker; stopping its sync", channel=key)
+                task.cancel()
+        if not change.gained or self._scheduler is None:
+            return
+        with self._uow() as uow:
+            stored = {key: uow.service_state.get(key) for key in change.gained}
+        now = self._clock()
+        for key in sorted(change.gained):
+            channel = self._channel(key)
+            if channel is None:
+                continue
+            state = stored.get(key)
+            if state is not None:
+                self.states[key] = state  # another worker ran it: keep its last run and backoff
+            self._schedule(channel, now=now)
+            self._save(key)
+
+    def _leave_workers(self) -> None:
+        if self._leases is None:
+            return
+        try:
+            self._leases.stop()
+        except Exception:
+            log.exception("cannot release the worker's leases (they expire on their own)")
 
     # -- scheduling ----------------------------------------------------------------------------
 
@@ -340,7 +395,13 @@ class Service:
         try:
             assert self._slots is not None
             async with self._slots:
-                return await self._sync_now(channel)
+                if not self._serves(key):
+                    return None  # released or lost while waiting for a slot
+                self._syncing.add(key)
+                try:
+                    return await self._sync_now(channel)
+                finally:
+                    self._syncing.discard(key)
         finally:
             self._running.pop(key, None)
 
@@ -501,8 +562,8 @@ class Service:
         restart = [
             section for section in ("database", "telegram") if getattr(new, section) != getattr(old, section)
         ]
-        if new.media.dir != old.media.dir:
-            restart.append("media.dir")
+        if new.media.model_copy(update={"concurrency": 0}) != old.media.model_copy(update={"concurrency": 0}):
+            restart.append("media")
         self._settings = new
         if self._scheduler is not None:
             now = self._clock()
@@ -511,7 +572,8 @@ class Service:
                     self._scheduler.remove_job(key)
                 self.states.pop(key, None)
             for channel in new.channels:
-                if channel.key not in before or channel.name in changes["rescheduled"]:
+                fresh = channel.key not in before or channel.name in changes["rescheduled"]
+                if fresh and self._serves(channel.key):
                     self._schedule(channel, now=now)
             self._keep_configured()
             self._save_all()
@@ -584,7 +646,8 @@ class Service:
 
     def _save_all(self) -> None:
         for key in list(self.states):
-            self._save(key)
+            if self._serves(key):  # a worker writes only the state of the channels it serves
+                self._save(key)
 
     def _by_name(self) -> dict[str, ChannelServiceState]:
         return {state.name: state for state in self.states.values()}
@@ -648,16 +711,21 @@ async def _in_daemon_thread(function: Callable[[frozenset[int]], None], argument
 
 @asynccontextmanager
 async def _locked_archive(
-    settings: Settings, options: ServiceOptions
-) -> AsyncIterator[tuple[Archive, ServiceLock]]:
+    settings: Settings, options: ServiceOptions, *, worker: bool = False
+) -> AsyncIterator[tuple[Archive, ServiceLock | None]]:
+    """The open archive and, unless this is a worker (workers share through leases), the service lock."""
     from tgvault.app import open_archive
 
     archive = open_archive(settings)
     try:
         archive.media_store.prepare()
+        if worker:
+            yield archive, None
+            return
         lock = ServiceLock(archive.unit_of_work, stale_after=options.lock_stale_after)
         lock.acquire()
         try:
+            _refuse_if_workers(archive, options)
             yield archive, lock
         finally:
             try:
@@ -668,15 +736,31 @@ async def _locked_archive(
         archive.close()
 
 
+def _refuse_if_workers(archive: Archive, options: ServiceOptions) -> None:
+    """A single `tgvault run` never serves an archive that `tgvault run --worker` processes share."""
+    with archive.unit_of_work() as uow:
+        live = uow.leases.live_workers(utcnow(), options.lock_stale_after)
+    if live:
+        raise ServiceBusyError(
+            f"this archive is served by {live} `tgvault run --worker` process(es); start this one with "
+            "--worker too, or stop them first",
+            pid=0,
+            host="",
+        )
+
+
 class SharedSources:
     """One source of each kind for the whole service, shared by every job (so Telegram's flood waits are
     shared too): Telegram connects once — at start, or when a reloaded config first needs it — and
     reconnects after a long outage; the web preview needs no connection. Connection settings are those
     of the start (a reload cannot change them)."""
 
-    def __init__(self, archive: Archive, settings: Settings, *, close_timeout: float = 3.0) -> None:
+    def __init__(
+        self, archive: Archive, settings: Settings, *, close_timeout: float = 3.0, owner: str | None = None
+    ) -> None:
         self._archive = archive
         self._settings = settings
+        self._owner = owner
         self._close_timeout = close_timeout
         self._archivers: dict[ChannelSource, Archiver] = {}
         self._telegram: TelegramSource | None = None
@@ -695,7 +779,9 @@ class SharedSources:
         kind = source_kind_for(settings, channel.name)
         if kind is ChannelSource.WEB:
             if kind not in self._archivers:
-                self._archivers[kind] = make_archiver(self._archive, web_source(self._settings))
+                self._archivers[kind] = make_archiver(
+                    self._archive, web_source(self._settings), owner=self._owner
+                )
             return self._archivers[kind]
         telegram = await self._telegram_source()
         try:
@@ -710,7 +796,9 @@ class SharedSources:
         async with self._connecting:
             if self._telegram is None:
                 source = await self._stack.enter_async_context(telegram_source(self._settings))
-                self._archivers[ChannelSource.TELEGRAM] = make_archiver(self._archive, source)
+                self._archivers[ChannelSource.TELEGRAM] = make_archiver(
+                    self._archive, source, owner=self._owner
+                )
                 self._telegram = source
             return self._telegram
 
@@ -730,11 +818,12 @@ def _service(
     settings: Settings,
     archive: Archive,
     sources: SharedSources,
-    lock: ServiceLock,
+    lock: ServiceLock | None,
     *,
     reload_settings: Callable[[], Settings] | None,
     health_file: Path | None,
     options: ServiceOptions,
+    leases: WorkerLeases | None = None,
 ) -> Service:
     from tgvault.app import plan_for, site_rebuilder
 
@@ -743,11 +832,13 @@ def _service(
         archive.unit_of_work,
         sources,
         plan_for=plan_for,
-        rebuilder=site_rebuilder(settings, archive),
+        # Workers leave the site to `tgvault export site` (one builder, not one per worker).
+        rebuilder=None if leases is not None else site_rebuilder(settings, archive),
         reload_settings=reload_settings,
         lock=lock,
         health_file=health_file,
         options=options,
+        leases=leases,
     )
 
 
@@ -773,8 +864,12 @@ async def serve(
     health_file: Path | None = None,
     force_exit: Callable[[], None] | None = None,
     options: ServiceOptions | None = None,
+    worker: bool = False,
 ) -> None:
     """``tgvault run``: serve the archive until SIGTERM/SIGINT (SIGHUP reloads the config).
+
+    With ``worker`` this process is one of several sharing the archive: it serves the channels whose
+    leases it holds (see :mod:`tgvault.workers`) instead of taking the single-service lock.
 
     Raises :class:`ServiceBusyError` when another process serves the archive. After the first stop
     signal, a second one ends the process at once: it calls ``force_exit`` (the CLI exits with 130), or,
@@ -809,10 +904,18 @@ async def serve(
             return
         service.reload()
 
+    if worker:
+        options = replace(options, heartbeat_seconds=settings.workers.renew_seconds)
     installed = _install_signals(loop, on_stop, on_reload)
     try:
-        async with _locked_archive(settings, options) as (archive, lock):
-            sources = SharedSources(archive, settings, close_timeout=options.disconnect_timeout)
+        async with _locked_archive(settings, options, worker=worker) as (archive, lock):
+            leases = _worker_leases(settings, archive) if worker else None
+            sources = SharedSources(
+                archive,
+                settings,
+                close_timeout=options.disconnect_timeout,
+                owner=leases.worker_id if leases is not None else None,
+            )
             try:
                 opened = await _unless_stopped(sources.open_for(settings), stopped)
                 if not opened or stopped.is_set():
@@ -825,6 +928,7 @@ async def serve(
                     reload_settings=reload_settings,
                     health_file=health_file,
                     options=options,
+                    leases=leases,
                 )
                 await service.run_forever()
             finally:
@@ -832,6 +936,16 @@ async def serve(
     finally:
         for signum in installed:
             loop.remove_signal_handler(signum)
+
+
+def _worker_leases(settings: Settings, archive: Archive) -> WorkerLeases:
+    from tgvault.workers import WorkerLeases
+
+    return WorkerLeases(
+        archive.unit_of_work,
+        settings.workers.session,
+        lease_for=timedelta(seconds=settings.workers.lease_seconds),
+    )
 
 
 async def _unless_stopped(awaitable: Awaitable[None], stopped: asyncio.Event) -> bool:

@@ -46,7 +46,7 @@ from tgvault.domain import (
     TextEntity,
 )
 from tgvault.errors import StorageError
-from tgvault.storage.media_store import LocalMediaStore
+from tgvault.storage.media_store import MediaStore
 from tgvault.storage.unit_of_work import UnitOfWork
 from tgvault.text import Utf16Index
 
@@ -321,7 +321,7 @@ class _Writer:
     """Builds Desktop messages from posts and places their files next to the JSON file."""
 
     def __init__(
-        self, uow: UnitOfWork, channel: Channel, out: Path, store: LocalMediaStore, zone: tzinfo, link: bool
+        self, uow: UnitOfWork, channel: Channel, out: Path, store: MediaStore, zone: tzinfo, link: bool
     ) -> None:
         self._uow = uow
         self._channel = channel
@@ -659,7 +659,7 @@ def export_channel_json(
     uow: UnitOfWork,
     channel: Channel,
     out: Path,
-    media_store: LocalMediaStore,
+    media_store: MediaStore,
     *,
     timezone: tzinfo = UTC,
     link_media: bool = False,

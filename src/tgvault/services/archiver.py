@@ -26,7 +26,7 @@ from tgvault.errors import ChannelBusyError, SourceError, StorageError, TgvaultE
 from tgvault.services.plans import ChannelPlan, MediaPolicy
 from tgvault.services.progress import Progress, SilentProgress
 from tgvault.sources.base import FetchedPost, PostSource
-from tgvault.storage.media_store import LocalMediaStore
+from tgvault.storage.media_store import MediaStore
 from tgvault.storage.tables import utcnow
 from tgvault.storage.unit_of_work import UnitOfWork
 
@@ -70,7 +70,7 @@ class Archiver:
         self,
         source: PostSource,
         unit_of_work: Callable[[], UnitOfWork],
-        media_store: LocalMediaStore,
+        media_store: MediaStore,
         *,
         progress: Progress | None = None,
         clock: Callable[[], datetime] = utcnow,
@@ -368,7 +368,7 @@ class Archiver:
                 uow.media.mark_failed(channel.id, message_id, reason)
                 uow.commit()
             if isinstance(exc, OSError) and not isinstance(exc, SourceError):
-                raise StorageError(f"media folder {self._store.root}: {exc}") from exc
+                raise StorageError(f"media store {self._store.describe()}: {exc}") from exc
             return
         with self._uow() as uow:
             uow.media.mark_downloaded(

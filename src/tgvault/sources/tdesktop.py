@@ -73,7 +73,7 @@ from tgvault.export.desktop_json import (
     DESKTOP_MEDIA_TYPES,
     is_file_placeholder,
 )
-from tgvault.storage.media_store import LocalMediaStore, StoredFile
+from tgvault.storage.media_store import MediaStore, StoredFile
 from tgvault.storage.unit_of_work import UnitOfWork
 from tgvault.text import utf16_len
 
@@ -645,7 +645,7 @@ class _Importer:
     """Copies an export's files into the media store and writes its posts by the merge rule."""
 
     root: Path
-    store: LocalMediaStore
+    store: MediaStore
     warnings: list[str] = field(default_factory=list)
     _stored: dict[tuple[Path, int | None], StoredFile | None] = field(default_factory=dict)
 
@@ -880,7 +880,7 @@ def _chunks(items: Sequence[_Message], size: int) -> Iterator[Sequence[_Message]
 def import_tdesktop(
     path: Path,
     uow_factory: Callable[[], UnitOfWork],
-    media_store: LocalMediaStore,
+    media_store: MediaStore,
     *,
     channel_name: str | None = None,
     timezone: tzinfo | None = None,

@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Protocol, Self
 
 from tgvault.errors import StorageError
 
@@ -58,10 +58,82 @@ class StoredFile:
     path: str
 
 
+class MediaStore(Protocol):
+    """What the archive needs of a media store: the local folder or S3-compatible object storage.
+
+    Files are always written into a local temporary area first (:attr:`temp_dir`), hashed as they
+    arrive, and handed to :meth:`place` once complete; a file is recorded in the database only after
+    :meth:`place` returned, so the archive never points at a missing or partial file.
+    """
+
+    @property
+    def root(self) -> Path:
+        """The local folder: the store itself, or the local cache of a remote store."""
+        ...
+
+    @property
+    def temp_dir(self) -> Path:
+        """Local folder where files are written before they are complete."""
+        ...
+
+    def describe(self) -> str:
+        """Where the files live, for messages (never with credentials)."""
+        ...
+
+    def prepare(self) -> None:
+        """Check the store can be written; raises StorageError naming what to fix."""
+        ...
+
+    def begin(self, mime_type: str | None, file_name: str | None = None) -> PendingFile:
+        """Start writing a new file (a context manager; call ``commit()`` when complete)."""
+        ...
+
+    def put_bytes(self, data: bytes, mime_type: str | None = None) -> StoredFile:
+        """Store a whole in-memory file."""
+        ...
+
+    def place(self, local: Path, relative: str, size: int, sha256: str) -> None:
+        """Make the complete local file ``local`` the stored file ``relative`` (verified); raises
+        StorageError when it could not be stored."""
+        ...
+
+    def path_of(self, relative: str) -> Path:
+        """A local path holding the stored file (a remote store fetches it into its cache)."""
+        ...
+
+    def exists(self, relative: str) -> bool:
+        """True when the stored file is present."""
+        ...
+
+    def find(self, sha256: str) -> list[str]:
+        """Relative paths of stored files with this content hash (any extension)."""
+        ...
+
+    def clean_temp(self) -> int:
+        """Remove partial files left by a crash; returns how many were removed."""
+        ...
+
+
+def content_path(sha256: str, extension: str) -> str:
+    """Where a file with this content hash and extension is stored: ``ab/cd/<sha256>.<ext>``."""
+    return f"{sha256[:2]}/{sha256[2:4]}/{sha256}.{extension}"
+
+
+_CONTENT_PATH = re.compile(r"^[0-9a-f]{2}/[0-9a-f]{2}/([0-9a-f]{64})\.([a-z0-9]{1,10})$")
+
+
+def parse_content_path(relative: str) -> tuple[str, str] | None:
+    """``(sha256, extension)`` of a content-addressed store path; None for anything else."""
+    match = _CONTENT_PATH.match(relative)
+    if match is None or relative[:2] != match.group(1)[:2] or relative[3:5] != match.group(1)[2:4]:
+        return None
+    return match.group(1), match.group(2)
+
+
 class PendingFile:
     """A file being written into the store; :meth:`commit` moves it into place."""
 
-    def __init__(self, store: LocalMediaStore, extension: str) -> None:
+    def __init__(self, store: MediaStore, extension: str) -> None:
         self._store = store
         self._extension = extension
         self._hash = hashlib.sha256()
@@ -86,14 +158,13 @@ class PendingFile:
             self.discard()
             raise StorageError(f"downloaded {self.size} bytes but Telegram announced {expected_size}")
         digest = self._hash.hexdigest()
-        relative = f"{digest[:2]}/{digest[2:4]}/{digest}.{self._extension}"
-        final = self._store.root / relative
-        final.parent.mkdir(parents=True, exist_ok=True)
-        if final.exists() and final.stat().st_size == self.size:
-            self.temp_path.unlink(missing_ok=True)
-        else:
-            self.temp_path.replace(final)
-            self._store.fsync_dir(final.parent)
+        relative = content_path(digest, self._extension)
+        try:
+            self._store.place(self.temp_path, relative, self.size, digest)
+        except BaseException:
+            self.discard()
+            raise
+        self.temp_path.unlink(missing_ok=True)
         self._done = True
         return StoredFile(sha256=digest, size=self.size, path=relative)
 
@@ -147,6 +218,38 @@ class LocalMediaStore:
         with self.begin(mime_type) as pending:
             pending.write(data)
             return pending.commit()
+
+    def describe(self) -> str:
+        """The media folder."""
+        return str(self.root)
+
+    def place(self, local: Path, relative: str, size: int, sha256: str) -> None:
+        """Rename the complete file into its content-addressed place (kept if already there)."""
+        final = self.root / relative
+        final.parent.mkdir(parents=True, exist_ok=True)
+        if final.exists() and final.stat().st_size == size:
+            return
+        local.replace(final)
+        self.fsync_dir(final.parent)
+
+    def find(self, sha256: str) -> list[str]:
+        """Stored files with this content hash (any extension)."""
+        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+            return []
+        folder = self.root / sha256[:2] / sha256[2:4]
+        if not folder.is_dir():
+            return []
+        return [f"{sha256[:2]}/{sha256[2:4]}/{found.name}" for found in sorted(folder.glob(f"{sha256}.*"))]
+
+    def files(self) -> list[StoredFile]:
+        """Every stored file (for ``tgvault media migrate``), in path order."""
+        found = []
+        for path in sorted(self.root.glob("??/??/*")):
+            relative = path.relative_to(self.root).as_posix()
+            parsed = parse_content_path(relative)
+            if parsed is not None and path.is_file():
+                found.append(StoredFile(sha256=parsed[0], size=path.stat().st_size, path=relative))
+        return found
 
     def path_of(self, relative: str) -> Path:
         """Absolute path of a stored file; refuses anything that would leave the store."""

@@ -788,6 +788,15 @@ class MediaRepository:
         ).one()
         return int(row[0] or 0), int(row[1] or 0)
 
+    def downloaded_paths(self) -> set[str]:
+        """Store paths of every file the archive records as downloaded (all channels)."""
+        rows = self._session.scalars(
+            select(MediaItemRow.path).where(
+                MediaItemRow.status == MediaStatus.DOWNLOADED.value, MediaItemRow.path.is_not(None)
+            )
+        )
+        return {path for path in rows if path is not None}
+
 
 class SyncStateRepository:
     """Per-channel checkpoints."""

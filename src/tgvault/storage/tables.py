@@ -269,6 +269,33 @@ class ServiceStateRow(Base):
     updated_at: Mapped[datetime]
 
 
+class ChannelLeaseRow(Base):
+    """Which ``tgvault run --worker`` process serves a configured channel, until when (renewed while alive)."""
+
+    __tablename__ = "channel_leases"
+
+    channel_key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    owner: Mapped[str | None] = mapped_column(String(255))
+    host: Mapped[str | None] = mapped_column(String(255))
+    pid: Mapped[int | None] = mapped_column(Integer)
+    acquired_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]
+    claims: Mapped[int] = mapped_column(Integer)
+
+
+class WorkerRow(Base):
+    """A ``tgvault run --worker`` process sharing the archive, with its heartbeat (to share work fairly)."""
+
+    __tablename__ = "workers"
+
+    worker_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    session_name: Mapped[str | None] = mapped_column(String(255))
+    host: Mapped[str] = mapped_column(String(255))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime]
+
+
 def utcnow() -> datetime:
     """The current time, UTC-aware."""
     return datetime.now(UTC)

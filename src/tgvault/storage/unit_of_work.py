@@ -7,6 +7,7 @@ from typing import Self
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from tgvault.storage.leases import LeaseRepository
 from tgvault.storage.repositories import (
     ChannelLockRepository,
     ChannelRepository,
@@ -37,6 +38,7 @@ class UnitOfWork:
     locks: ChannelLockRepository
     summaries: SummaryRepository
     service_state: ServiceStateRepository
+    leases: LeaseRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -53,6 +55,7 @@ class UnitOfWork:
         self.locks = ChannelLockRepository(session)
         self.summaries = SummaryRepository(session)
         self.service_state = ServiceStateRepository(session)
+        self.leases = LeaseRepository(session)
         return self
 
     def __exit__(

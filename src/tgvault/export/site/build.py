@@ -171,13 +171,8 @@ class _Build:
         sha = channel.photo_sha256
         if not sha or len(sha) != 64 or not all(c in "0123456789abcdef" for c in sha):
             return None
-        folder = self.media_store.root / sha[:2] / sha[2:4]
-        if not folder.is_dir():
-            return None
-        for candidate in sorted(folder.glob(f"{sha}.*")):
-            site_path = self.writer.media(
-                self.media_store, f"{sha[:2]}/{sha[2:4]}/{candidate.name}", self.options.media_mode
-            )
+        for candidate in self.media_store.find(sha):
+            site_path = self.writer.media(self.media_store, candidate, self.options.media_mode)
             if site_path is not None:
                 return site_path
         return None

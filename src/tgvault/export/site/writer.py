@@ -40,6 +40,10 @@ class MediaFiles(Protocol):
         """Absolute path of a stored file; raises StorageError for paths outside the store."""
         ...
 
+    def find(self, sha256: str) -> list[str]:
+        """Store paths of files with this content hash."""
+        ...
+
 
 _CLAIMED = 1
 _DONE = 2
@@ -48,6 +52,11 @@ _DONE = 2
 def content_hash(data: bytes) -> str:
     """The hash the manifest keeps of a page's bytes."""
     return hashlib.blake2b(data, digest_size=12).hexdigest()
+
+
+def is_safe_path(path: str) -> bool:
+    """True for a plain relative path inside the site (no ``..``, no leading dot or slash)."""
+    return bool(_SAFE_PATH.match(path)) and ".." not in path.split("/")
 
 
 def _check_path(path: str) -> str:
@@ -75,6 +84,25 @@ def atomic_write(target: Path, data: bytes, folders: set[Path] | None = None) ->
         raise SiteError(f"cannot write {target}: {exc.strerror or exc}") from exc
 
 
+def parse_manifest(raw: bytes) -> tuple[dict[str, list[str | None]], dict[str, int]]:
+    """The manifest's pages (path -> [key, content hash]) and media (path -> size); empty when unreadable."""
+    try:
+        data: Any = json.loads(raw.decode("utf-8"))
+    except ValueError:
+        return {}, {}
+    if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
+        return {}, {}
+    pages: dict[str, list[str | None]] = {}
+    media: dict[str, int] = {}
+    if isinstance(data.get("pages"), dict):
+        pages = {
+            str(k): [v[0], v[1]] for k, v in data["pages"].items() if isinstance(v, list) and len(v) == 2
+        }
+    if isinstance(data.get("media"), dict):
+        media = {str(k): int(v) for k, v in data["media"].items() if isinstance(v, int)}
+    return pages, media
+
+
 class SiteWriter:
     """Writes pages and media into the output folder, keeping the manifest."""
 
@@ -99,19 +127,9 @@ class SiteWriter:
         if not path.is_file():
             return
         try:
-            data: Any = json.loads(path.read_text("utf-8"))
-        except (OSError, ValueError):
+            self._pages, self._media = parse_manifest(path.read_bytes())
+        except OSError:
             return  # an unreadable manifest means: compare nothing, write everything
-        if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
-            return
-        pages = data.get("pages")
-        media = data.get("media")
-        if isinstance(pages, dict):
-            self._pages = {
-                str(k): [v[0], v[1]] for k, v in pages.items() if isinstance(v, list) and len(v) == 2
-            }
-        if isinstance(media, dict):
-            self._media = {str(k): int(v) for k, v in media.items() if isinstance(v, int)}
 
     def _exists(self, path: str) -> bool:
         # A hot path (once per page on every build): plain os.path is ten times cheaper than pathlib.

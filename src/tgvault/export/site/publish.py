@@ -1,0 +1,95 @@
+"""Publishing a built site to S3-compatible storage, uploading only what changed.
+
+The site is built into a local folder as usual; its manifest (``.tgvault-site.json``: every page's
+content hash, every media file's size) is compared with the manifest uploaded by the last publish.
+Changed and new files are uploaded (verified), files the site no longer has are deleted, and the
+manifest goes up last — so a publish stopped midway is completed by the next one.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from dataclasses import dataclass
+from pathlib import Path
+
+from tgvault.errors import StorageError
+from tgvault.export.site.options import SiteError
+from tgvault.export.site.writer import MANIFEST, is_safe_path, parse_manifest
+from tgvault.storage.s3_store import S3Writer
+
+_TEXT_TYPES = {".html": "text/html", ".css": "text/css", ".js": "text/javascript", ".xml": "application/xml"}
+
+
+@dataclass
+class PublishReport:
+    """What a publish did."""
+
+    uploaded: int = 0
+    uploaded_bytes: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+
+
+def content_type(path: str) -> str:
+    """The Content-Type a static file is served with (text in UTF-8)."""
+    suffix = Path(path).suffix.lower()
+    if suffix in _TEXT_TYPES:
+        return f"{_TEXT_TYPES[suffix]}; charset=utf-8"
+    guessed, _ = mimetypes.guess_type(path)
+    if guessed is None:
+        return "application/octet-stream"
+    return f"{guessed}; charset=utf-8" if guessed.startswith("text/") else guessed
+
+
+def _remote_manifest(writer: S3Writer) -> bytes:
+    key = writer.location.key(MANIFEST)
+    if writer.head(key) is None:
+        return b""
+    try:
+        body: bytes = writer.client.get_object(Bucket=writer.location.bucket, Key=key)["Body"].read()
+    except Exception as exc:
+        raise StorageError(f"{writer.location.url}: cannot read {MANIFEST}: {exc}") from exc
+    return body
+
+
+def publish_site(out_dir: Path, writer: S3Writer, *, full: bool = False) -> PublishReport:
+    """Upload the site built in ``out_dir`` to ``writer``'s bucket/prefix: only files changed since the
+    last publish (every file with ``full``); files no longer in the site are deleted there."""
+    manifest = out_dir / MANIFEST
+    if not manifest.is_file():
+        raise SiteError(f"{out_dir} has no {MANIFEST}; build the site first")
+    local_raw = manifest.read_bytes()
+    pages, media = parse_manifest(local_raw)
+    remote_pages, remote_media = ({}, {}) if full else parse_manifest(_remote_manifest(writer))
+    report = PublishReport()
+    wanted: list[str] = []
+    for path, (_key, digest) in sorted(pages.items()):
+        if full or remote_pages.get(path, [None, None])[1] != digest:
+            wanted.append(path)
+        else:
+            report.unchanged += 1
+    for path, size in sorted(media.items()):
+        if full or remote_media.get(path) != size:
+            wanted.append(path)
+        else:
+            report.unchanged += 1
+    for path in wanted:
+        local = out_dir / path
+        try:
+            size = local.stat().st_size
+        except OSError as exc:
+            raise SiteError(f"{local} is missing; rebuild the site with --full") from exc
+        writer.upload(local, writer.location.key(path), size, content_type=content_type(path))
+        report.uploaded += 1
+        report.uploaded_bytes += size
+    gone = (set(remote_pages) - set(pages)) | (set(remote_media) - set(media))
+    for path in sorted(filter(is_safe_path, gone)):  # a tampered manifest deletes nothing odd
+        writer.delete(writer.location.key(path))
+        report.deleted += 1
+    temp = out_dir / f".{MANIFEST}.publish"
+    temp.write_bytes(local_raw)
+    try:
+        writer.upload(temp, writer.location.key(MANIFEST), len(local_raw), content_type="application/json")
+    finally:
+        temp.unlink(missing_ok=True)
+    return report
