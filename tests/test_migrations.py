@@ -22,6 +22,8 @@ EXPECTED_TABLES = {
     "sync_runs",
     "channel_locks",
     "service_state",
+    "channel_leases",
+    "workers",
 }
 
 
