@@ -7,7 +7,7 @@ WORKDIR /app
 COPY pyproject.toml constraints.txt README.md alembic.ini ./
 COPY src ./src
 COPY migrations ./migrations
-RUN pip install -c constraints.txt '.[postgres]' \
+RUN pip install -c constraints.txt '.[postgres,s3]' \
     && useradd --create-home --uid 1000 tgvault \
     && mkdir -p /app/data && chown tgvault /app/data
 

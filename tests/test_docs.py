@@ -55,6 +55,26 @@ def test_the_compose_file_is_valid_and_complete() -> None:
     assert (ROOT / "Dockerfile").is_file()
 
 
+def test_the_compose_scale_profile_has_two_workers_postgres_and_minio() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    scaled = {name for name, service in services.items() if "scale" in service.get("profiles", [])}
+    assert {"worker1", "worker2", "minio"} <= scaled
+    assert "profiles" not in services["postgres"], "PostgreSQL serves both setups"
+    for name in ("worker1", "worker2"):
+        worker = services[name]
+        assert ["run", "--worker"] == worker["command"]
+        environment = worker["environment"]
+        assert environment["TGVAULT_DATABASE__URL"].startswith("postgresql://")
+        assert environment["TGVAULT_MEDIA__STORE"].startswith("s3://")
+        assert environment["TGVAULT_MEDIA__ENDPOINT_URL"] == "http://minio:9000"
+    sessions = {
+        services[name]["environment"]["TGVAULT_TELEGRAM__SESSION_STRING"] for name in ("worker1", "worker2")
+    }
+    assert 2 == len(sessions), "each worker has its own Telegram session"
+    assert "s3" in (ROOT / "Dockerfile").read_text()
+
+
 def test_the_example_env_file_names_real_settings() -> None:
     from tgvault.config import load_settings
 
