@@ -360,7 +360,8 @@ class Archiver:
             with self._store.begin(media.mime_type, media.file_name) as pending:
                 await self._source.download_media(channel, item, pending)
                 expected = None if media.kind is MediaKind.PHOTO else media.size
-                stored = pending.commit(expected_size=expected)
+                # off the event loop: a remote store uploads (and verifies) the file here
+                stored = await asyncio.to_thread(pending.commit, expected)
         except (SourceError, StorageError, OSError) as exc:
             reason = f"{type(exc).__name__}: {exc}"
             log.warning("media download failed", channel_id=channel.id, message_id=message_id, error=reason)
