@@ -176,7 +176,8 @@ def test_three_workers_archive_twenty_channels_each_exactly_once_with_balanced_l
 ) -> None:
     channels = server.call(lambda: make_channels(world, 30))
     configure(tmp_path, channels)
-    start_workers(tmp_path, worker_env(server, postgres_url, "0"), workers)
+    env = worker_env(server, postgres_url, "0")
+    start_workers(tmp_path, env, workers)
     names = {f"@{channel.username}" for channel in channels}
 
     wait_for(lambda: set(ok_runs(postgres_url)) == names, "every channel synced", workers)
@@ -195,6 +196,14 @@ def test_three_workers_archive_twenty_channels_each_exactly_once_with_balanced_l
     assert_archived_exactly(postgres_url, channels)
     synced = [name for worker in workers for name in worker.synced()]
     assert sorted(names) == sorted(synced), "each channel synced by one worker, once"
+
+    status = subprocess.run(
+        [sys.executable, "-m", "tgvault", "status"], cwd=tmp_path, env=env, capture_output=True, text=True
+    )
+    assert 0 == status.returncode, status.stderr
+    assert "service: 3 workers" in status.stdout
+    for worker in workers:
+        assert f"pid {worker.process.pid} on" in status.stdout
 
 
 def test_a_killed_workers_channels_are_finished_by_the_others_without_duplicates_or_gaps(

@@ -512,6 +512,17 @@ def status(ctx: click.Context) -> None:
     if holder is not None and report.service_running:
         age = int((now - holder.heartbeat_at).total_seconds())
         console.print(f"service: running, pid {holder.pid} on {holder.host} (heartbeat {age} s ago)")
+    elif report.workers:
+        console.print(f"service: {len(report.workers)} workers")
+        for worker in report.workers:
+            age = int((now - worker.heartbeat_at).total_seconds())
+            session = f", session {worker.session_name}" if worker.session_name else ""
+            console.print(
+                f"  pid {worker.pid} on {worker.host}{session}: {worker.channels} channels "
+                f"(heartbeat {age} s ago)",
+                markup=False,
+                highlight=False,
+            )
     else:
         console.print("service: not running")
     if not report.channels:
@@ -535,7 +546,7 @@ def status(ctx: click.Context) -> None:
             _when(summary.newest_post_at if summary else None),
             _when(run_.started_at if run_ else None),
             "—" if run_ is None else run_.status.value,
-            _next_run(line, report.service_running),
+            _next_run(line, report.service_running or bool(report.workers)),
             _backoff(line, now),
             backlog,
         )

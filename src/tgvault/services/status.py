@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from tgvault.domain import ChannelServiceState, ChannelSummary, SyncRun
+from tgvault.storage.leases import WorkerInfo
 from tgvault.storage.repositories import LockHolder
 from tgvault.storage.unit_of_work import UnitOfWork
 
@@ -32,6 +33,8 @@ class ArchiveStatus:
     service: LockHolder | None
     service_running: bool
     channels: list[ChannelStatus]
+    workers: list[WorkerInfo] = field(default_factory=list)
+    """Live `tgvault run --worker` processes."""
 
 
 def archive_status(unit_of_work: Callable[[], UnitOfWork], now: datetime) -> ArchiveStatus:
@@ -44,6 +47,7 @@ def archive_status(unit_of_work: Callable[[], UnitOfWork], now: datetime) -> Arc
         summaries = uow.summaries.channels()
         states = uow.service_state.all()
         holder = uow.service_state.lock_holder(SERVICE_LOCK_KEY)
+        workers = uow.leases.workers(now, SERVICE_STALE_AFTER)
         by_id = {state.channel_id: state for state in states if state.channel_id is not None}
         by_key = {state.channel_key: state for state in states}
         matched: set[str] = set()
@@ -79,7 +83,7 @@ def archive_status(unit_of_work: Callable[[], UnitOfWork], now: datetime) -> Arc
                     )
                 )
     running = holder is not None and now - holder.heartbeat_at <= SERVICE_STALE_AFTER
-    return ArchiveStatus(service=holder, service_running=running, channels=lines)
+    return ArchiveStatus(service=holder, service_running=running, channels=lines, workers=workers)
 
 
 def _newest(*runs: SyncRun | None) -> SyncRun | None:

@@ -31,6 +31,18 @@ class Lease:
     claims: int
 
 
+@dataclass(frozen=True)
+class WorkerInfo:
+    """A live worker and how many channel leases it holds."""
+
+    worker_id: str
+    session_name: str | None
+    host: str
+    pid: int
+    heartbeat_at: datetime
+    channels: int
+
+
 class LeaseRepository:
     """Workers' heartbeats and their channel leases."""
 
@@ -64,6 +76,27 @@ class LeaseRepository:
             select(func.count()).select_from(WorkerRow).where(WorkerRow.heartbeat_at >= now - stale_after)
         )
         return int(count or 0)
+
+    def workers(self, now: datetime, stale_after: timedelta) -> list[WorkerInfo]:
+        """The live workers (heartbeat within ``stale_after``) with their lease counts."""
+        held = dict(
+            self._session.execute(
+                select(ChannelLeaseRow.owner, func.count())
+                .where(ChannelLeaseRow.owner.is_not(None), ChannelLeaseRow.expires_at >= now)
+                .group_by(ChannelLeaseRow.owner)
+            ).all()
+        )
+        rows = self._session.scalars(
+            select(WorkerRow)
+            .where(WorkerRow.heartbeat_at >= now - stale_after)
+            .order_by(WorkerRow.host, WorkerRow.pid)
+        )
+        return [
+            WorkerInfo(
+                r.worker_id, r.session_name, r.host, r.pid, r.heartbeat_at, int(held.get(r.worker_id, 0))
+            )
+            for r in rows
+        ]
 
     def forget_worker(self, worker_id: str) -> None:
         """Remove a stopping worker (its leases are released separately)."""
