@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from tgvault.errors import StorageError
-from tgvault.storage.media_store import PendingFile, StoredFile, parse_content_path, safe_extension
+from tgvault.storage.media_store import LocalMediaStore, parse_content_path
 
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
 PART_SIZE = 8 * 1024 * 1024
@@ -279,8 +279,9 @@ class S3Writer:
             ) from exc
 
 
-class S3MediaStore:
-    """Media files in an S3-compatible bucket, with a local folder for temporary files and a read cache."""
+class S3MediaStore(LocalMediaStore):
+    """Media files in an S3-compatible bucket. Files are written (and resumed) in a local temporary
+    folder exactly as in the local store, then uploaded by :meth:`place`; ``root`` is a local read cache."""
 
     def __init__(
         self,
@@ -292,6 +293,7 @@ class S3MediaStore:
         multipart_threshold: int = MULTIPART_THRESHOLD,
         part_size: int = PART_SIZE,
     ) -> None:
+        super().__init__(local_dir / "cache")
         self.location = location
         self._local = local_dir
         self.writer = S3Writer(
@@ -301,11 +303,6 @@ class S3MediaStore:
             part_size=part_size,
         )
         self._prepared = False
-
-    @property
-    def root(self) -> Path:
-        """The local read cache (files fetched for the site or an export); safe to delete."""
-        return self._local / "cache"
 
     @property
     def temp_dir(self) -> Path:
@@ -318,24 +315,10 @@ class S3MediaStore:
 
     def prepare(self) -> None:
         """Create the local temporary folder and check the bucket once."""
-        try:
-            self.temp_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StorageError(f"media folder {self._local} cannot be created: {exc.strerror}") from exc
+        super().prepare()
         if not self._prepared:
             self.writer.check_bucket()
             self._prepared = True
-
-    def begin(self, mime_type: str | None, file_name: str | None = None) -> PendingFile:
-        """Start writing a new file; ``commit()`` uploads and verifies it."""
-        self.prepare()
-        return PendingFile(self, safe_extension(mime_type, file_name))
-
-    def put_bytes(self, data: bytes, mime_type: str | None = None) -> StoredFile:
-        """Store a whole in-memory file."""
-        with self.begin(mime_type) as pending:
-            pending.write(data)
-            return pending.commit()
 
     def place(self, local: Path, relative: str, size: int, sha256: str) -> None:
         """Upload the complete file unless an identical object is already there; verified."""
@@ -390,13 +373,3 @@ class S3MediaStore:
         except _client_error() as exc:
             raise StorageError(f"{self.location.url}: cannot list the stored files: {exc}") from exc
         return found
-
-    def clean_temp(self) -> int:
-        """Remove partial local files left by a crash."""
-        if not self.temp_dir.is_dir():
-            return 0
-        removed = 0
-        for leftover in self.temp_dir.glob("*.part"):
-            leftover.unlink(missing_ok=True)
-            removed += 1
-        return removed
