@@ -99,7 +99,7 @@ def make_channels(world: FakeTelegram, posts: int) -> list[FakeChannel]:
 
 def configure(tmp_path: Path, channels: list[FakeChannel]) -> None:
     entries = [f'[[channels]]\nname = "@{channel.username}"\nschedule = "1h"\n' for channel in channels]
-    workers = "[workers]\nlease_seconds = 3\nrenew_seconds = 0.5\n"
+    workers = "[workers]\nlease_seconds = 5\nrenew_seconds = 0.5\n"
     (tmp_path / "tgvault.toml").write_text(workers + "\n" + "\n".join(entries))
 
 
