@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
 import click
 from rich.console import Console
@@ -23,6 +23,9 @@ from tgvault import __version__
 from tgvault.config import Settings, load_settings
 from tgvault.errors import ConfigError, TgvaultError
 from tgvault.logs import configure_logging, register_secret
+
+if TYPE_CHECKING:
+    from tgvault.storage.media_queue import Backlog
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -513,11 +516,7 @@ def status(ctx: click.Context) -> None:
     for line in report.channels:
         run_ = line.last_run
         summary = line.summary
-        backlog = (
-            "—"
-            if line.media_backlog is None
-            else f"{line.media_backlog[0]} files, {line.media_backlog[1]:,} bytes"
-        )
+        backlog = "—" if line.media_backlog is None else _backlog(line.media_backlog)
         table.add_row(
             line.name,
             "—" if summary is None else f"{summary.posts:,}",
@@ -538,6 +537,12 @@ def status(ctx: click.Context) -> None:
         console.print("last errors:")
         for text in errors:
             console.print(f"  {text}", markup=False, highlight=False)
+
+
+def _backlog(backlog: Backlog) -> str:
+    """``3 files, 12,345 bytes`` still to download (and how many gave up for now)."""
+    text = f"{backlog.files} files, {backlog.bytes:,} bytes"
+    return f"{text} ({backlog.failed} failed)" if backlog.failed else text
 
 
 # -- health --------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from typing import Self
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from tgvault.storage.media_queue import MediaQueueRepository
 from tgvault.storage.repositories import (
     ChannelLockRepository,
     ChannelRepository,
@@ -37,6 +38,7 @@ class UnitOfWork:
     locks: ChannelLockRepository
     summaries: SummaryRepository
     service_state: ServiceStateRepository
+    media_queue: MediaQueueRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -53,6 +55,7 @@ class UnitOfWork:
         self.locks = ChannelLockRepository(session)
         self.summaries = SummaryRepository(session)
         self.service_state = ServiceStateRepository(session)
+        self.media_queue = MediaQueueRepository(session)
         return self
 
     def __exit__(
