@@ -581,6 +581,45 @@ def health(path: Path, max_age: int) -> None:
     )
 
 
+@main.command()
+@click.argument("channel", required=False)
+@click.pass_context
+@handles_errors
+def reparse(ctx: click.Context, channel: str | None) -> None:
+    """Read again the posts kept "not fully understood" (from their raw TL) and upgrade them.
+
+    A message this version could not map is archived with its raw TL, its text and a parse error.
+    After upgrading tgvault, this maps them again; newly understood media is downloaded by the next run.
+    No Telegram access is needed.
+
+    \b
+    Examples:
+      tgvault reparse
+      tgvault reparse @durov
+    """
+    from tgvault.app import open_archive
+    from tgvault.services.reparse import reparse as reparse_posts
+    from tgvault.sources.telegram_raw import remap_raw
+    from tgvault.storage.tables import utcnow
+
+    archive = open_archive(_state(ctx).settings())
+    try:
+        channel_id = None
+        if channel is not None:
+            with archive.unit_of_work() as uow:
+                found = uow.channels.find(channel)
+            if found is None:
+                raise TgvaultError(f"channel {channel} is not in the archive (see `tgvault status`)")
+            channel_id = found.id
+        report = reparse_posts(archive.unit_of_work, remap_raw, utcnow, channel_id)
+    finally:
+        archive.close()
+    click.echo(
+        f"{report.examined} posts with a parse error read again: {report.upgraded} now fully understood, "
+        f"{report.improved} better understood, {report.still_failing} still not fully understood"
+    )
+
+
 # -- export / import -----------------------------------------------------------------------------
 
 

@@ -8,6 +8,7 @@ from typing import Self
 from sqlalchemy.orm import Session, sessionmaker
 
 from tgvault.storage.media_queue import MediaQueueRepository
+from tgvault.storage.reparse import ReparseRepository
 from tgvault.storage.repositories import (
     ChannelLockRepository,
     ChannelRepository,
@@ -39,6 +40,7 @@ class UnitOfWork:
     summaries: SummaryRepository
     service_state: ServiceStateRepository
     media_queue: MediaQueueRepository
+    reparse: ReparseRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -56,6 +58,7 @@ class UnitOfWork:
         self.summaries = SummaryRepository(session)
         self.service_state = ServiceStateRepository(session)
         self.media_queue = MediaQueueRepository(session)
+        self.reparse = ReparseRepository(session)
         return self
 
     def __exit__(
