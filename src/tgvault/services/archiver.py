@@ -146,7 +146,10 @@ class Archiver:
                     )
                 lock_key = _lock_key(channel)
                 uow.channels.upsert(channel, self._clock())
+                uow.runs.attach(run_id, channel.id)
+                uow.runs.interrupt_stale(channel.id, key, run_id, self._clock())
                 uow.commit()
+            self._clean_temp()
             log.info("channel run started", channel=key, kind=kind, channel_id=channel.id)
             yield channel, tally
             status = RunStatus.OK
@@ -174,6 +177,15 @@ class Archiver:
                 uow.commit()
             if status is RunStatus.OK:
                 log.info("channel run finished", channel=key, kind=kind, **tally.counts.model_dump())
+
+    def _clean_temp(self) -> None:
+        """Remove one-shot partial files a killed process left (resumable ones belong to the queue)."""
+        try:
+            removed = self._store.clean_temp(older_than=LOCK_STALE_AFTER)
+        except OSError:
+            return  # a media folder that cannot be written is reported by the first download
+        if removed:
+            log.info("removed partial files of an earlier run", count=removed)
 
     def _heartbeat(self, uow: UnitOfWork, channel: Channel) -> None:
         uow.locks.heartbeat(_lock_key(channel), self._owner)

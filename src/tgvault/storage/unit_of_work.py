@@ -5,8 +5,10 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from tgvault.errors import ResourceFaultError
 from tgvault.storage.media_queue import MediaQueueRepository
 from tgvault.storage.reparse import ReparseRepository
 from tgvault.storage.repositories import (
@@ -70,9 +72,14 @@ class UnitOfWork:
         session = self._require_session()
         try:
             session.rollback()
+        except DBAPIError as failure:
+            if exc is None:
+                raise _fault(failure) from failure
         finally:
             session.close()
             self._session = None
+        if isinstance(exc, OperationalError | InterfaceError):
+            raise _fault(exc) from exc
 
     def _require_session(self) -> Session:
         if self._session is None:
@@ -86,3 +93,12 @@ class UnitOfWork:
     def rollback(self) -> None:
         """Throw away everything done since the last commit."""
         self._require_session().rollback()
+
+
+def _fault(exc: DBAPIError) -> ResourceFaultError:
+    """A database that cannot be used (locked, unreachable, disk full) as a fault that stops the run."""
+    reason = str(exc.orig) if exc.orig is not None else str(exc)
+    reason = reason.strip().splitlines()[0] if reason.strip() else type(exc).__name__
+    return ResourceFaultError(
+        f"the archive database cannot be used ({reason}); committed work is kept, run again when it is back"
+    )
