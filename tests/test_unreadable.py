@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Coroutine
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from telethon.extensions import BinaryReader
+from telethon.tl.functions.upload import GetFileRequest
 
 from tgvault.domain import MediaStatus, Post
 from tgvault.export.site import SiteOptions, build_site
@@ -17,7 +22,9 @@ from tgvault.services.reparse import reparse
 from tgvault.sources.telegram import TelegramSource
 from tgvault.sources.telegram_mapping import message_to_post, tl_to_raw
 from tgvault.sources.telegram_raw import NOT_UNDERSTOOD, remap_raw, tl_from_raw
+from tgvault.storage.database import create_archive_engine, make_session_factory
 from tgvault.storage.media_store import LocalMediaStore
+from tgvault.storage.schema import upgrade
 from tgvault.storage.unit_of_work import UnitOfWork
 from tgvault.testing import FakeTelegram, add_post, build_realistic_channel, document_media, fake_client
 
@@ -139,3 +146,45 @@ def test_raw_tl_reads_back_into_the_same_post_for_every_kind_of_message() -> Non
         original = message_to_post(over_the_wire(message), channel.id)
         rebuilt = message_to_post(tl_from_raw(tl_to_raw(over_the_wire(message))), channel.id)
         assert original == rebuilt, message.id
+
+
+def test_status_shows_the_media_backlog_and_reparse_runs_from_the_command_line(tmp_path: Path) -> None:
+    """`tgvault status` lists the queued files; `tgvault reparse CHANNEL` upgrades the raw-kept post."""
+    database = tmp_path / "data" / "tgvault.db"
+    database.parent.mkdir()
+    engine = create_archive_engine(f"sqlite:///{database}")
+    upgrade(engine)
+    factory = make_session_factory(engine)
+    world = FakeTelegram()
+    channel = world.add_channel("oddities")
+    add_post(channel, "kept raw")
+    add_post(channel, "a file", media=document_media(channel, "file", size=4000, seed=1))
+    world.fail_next(GetFileRequest, "FILE_PARTS_INVALID", 400, times=5)
+    quick = ChannelPlan(key="@oddities", media=MediaPolicy(max_size=10**9, retry_delay=timedelta(0)))
+    run(
+        world,
+        lambda: UnitOfWork(factory),
+        tmp_path / "data" / "media",
+        lambda a: a.backfill(quick),
+        refusing(1),
+    )
+    engine.dispose()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("TGVAULT_")}
+    env["COLUMNS"] = "250"
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "tgvault", *args], cwd=tmp_path, env=env, capture_output=True, text=True
+        )
+
+    status = cli("status")
+    assert 0 == status.returncode, status.stderr
+    assert "1 files, 4,000 bytes (1 failed)" in status.stdout, status.stdout
+    reparsed = cli("reparse", "@oddities")
+    assert 0 == reparsed.returncode, reparsed.stderr
+    assert "1 posts with a parse error read again: 1 now fully understood" in reparsed.stdout
+    unknown = cli("reparse", "@nobody")
+    assert (1, "channel @nobody is not in the archive") == (
+        unknown.returncode,
+        unknown.stderr.split("error: ")[-1].split(" (")[0],
+    )
