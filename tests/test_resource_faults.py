@@ -15,6 +15,7 @@ import asyncio
 import errno
 import hashlib
 import os
+import sqlite3
 import subprocess
 import time
 from collections.abc import Callable, Coroutine, Iterator
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import pytest
+from sqlalchemy import create_engine
 from structlog.testing import capture_logs
 
 from tgvault.domain import MediaStatus, RunStatus
@@ -31,6 +33,7 @@ from tgvault.services.plans import ChannelPlan, MediaPolicy
 from tgvault.sources.telegram import TelegramSource
 from tgvault.storage.database import create_archive_engine, make_session_factory
 from tgvault.storage.media_store import LocalMediaStore
+from tgvault.storage.schema import upgrade
 from tgvault.storage.unit_of_work import UnitOfWork
 from tgvault.testing import FakeTelegram, add_post, document_media, fake_client
 
@@ -293,3 +296,25 @@ def test_a_killed_run_is_marked_interrupted_and_its_old_partial_files_are_remove
     assert channel.id == runs[killed].channel_id
     assert [RunStatus.OK] * 2 == [item.status for item in runs.values() if item.id != killed]
     assert (False, True) == (old.exists(), fresh.exists())
+
+
+def test_a_locked_sqlite_database_is_a_resource_fault_naming_the_lock(tmp_path: Path) -> None:
+    """Another process holding the write lock past the busy timeout: one clear error, nothing written."""
+    path = tmp_path / "archive.db"
+    migrated = create_archive_engine(f"sqlite:///{path}")
+    upgrade(migrated)
+    migrated.dispose()
+    engine = create_engine(f"sqlite:///{path}", connect_args={"timeout": 0.2})
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        locked = r"database cannot be used \(database is locked\)"
+        with pytest.raises(ResourceFaultError, match=locked), UnitOfWork(make_session_factory(engine)) as uow:
+            uow.runs.start("@faults", "sync")
+            uow.commit()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    with UnitOfWork(make_session_factory(engine)) as uow:
+        assert [] == uow.runs.recent()
+    engine.dispose()

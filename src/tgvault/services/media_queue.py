@@ -45,6 +45,8 @@ RESUME_ALIGN = 512 * 1024
 HANDLE_CACHE = 2000
 """Messages kept in memory for their file references; files beyond this are re-read when their turn comes."""
 REFILL = 50
+HEARTBEAT_EVERY = 60.0
+"""Seconds between lock heartbeats while files download (one large file can take longer than a page)."""
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 REREAD_BATCH = 100
 
@@ -78,6 +80,7 @@ class MediaQueue:
         self._wake = asyncio.Event()
         self._refill_lock = asyncio.Lock()
         self._workers: list[asyncio.Task[None]] = []
+        self._beat: asyncio.Task[None] | None = None
         self._closing = False
         self._swept = False
         self.fault: BaseException | None = None
@@ -126,6 +129,7 @@ class MediaQueue:
             await asyncio.gather(*self._workers)
         finally:
             self._workers = []
+            await self._stop_beat()
         self._raise_fault()
 
     async def abort(self) -> None:
@@ -135,6 +139,7 @@ class MediaQueue:
             task.cancel()
         await asyncio.gather(*self._workers, return_exceptions=True)
         self._workers = []
+        await self._stop_beat()
 
     # -- the pool --------------------------------------------------------------------------------
 
@@ -149,6 +154,25 @@ class MediaQueue:
             asyncio.create_task(self._worker(), name=f"media-{self._channel.id}-{number}")
             for number in range(max(1, self._policy.concurrency))
         ]
+        self._beat = asyncio.create_task(self._keep_lock(), name=f"media-{self._channel.id}-heartbeat")
+
+    async def _keep_lock(self) -> None:
+        """Keep the channel lock fresh while downloads run, however long one file takes."""
+        while True:
+            await asyncio.sleep(HEARTBEAT_EVERY)
+            try:
+                with self._uow() as uow:
+                    self._heartbeat(uow)
+                    uow.commit()
+            except StorageError as exc:
+                self._stop(exc)
+                return
+
+    async def _stop_beat(self) -> None:
+        if self._beat is not None:
+            self._beat.cancel()
+            await asyncio.gather(self._beat, return_exceptions=True)
+            self._beat = None
 
     async def _worker(self) -> None:
         while True:
