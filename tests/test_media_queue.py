@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Coroutine, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -18,10 +22,11 @@ from telethon import TelegramClient
 from telethon.sessions import StringSession
 from telethon.tl import functions
 
-from tgvault.domain import MediaStatus
+from tgvault.domain import MediaStatus, RunStatus
 from tgvault.services.archiver import Archiver
 from tgvault.services.plans import ChannelPlan, MediaPolicy
 from tgvault.sources.telegram import TelegramSource
+from tgvault.storage.database import create_archive_engine, make_session_factory
 from tgvault.storage.media_store import LocalMediaStore
 from tgvault.storage.unit_of_work import UnitOfWork
 from tgvault.testing import (
@@ -46,12 +51,15 @@ class Telegram(FakeTelegram):
         self.file_bytes_served = 0
         self.files_open = True
         self.flood_at: set[int] = set()  # file offsets answered once with a long FLOOD_WAIT
+        self.part_delay = 0.0  # seconds before each file part is answered
 
     async def handle(self, request: Any) -> Any:
         inner = innermost_request(request)
         if isinstance(inner, functions.upload.GetFileRequest):
             while not self.files_open:
                 await asyncio.sleep(0.01)
+            if self.part_delay:
+                await asyncio.sleep(self.part_delay)
             if inner.offset in self.flood_at:
                 self.flood_at.discard(inner.offset)
                 self.flood_wait(functions.upload.GetFileRequest, 120)
@@ -213,3 +221,52 @@ def test_a_file_that_keeps_failing_gives_up_after_the_ceiling_and_waits_for_a_la
     assert MediaStatus.DOWNLOADED == stored_media(unit_of_work, channel.id)[message.id]
     with unit_of_work() as uow:
         assert 0 == uow.media_queue.backlog(channel.id).files
+
+
+def test_a_backfill_killed_mid_file_resumes_the_file_from_disk(
+    telegram: tuple[Telegram, ServerThread], tmp_path: Path
+) -> None:
+    """`kill -9` of the real command while a 20 MB file downloads: the next run continues that file."""
+    fake, server = telegram
+    channel = fake.add_channel("killed")
+    size = 20 * MIB
+    message = add_post(channel, "big", media=document_media(channel, "video", size=size, seed=2))
+    fake.part_delay = 0.05
+    env = {key: value for key, value in os.environ.items() if not key.startswith("TGVAULT_")}
+    env.update(
+        TGVAULT_TELEGRAM__API_ID=str(FAKE_API_ID),
+        TGVAULT_TELEGRAM__API_HASH=FAKE_API_HASH,
+        TGVAULT_TELEGRAM__SESSION_STRING=server.session_string,
+        TGVAULT_TELEGRAM__REQUEST_DELAY="0",
+    )
+    command = [sys.executable, "-m", "tgvault", "--log-format", "json", "backfill", "@killed"]
+    first = subprocess.Popen(
+        command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    parts = tmp_path / "data" / "media" / ".tmp"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and first.poll() is None:
+        if sum(p.stat().st_size for p in parts.glob("*.part")) >= 5 * MIB:
+            break
+        time.sleep(0.05)
+    first.kill()
+    first.wait(timeout=30)
+    kept = sum(p.stat().st_size for p in parts.glob("*.part"))
+    assert 5 * MIB <= kept < size
+    fake.part_delay = 0
+    second = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert 0 == second.returncode, second.stderr
+    database = f"sqlite:///{tmp_path / 'data' / 'tgvault.db'}"
+    engine = create_archive_engine(database)
+    try:
+        with UnitOfWork(make_session_factory(engine)) as uow:
+            post = uow.posts.get(channel.id, message.id)
+            runs = [run.status for run in reversed(uow.runs.recent())]
+    finally:
+        engine.dispose()
+    assert post is not None and post.media is not None and post.media.path is not None
+    stored = (tmp_path / "data" / "media" / post.media.path).read_bytes()
+    assert hashlib.sha256(fake.file_bytes(message)).hexdigest() == hashlib.sha256(stored).hexdigest()
+    assert [RunStatus.INTERRUPTED, RunStatus.OK] == runs
+    print(f"\n20 MB file, killed after {kept:,} bytes on disk: {fake.file_bytes_served:,} bytes fetched")
+    assert fake.file_bytes_served < size + kept // 2 + MIB
