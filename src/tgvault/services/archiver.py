@@ -42,7 +42,6 @@ class Tally:
     """Counts of one run, kept up to date as pages are committed (so a failed run records them too)."""
 
     counts: RunCounts = field(default_factory=RunCounts)
-    media_attempted: set[int] = field(default_factory=set)
 
     def add(self, **changes: int) -> None:
         """Add to the counts."""
