@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +95,9 @@ def sync(world: FakeTelegram, unit_of_work: UoW, store: MediaStore) -> RunCounts
     async def go() -> RunCounts:
         async with fake_client(world) as client:
             archiver = Archiver(TelegramSource(client, request_delay=0), unit_of_work, store, clock=world.now)
-            return await archiver.sync(ChannelPlan(key="@mediachan", media=MediaPolicy(max_size=10**9)))
+            return await archiver.sync(
+                ChannelPlan(key="@mediachan", media=MediaPolicy(max_size=10**9, retry_delay=timedelta(0)))
+            )
 
     return asyncio.run(go())
 

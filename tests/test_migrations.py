@@ -24,6 +24,7 @@ EXPECTED_TABLES = {
     "service_state",
     "channel_leases",
     "workers",
+    "media_downloads",
 }
 
 

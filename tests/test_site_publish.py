@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,9 @@ def sync(world: FakeTelegram, settings: Settings) -> None:
                 archive.media_store,
                 clock=world.now,
             )
-            await archiver.sync(ChannelPlan(key="@published", media=MediaPolicy(max_size=10**9)))
+            await archiver.sync(
+                ChannelPlan(key="@published", media=MediaPolicy(max_size=10**9, retry_delay=timedelta(0)))
+            )
 
     try:
         asyncio.run(go())

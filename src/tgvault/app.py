@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,7 +21,7 @@ from tgvault.sources.base import PostSource
 from tgvault.sources.telegram import ClientOptions, TelegramSource, connected_client
 from tgvault.sources.webpreview import WebClient, WebOptions, WebPreviewSource
 from tgvault.storage.database import create_archive_engine, make_session_factory
-from tgvault.storage.media_store import LocalMediaStore, MediaStore
+from tgvault.storage.media_store import LocalMediaStore
 from tgvault.storage.schema import SchemaStatus, ensure_schema, schema_status
 from tgvault.storage.tables import utcnow
 from tgvault.storage.unit_of_work import UnitOfWork
@@ -36,7 +36,7 @@ class Archive:
 
     engine: Engine
     session_factory: sessionmaker[Session]
-    media_store: MediaStore
+    media_store: LocalMediaStore
     schema: SchemaStatus
 
     def unit_of_work(self) -> UnitOfWork:
@@ -68,7 +68,7 @@ def open_archive(settings: Settings, *, check_schema: bool = True) -> Archive:
     return Archive(engine, make_session_factory(engine), store, status)
 
 
-def media_store_for(settings: Settings, store: str | None = None) -> MediaStore:
+def media_store_for(settings: Settings, store: str | None = None) -> LocalMediaStore:
     """The configured media store (``store`` overrides ``[media] store``): the local folder, or an
     S3-compatible bucket with ``[media] dir`` as its local temporary area and read cache."""
     address = store if store is not None else settings.media.store
@@ -157,12 +157,15 @@ def plan_for(
     )
     policy = NO_MEDIA
     if media:
-        policy = MediaPolicy(concurrency=settings.media.concurrency)
+        policy = MediaPolicy(
+            concurrency=settings.media.concurrency,
+            max_attempts=settings.media.max_attempts,
+            retry_delay=timedelta(seconds=settings.media.retry_delay_seconds),
+            failed_retry_after=timedelta(hours=settings.media.failed_retry_hours),
+        )
         if configured is not None:
-            policy = MediaPolicy(
-                kinds=frozenset(configured.media_kinds),
-                max_size=configured.media_max_size,
-                concurrency=settings.media.concurrency,
+            policy = replace(
+                policy, kinds=frozenset(configured.media_kinds), max_size=configured.media_max_size
             )
     start = since if since is not None else (configured.since if configured else None)
     end = None if until is None else datetime.combine(until, time.max, tzinfo=UTC)

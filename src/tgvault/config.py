@@ -513,6 +513,9 @@ class MediaSettings(_Section):
     files and a read cache); unset keeps media in ``dir``."""
     endpoint_url: str | None = None
     region: str | None = None
+    max_attempts: int = Field(default=5, ge=1, le=100)
+    retry_delay_seconds: int = Field(default=10, ge=0, le=86400)
+    failed_retry_hours: int = Field(default=6, ge=1, le=24 * 365)
 
     _resolve_dir = field_validator("dir")(_resolve)
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from tgvault.errors import StorageError
+from tgvault.errors import MediaUploadError, StorageError
 from tgvault.storage.media_store import LocalMediaStore, parse_content_path
 
 MULTIPART_THRESHOLD = 16 * 1024 * 1024
@@ -177,7 +177,7 @@ class S3Writer:
             else:
                 expected_etag = self._multipart(local, key, extra)
         except _client_error() as exc:
-            raise StorageError(f"{self.location.url}: upload of {key} failed: {exc}") from exc
+            raise MediaUploadError(f"{self.location.url}: upload of {key} failed: {exc}") from exc
         head = self.head(key)
         problems = []
         if head is None:
@@ -190,7 +190,9 @@ class S3Writer:
             if str(head.get("ETag", "")).strip('"') != expected_etag:
                 problems.append("its checksum (ETag) differs from the bytes sent")
         if problems:
-            raise StorageError(f"{self.location.url}: {key} did not arrive intact: " + "; ".join(problems))
+            raise MediaUploadError(
+                f"{self.location.url}: {key} did not arrive intact: " + "; ".join(problems)
+            )
 
     def _put(self, local: Path, key: str, extra: dict[str, Any]) -> str:
         data = local.read_bytes()
@@ -221,7 +223,7 @@ class S3Writer:
                     ContentMD5=_md5_b64(md5),
                 )
                 if str(response["ETag"]).strip('"') != md5.hex():
-                    raise StorageError(f"{self.location.url}: part {number} of {key} arrived damaged")
+                    raise MediaUploadError(f"{self.location.url}: part {number} of {key} arrived damaged")
             completed.append({"PartNumber": number, "ETag": f'"{md5.hex()}"'})
         self.client.complete_multipart_upload(
             Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": completed}
@@ -323,9 +325,14 @@ class S3MediaStore(LocalMediaStore):
     def place(self, local: Path, relative: str, size: int, sha256: str) -> None:
         """Upload the complete file unless an identical object is already there; verified."""
         key = self.location.key(relative)
-        if self.writer.is_current(key, size, sha256):
-            return
-        self.writer.upload(local, key, size, sha256=sha256)
+        try:
+            if self.writer.is_current(key, size, sha256):
+                return
+            self.writer.upload(local, key, size, sha256=sha256)
+        except MediaUploadError:
+            raise
+        except StorageError as exc:  # the storage went away mid-run: try the file again later
+            raise MediaUploadError(str(exc)) from exc
 
     def path_of(self, relative: str) -> Path:
         """The file in the local cache, fetched from the bucket when not there yet."""

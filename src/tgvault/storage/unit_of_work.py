@@ -5,9 +5,13 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from tgvault.errors import ResourceFaultError
 from tgvault.storage.leases import LeaseRepository
+from tgvault.storage.media_queue import MediaQueueRepository
+from tgvault.storage.reparse import ReparseRepository
 from tgvault.storage.repositories import (
     ChannelLockRepository,
     ChannelRepository,
@@ -39,6 +43,8 @@ class UnitOfWork:
     summaries: SummaryRepository
     service_state: ServiceStateRepository
     leases: LeaseRepository
+    media_queue: MediaQueueRepository
+    reparse: ReparseRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -56,6 +62,8 @@ class UnitOfWork:
         self.summaries = SummaryRepository(session)
         self.service_state = ServiceStateRepository(session)
         self.leases = LeaseRepository(session)
+        self.media_queue = MediaQueueRepository(session)
+        self.reparse = ReparseRepository(session)
         return self
 
     def __exit__(
@@ -67,9 +75,14 @@ class UnitOfWork:
         session = self._require_session()
         try:
             session.rollback()
+        except DBAPIError as failure:
+            if exc is None:
+                raise _fault(failure) from failure
         finally:
             session.close()
             self._session = None
+        if isinstance(exc, OperationalError | InterfaceError):
+            raise _fault(exc) from exc
 
     def _require_session(self) -> Session:
         if self._session is None:
@@ -83,3 +96,12 @@ class UnitOfWork:
     def rollback(self) -> None:
         """Throw away everything done since the last commit."""
         self._require_session().rollback()
+
+
+def _fault(exc: DBAPIError) -> ResourceFaultError:
+    """A database that cannot be used (locked, unreachable, disk full) as a fault that stops the run."""
+    reason = str(exc.orig) if exc.orig is not None else str(exc)
+    reason = reason.strip().splitlines()[0] if reason.strip() else type(exc).__name__
+    return ResourceFaultError(
+        f"the archive database cannot be used ({reason}); committed work is kept, run again when it is back"
+    )
