@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from tgvault.services.archiver import Archiver
 from tgvault.services.media_migrate import migrate_media
 from tgvault.services.plans import ChannelPlan, MediaPolicy
 from tgvault.sources.telegram import TelegramSource
-from tgvault.storage.media_store import LocalMediaStore, MediaStore
+from tgvault.storage.media_store import LocalMediaStore
 from tgvault.storage.s3_store import S3Location, S3MediaStore, S3Options, make_s3_client, parse_s3_url
 from tgvault.storage.unit_of_work import UnitOfWork
 from tgvault.testing import FakeChannel, FakeTelegram, add_post, document_media, fake_client, photo_media
@@ -91,10 +91,16 @@ def media_world() -> tuple[FakeTelegram, FakeChannel]:
     return world, channel
 
 
-def sync(world: FakeTelegram, unit_of_work: UoW, store: MediaStore) -> RunCounts:
+def sync(
+    world: FakeTelegram,
+    unit_of_work: UoW,
+    store: LocalMediaStore,
+    clock: Callable[[], datetime] | None = None,
+) -> RunCounts:
     async def go() -> RunCounts:
         async with fake_client(world) as client:
-            archiver = Archiver(TelegramSource(client, request_delay=0), unit_of_work, store, clock=world.now)
+            source = TelegramSource(client, request_delay=0)
+            archiver = Archiver(source, unit_of_work, store, clock=clock or world.now)
             return await archiver.sync(
                 ChannelPlan(key="@mediachan", media=MediaPolicy(max_size=10**9, retry_delay=timedelta(0)))
             )
@@ -144,8 +150,9 @@ def test_a_failed_upload_records_nothing_and_the_next_run_resumes_the_upload(
     unit_of_work: UoW, s3_endpoint: str, s3_bucket: str, tmp_path: Path
 ) -> None:
     world, channel = media_world()
+    now = [world.now()]
     failing = FaultyS3(client_for(s3_endpoint), fail_part=2, puts_allowed=0)
-    sync(world, unit_of_work, s3_store(s3_endpoint, s3_bucket, tmp_path / "local", failing))
+    sync(world, unit_of_work, s3_store(s3_endpoint, s3_bucket, tmp_path / "local", failing), lambda: now[0])
 
     posts = posts_with_media(unit_of_work, channel.id)
     assert 3 == len(posts)
@@ -155,8 +162,10 @@ def test_a_failed_upload_records_nothing_and_the_next_run_resumes_the_upload(
     assert {} == bucket_objects(client_for(s3_endpoint), s3_bucket)
     assert [1] == failing.parts_sent
 
+    now[0] += timedelta(hours=7)  # past the retry schedule of files that failed every attempt
     healthy = FaultyS3(client_for(s3_endpoint))
-    counts = sync(world, unit_of_work, s3_store(s3_endpoint, s3_bucket, tmp_path / "local", healthy))
+    store = s3_store(s3_endpoint, s3_bucket, tmp_path / "local", healthy)
+    counts = sync(world, unit_of_work, store, lambda: now[0])
 
     assert 3 == counts.media_files
     assert [2, 3] == healthy.parts_sent, "the part already uploaded is reused"
