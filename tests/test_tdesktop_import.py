@@ -439,16 +439,6 @@ def test_malformed_fields_are_named(
         import_tdesktop(folder, unit_of_work, store)
 
 
-def test_html_exports_are_refused_clearly(unit_of_work: UoW, store: LocalMediaStore, tmp_path: Path) -> None:
-    folder = tmp_path / "html"
-    folder.mkdir()
-    (folder / "messages.html").write_text("<html></html>", encoding="utf-8")
-    with pytest.raises(ImportFormatError, match=r"HTML exports .* not supported yet"):
-        import_tdesktop(folder, unit_of_work, store)
-    with pytest.raises(ImportFormatError, match=r"HTML exports .* not supported yet"):
-        import_tdesktop(folder / "messages.html", unit_of_work, store)
-
-
 def test_a_personal_chat_export_is_refused(unit_of_work: UoW, store: LocalMediaStore, tmp_path: Path) -> None:
     folder = write_export(tmp_path / "e", chat([message(1)], kind="personal_chat"))
     with pytest.raises(ImportFormatError, match="only channels can be imported"):
