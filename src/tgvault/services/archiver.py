@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 import structlog
 
 from tgvault.domain import Channel, MediaKind, RunCounts, RunStatus
-from tgvault.errors import ChannelBusyError, SourceError, StorageError, TgvaultError
+from tgvault.errors import ChannelBusyError, MediaUnavailableError, SourceError, StorageError, TgvaultError
 from tgvault.services.plans import ChannelPlan, MediaPolicy
 from tgvault.services.progress import Progress, SilentProgress
 from tgvault.sources.base import FetchedPost, PostSource
@@ -369,6 +369,8 @@ class Archiver:
                 uow.commit()
             if isinstance(exc, OSError) and not isinstance(exc, SourceError):
                 raise StorageError(f"media folder {self._store.root}: {exc}") from exc
+            if isinstance(exc, MediaUnavailableError):
+                await self._thumbnail(channel, item, tally)
             return
         with self._uow() as uow:
             uow.media.mark_downloaded(
@@ -377,6 +379,27 @@ class Archiver:
             uow.commit()
         tally.add(media_files=1, media_bytes=stored.size)
         self._progress.media(1, stored.size)
+
+    async def _thumbnail(self, channel: Channel, item: FetchedPost, tally: Tally) -> None:
+        """Store the preview image a source shows for a file it cannot offer (once per post)."""
+        message_id = item.post.message_id
+        with self._uow() as uow:
+            if uow.media.has_thumbnail(channel.id, message_id):
+                return
+        try:
+            with self._store.begin("image/jpeg", None) as pending:
+                if not await self._source.download_thumbnail(channel, item, pending):
+                    return
+                stored = pending.commit()
+        except (SourceError, StorageError, OSError) as exc:
+            log.warning(
+                "thumbnail download failed", channel_id=channel.id, message_id=message_id, error=str(exc)
+            )
+            return
+        with self._uow() as uow:
+            uow.media.mark_thumbnail(channel.id, message_id, sha256=stored.sha256, path=stored.path)
+            uow.commit()
+        tally.add(media_files=1, media_bytes=stored.size)
 
 
 def _lock_key(channel: Channel) -> str:

@@ -406,6 +406,10 @@ class TelegramSource:
                 sink.restart()
             await self._download(label, again.handle, sink)
 
+    async def download_thumbnail(self, channel: Channel, fetched: FetchedPost, sink: ByteSink) -> bool:
+        """Telegram serves every file itself, so no thumbnail stands in for one."""
+        return False
+
     async def _download(self, label: str, message: Any, sink: ByteSink) -> None:
         try:
             with translated_errors(label):

@@ -277,6 +277,7 @@ def _media_values(media: MediaItem) -> dict[str, Any]:
     values = {name: getattr(media, name) for name in _MEDIA_DESCRIPTION}
     values["kind"] = media.kind.value
     values.update(status=media.status.value, sha256=media.sha256, path=media.path, error=media.error)
+    values.update(thumbnail_sha256=media.thumbnail_sha256, thumbnail_path=media.thumbnail_path)
     return values
 
 
@@ -700,6 +701,7 @@ def _media_from_row(row: MediaItemRow) -> MediaItem:
     return MediaItem.model_validate(
         {name: getattr(row, name) for name in _MEDIA_DESCRIPTION}
         | {"status": row.status, "sha256": row.sha256, "path": row.path, "error": row.error}
+        | {"thumbnail_sha256": row.thumbnail_sha256, "thumbnail_path": row.thumbnail_path}
     )
 
 
@@ -778,6 +780,23 @@ class MediaRepository:
                 updated_at=utcnow(),
             )
         )
+
+    def mark_thumbnail(self, channel_id: int, message_id: int, *, sha256: str, path: str) -> None:
+        """Record a stored thumbnail of a post's file (the file itself stays as it is)."""
+        self._session.execute(
+            update(MediaItemRow)
+            .where(MediaItemRow.channel_id == channel_id, MediaItemRow.message_id == message_id)
+            .values(thumbnail_sha256=sha256, thumbnail_path=path, updated_at=utcnow())
+        )
+
+    def has_thumbnail(self, channel_id: int, message_id: int) -> bool:
+        """True when a thumbnail of the post's file is stored."""
+        found = self._session.scalar(
+            select(MediaItemRow.thumbnail_path).where(
+                MediaItemRow.channel_id == channel_id, MediaItemRow.message_id == message_id
+            )
+        )
+        return found is not None
 
     def mark_failed(self, channel_id: int, message_id: int, error: str) -> None:
         """Count a failed attempt and keep the reason; the file is retried on later runs."""
