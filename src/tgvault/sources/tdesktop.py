@@ -23,7 +23,10 @@ an error stay there: they are content-addressed, so a later import simply reuses
 - archived from an earlier Desktop import (``Post.raw["tdesktop"]``): replaced by the export's state when
   that is at least as new (``edit_date`` or else ``date``); a different text, formatting or attachment
   turns the archived state into a revision. An older state than the archived one is not stored.
-- archived through Telethon (or any other source): Telethon's data is richer (ids, views, reactions, file
+- archived from the web preview: the export is richer, so its state is written and merged field by
+  field with the web's record (:mod:`tgvault.merge`: the web's views and author fill what the export
+  lacks; a differing text of the web's is kept as a revision).
+- archived through Telethon: Telethon's data is richer (ids, views, reactions, file
   references), so the post is kept as it is, unless the export's *text* differs and the export's state is
   newer: then the post takes the export's text and entities (everything else stays), and the Telethon state
   becomes a revision.
@@ -763,7 +766,7 @@ class _Importer:
                 decision = _decide(message.post, old)
                 if decision in ("insert", "update"):
                     post, stored = self._post(message, old, tally)
-                    if old is not None:
+                    if old is not None and _imported(old):
                         post = post.model_copy(update={"source": old.source})
                     posts.append(post)
                     if stored is not None:
@@ -866,6 +869,8 @@ def _decide(new: Post, old: Post | None) -> Literal["insert", "update", "merge",
         return "insert"
     if old.deleted_at is not None:
         return "keep"
+    if old.source is SourceKind.WEB:
+        return "update"  # the export is richer: merged field by field over the web's record
     new_time = new.edit_date or new.date
     old_time = old.edit_date or old.date
     if _imported(old):
