@@ -370,7 +370,7 @@ class Archiver:
             if isinstance(exc, OSError) and not isinstance(exc, SourceError):
                 raise StorageError(f"media folder {self._store.root}: {exc}") from exc
             if isinstance(exc, MediaUnavailableError):
-                await self._thumbnail(channel, item, tally)
+                await self._thumbnail(channel, item)
             return
         with self._uow() as uow:
             uow.media.mark_downloaded(
@@ -380,7 +380,7 @@ class Archiver:
         tally.add(media_files=1, media_bytes=stored.size)
         self._progress.media(1, stored.size)
 
-    async def _thumbnail(self, channel: Channel, item: FetchedPost, tally: Tally) -> None:
+    async def _thumbnail(self, channel: Channel, item: FetchedPost) -> None:
         """Store the preview image a source shows for a file it cannot offer (once per post)."""
         message_id = item.post.message_id
         with self._uow() as uow:
@@ -398,8 +398,7 @@ class Archiver:
             return
         with self._uow() as uow:
             uow.media.mark_thumbnail(channel.id, message_id, sha256=stored.sha256, path=stored.path)
-            uow.commit()
-        tally.add(media_files=1, media_bytes=stored.size)
+            uow.commit()  # not counted among the run's files: it stands in for one not yet archived
 
 
 def _lock_key(channel: Channel) -> str:
