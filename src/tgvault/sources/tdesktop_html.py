@@ -584,28 +584,14 @@ class _Reader:
             if not text:
                 raise ImportFormatError("a service message without text", location=where)
             raw["service"] = text
-            values["service"] = _service(body, text)
             self.sender = None
-            date_node = None
-        else:
-            date_node = _child(body, "date")
-        if "service" not in classes:
-            if date_node is None or not date_node.attributes.get("title"):
-                raise ImportFormatError("no date (div.date with a title)", location=where)
-            title = date_node.attributes.get("title") or ""
-            raw["date"] = title
-            date_text, _, edited_text = title.partition("\n")
-            values["date"], local = _moment(date_text, self.zone, where)
-            self.local_times = self.local_times or local
-            if "edited" in _text(date_node).lower() or edited_text:
-                raw["edited"] = True
-                edited_value = edited_text.strip().removeprefix("Edited:").strip()
-                if edited_value:
-                    values["edit_date"], _ = _moment(edited_value, self.zone, where)
-            self.fill(body, values, raw, "joined" in classes, where)
-        else:
+            values["service"] = _service(body, text)
             values["date"] = self.service_date(node, where)
-        media = _media(body, where) if "service" not in classes else _Media()
+            media = _Media()
+        else:
+            self.dates(body, values, raw, where)
+            self.fill(body, values, raw, joined="joined" in classes)
+            media = _media(body, where)
         values.update(media=media.item, poll=media.poll, location=media.location, contact=media.contact)
         if media.shown:
             raw["media"] = media.shown
@@ -619,6 +605,22 @@ class _Reader:
         files = tuple(dict.fromkeys([*([media.path] if media.path else []), *raw.get("emoji_files", [])]))
         return HtmlMessage(post=post, where=where, media_path=media.path, files=files)
 
+    def dates(self, body: LexborNode, values: dict[str, Any], raw: dict[str, Any], where: str) -> None:
+        """The message's date (its ``div.date`` title) and, when the export shows one, its edit."""
+        date_node = _child(body, "date")
+        title = date_node.attributes.get("title") if date_node is not None else None
+        if date_node is None or not title:
+            raise ImportFormatError("no date (div.date with a title)", location=where)
+        raw["date"] = title
+        date_text, _, edited_text = title.partition("\n")
+        values["date"], local = _moment(date_text, self.zone, where)
+        self.local_times = self.local_times or local
+        if "edited" in _text(date_node).lower() or edited_text:
+            raw["edited"] = True
+            edited_value = edited_text.strip().removeprefix("Edited:").strip()
+            if edited_value:
+                values["edit_date"], _ = _moment(edited_value, self.zone, where)
+
     def service_date(self, node: LexborNode, where: str) -> datetime:
         """Service messages show no time of their own: the next message's date, else the previous one's."""
         for sibling in _following(node):
@@ -631,9 +633,8 @@ class _Reader:
                 return moment
         raise ImportFormatError("a service message with no dated message after it", location=where)
 
-    def fill(
-        self, body: LexborNode, values: dict[str, Any], raw: dict[str, Any], joined: bool, where: str
-    ) -> None:
+    def fill(self, body: LexborNode, values: dict[str, Any], raw: dict[str, Any], *, joined: bool) -> None:
+        """Sender, forward, reply, text, signature and reactions of a message."""
         sender_node = _child(body, "from_name")
         if sender_node is not None:
             self.sender = _own_text(sender_node) or None
