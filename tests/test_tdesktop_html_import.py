@@ -297,5 +297,8 @@ def test_cli_imports_an_html_export(tmp_path: Path) -> None:
     again = run("import", "tdesktop", str(CURRENT))
     assert 0 == again.returncode, again.stderr
     assert "15 messages read, 0 new, 0 edited" in again.stdout
+    exported = run("export", "json", str(CHANNEL_ID), "--out", "out/result.json")
+    assert 0 == exported.returncode, exported.stderr
+    assert "Tea or coffee?" in (tmp_path / "out" / "result.json").read_text(encoding="utf-8")
     old = run("import", "tdesktop", str(OLD), "--channel", "555")
     assert 1 == old.returncode and "--timezone" in old.stderr
