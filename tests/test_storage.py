@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -21,6 +22,7 @@ from tgvault.domain import (
     SyncState,
     TextEntity,
 )
+from tgvault.storage.database import dump_json, load_json
 from tgvault.storage.unit_of_work import UnitOfWork
 
 UoW = Callable[[], UnitOfWork]
@@ -323,3 +325,11 @@ def test_a_poorer_source_never_overwrites_a_richer_record_but_brings_its_counter
     with unit_of_work() as uow:
         assert 1 == uow.posts.upsert_many([telegram_again]).edited
         uow.commit()
+
+
+def test_json_columns_take_the_standard_library_for_what_orjson_refuses() -> None:
+    """JSON columns are written and read by orjson; an integer beyond 64 bits and a NaN literal (which
+    it refuses) still round-trip through the standard library."""
+    assert {"a": [1, "é", None]} == load_json(dump_json({"a": [1, "é", None]}))
+    assert {"big": 2**70} == load_json(dump_json({"big": 2**70}))
+    assert math.isnan(load_json("NaN"))
