@@ -20,7 +20,8 @@ from markupsafe import Markup
 
 from tgvault.domain import Channel, Post, PostRevision
 from tgvault.export.site.feeds import atom_feed, rss_feed
-from tgvault.export.site.links import media_site_path, tme_channel_url, valid_username
+from tgvault.export.site.frame import FrameCache
+from tgvault.export.site.links import media_site_path, relative_url, tme_channel_url, valid_username
 from tgvault.export.site.options import Order, SiteBuildReport, SiteError, SiteOptions
 from tgvault.export.site.plan import (
     MONTH_NAMES,
@@ -104,6 +105,8 @@ class _Build:
         self.missing_media: set[str] = set()
         self.avatars: dict[int, str | None] = {}
         self.global_key = ""
+        self.frames = FrameCache()
+        self.permalink_headers: dict[int, dict[str, object]] = {}
 
     # ---- the two phases --------------------------------------------------------------------------
 
@@ -462,24 +465,61 @@ class _Build:
 
     def _permalink(self, plan: ChannelPlan, message_id: int, card: _Card | None, key: str) -> None:
         path = plan.permalink_path(message_id)
-        context = self._page(path, f"{plan.channel.title} — post {message_id}")
-        links: PageLinks = context["links"]
-        extra: dict[str, Any] = {"card": None, "message_id": message_id, "description": ""}
-        if card is not None:
-            text = snippet(card.first.text, 70)
-            if text:
-                context["page"]["title"] = clean_text(f"{plan.channel.title}: {text}")
-            location = plan.location(message_id)
-            extra.update(
-                card=card.html,
-                description=snippet(card.first.text, 200),
-                date_full=card.view.date_full,
-                date_iso=card.view.date_iso,
-                timeline_url=links.to(*location) if location else None,
-                tme_url=card.view.tme_url,
+        title = f"{plan.channel.title} — post {message_id}"
+        if card is None:
+            context = self._page(path, title)
+            links: PageLinks = context["links"]
+            html = self.renderer.render(
+                "post.html",
+                **context,
+                channel=self._header(plan, links),
+                card=None,
+                message_id=message_id,
+                description="",
             )
-        html = self.renderer.render("post.html", **context, channel=self._header(plan, links), **extra)
+            self.writer.write(path, html, key)
+            return
+        text = snippet(card.first.text, 70)
+        location = plan.location(message_id)
+        canonical = self.options.absolute_base
+        values: dict[str, object] = {
+            "title": clean_text(f"{plan.channel.title}: {text}") if text else clean_text(title),
+            "card": card.html,
+            "message_id": message_id,
+            "description": snippet(card.first.text, 200),
+            "date_full": card.view.date_full,
+            "date_iso": card.view.date_iso,
+            "tme_url": card.view.tme_url,
+        }
+        if location:
+            values["timeline_url"] = relative_url(path, *location)
+        if canonical:
+            values["canonical"] = f"{canonical}/{path}"
+        shape = (plan.channel.id, bool(values["description"]), bool(location), bool(canonical))
+
+        def render_with(slots: Mapping[str, object]) -> str:
+            context = self._page(path, "")
+            context["page"]["title"] = slots["title"]
+            if "canonical" in slots:
+                context["page"]["canonical"] = slots["canonical"]
+            extra = {name: value for name, value in slots.items() if name not in ("title", "canonical")}
+            extra.setdefault("timeline_url", None)
+            return self.renderer.render(
+                "post.html", **context, channel=self._permalink_header(plan, context["links"]), **extra
+            )
+
+        if self.options.templates_dir is None:
+            html = self.frames.render(shape, values, render_with)
+        else:
+            html = render_with(values)
         self.writer.write(path, html, key)
+
+    def _permalink_header(self, plan: ChannelPlan, links: PageLinks) -> dict[str, object]:
+        """The channel header of permalink pages, which all sit in one folder: computed once a channel."""
+        header = self.permalink_headers.get(plan.channel.id)
+        if header is None:
+            header = self.permalink_headers[plan.channel.id] = self._header(plan, links)
+        return header
 
     def _channel_index(self, plan: ChannelPlan) -> None:
         path = plan.index_path
