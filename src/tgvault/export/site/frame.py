@@ -67,7 +67,7 @@ class FrameCache:
             html = render_with(values)
             self._frames[shape] = frame if frame.fill(values) == html else None
             return html
-        frame = self._frames[shape]
-        if frame is None:
+        cached = self._frames[shape]
+        if cached is None:
             return render_with(values)
-        return frame.fill(values)
+        return cached.fill(values)
