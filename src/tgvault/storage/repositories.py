@@ -539,6 +539,19 @@ class PostRepository:
                 found.setdefault(row.message_id, []).append(_revision_from_row(row))
         return found
 
+    def texts(self, channel_id: int, message_ids: Sequence[int]) -> dict[int, tuple[str, bool]]:
+        """(text, deleted) of several posts by message id: what a list of snippets needs, nothing more."""
+        found: dict[int, tuple[str, bool]] = {}
+        for chunk in _chunks(message_ids):
+            rows = self._session.execute(
+                select(PostRow.message_id, PostRow.text, PostRow.deleted_at).where(
+                    PostRow.channel_id == channel_id, PostRow.message_id.in_(chunk)
+                )
+            )
+            for message_id, text, deleted_at in rows:
+                found[message_id] = (text, deleted_at is not None)
+        return found
+
     def iter_channel(
         self,
         channel_id: int,

@@ -592,13 +592,14 @@ class _Build:
                 needed.append((tag, path, key))
         if not needed:
             return
-        # Tag pages list snippets: read them from the light outline, only for the tags to render.
-        wanted = {message_id for tag, _, _ in needed for message_id in tag.ids}
+        # Tag pages list snippets: read the texts of the posts of the tags to render, and only those.
+        wanted = sorted({message_id for tag, _, _ in needed for message_id in tag.ids})
         snippets: dict[int, tuple[str, bool]] = {}
         with self.uow_factory() as uow:
-            for outline in uow.posts.outline(plan.channel.id):
-                if outline.message_id in wanted:
-                    snippets[outline.message_id] = (snippet(outline.text, 160), outline.deleted)
+            for start in range(0, len(wanted), FETCH_CHUNK):
+                found = uow.posts.texts(plan.channel.id, wanted[start : start + FETCH_CHUNK])
+                for message_id, (text, deleted) in found.items():
+                    snippets[message_id] = (snippet(text, 160), deleted)
         for tag, path, key in needed:
             context = self._page(path, f"#{tag.label} — {plan.channel.title}")
             links = context["links"]
