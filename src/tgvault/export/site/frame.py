@@ -60,14 +60,20 @@ class FrameCache:
     ) -> str:
         """The page for ``values``: from the frame of ``shape``, built (and checked) on first use.
 
+        Values that are empty are part of the shape (they are rendered into the frame as they are).
+
         ``render_with`` renders the template given the values (markers or real ones) for the slots.
         """
-        if shape not in self._frames:
-            frame = Frame(render_with({name: slot(name) for name in values}))
+        # An empty value takes the template's other branch ({% if description %}): part of the shape.
+        key = (shape, frozenset(name for name, value in values.items() if not value))
+        if key not in self._frames:
+            frame = Frame(
+                render_with({name: slot(name) if value else value for name, value in values.items()})
+            )
             html = render_with(values)
-            self._frames[shape] = frame if frame.fill(values) == html else None
+            self._frames[key] = frame if frame.fill(values) == html else None
             return html
-        cached = self._frames[shape]
+        cached = self._frames[key]
         if cached is None:
             return render_with(values)
         return cached.fill(values)
