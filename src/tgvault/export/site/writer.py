@@ -70,14 +70,14 @@ def atomic_write(target: Path, data: bytes, folders: set[Path] | None = None, *,
             folders.add(target.parent)
     if new:
         try:
-            handle = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+            descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         except FileExistsError:
             pass
         except OSError as exc:
             raise SiteError(f"cannot write {target}: {exc.strerror or exc}") from exc
         else:
             try:
-                with os.fdopen(handle, "wb") as stream:
+                with os.fdopen(descriptor, "wb") as stream:
                     stream.write(data)
             except OSError as exc:
                 target.unlink(missing_ok=True)
