@@ -249,7 +249,7 @@ class _Build:
                 wanted.setdefault(target[0], set()).add(target[1])
         related = {(channel_id, message_id): post for message_id, post in posts.items()}
         for target_channel, ids in wanted.items():
-            for message_id, post in uow.posts.get_many(target_channel, sorted(ids)).items():
+            for message_id, post in uow.posts.for_display(target_channel, sorted(ids)).items():
                 related[(target_channel, message_id)] = post
         return related
 
@@ -300,7 +300,7 @@ class _Build:
 
     def _fetch(self, uow: UnitOfWork, channel_id: int, ids: Sequence[int]) -> Iterator[dict[int, Post]]:
         for start in range(0, len(ids), FETCH_CHUNK):
-            yield uow.posts.get_many(channel_id, ids[start : start + FETCH_CHUNK])
+            yield uow.posts.for_display(channel_id, ids[start : start + FETCH_CHUNK])
 
     # ---- a channel ---------------------------------------------------------------------------------
 
@@ -375,7 +375,7 @@ class _Build:
                 if not (item.needed or item.permalinks or shard_needed):
                     continue
                 page = item.page
-                posts = uow.posts.get_many(channel_id, page.ids)
+                posts = uow.posts.for_display(channel_id, page.ids)
                 ordered = [posts[i] for i in page.ids if i in posts]
                 if item.needed or item.permalinks:
                     revisions = uow.posts.revisions_for(channel_id, page.ids)
@@ -536,7 +536,7 @@ class _Build:
         items: list[dict[str, Any]] = []
         if ids:
             with self.uow_factory() as uow:
-                posts = uow.posts.get_many(plan.channel.id, ids)
+                posts = uow.posts.for_display(plan.channel.id, ids)
                 revisions = uow.posts.revisions_for(plan.channel.id, ids)
                 related = self._related(uow, posts, plan.channel.id)
             ordered = [posts[i] for i in ids if i in posts]
@@ -639,7 +639,9 @@ class _Build:
             key=lambda post: (-(post.views or 0), post.message_id),
         )[:10]
         with self.uow_factory() as uow:
-            top_posts = uow.posts.get_many(plan.channel.id, [post.message_id for post in top]) if top else {}
+            top_posts = (
+                uow.posts.for_display(plan.channel.id, [post.message_id for post in top]) if top else {}
+            )
         html = self.renderer.render(
             "stats.html",
             **context,
@@ -663,7 +665,7 @@ class _Build:
         posts: list[Post] = []
         if ids:
             with self.uow_factory() as uow:
-                found = uow.posts.get_many(plan.channel.id, ids)
+                found = uow.posts.for_display(plan.channel.id, ids)
             posts = [found[i] for i in ids if i in found]
         title, base = self.options.title, self.options.absolute_base
         self.writer.write(plan.atom_path, atom_feed(plan, posts, title, base))
