@@ -22,6 +22,7 @@ EXPECTED_TABLES = {
     "sync_runs",
     "channel_locks",
     "service_state",
+    "media_downloads",
 }
 
 

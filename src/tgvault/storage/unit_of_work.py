@@ -5,8 +5,12 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from tgvault.errors import ResourceFaultError
+from tgvault.storage.media_queue import MediaQueueRepository
+from tgvault.storage.reparse import ReparseRepository
 from tgvault.storage.repositories import (
     ChannelLockRepository,
     ChannelRepository,
@@ -37,6 +41,8 @@ class UnitOfWork:
     locks: ChannelLockRepository
     summaries: SummaryRepository
     service_state: ServiceStateRepository
+    media_queue: MediaQueueRepository
+    reparse: ReparseRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -53,6 +59,8 @@ class UnitOfWork:
         self.locks = ChannelLockRepository(session)
         self.summaries = SummaryRepository(session)
         self.service_state = ServiceStateRepository(session)
+        self.media_queue = MediaQueueRepository(session)
+        self.reparse = ReparseRepository(session)
         return self
 
     def __exit__(
@@ -64,9 +72,14 @@ class UnitOfWork:
         session = self._require_session()
         try:
             session.rollback()
+        except DBAPIError as failure:
+            if exc is None:
+                raise _fault(failure) from failure
         finally:
             session.close()
             self._session = None
+        if isinstance(exc, OperationalError | InterfaceError):
+            raise _fault(exc) from exc
 
     def _require_session(self) -> Session:
         if self._session is None:
@@ -80,3 +93,12 @@ class UnitOfWork:
     def rollback(self) -> None:
         """Throw away everything done since the last commit."""
         self._require_session().rollback()
+
+
+def _fault(exc: DBAPIError) -> ResourceFaultError:
+    """A database that cannot be used (locked, unreachable, disk full) as a fault that stops the run."""
+    reason = str(exc.orig) if exc.orig is not None else str(exc)
+    reason = reason.strip().splitlines()[0] if reason.strip() else type(exc).__name__
+    return ResourceFaultError(
+        f"the archive database cannot be used ({reason}); committed work is kept, run again when it is back"
+    )
