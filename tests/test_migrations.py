@@ -22,6 +22,9 @@ EXPECTED_TABLES = {
     "sync_runs",
     "channel_locks",
     "service_state",
+    "post_counters",
+    "channel_alerts",
+    "audit_state",
 }
 
 

@@ -7,6 +7,7 @@ from typing import Self
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from tgvault.storage.observations import AlertRepository, AuditStateRepository, CounterRepository
 from tgvault.storage.repositories import (
     ChannelLockRepository,
     ChannelRepository,
@@ -37,6 +38,9 @@ class UnitOfWork:
     locks: ChannelLockRepository
     summaries: SummaryRepository
     service_state: ServiceStateRepository
+    counters: CounterRepository
+    alerts: AlertRepository
+    audits: AuditStateRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -53,6 +57,9 @@ class UnitOfWork:
         self.locks = ChannelLockRepository(session)
         self.summaries = SummaryRepository(session)
         self.service_state = ServiceStateRepository(session)
+        self.counters = CounterRepository(session)
+        self.alerts = AlertRepository(session)
+        self.audits = AuditStateRepository(session)
         return self
 
     def __exit__(
