@@ -155,6 +155,11 @@ def plan_for(
         until=end,
         media=policy,
         refresh=RefreshWindow(newest_posts=settings.sync.refresh_posts, days=settings.sync.refresh_days),
+        mass_deletion_share=(
+            configured.mass_deletion_share
+            if configured is not None and configured.mass_deletion_share is not None
+            else settings.sync.mass_deletion_share
+        ),
     )
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from tgvault.domain import ChannelServiceState, ChannelSummary, SyncRun
+from tgvault.domain import ChannelAlert, ChannelServiceState, ChannelSummary, SyncRun
 from tgvault.storage.repositories import LockHolder
 from tgvault.storage.unit_of_work import UnitOfWork
 
@@ -32,6 +32,8 @@ class ArchiveStatus:
     service: LockHolder | None
     service_running: bool
     channels: list[ChannelStatus]
+    alerts: list[ChannelAlert] = field(default_factory=list)
+    """Alerts not cleared yet (mass deletions), newest first."""
 
 
 def archive_status(unit_of_work: Callable[[], UnitOfWork], now: datetime) -> ArchiveStatus:
@@ -44,6 +46,7 @@ def archive_status(unit_of_work: Callable[[], UnitOfWork], now: datetime) -> Arc
         summaries = uow.summaries.channels()
         states = uow.service_state.all()
         holder = uow.service_state.lock_holder(SERVICE_LOCK_KEY)
+        alerts = uow.alerts.open()
         by_id = {state.channel_id: state for state in states if state.channel_id is not None}
         by_key = {state.channel_key: state for state in states}
         matched: set[str] = set()
@@ -79,7 +82,15 @@ def archive_status(unit_of_work: Callable[[], UnitOfWork], now: datetime) -> Arc
                     )
                 )
     running = holder is not None and now - holder.heartbeat_at <= SERVICE_STALE_AFTER
-    return ArchiveStatus(service=holder, service_running=running, channels=lines)
+    return ArchiveStatus(service=holder, service_running=running, channels=lines, alerts=alerts)
+
+
+def clear_alerts(unit_of_work: Callable[[], UnitOfWork], now: datetime) -> int:
+    """Mark every open alert as seen (``tgvault status --clear-alerts``); returns how many."""
+    with unit_of_work() as uow:
+        cleared = uow.alerts.clear(now)
+        uow.commit()
+    return cleared
 
 
 def _newest(*runs: SyncRun | None) -> SyncRun | None:
