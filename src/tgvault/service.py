@@ -34,7 +34,7 @@ import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from tgvault.config import ChannelConfig, ChannelSource, CronSchedule, Settings
-from tgvault.domain import ChannelServiceState, JobOutcome, RunCounts, RunStatus, SyncRun
+from tgvault.domain import AuditState, ChannelServiceState, JobOutcome, RunCounts, RunStatus, SyncRun
 from tgvault.errors import ChannelBusyError, FloodWaitTooLongError, ServiceBusyError, TgvaultError
 from tgvault.health import health_document, write_health_file
 from tgvault.scheduling import (
@@ -46,6 +46,7 @@ from tgvault.scheduling import (
     trigger_for,
 )
 from tgvault.services.archiver import Archiver, ChannelOutcome
+from tgvault.services.audit import SLICE_BATCHES, Auditor
 from tgvault.services.plans import ChannelPlan
 from tgvault.services.site_hook import NoSiteRebuild, SiteRebuilder
 from tgvault.services.status import SERVICE_LOCK_KEY, SERVICE_STALE_AFTER
@@ -76,6 +77,12 @@ class ServiceOptions:
     min_misfire_grace: float = 60.0
     startup_spread: float = 2.0
     """Channels due when the service starts begin within this many seconds of each other (at random)."""
+    audit_slice: int = SLICE_BATCHES
+    """Requests of an audit between two turns at a sync slot (an audit never holds a channel for long)."""
+    audit_resume_delay: float = 60.0
+    """Seconds after the start before an audit that a stop interrupted continues (the syncs go first)."""
+    audit_busy_retry: float = 30.0
+    """Seconds an audit waits when the channel's sync holds it, before its next slice."""
 
 
 class ChannelArchivers(Protocol):
@@ -172,6 +179,7 @@ class Service:
         self.states: dict[str, ChannelServiceState] = {}
         self._scheduler: Any = None
         self._running: dict[str, asyncio.Task[Any]] = {}
+        self._turns: dict[str, asyncio.Lock] = {}
         self._slots: asyncio.Semaphore | None = None
         self._rebuild_pending: set[int] = set()
         self._rebuild_task: asyncio.Task[None] | None = None
@@ -313,6 +321,91 @@ class Service:
         self._update_state(
             channel.key, schedule=_describe(channel, self._settings), next_run_at=self._next_run(channel.key)
         )
+        self._schedule_audit(channel, now=now)
+
+    def _schedule_audit(self, channel: ChannelConfig, *, now: datetime) -> None:
+        """Add (or replace) the channel's audit job: on ``audit_schedule`` counted from the last finished
+        audit (a channel never audited waits one period), soon after the start when one was interrupted."""
+        tz = self._timezone()
+        audit = self._audit_state(channel)
+        if audit is not None and audit.in_progress:
+            first: datetime | None = now + timedelta(seconds=self.options.audit_resume_delay)
+        else:
+            last = audit.last_completed_at if audit is not None else None
+            first = first_run_at(now, channel.audit_schedule, last_run_at=last or now, backoff_until=None)
+        extra: dict[str, Any] = {} if first is None else {"next_run_time": first}
+        grace = max(self.options.min_misfire_grace, period(channel.audit_schedule, tz, now).total_seconds())
+        self._scheduler.add_job(
+            self._audit_job,
+            trigger=trigger_for(channel.audit_schedule, tz),
+            args=[channel.key],
+            id=_audit_job_id(channel.key),
+            name=f"audit {channel.name}",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=int(grace),
+            replace_existing=True,
+            **extra,
+        )
+
+    def _audit_state(self, channel: ChannelConfig) -> AuditState | None:
+        channel_id = self._state(channel).channel_id
+        if channel_id is None:
+            return None
+        try:
+            with self._uow() as uow:
+                return uow.audits.get(channel_id)
+        except Exception:
+            log.exception("cannot read the audit state", channel=channel.name)
+            return None
+
+    def _turn(self, key: str) -> asyncio.Lock:
+        """The channel's turn: its syncs and audit slices take it in order, so neither finds it busy."""
+        return self._turns.setdefault(key, asyncio.Lock())
+
+    async def _audit_job(self, key: str) -> None:
+        """The scheduled audit of one channel, in slices that each take a sync slot and give it back."""
+        job = _audit_job_id(key)
+        task = asyncio.current_task()
+        if task is not None:
+            self._running[job] = task
+        try:
+            await self._audit_slices(key)
+        except asyncio.CancelledError:
+            return  # stopping; the audit's cursor is committed and it continues after the restart
+        finally:
+            self._running.pop(job, None)
+
+    async def _audit_slices(self, key: str) -> None:
+        while not self.stopping:
+            channel = self._channel(key)
+            if channel is None:
+                return
+            assert self._slots is not None
+            try:
+                async with self._turn(key), self._slots:
+                    archiver = await self._archivers.archiver_for(self._settings, channel)
+                    outcome = await Auditor(archiver, self._uow, clock=self._clock).audit(
+                        self._plan_for(self._settings, channel.name),
+                        pause=self._settings.sync.audit_pause,
+                        max_batches=self.options.audit_slice,
+                    )
+            except ChannelBusyError:
+                await asyncio.sleep(self.options.audit_busy_retry)
+                continue
+            except (TgvaultError, OSError) as error:
+                log.warning(
+                    "channel audit failed; it continues at its next run",
+                    channel=channel.name,
+                    error=str(error),
+                )
+                return
+            if outcome.counts.changed and outcome.channel_id is not None:
+                self._queue_rebuild(outcome.channel_id)
+            if outcome.complete:
+                return
+            # paced like the requests within a slice; a sync waiting for the channel goes first
+            await asyncio.sleep(self._settings.sync.audit_pause)
 
     def _next_run(self, key: str) -> datetime | None:
         if self._scheduler is None:
@@ -339,7 +432,7 @@ class Service:
             self._running[key] = task
         try:
             assert self._slots is not None
-            async with self._slots:
+            async with self._turn(key), self._slots:
                 return await self._sync_now(channel)
         finally:
             self._running.pop(key, None)
@@ -494,7 +587,9 @@ class Service:
             "changed": [],
         }
         for key in after.keys() & before.keys():
-            if _describe(after[key], new) != _describe(before[key], old):
+            if _describe(after[key], new) != _describe(before[key], old) or (
+                after[key].audit_schedule != before[key].audit_schedule
+            ):
                 changes["rescheduled"].append(after[key].name)
             elif after[key] != before[key]:
                 changes["changed"].append(after[key].name)
@@ -507,8 +602,9 @@ class Service:
         if self._scheduler is not None:
             now = self._clock()
             for key in before.keys() - after.keys():
-                if self._scheduler.get_job(key) is not None:
-                    self._scheduler.remove_job(key)
+                for job in (key, _audit_job_id(key)):
+                    if self._scheduler.get_job(job) is not None:
+                        self._scheduler.remove_job(job)
                 self.states.pop(key, None)
             for channel in new.channels:
                 if channel.key not in before or channel.name in changes["rescheduled"]:
@@ -611,6 +707,10 @@ def _describe(channel: ChannelConfig, settings: Settings) -> str:
     if isinstance(channel.schedule, CronSchedule):
         return f"{channel.schedule} ({settings.site.timezone})"
     return f"every {channel.schedule}"
+
+
+def _audit_job_id(key: str) -> str:
+    return f"audit:{key}"
 
 
 def _utc(value: datetime) -> datetime:

@@ -42,6 +42,7 @@ class AuditOutcome:
     checked: int
     vanished: int
     complete: bool
+    channel_id: int | None = None
 
 
 class Auditor:
@@ -115,5 +116,5 @@ class Auditor:
                 checked=seen.checked,
                 vanished=seen.vanished,
             )
-            return AuditOutcome(tally.counts, seen.checked, seen.vanished, complete)
+            return AuditOutcome(tally.counts, seen.checked, seen.vanished, complete, channel.id)
         raise AssertionError("unreachable")  # pragma: no cover
