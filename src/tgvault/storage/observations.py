@@ -76,6 +76,25 @@ class CounterRepository:
             for row in rows
         ]
 
+    def views_for(self, channel_id: int, message_ids: Sequence[int]) -> dict[int, list[tuple[datetime, int]]]:
+        """(observed_at, views) of several posts, oldest first, keyed by message id (posts with views only)."""
+        found: dict[int, list[tuple[datetime, int]]] = {}
+        for start in range(0, len(message_ids), 500):
+            chunk = list(message_ids[start : start + 500])
+            rows = self._session.execute(
+                select(PostCounterRow.message_id, PostCounterRow.observed_at, PostCounterRow.views)
+                .where(
+                    PostCounterRow.channel_id == channel_id,
+                    PostCounterRow.message_id.in_(chunk),
+                    PostCounterRow.views.is_not(None),
+                )
+                .order_by(PostCounterRow.message_id, PostCounterRow.observed_at, PostCounterRow.id)
+            )
+            for message_id, observed_at, views in rows:
+                if views is not None:
+                    found.setdefault(message_id, []).append((observed_at, views))
+        return found
+
 
 class AlertRepository:
     """Alerts raised by runs (mass deletions), shown by ``tgvault status`` until cleared."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from itertools import groupby
 from typing import Any
 
@@ -37,7 +37,7 @@ from tgvault.export.site.plan import (
 from tgvault.export.site.render import Renderer, static_files
 from tgvault.export.site.richtext import clean_text, plain, snippet
 from tgvault.export.site.search import SearchEntry, index_script, searchable_text, shard_script
-from tgvault.export.site.stats import stats_context
+from tgvault.export.site.stats import stats_context, views_over_time
 from tgvault.export.site.views import (
     CardContext,
     CardView,
@@ -384,8 +384,11 @@ class _Build:
                     if item.needed:
                         self._timeline_page(plan, page, pages, cards, display, position, item.key)
                     by_id = {message_id: card for card in cards for message_id in card.ids}
+                    views = uow.counters.views_for(channel_id, [i for i, _ in item.permalinks])
                     for message_id, key in item.permalinks:
-                        self._permalink(plan, message_id, by_id.get(message_id), key)
+                        self._permalink(
+                            plan, message_id, by_id.get(message_id), key, views.get(message_id, [])
+                        )
                 if shard_needed:
                     links = PageLinks("search.html", self.site)
                     for post in ordered:
@@ -460,7 +463,14 @@ class _Build:
         )
         self.writer.write(page.path, html, key)
 
-    def _permalink(self, plan: ChannelPlan, message_id: int, card: _Card | None, key: str) -> None:
+    def _permalink(
+        self,
+        plan: ChannelPlan,
+        message_id: int,
+        card: _Card | None,
+        key: str,
+        views: Sequence[tuple[datetime, int]] = (),
+    ) -> None:
         path = plan.permalink_path(message_id)
         context = self._page(path, f"{plan.channel.title} — post {message_id}")
         links: PageLinks = context["links"]
@@ -477,6 +487,7 @@ class _Build:
                 date_iso=card.view.date_iso,
                 timeline_url=links.to(*location) if location else None,
                 tme_url=card.view.tme_url,
+                views_chart=views_over_time(views, self.zone),
             )
         html = self.renderer.render("post.html", **context, channel=self._header(plan, links), **extra)
         self.writer.write(path, html, key)
