@@ -453,6 +453,12 @@ def _exit_at_once() -> None:
 @main.command()
 @click.option("--once", is_flag=True, help="Sync every configured channel once and exit (for cron).")
 @click.option(
+    "--live",
+    is_flag=True,
+    help="Also follow every Telegram channel's updates (as `live = true` on each): new, edited and "
+    "deleted posts are recorded within seconds.",
+)
+@click.option(
     "--health-file",
     type=click.Path(path_type=Path, dir_okay=False),
     envvar="TGVAULT_HEALTH_FILE",
@@ -460,7 +466,7 @@ def _exit_at_once() -> None:
 )
 @click.pass_context
 @handles_errors
-def run(ctx: click.Context, once: bool, health_file: Path | None) -> None:
+def run(ctx: click.Context, once: bool, live: bool, health_file: Path | None) -> None:
     """Run the archive service: every configured channel synced on its own schedule.
 
     Each channel's job is the same sync as `tgvault sync`, on its `schedule` (interval, or cron read in
@@ -468,21 +474,28 @@ def run(ctx: click.Context, once: bool, health_file: Path | None) -> None:
     carry on. Only one `tgvault run` serves an archive: a second one exits 1 naming the first's pid.
     SIGTERM or Ctrl-C stops cleanly (committed pages stay, the run is marked interrupted; a second
     signal exits at once); SIGHUP reloads the config. With --once, every configured channel is synced
-    once and the command exits (1 if any failed).
+    once and the command exits (1 if any failed). Each channel's whole history is also audited on its
+    `audit_schedule` (default weekly). With --live (or `live = true` per channel) the one Telegram
+    connection also receives the channels' updates: new, edited and deleted posts are recorded within
+    seconds, and after a reconnection the live channels are synced for what was missed (the account must
+    have joined a channel for Telegram to push its updates).
 
     \b
     Examples:
       tgvault run
       tgvault run --health-file data/health.json
       tgvault run --once
+      tgvault run --live
       kill -HUP <pid>      # after editing the config: add, remove or reschedule channels
     """
-    from tgvault.app import open_archive
+    from tgvault.app import live_settings, open_archive
     from tgvault.service import serve, sync_once
     from tgvault.storage.database import describe_url
 
+    if live and once:
+        raise click.UsageError("--live follows updates until stopped; it cannot be combined with --once")
     state = _state(ctx)
-    settings = state.settings()
+    settings = live_settings(state.settings()) if live else state.settings()
     archive = open_archive(settings)
     try:
         archive.media_store.prepare()
@@ -504,7 +517,7 @@ def run(ctx: click.Context, once: bool, health_file: Path | None) -> None:
         run_async(
             serve(
                 settings,
-                reload_settings=lambda: _load_again(state),
+                reload_settings=lambda: live_settings(_load_again(state)) if live else _load_again(state),
                 health_file=health_file,
                 force_exit=_exit_at_once,
             )

@@ -47,9 +47,11 @@ from tgvault.scheduling import (
 )
 from tgvault.services.archiver import Archiver, ChannelOutcome
 from tgvault.services.audit import SLICE_BATCHES, Auditor
+from tgvault.services.live import LiveWriter
 from tgvault.services.plans import ChannelPlan
 from tgvault.services.site_hook import NoSiteRebuild, SiteRebuilder
 from tgvault.services.status import SERVICE_LOCK_KEY, SERVICE_STALE_AFTER
+from tgvault.sources.base import ChannelUpdate, UpdateFeed
 from tgvault.storage.repositories import LockHolder, this_process
 from tgvault.storage.tables import utcnow
 from tgvault.storage.unit_of_work import UnitOfWork
@@ -163,8 +165,11 @@ class Service:
         health_file: Path | None = None,
         options: ServiceOptions | None = None,
         clock: Callable[[], datetime] = utcnow,
+        updates: Callable[[], Awaitable[UpdateFeed]] | None = None,
     ) -> None:
         self._settings = settings
+        self._updates = updates
+        self._heals: set[asyncio.Task[Any]] = set()
         self._uow = unit_of_work
         self._archivers = archivers
         self._plan_for = plan_for
@@ -230,9 +235,14 @@ class Service:
                 timezone=self._settings.site.timezone,
             )
             self._write_health("running")
+            live = asyncio.create_task(self._live(), name="tgvault-live")
             await stop.wait()
+            live.cancel()
+            await asyncio.gather(live, return_exceptions=True)
         finally:
             heartbeat.cancel()
+            for heal in list(self._heals):
+                heal.cancel()
             scheduler.pause()
             await self._cancel_jobs()
             scheduler.shutdown(wait=False)
@@ -358,6 +368,63 @@ class Service:
         except Exception:
             log.exception("cannot read the audit state", channel=channel.name)
             return None
+
+    # -- live mode -----------------------------------------------------------------------------
+
+    async def _live(self) -> None:
+        """Follow the updates of the ``live`` channels until the service stops; a reconnection syncs them."""
+        wanted = [channel for channel in self._settings.channels if channel.live]
+        if not wanted or self._updates is None:
+            return
+        try:
+            feed = await self._updates()
+        except TgvaultError as error:
+            log.error("live mode is unavailable; the channels keep their schedules", error=str(error))
+            return
+        followed: dict[int, ChannelConfig] = {}
+        records = []
+        for channel in wanted:
+            try:
+                record = await feed.resolve(channel.name)
+                with self._uow() as uow:
+                    uow.channels.upsert(record, self._clock())
+                    uow.commit()
+            except TgvaultError as error:
+                log.warning("cannot follow the channel live", channel=channel.name, error=str(error))
+                continue
+            followed[record.id] = channel
+            records.append(record)
+        writer = LiveWriter(self._uow, clock=self._clock)
+
+        async def on_update(update: ChannelUpdate) -> None:
+            channel = followed.get(update.channel_id)
+            if channel is None or self._channel(channel.key) is None:
+                return
+            try:
+                async with self._turn(channel.key):
+                    counts = writer.apply(update, self._plan_for(self._settings, channel.name))
+            except Exception:  # one bad update never ends live mode
+                log.exception("cannot record a live update", channel=channel.name)
+                return
+            log.info("live update", channel=channel.name, **counts.model_dump(exclude_defaults=True))
+            if counts.changed:
+                self._queue_rebuild(update.channel_id)
+
+        async def on_reconnect() -> None:
+            log.info("reconnected to Telegram; syncing the live channels for what was missed")
+            for channel in followed.values():
+                heal = asyncio.create_task(
+                    self._sync_channel(channel.key), name=f"tgvault-heal-{channel.key}"
+                )
+                self._heals.add(heal)
+                heal.add_done_callback(self._heals.discard)
+
+        stop = await feed.follow(records, on_update, on_reconnect)
+        log.info("following live", channels=[channel.name for channel in followed.values()])
+        try:
+            await self._stop_event().wait()
+        finally:
+            stop()
 
     def _turn(self, key: str) -> asyncio.Lock:
         """The channel's turn: its syncs and audit slices take it in order, so neither finds it busy."""
@@ -809,10 +876,17 @@ class SharedSources:
 
         async with self._connecting:
             if self._telegram is None:
-                source = await self._stack.enter_async_context(telegram_source(self._settings))
+                live = any(channel.live for channel in self._settings.channels)
+                source = await self._stack.enter_async_context(
+                    telegram_source(self._settings, receive_updates=live)
+                )
                 self._archivers[ChannelSource.TELEGRAM] = make_archiver(self._archive, source)
                 self._telegram = source
             return self._telegram
+
+    async def update_feed(self) -> UpdateFeed:
+        """The Telegram source, whose connection receives updates when a channel is ``live`` at the start."""
+        return await self._telegram_source()
 
     async def aclose(self) -> None:
         """Close the Telegram connection (bounded in time)."""
@@ -848,6 +922,7 @@ def _service(
         lock=lock,
         health_file=health_file,
         options=options,
+        updates=sources.update_feed,
     )
 
 
