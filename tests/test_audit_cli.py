@@ -95,3 +95,11 @@ def test_audit_refuses_full_and_since_together(
     result = tgvault(tmp_path, server, database_url, "audit", "@auditcli", "--full", "--since", "2024-01-01")
     assert 2 == result.returncode
     assert "either --full or --since" in result.stderr
+
+
+def test_run_refuses_live_with_once(
+    world: FakeTelegram, server: ServerThread, tmp_path: Path, database_url: str
+) -> None:
+    result = tgvault(tmp_path, server, database_url, "run", "--live", "--once")
+    assert 2 == result.returncode
+    assert "cannot be combined with --once" in result.stderr
