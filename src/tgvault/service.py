@@ -665,6 +665,8 @@ class Service:
         ]
         if new.media.dir != old.media.dir:
             restart.append("media.dir")
+        if {c.key for c in new.channels if c.live} != {c.key for c in old.channels if c.live}:
+            restart.append("live")  # the updates of the channels followed at the start keep coming
         self._settings = new
         if self._scheduler is not None:
             now = self._clock()
