@@ -383,6 +383,7 @@ def test_failed_downloads_are_retried_on_the_next_run(unit_of_work: UoW, tmp_pat
     with unit_of_work() as uow:
         first = uow.posts.get(channel.id, message.id)
     assert first is not None and first.media is not None and MediaStatus.FAILED == first.media.status
+    world.advance(60)  # a failed download waits (10 s, doubling) before its next attempt
     counts = run_archiver(world, unit_of_work, tmp_path / "m", lambda a: a.sync(full_plan("@flaky")))
     with unit_of_work() as uow:
         second = uow.posts.get(channel.id, message.id)

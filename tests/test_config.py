@@ -215,7 +215,8 @@ MALFORMED = [
     ),
     pytest.param(
         '[media]\ndirectory = "m"\n',
-        "tgvault.toml: media.directory: unknown key; expected one of: dir, concurrency",
+        "tgvault.toml: media.directory: unknown key; expected one of: dir, concurrency, max_attempts, "
+        "retry_delay_seconds, failed_retry_hours",
         id="unknown-section-key",
     ),
     pytest.param(

@@ -25,6 +25,7 @@ EXPECTED_TABLES = {
     "post_counters",
     "channel_alerts",
     "audit_state",
+    "media_downloads",
 }
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -154,12 +154,15 @@ def plan_for(
     )
     policy = NO_MEDIA
     if media:
-        policy = MediaPolicy(concurrency=settings.media.concurrency)
+        policy = MediaPolicy(
+            concurrency=settings.media.concurrency,
+            max_attempts=settings.media.max_attempts,
+            retry_delay=timedelta(seconds=settings.media.retry_delay_seconds),
+            failed_retry_after=timedelta(hours=settings.media.failed_retry_hours),
+        )
         if configured is not None:
-            policy = MediaPolicy(
-                kinds=frozenset(configured.media_kinds),
-                max_size=configured.media_max_size,
-                concurrency=settings.media.concurrency,
+            policy = replace(
+                policy, kinds=frozenset(configured.media_kinds), max_size=configured.media_max_size
             )
     start = since if since is not None else (configured.since if configured else None)
     end = None if until is None else datetime.combine(until, time.max, tzinfo=UTC)

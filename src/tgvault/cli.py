@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, NoReturn, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
 import click
 from rich.console import Console
@@ -23,6 +23,9 @@ from tgvault import __version__
 from tgvault.config import Settings, load_settings
 from tgvault.errors import ConfigError, TgvaultError
 from tgvault.logs import configure_logging, register_secret
+
+if TYPE_CHECKING:
+    from tgvault.storage.media_queue import Backlog
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -611,11 +614,7 @@ def status(ctx: click.Context, clear_alerts: bool) -> None:
     for line in report.channels:
         run_ = line.last_run
         summary = line.summary
-        backlog = (
-            "—"
-            if line.media_backlog is None
-            else f"{line.media_backlog[0]} files, {line.media_backlog[1]:,} bytes"
-        )
+        backlog = "—" if line.media_backlog is None else _backlog(line.media_backlog)
         table.add_row(
             line.name,
             "—" if summary is None else f"{summary.posts:,}",
@@ -636,6 +635,12 @@ def status(ctx: click.Context, clear_alerts: bool) -> None:
         console.print("last errors:")
         for text in errors:
             console.print(f"  {text}", markup=False, highlight=False)
+
+
+def _backlog(backlog: Backlog) -> str:
+    """``3 files, 12,345 bytes`` still to download (and how many gave up for now)."""
+    text = f"{backlog.files} files, {backlog.bytes:,} bytes"
+    return f"{text} ({backlog.failed} failed)" if backlog.failed else text
 
 
 # -- health --------------------------------------------------------------------------------------
@@ -671,6 +676,45 @@ def health(path: Path, max_age: int) -> None:
     click.echo(
         f"healthy: pid {report.pid} on {report.host}, heartbeat {int(report.age.total_seconds())} s ago, "
         f"{report.channels} channels ({report.failing} failing)"
+    )
+
+
+@main.command()
+@click.argument("channel", required=False)
+@click.pass_context
+@handles_errors
+def reparse(ctx: click.Context, channel: str | None) -> None:
+    """Read again the posts kept "not fully understood" (from their raw TL) and upgrade them.
+
+    A message this version could not map is archived with its raw TL, its text and a parse error.
+    After upgrading tgvault, this maps them again; newly understood media is downloaded by the next run.
+    No Telegram access is needed.
+
+    \b
+    Examples:
+      tgvault reparse
+      tgvault reparse @durov
+    """
+    from tgvault.app import open_archive
+    from tgvault.services.reparse import reparse as reparse_posts
+    from tgvault.sources.telegram_raw import remap_raw
+    from tgvault.storage.tables import utcnow
+
+    archive = open_archive(_state(ctx).settings())
+    try:
+        channel_id = None
+        if channel is not None:
+            with archive.unit_of_work() as uow:
+                found = uow.channels.find(channel)
+            if found is None:
+                raise TgvaultError(f"channel {channel} is not in the archive (see `tgvault status`)")
+            channel_id = found.id
+        report = reparse_posts(archive.unit_of_work, remap_raw, utcnow, channel_id)
+    finally:
+        archive.close()
+    click.echo(
+        f"{report.examined} posts with a parse error read again: {report.upgraded} now fully understood, "
+        f"{report.improved} better understood, {report.still_failing} still not fully understood"
     )
 
 

@@ -507,6 +507,9 @@ class MediaSettings(_Section):
 
     dir: Path = Path("data/media")
     concurrency: int = Field(default=3, ge=1, le=64)
+    max_attempts: int = Field(default=5, ge=1, le=100)
+    retry_delay_seconds: int = Field(default=10, ge=0, le=86400)
+    failed_retry_hours: int = Field(default=6, ge=1, le=24 * 365)
 
     _resolve_dir = field_validator("dir")(_resolve)
 

@@ -13,6 +13,14 @@ class StorageError(TgvaultError):
     """The archive database or media folder cannot be used as asked."""
 
 
+class ResourceFaultError(StorageError):
+    """The disk is full, the media folder is read-only, or the database cannot be used: the run stops."""
+
+
+class IncompleteDownloadError(StorageError):
+    """A downloaded file did not match what Telegram announced (size) or changed on disk (sha256)."""
+
+
 class SchemaOutOfDateError(StorageError):
     """The archive's schema is older (or newer) than this version of tgvault expects."""
 

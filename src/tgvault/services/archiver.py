@@ -21,9 +21,10 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from tgvault.domain import Channel, MediaKind, RunCounts, RunStatus
-from tgvault.errors import ChannelBusyError, SourceError, StorageError, TgvaultError
+from tgvault.domain import Channel, RunCounts, RunStatus
+from tgvault.errors import ChannelBusyError, TgvaultError
 from tgvault.services.alerts import Reread, watch_vanished
+from tgvault.services.media_queue import MediaQueue
 from tgvault.services.plans import ChannelPlan, MediaPolicy
 from tgvault.services.progress import Progress, SilentProgress
 from tgvault.sources.base import FetchedPost, PostSource
@@ -42,7 +43,6 @@ class Tally:
     """Counts of one run, kept up to date as pages are committed (so a failed run records them too)."""
 
     counts: RunCounts = field(default_factory=RunCounts)
-    media_attempted: set[int] = field(default_factory=set)
 
     def add(self, **changes: int) -> None:
         """Add to the counts."""
@@ -83,6 +83,7 @@ class Archiver:
         self._progress = progress or SilentProgress()
         self._clock = clock
         self._owner = owner or uuid.uuid4().hex
+        self._queues: dict[int, MediaQueue] = {}
 
     # -- public services ---------------------------------------------------------------------
 
@@ -149,7 +150,10 @@ class Archiver:
                     )
                 lock_key = _lock_key(channel)
                 uow.channels.upsert(channel, self._clock())
+                uow.runs.attach(run_id, channel.id)
+                uow.runs.interrupt_stale(channel.id, key, run_id, self._clock())
                 uow.commit()
+            self._clean_temp()
             log.info("channel run started", channel=key, kind=kind, channel_id=channel.id)
             yield channel, tally
             status = RunStatus.OK
@@ -161,6 +165,7 @@ class Archiver:
             log.warning("channel run failed", channel=key, kind=kind, error=error)
             raise
         finally:
+            await self._stop_media(channel)
             self._progress.finished()
             with self._uow() as uow:
                 uow.runs.finish(
@@ -176,6 +181,15 @@ class Archiver:
                 uow.commit()
             if status is RunStatus.OK:
                 log.info("channel run finished", channel=key, kind=kind, **tally.counts.model_dump())
+
+    def _clean_temp(self) -> None:
+        """Remove one-shot partial files a killed process left (resumable ones belong to the queue)."""
+        try:
+            removed = self._store.clean_temp(older_than=LOCK_STALE_AFTER)
+        except OSError:
+            return  # a media folder that cannot be written is reported by the first download
+        if removed:
+            log.info("removed partial files of an earlier run", count=removed)
 
     def _heartbeat(self, uow: UnitOfWork, channel: Channel) -> None:
         uow.locks.heartbeat(_lock_key(channel), self._owner)
@@ -323,88 +337,41 @@ class Archiver:
 
     # -- media -------------------------------------------------------------------------------
 
-    async def _retry_media(self, channel: Channel, policy: MediaPolicy, tally: Tally) -> None:
-        """Download files that earlier runs could not, re-reading their posts for fresh file references."""
-        if policy.max_size <= 0:
-            return
-        while True:
-            with self._uow() as uow:
-                waiting = [
-                    item
-                    for item in uow.media.pending(channel.id, max_attempts=policy.max_attempts, limit=200)
-                    if item.message_id not in tally.media_attempted and policy.refusal(item.media) is None
-                ]
-            if not waiting:
-                return
-            ids = [item.message_id for item in waiting[:REFRESH_BATCH]]
-            fetched = await self._source.get_posts(channel, ids)
-            await self._download(
-                channel, [item for item in fetched.values() if item is not None], policy, tally
+    def _queue(self, channel: Channel, policy: MediaPolicy, tally: Tally) -> MediaQueue:
+        """This run's download queue of the channel (see :mod:`tgvault.services.media_queue`)."""
+        queue = self._queues.get(channel.id)
+        if queue is None:
+
+            def stored(size: int) -> None:
+                tally.add(media_files=1, media_bytes=size)
+                self._progress.media(1, size)
+
+            queue = self._queues[channel.id] = MediaQueue(
+                self._source,
+                self._uow,
+                self._store,
+                channel,
+                policy,
+                clock=self._clock,
+                on_stored=stored,
+                heartbeat=lambda uow: self._heartbeat(uow, channel),
             )
-            tally.media_attempted.update(ids)  # gone or refused ones too, so the loop always ends
+        return queue
+
+    async def _retry_media(self, channel: Channel, policy: MediaPolicy, tally: Tally) -> None:
+        """Work the channel's download queue (this run's files and earlier runs' leftovers) until none is due."""
+        await self._queue(channel, policy, tally).finish()
 
     async def _download(
         self, channel: Channel, items: Sequence[FetchedPost], policy: MediaPolicy, tally: Tally
     ) -> None:
-        """Download the files of these posts that the archive still needs, a few at a time (once per run)."""
-        with_media = [
-            item
-            for item in items
-            if item.post.media is not None and item.post.message_id not in tally.media_attempted
-        ]
-        if not with_media:
-            return
-        with self._uow() as uow:
-            needed = uow.media.needing_download(
-                channel.id, [item.post.message_id for item in with_media], max_attempts=policy.max_attempts
-            )
-            wanted = []
-            for item in with_media:
-                if item.post.message_id not in needed:
-                    continue
-                assert item.post.media is not None
-                refusal = policy.refusal(item.post.media)
-                if refusal is None:
-                    wanted.append(item)
-                else:
-                    uow.media.mark_skipped(channel.id, item.post.message_id, refusal)
-            uow.commit()
-        if not wanted:
-            return
-        tally.media_attempted.update(item.post.message_id for item in wanted)
-        limit = asyncio.Semaphore(max(1, policy.concurrency))
+        """Queue the files of these committed posts; the pool downloads them while the walk goes on."""
+        await self._queue(channel, policy, tally).add(items)
 
-        async def one(item: FetchedPost) -> None:
-            async with limit:
-                await self._download_one(channel, item, tally)
-
-        await asyncio.gather(*(one(item) for item in wanted))
-
-    async def _download_one(self, channel: Channel, item: FetchedPost, tally: Tally) -> None:
-        media = item.post.media
-        assert media is not None
-        message_id = item.post.message_id
-        try:
-            with self._store.begin(media.mime_type, media.file_name) as pending:
-                await self._source.download_media(channel, item, pending)
-                expected = None if media.kind is MediaKind.PHOTO else media.size
-                stored = pending.commit(expected_size=expected)
-        except (SourceError, StorageError, OSError) as exc:
-            reason = f"{type(exc).__name__}: {exc}"
-            log.warning("media download failed", channel_id=channel.id, message_id=message_id, error=reason)
-            with self._uow() as uow:
-                uow.media.mark_failed(channel.id, message_id, reason)
-                uow.commit()
-            if isinstance(exc, OSError) and not isinstance(exc, SourceError):
-                raise StorageError(f"media folder {self._store.root}: {exc}") from exc
-            return
-        with self._uow() as uow:
-            uow.media.mark_downloaded(
-                channel.id, message_id, sha256=stored.sha256, path=stored.path, size=stored.size
-            )
-            uow.commit()
-        tally.add(media_files=1, media_bytes=stored.size)
-        self._progress.media(1, stored.size)
+    async def _stop_media(self, channel: Channel | None) -> None:
+        queue = self._queues.pop(channel.id, None) if channel is not None else None
+        if queue is not None:
+            await queue.abort()
 
 
 def _lock_key(channel: Channel) -> str:

@@ -13,12 +13,18 @@ DEFAULT_MAX_MEDIA_SIZE = 50 * 1024 * 1024
 
 @dataclass(frozen=True)
 class MediaPolicy:
-    """Which files to download: kinds and a size ceiling (0 = none at all)."""
+    """Which files to download (kinds, a size ceiling; 0 = none at all) and how downloads are retried.
+
+    ``concurrency`` downloads run at once. A failed download is tried again after ``retry_delay``,
+    doubling each time; after ``max_attempts`` it is marked failed and waits ``failed_retry_after``.
+    """
 
     kinds: frozenset[MediaKind] = ALL_MEDIA_KINDS
     max_size: int = DEFAULT_MAX_MEDIA_SIZE
     concurrency: int = 3
     max_attempts: int = 5
+    retry_delay: timedelta = timedelta(seconds=10)
+    failed_retry_after: timedelta = timedelta(hours=6)
 
     def refusal(self, media: MediaItem) -> str | None:
         """Why this file is not to be downloaded, or None when it is."""

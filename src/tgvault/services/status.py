@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from tgvault.domain import ChannelAlert, ChannelServiceState, ChannelSummary, SyncRun
+from tgvault.storage.media_queue import Backlog
 from tgvault.storage.repositories import LockHolder
 from tgvault.storage.unit_of_work import UnitOfWork
 
@@ -22,7 +23,7 @@ class ChannelStatus:
     summary: ChannelSummary | None
     last_run: SyncRun | None
     service: ChannelServiceState | None
-    media_backlog: tuple[int, int] | None
+    media_backlog: Backlog | None
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,7 @@ def archive_status(unit_of_work: Callable[[], UnitOfWork], now: datetime) -> Arc
                     summary=summary,
                     last_run=_newest(summary.last_run, by_name),
                     service=state,
-                    media_backlog=uow.media.backlog(summary.channel_id),
+                    media_backlog=uow.media_queue.backlog(summary.channel_id),
                 )
             )
         for state in states:

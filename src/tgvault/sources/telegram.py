@@ -15,10 +15,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+import structlog
 from telethon import TelegramClient, errors, events, functions, types
 from telethon.sessions import SQLiteSession, StringSession
 
-from tgvault.domain import Channel
+from tgvault.domain import Channel, Post
 from tgvault.errors import (
     ChannelUnavailableError,
     FloodWaitTooLongError,
@@ -28,13 +29,17 @@ from tgvault.errors import (
 )
 from tgvault.sources.base import ByteSink, ChannelUpdate, FetchedPost, HistoryPage
 from tgvault.sources.telegram_mapping import channel_to_record, message_to_post
+from tgvault.sources.telegram_raw import NOT_UNDERSTOOD, Mapper, map_or_keep_raw
 
 PAGE_SIZE = 100
+RESUME_ALIGN = 512 * 1024
+"""Documents are fetched in parts of this size; a resumed download restarts on such a boundary."""
 _NO_SUCH_USERNAME = (
     "no channel has this username (renamed or deleted?)"  # Telegram's limit for messages.getHistory
 )
 
 T = TypeVar("T")
+log = structlog.get_logger(__name__)
 
 _LINK = re.compile(
     r"^(?:https?://)?(?:www\.)?(?:t\.me|telegram\.me)/(?:s/)?(?P<name>[A-Za-z0-9_]+)/?(?:\d+)?$"
@@ -319,8 +324,14 @@ def translated_errors(channel: str) -> Any:
 class TelegramSource:
     """A :class:`~tgvault.sources.base.PostSource` over a connected Telethon client."""
 
-    def __init__(self, client: TelegramClient, *, request_delay: float = 1.0) -> None:
+    resumes_downloads = True
+    """``download_media`` continues a document after the bytes its sink already holds."""
+
+    def __init__(
+        self, client: TelegramClient, *, request_delay: float = 1.0, mapper: Mapper = message_to_post
+    ) -> None:
         self._client = client
+        self._mapper = mapper
         self._request_delay = request_delay
         self._entities: dict[int, Any] = {}
         self._reconnecting = asyncio.Lock()
@@ -368,7 +379,7 @@ class TelegramSource:
         label = channel.username or str(channel.id)
         with translated_errors(label):
             async for message in iterator:
-                post = message_to_post(message, channel.id)
+                post = self._map(message, channel.id)
                 if post is not None:
                     page.append(FetchedPost(post, message))
                 if len(page) >= PAGE_SIZE:
@@ -376,6 +387,18 @@ class TelegramSource:
                     page = []
         if page:
             yield HistoryPage(page, getattr(iterator, "total", None))
+
+    def _map(self, message: Any, channel_id: int) -> Post | None:
+        """Map a message; one the mapping fails on is kept raw with a parse error (it never blocks)."""
+        post = map_or_keep_raw(self._mapper, message, channel_id)
+        if post is not None and post.parse_error and post.parse_error.startswith(NOT_UNDERSTOOD):
+            log.warning(
+                "message kept raw: not understood",
+                channel_id=channel_id,
+                message_id=post.message_id,
+                error=post.parse_error,
+            )
+        return post
 
     def older(
         self, channel: Channel, *, offset_id: int = 0, offset_date: datetime | None = None
@@ -396,7 +419,7 @@ class TelegramSource:
             with translated_errors(label):
                 messages = await self._client.get_messages(self._entity(channel), ids=chunk)
             for message_id, message in zip(chunk, messages, strict=True):
-                post = None if message is None else message_to_post(message, channel.id)
+                post = None if message is None else self._map(message, channel.id)
                 found[message_id] = None if post is None else FetchedPost(post, message)
         return found
 
@@ -418,7 +441,7 @@ class TelegramSource:
             task.add_done_callback(tasks.discard)
 
         async def handler(update: Any) -> None:
-            change = _channel_update(update, followed)
+            change = _channel_update(update, followed, self._map)
             if change is not None:
                 await on_update(change)
 
@@ -446,7 +469,11 @@ class TelegramSource:
         return future
 
     async def download_media(self, channel: Channel, fetched: FetchedPost, sink: ByteSink) -> None:
-        """Download the post's file; an expired file reference is refreshed by re-reading the post once."""
+        """Download the post's file; an expired file reference is refreshed by re-reading the post once.
+
+        A document continues after the ``sink.size`` bytes the sink already holds (an interrupted
+        download resumes there); anything else starts again from byte 0.
+        """
         label = channel.username or str(channel.id)
         message = fetched.handle
         if message is None:
@@ -462,14 +489,18 @@ class TelegramSource:
             again = refreshed.get(fetched.post.message_id)
             if again is None or again.handle is None:
                 raise MediaUnavailableError(f"post {fetched.post.message_id} no longer exists") from None
-            if hasattr(sink, "restart"):
-                sink.restart()
             await self._download(label, again.handle, sink)
 
     async def _download(self, label: str, message: Any, sink: ByteSink) -> None:
+        document = _document_of(message)
         try:
             with translated_errors(label):
                 try:
+                    if document is not None:
+                        await self._download_from(document, sink)
+                        return
+                    if getattr(sink, "size", 0) and hasattr(sink, "restart"):
+                        sink.restart()
                     result = await self._client.download_media(message, file=sink)
                 except (errors.FileReferenceExpiredError, errors.FileReferenceInvalidError) as exc:
                     raise _FileReferenceExpired() from exc
@@ -477,6 +508,29 @@ class TelegramSource:
             raise
         if result is None:
             raise MediaUnavailableError("the post has no downloadable file")
+
+    async def _download_from(self, document: Any, sink: ByteSink) -> None:
+        """Stream a document into ``sink`` from the bytes it already holds (offset download)."""
+        offset = int(getattr(sink, "size", 0))
+        if offset % RESUME_ALIGN and hasattr(sink, "restart"):
+            sink.restart()
+            offset = 0
+        size = int(document.size)
+        if offset >= size:
+            return
+        stream = self._client.iter_download(
+            document, offset=offset, request_size=RESUME_ALIGN, file_size=size
+        )
+        async for chunk in stream:
+            sink.write(bytes(chunk))
+
+
+def _document_of(message: Any) -> Any:
+    """The document of a message's media (downloaded with offsets), or None for photos and the rest."""
+    media = getattr(message, "media", None)
+    if isinstance(media, types.MessageMediaDocument) and isinstance(media.document, types.Document):
+        return media.document
+    return None
 
 
 _LIVE_UPDATES = (
@@ -486,7 +540,9 @@ _LIVE_UPDATES = (
 )
 
 
-def _channel_update(update: Any, followed: set[int]) -> ChannelUpdate | None:
+def _channel_update(
+    update: Any, followed: set[int], mapper: Callable[[Any, int], Post | None]
+) -> ChannelUpdate | None:
     """The domain form of a Telethon channel update for a followed channel (None for anything else)."""
     if isinstance(update, types.UpdateDeleteChannelMessages):
         if update.channel_id not in followed:
@@ -496,7 +552,7 @@ def _channel_update(update: Any, followed: set[int]) -> ChannelUpdate | None:
     peer = getattr(message, "peer_id", None)
     if not isinstance(peer, types.PeerChannel) or peer.channel_id not in followed:
         return None
-    post = message_to_post(message, peer.channel_id)
+    post = mapper(message, peer.channel_id)
     if post is None:
         return None
     edited = isinstance(update, types.UpdateEditChannelMessage)

@@ -12,14 +12,18 @@ import hashlib
 import mimetypes
 import os
 import re
+import time
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import BinaryIO, Self, cast
 
-from tgvault.errors import StorageError
+from tgvault.errors import IncompleteDownloadError, StorageError
 
+_PART_NAME = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
+_ONE_SHOT_PART = re.compile(r"^[0-9a-f]{32}$")
 _SAFE_EXTENSION = re.compile(r"^[a-z0-9]{1,10}$")
 _PREFERRED_EXTENSIONS = {
     "image/jpeg": "jpg",
@@ -59,16 +63,47 @@ class StoredFile:
 
 
 class PendingFile:
-    """A file being written into the store; :meth:`commit` moves it into place."""
+    """A file being written into the store; :meth:`commit` moves it into place.
 
-    def __init__(self, store: LocalMediaStore, extension: str) -> None:
+    With a ``part_name`` the file is resumable: it lives at ``.tmp/<part_name>.part``, an interrupted
+    download leaves its bytes there, and the next :meth:`LocalMediaStore.resume` continues after them
+    (cut back to a multiple of ``align`` so the next request starts on a boundary Telegram accepts).
+    """
+
+    def __init__(
+        self, store: LocalMediaStore, extension: str, *, part_name: str | None = None, align: int = 1
+    ) -> None:
         self._store = store
         self._extension = extension
         self._hash = hashlib.sha256()
         self.size = 0
-        self.temp_path = store.temp_dir / f"{uuid.uuid4().hex}.part"
-        self._file = self.temp_path.open("xb")
+        self.resumed_from = 0
+        self._resumable = part_name is not None
+        if part_name is None:
+            self.temp_path = store.temp_dir / f"{uuid.uuid4().hex}.part"
+            self._file = store.open_part(self.temp_path, "xb")
+        else:
+            self.temp_path = store.temp_dir / f"{part_name}.part"
+            self._file = store.open_part(self.temp_path, "a+b")
+            self._take_existing(max(1, align))
         self._done = False
+
+    def _take_existing(self, align: int) -> None:
+        """Keep the whole ``align``-sized blocks already on disk and hash them."""
+        existing = os.fstat(self._file.fileno()).st_size
+        keep = existing - existing % align
+        if keep != existing:
+            self._file.truncate(keep)
+        self._file.seek(0)
+        left = keep
+        while left > 0:
+            block = self._file.read(min(left, 1 << 20))
+            if not block:
+                break
+            self._hash.update(block)
+            left -= len(block)
+        self.size = self.resumed_from = keep - left
+        self._file.seek(0, os.SEEK_END)
 
     def write(self, chunk: bytes) -> int:
         """Append bytes to the file (Telethon's download_media accepts any object with write())."""
@@ -77,6 +112,25 @@ class PendingFile:
         self.size += len(chunk)
         return len(chunk)
 
+    def restart(self) -> None:
+        """Throw away what was written so far and start again from byte 0."""
+        self._file.seek(0)
+        self._file.truncate(0)
+        self._hash = hashlib.sha256()
+        self.size = self.resumed_from = 0
+
+    def suspend(self) -> None:
+        """Close a resumable file keeping its bytes for the next attempt (a plain file is discarded)."""
+        if not self._resumable:
+            self.discard()
+            return
+        if not self._file.closed:
+            try:
+                self._file.flush()
+            finally:
+                self._file.close()
+        self._done = True
+
     def commit(self, expected_size: int | None = None) -> StoredFile:
         """Verify the size, fsync and rename into its content-addressed place."""
         self._file.flush()
@@ -84,8 +138,15 @@ class PendingFile:
         self._file.close()
         if expected_size is not None and expected_size != self.size:
             self.discard()
-            raise StorageError(f"downloaded {self.size} bytes but Telegram announced {expected_size}")
+            raise IncompleteDownloadError(
+                f"downloaded {self.size} bytes but Telegram announced {expected_size}"
+            )
         digest = self._hash.hexdigest()
+        if self.resumed_from and _file_sha256(self.temp_path) != digest:
+            self.discard()
+            raise IncompleteDownloadError(
+                f"the resumed file {self.temp_path.name} changed on disk; downloading it again"
+            )
         relative = f"{digest[:2]}/{digest[2:4]}/{digest}.{self._extension}"
         final = self._store.root / relative
         final.parent.mkdir(parents=True, exist_ok=True)
@@ -114,7 +175,15 @@ class PendingFile:
         traceback: TracebackType | None,
     ) -> None:
         if not self._done:
-            self.discard()
+            self.suspend()
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 class LocalMediaStore:
@@ -142,6 +211,32 @@ class LocalMediaStore:
         self.prepare()
         return PendingFile(self, safe_extension(mime_type, file_name))
 
+    def resume(
+        self, part_name: str, mime_type: str | None, file_name: str | None = None, *, align: int = 1
+    ) -> PendingFile:
+        """Continue (or start) the resumable file ``part_name``; its bytes survive a failed attempt.
+
+        ``part_name`` must be made of letters, digits, ``_`` and ``-`` (tgvault builds it from ids).
+        """
+        if not _PART_NAME.match(part_name):
+            raise StorageError(f"invalid partial file name {part_name!r}")
+        self.prepare()
+        return PendingFile(self, safe_extension(mime_type, file_name), part_name=part_name, align=align)
+
+    def drop_part(self, part_name: str) -> None:
+        """Remove a resumable file that is no longer wanted."""
+        if _PART_NAME.match(part_name):
+            (self.temp_dir / f"{part_name}.part").unlink(missing_ok=True)
+
+    def part_size(self, part_name: str) -> int:
+        """Bytes of a resumable file already on disk (0 when there is none)."""
+        path = self.temp_dir / f"{part_name}.part"
+        return path.stat().st_size if _PART_NAME.match(part_name) and path.is_file() else 0
+
+    def open_part(self, path: Path, mode: str) -> BinaryIO:
+        """Open a temporary file for writing (a seam: tests swap in a writer that runs out of space)."""
+        return cast(BinaryIO, path.open(mode))
+
     def put_bytes(self, data: bytes, mime_type: str | None = None) -> StoredFile:
         """Store a whole in-memory file (small files such as channel photos)."""
         with self.begin(mime_type) as pending:
@@ -159,13 +254,24 @@ class LocalMediaStore:
         """True when the stored file is present."""
         return self.path_of(relative).is_file()
 
-    def clean_temp(self) -> int:
-        """Remove partial files left by a crash; returns how many were removed."""
+    def clean_temp(self, older_than: timedelta = timedelta(0)) -> int:
+        """Remove one-shot partial files left by a crash (not resumable ones); returns how many.
+
+        Only files untouched for ``older_than`` go, so a file another live process is writing stays.
+        """
         if not self.temp_dir.is_dir():
             return 0
         removed = 0
+        cutoff = time.time() - older_than.total_seconds()
         for leftover in self.temp_dir.glob("*.part"):
-            leftover.unlink(missing_ok=True)
+            if not _ONE_SHOT_PART.match(leftover.stem):
+                continue
+            try:
+                if leftover.stat().st_mtime > cutoff:
+                    continue
+                leftover.unlink()
+            except FileNotFoundError:
+                continue
             removed += 1
         return removed
 

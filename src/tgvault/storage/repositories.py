@@ -886,6 +886,32 @@ class RunRepository:
             values["channel_id"] = channel_id
         self._session.execute(update(SyncRunRow).where(SyncRunRow.id == run_id).values(**values))
 
+    def attach(self, run_id: int, channel_id: int) -> None:
+        """Record which channel a started run is archiving (once it is resolved and locked)."""
+        self._session.execute(update(SyncRunRow).where(SyncRunRow.id == run_id).values(channel_id=channel_id))
+
+    def interrupt_stale(self, channel_id: int, channel_key: str, current: int, now: datetime) -> int:
+        """Mark runs of this channel still "running" (their process was killed) as interrupted.
+
+        Call with the channel's lock held: no other live run of the channel can then exist.
+        """
+        result = self._session.execute(
+            update(SyncRunRow)
+            .where(
+                SyncRunRow.status == RunStatus.RUNNING.value,
+                SyncRunRow.id != current,
+                (SyncRunRow.channel_id == channel_id)
+                | (SyncRunRow.channel_id.is_(None) & (SyncRunRow.channel_key == channel_key)),
+            )
+            .values(
+                status=RunStatus.INTERRUPTED.value,
+                finished_at=now,
+                channel_id=channel_id,
+                error="the process stopped without finishing this run (killed?)",
+            )
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
     def last(self, channel_key: str | None = None, channel_id: int | None = None) -> SyncRun | None:
         """The most recent run of a channel (by its id or the key it was asked for)."""
         query = select(SyncRunRow)

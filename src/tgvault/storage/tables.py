@@ -220,6 +220,36 @@ class MediaItemRow(Base):
     )
 
 
+class MediaDownloadRow(Base):
+    """The media download queue: a file still to fetch, its attempts and when to try it next.
+
+    A row exists from the moment its post is committed until the file is stored (or the post no longer
+    has it). ``state`` is ``queued`` while attempts remain, ``failed`` after the attempt ceiling, when
+    ``next_attempt_at`` is pushed to a later schedule.
+    """
+
+    __tablename__ = "media_downloads"
+
+    channel_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    message_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    state: Mapped[str] = mapped_column(String(16))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    attempts: Mapped[int] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime]
+    queued_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["channel_id", "message_id"],
+            ["media_items.channel_id", "media_items.message_id"],
+            ondelete="CASCADE",
+        ),
+        Index("ix_media_downloads_channel_due", "channel_id", "next_attempt_at"),
+    )
+
+
 class SyncStateRow(Base):
     """Per-channel checkpoints for backfill and incremental sync."""
 

@@ -5,9 +5,13 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from tgvault.errors import ResourceFaultError
+from tgvault.storage.media_queue import MediaQueueRepository
 from tgvault.storage.observations import AlertRepository, AuditStateRepository, CounterRepository
+from tgvault.storage.reparse import ReparseRepository
 from tgvault.storage.repositories import (
     ChannelLockRepository,
     ChannelRepository,
@@ -41,6 +45,8 @@ class UnitOfWork:
     counters: CounterRepository
     alerts: AlertRepository
     audits: AuditStateRepository
+    media_queue: MediaQueueRepository
+    reparse: ReparseRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -60,6 +66,8 @@ class UnitOfWork:
         self.counters = CounterRepository(session)
         self.alerts = AlertRepository(session)
         self.audits = AuditStateRepository(session)
+        self.media_queue = MediaQueueRepository(session)
+        self.reparse = ReparseRepository(session)
         return self
 
     def __exit__(
@@ -71,9 +79,14 @@ class UnitOfWork:
         session = self._require_session()
         try:
             session.rollback()
+        except DBAPIError as failure:
+            if exc is None:
+                raise _fault(failure) from failure
         finally:
             session.close()
             self._session = None
+        if isinstance(exc, OperationalError | InterfaceError):
+            raise _fault(exc) from exc
 
     def _require_session(self) -> Session:
         if self._session is None:
@@ -87,3 +100,12 @@ class UnitOfWork:
     def rollback(self) -> None:
         """Throw away everything done since the last commit."""
         self._require_session().rollback()
+
+
+def _fault(exc: DBAPIError) -> ResourceFaultError:
+    """A database that cannot be used (locked, unreachable, disk full) as a fault that stops the run."""
+    reason = str(exc.orig) if exc.orig is not None else str(exc)
+    reason = reason.strip().splitlines()[0] if reason.strip() else type(exc).__name__
+    return ResourceFaultError(
+        f"the archive database cannot be used ({reason}); committed work is kept, run again when it is back"
+    )

@@ -1,0 +1,52 @@
+"""Posts kept with a parse error, read back for re-mapping and written again when the mapping improved."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from tgvault.domain import Post, SourceKind
+from tgvault.storage.repositories import PostRepository, _post_values
+from tgvault.storage.tables import PostRow
+
+
+class ReparseRepository:
+    """Read posts whose mapping failed (with their raw TL) and store their better reading in place."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def with_parse_errors(
+        self, channel_id: int | None, *, after: tuple[int, int] = (0, 0), limit: int = 200
+    ) -> list[tuple[int, int, str, dict[str, object]]]:
+        """(channel id, message id, parse error, raw) of Telegram posts with a parse error, in key order."""
+        query = (
+            select(PostRow.channel_id, PostRow.message_id, PostRow.parse_error, PostRow.raw)
+            .where(
+                PostRow.parse_error.is_not(None),
+                PostRow.raw.is_not(None),
+                PostRow.source == SourceKind.TELEGRAM.value,
+                (PostRow.channel_id > after[0])
+                | ((PostRow.channel_id == after[0]) & (PostRow.message_id > after[1])),
+            )
+            .order_by(PostRow.channel_id, PostRow.message_id)
+            .limit(limit)
+        )
+        if channel_id is not None:
+            query = query.where(PostRow.channel_id == channel_id)
+        return [(row[0], row[1], row[2], row[3]) for row in self._session.execute(query)]
+
+    def replace(self, post: Post, now: datetime) -> None:
+        """Overwrite a post's reading (same message, better understood): no revision, tombstone kept."""
+        values = _post_values(post)
+        values.pop("source")
+        self._session.execute(
+            update(PostRow)
+            .where(PostRow.channel_id == post.channel_id, PostRow.message_id == post.message_id)
+            .values(updated_at=now, **values)
+        )
+        if post.media is not None:
+            PostRepository(self._session)._upsert_media(post.channel_id, [post], now)
+        self._session.flush()
