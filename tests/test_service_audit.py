@@ -70,8 +70,11 @@ def test_the_service_audits_in_slices_between_the_syncs_and_records_old_changes(
     options = replace(FAST, audit_slice=1)
 
     def audited() -> bool:
+        """The audit finished and its last slice's run is recorded as finished too."""
         with uow_factory() as uow:
-            return uow.audits.get(channel.id).last_completed_at is not None
+            done = uow.audits.get(channel.id).last_completed_at is not None
+            slices = [run for run in uow.runs.recent(500) if run.kind == "audit"]
+        return done and all(run.finished_at is not None for run in slices)
 
     async def go() -> None:
         async with fake_client(world) as client:
