@@ -296,6 +296,7 @@ def test_a_lock_left_by_a_killed_process_on_this_host_is_taken_over(unit_of_work
 
 
 def test_a_poorer_source_never_overwrites_a_richer_record_but_brings_its_counters(unit_of_work: UoW) -> None:
+    """The web's differing text is kept once as a revision; the Telethon record stays current."""
     from tgvault.domain import SourceKind
 
     with_channel(unit_of_work)
@@ -306,7 +307,13 @@ def test_a_poorer_source_never_overwrites_a_richer_record_but_brings_its_counter
         uow.media.mark_downloaded(CHANNEL.id, 8, sha256="cd" * 32, path="cd/cd/x.jpg", size=1000)
         uow.commit()
     web = make_post(
-        8, "rich text", source=SourceKind.WEB, views=500, entities=(), media=MediaItem(kind=MediaKind.PHOTO)
+        8,
+        "rich text",
+        source=SourceKind.WEB,
+        views=500,
+        entities=(),
+        media=MediaItem(kind=MediaKind.PHOTO),
+        raw={"webpreview": {"post": "chan/8"}},
     )
     with unit_of_work() as uow:
         outcome = uow.posts.upsert_many([web])
@@ -318,7 +325,12 @@ def test_a_poorer_source_never_overwrites_a_richer_record_but_brings_its_counter
     assert (0, 1) == (outcome.edited, outcome.unchanged)
     assert ("**rich** text", SourceKind.TELEGRAM, 500) == (stored.text, stored.source, stored.views)
     assert (MediaStatus.DOWNLOADED, 77) == (stored.media.status, stored.media.telegram_id)
-    assert [] == revisions
+    assert [("rich text", "webpreview")] == [(r.text, next(iter(r.raw or {"?": 0}))) for r in revisions]
+    with unit_of_work() as uow:
+        uow.posts.upsert_many([web.model_copy(update={"raw": {"webpreview": {}}})])
+        uow.commit()
+    with unit_of_work() as uow:
+        assert 1 == len(uow.posts.revisions(CHANNEL.id, 8))
     telegram_again = make_post(8, "edited on telegram")
     with unit_of_work() as uow:
         assert 1 == uow.posts.upsert_many([telegram_again]).edited

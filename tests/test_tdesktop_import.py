@@ -20,6 +20,7 @@ from tgvault.domain import (
     MediaKind,
     MediaStatus,
     Post,
+    SourceKind,
     TextEntity,
 )
 from tgvault.errors import ImportFormatError, SourceError, TimezoneRequiredError
@@ -439,16 +440,6 @@ def test_malformed_fields_are_named(
         import_tdesktop(folder, unit_of_work, store)
 
 
-def test_html_exports_are_refused_clearly(unit_of_work: UoW, store: LocalMediaStore, tmp_path: Path) -> None:
-    folder = tmp_path / "html"
-    folder.mkdir()
-    (folder / "messages.html").write_text("<html></html>", encoding="utf-8")
-    with pytest.raises(ImportFormatError, match=r"HTML exports .* not supported yet"):
-        import_tdesktop(folder, unit_of_work, store)
-    with pytest.raises(ImportFormatError, match=r"HTML exports .* not supported yet"):
-        import_tdesktop(folder / "messages.html", unit_of_work, store)
-
-
 def test_a_personal_chat_export_is_refused(unit_of_work: UoW, store: LocalMediaStore, tmp_path: Path) -> None:
     folder = write_export(tmp_path / "e", chat([message(1)], kind="personal_chat"))
     with pytest.raises(ImportFormatError, match="only channels can be imported"):
@@ -594,3 +585,26 @@ def test_source_folder_may_be_moved_after_import(
         for post in uow.posts.iter_channel(OLD_ID):
             if post.media is not None:
                 assert post.media.path is not None and store.exists(post.media.path)
+
+
+def test_export_over_a_web_post_wins_and_keeps_the_web_views(
+    unit_of_work: UoW, store: LocalMediaStore, tmp_path: Path
+) -> None:
+    web = telethon_post(1, "hello", entities=(), views=1200, author="Anna", source=SourceKind.WEB)
+    archive_telethon(unit_of_work, [web])
+    bold = {"type": "bold", "text": "hello"}
+    summary = import_tdesktop(
+        write_export(tmp_path / "e", chat([message(1, "hello", text_entities=[bold])])), unit_of_work, store
+    )
+    assert (0, 0) == (summary.posts_added, summary.posts_edited)
+    with unit_of_work() as uow:
+        post = uow.posts.get(CHANNEL_ID, 1)
+        revisions = uow.posts.revisions(CHANNEL_ID, 1)
+    assert post is not None
+    assert (SourceKind.TDESKTOP, 1200, "Anna", EntityKind.BOLD) == (
+        post.source,
+        post.views,
+        post.author,
+        post.entities[0].kind,
+    )
+    assert [] == revisions

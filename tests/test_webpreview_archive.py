@@ -95,8 +95,12 @@ def test_backfill_archives_every_post_and_file(
     document, thumbnail_only = posts[12].media, posts[16].media
     assert document is not None and MediaStatus.FAILED == document.status
     assert "no download" in (document.error or "")
+    assert ("report.pdf", 1_258_291, None) == (document.file_name, document.size, document.thumbnail_path)
     assert thumbnail_only is not None and MediaKind.VIDEO == thumbnail_only.kind
-    assert MediaStatus.FAILED == thumbnail_only.status
+    assert (MediaStatus.FAILED, None) == (thumbnail_only.status, thumbnail_only.path)
+    assert sha256_of("thumb16.jpg") == thumbnail_only.thumbnail_sha256
+    assert thumbnail_only.thumbnail_path is not None
+    assert (tmp_path / "media" / thumbnail_only.thumbnail_path).is_file()
     assert 3_000_000 == posts[3].views and 1_200 == posts[2].views
     assert [4, 4, 4] == [posts[i].grouped_id for i in (4, 5, 6)]
     assert posts[14].parse_error is not None and "Please open Telegram" in posts[14].parse_error

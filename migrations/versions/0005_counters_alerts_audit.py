@@ -1,7 +1,7 @@
 """Counters over time, channel alerts (mass deletions) and audit progress
 
 Revision ID: 0005
-Revises: 0004
+Revises: 0006
 Create Date: 2026-11-27 23:50:00.000000
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0005"
-down_revision: str | None = "0004"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

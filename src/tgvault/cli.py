@@ -818,14 +818,20 @@ def import_() -> None:
 
 @import_.command("tdesktop")
 @click.argument("path", type=click.Path(path_type=Path, exists=True))
-@click.option("--channel", help="Which channel of a full-account export to import (name or id).")
+@click.option(
+    "--channel",
+    help="Which channel of a full-account export to import (name or id); for an HTML export, the channel's "
+    "numeric id or an archived channel's @username.",
+)
 @click.option("--timezone", "zone", help="Timezone of an old export's local times (e.g. Europe/Berlin).")
 @click.pass_context
 @handles_errors
 def import_tdesktop(ctx: click.Context, path: Path, channel: str | None, zone: str | None) -> None:
-    """Import a Telegram Desktop export: a chat's result.json, its folder, or a full-account export.
+    """Import a Telegram Desktop export: a chat's result.json, its folder, a full-account export, or an
+    HTML export (messages.html, messages2.html, ...).
 
-    Files present in the export are copied into the media store; "(File not included ...)"
+    An HTML export does not say its channel's id: it goes to the archived channel with the same title,
+    or to the one --channel names. Files present in the export are copied into the media store; "(File not included ...)"
     placeholders are recorded so a later sync can fetch them. Re-importing adds no duplicates, and a
     post archived through Telegram keeps its richer data. The whole import is one transaction: a
     malformed file imports nothing.
@@ -835,6 +841,7 @@ def import_tdesktop(ctx: click.Context, path: Path, channel: str | None, zone: s
       tgvault import tdesktop ChatExport_2024-01-01/result.json
       tgvault import tdesktop DataExport_2024-01-01/ --channel "My Channel"
       tgvault import tdesktop old_export/ --timezone Europe/Berlin
+      tgvault import tdesktop ChatExport_html/ --channel 1234567890
     """
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 

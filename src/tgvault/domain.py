@@ -89,7 +89,11 @@ class MediaStatus(StrEnum):
 
 
 class MediaItem(Record):
-    """A file attached to a post. ``file_name`` is display text only, never a path."""
+    """A file attached to a post. ``file_name`` is display text only, never a path.
+
+    ``thumbnail_path`` is a stored preview image of a file the archive has not downloaded (the web
+    preview shows only that for documents and long videos).
+    """
 
     kind: MediaKind
     telegram_id: int | None = None
@@ -107,6 +111,8 @@ class MediaItem(Record):
     sha256: str | None = None
     path: str | None = None
     error: str | None = None
+    thumbnail_sha256: str | None = None
+    thumbnail_path: str | None = None
 
 
 class PollAnswer(Record):

@@ -286,6 +286,7 @@ class MediaQueue:
                 stored = pending.commit(expected_size=expected)
         except MediaUnavailableError as exc:
             self._settle_gone(item, str(exc))
+            await self._thumbnail(fetched)
             return
         except FloodWaitTooLongError as exc:
             self._attempt_failed(item, str(exc), wait=timedelta(seconds=exc.seconds))
@@ -303,6 +304,29 @@ class MediaQueue:
             self._heartbeat(uow)
             uow.commit()
         self._on_stored(stored.size)
+
+    async def _thumbnail(self, fetched: FetchedPost) -> None:
+        """Store the preview image a source shows for a file it cannot offer (once per post).
+
+        Not counted among the run's files: it stands in for one not yet archived.
+        """
+        channel, message_id = self._channel, fetched.post.message_id
+        with self._uow() as uow:
+            if uow.media.has_thumbnail(channel.id, message_id):
+                return
+        try:
+            with self._store.begin("image/jpeg", None) as pending:
+                if not await self._source.download_thumbnail(channel, fetched, pending):
+                    return
+                stored = pending.commit()
+        except (SourceError, StorageError, OSError) as exc:
+            log.warning(
+                "thumbnail download failed", channel_id=channel.id, message_id=message_id, error=str(exc)
+            )
+            return
+        with self._uow() as uow:
+            uow.media.mark_thumbnail(channel.id, message_id, sha256=stored.sha256, path=stored.path)
+            uow.commit()
 
     def _open(self, item: QueuedDownload, resumable: bool) -> PendingFile:
         media = item.media

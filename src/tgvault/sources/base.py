@@ -67,6 +67,10 @@ class PostSource(Protocol):
         """Write the post's file into ``sink``; an expired file reference is refreshed by re-reading."""
         ...
 
+    async def download_thumbnail(self, channel: Channel, fetched: FetchedPost, sink: ByteSink) -> bool:
+        """Write a preview image of a file the source cannot offer into ``sink``; False when it has none."""
+        ...
+
 
 @dataclass(frozen=True)
 class ChannelUpdate:

@@ -5,7 +5,10 @@ Accepted inputs: a single chat's ``result.json`` (or the folder holding it, with
 every channel and supergroup in it is imported, or only the one named). Both JSON formats are read: the
 current one (``text_entities``, ``date_unixtime``, ``from_id`` like ``channel123``) and the older one
 (mixed ``text`` lists only, numeric ``from_id``, local times without a UTC offset, which need a time zone).
-HTML exports are not supported yet and are refused with a clear error.
+HTML exports (``messages.html``, ``messages2.html``, ...; read by :mod:`tgvault.sources.tdesktop_html`)
+are imported by the same rules; they carry no channel id, so the channel is the archived one with the
+export's title, or the one ``channel_name`` names (an archived channel's username, id or title, or a new
+channel's numeric id).
 
 **Validation before writing.** The whole file is read and every message checked and mapped first; a
 malformed or truncated file raises :class:`~tgvault.errors.ImportFormatError` naming the place (message
@@ -20,7 +23,10 @@ an error stay there: they are content-addressed, so a later import simply reuses
 - archived from an earlier Desktop import (``Post.raw["tdesktop"]``): replaced by the export's state when
   that is at least as new (``edit_date`` or else ``date``); a different text, formatting or attachment
   turns the archived state into a revision. An older state than the archived one is not stored.
-- archived through Telethon (or any other source): Telethon's data is richer (ids, views, reactions, file
+- archived from the web preview: the export is richer, so its state is written and merged field by
+  field with the web's record (:mod:`tgvault.merge`: the web's views and author fill what the export
+  lacks; a differing text of the web's is kept as a revision).
+- archived through Telethon: Telethon's data is richer (ids, views, reactions, file
   references), so the post is kept as it is, unless the export's *text* differs and the export's state is
   newer: then the post takes the export's text and entities (everything else stays), and the Telethon state
   becomes a revision.
@@ -64,6 +70,7 @@ from tgvault.domain import (
     Post,
     Reaction,
     ServiceAction,
+    SourceKind,
     TextEntity,
 )
 from tgvault.errors import ImportFormatError, SourceError, TimezoneRequiredError
@@ -73,6 +80,8 @@ from tgvault.export.desktop_json import (
     DESKTOP_MEDIA_TYPES,
     is_file_placeholder,
 )
+from tgvault.sources.tdesktop_html import RAW_KEY as HTML_RAW_KEY
+from tgvault.sources.tdesktop_html import html_pages, needs_timezone, read_html_export, read_title
 from tgvault.storage.media_store import LocalMediaStore, StoredFile
 from tgvault.storage.unit_of_work import UnitOfWork
 from tgvault.text import utf16_len
@@ -475,6 +484,7 @@ def _message(data: object, where: str, channel_id: int, zone: tzinfo | None) -> 
     values: dict[str, Any] = {
         "channel_id": channel_id,
         "message_id": message_id,
+        "source": SourceKind.TDESKTOP,
         "date": fields.moment("date", zone, required=True),
         "edit_date": fields.moment("edited", zone),
     }
@@ -524,20 +534,16 @@ def _message(data: object, where: str, channel_id: int, zone: tzinfo | None) -> 
 
 
 def _locate(path: Path) -> Path:
-    html = ImportFormatError(
-        "HTML exports (messages*.html) are not supported yet; export the chat again from Telegram Desktop "
-        "choosing the format 'Machine-readable JSON'",
-        location=str(path),
-    )
+    """The export's ``result.json``, or for an HTML export the folder holding ``messages.html``."""
     if path.is_dir():
         candidate = path / "result.json"
         if candidate.is_file():
             return candidate
-        if any(path.glob("messages*.html")):
-            raise html
-        raise ImportFormatError("no result.json in this folder", location=str(path))
+        if html_pages(path):
+            return path
+        raise ImportFormatError("neither result.json nor messages.html in this folder", location=str(path))
     if path.suffix.lower() in (".html", ".htm"):
-        raise html
+        return path.parent
     if not path.is_file():
         raise SourceError(f"{path}: no such file or folder")
     return path
@@ -760,6 +766,8 @@ class _Importer:
                 decision = _decide(message.post, old)
                 if decision in ("insert", "update"):
                     post, stored = self._post(message, old, tally)
+                    if old is not None and _imported(old):
+                        post = post.model_copy(update={"source": old.source})
                     posts.append(post)
                     if stored is not None:
                         fills.append((post.message_id, stored))
@@ -852,7 +860,7 @@ def _align_size(media: MediaItem, old: Post | None) -> MediaItem:
 
 
 def _imported(post: Post) -> bool:
-    return isinstance(post.raw, Mapping) and "tdesktop" in post.raw
+    return isinstance(post.raw, Mapping) and ("tdesktop" in post.raw or HTML_RAW_KEY in post.raw)
 
 
 def _decide(new: Post, old: Post | None) -> Literal["insert", "update", "merge", "keep", "older"]:
@@ -861,6 +869,8 @@ def _decide(new: Post, old: Post | None) -> Literal["insert", "update", "merge",
         return "insert"
     if old.deleted_at is not None:
         return "keep"
+    if old.source is SourceKind.WEB:
+        return "update"  # the export is richer: merged field by field over the web's record
     new_time = new.edit_date or new.date
     old_time = old.edit_date or old.date
     if _imported(old):
@@ -890,12 +900,15 @@ def import_tdesktop(
     ``channel_name`` picks one channel of a full-account export (by name or id). ``timezone`` is the zone
     of the computer that made an older export whose times have no UTC offset. Everything is validated
     before anything is written, then written in one transaction (see the module docstring for the merge
-    rule). Raises :class:`ImportFormatError` for a malformed, truncated or HTML export,
+    rule). Raises :class:`ImportFormatError` for a malformed or truncated export,
     :class:`TimezoneRequiredError` when local times need ``timezone``, :class:`SourceError` when the file
     cannot be read or holds no (such) channel, and :class:`StorageError` when the media store cannot be
     written.
     """
-    json_path = _locate(path)
+    located = _locate(path)
+    if located.is_dir():
+        return _import_html(located, uow_factory, media_store, channel_name=channel_name, timezone=timezone)
+    json_path = located
     chats = _chats(_load(json_path), json_path, channel_name)
     local_times = any(_needs_timezone(chat) for _, chat in chats)
     if local_times and timezone is None:
@@ -914,5 +927,71 @@ def import_tdesktop(
         source=json_path,
         channels=summaries,
         timezone_assumed=str(timezone) if local_times else None,
+        warnings=tuple(importer.warnings),
+    )
+
+
+def _html_channel(uow: UnitOfWork, title: str, channel_name: str | None, folder: Path) -> Channel:
+    """The archived channel an HTML export belongs to (HTML exports do not carry the channel's id)."""
+    if channel_name is not None:
+        found = uow.channels.find(channel_name)
+        if found is None:
+            found = next((c for c in uow.channels.list() if c.title == channel_name), None)
+        if found is not None:
+            return found
+        key = channel_name.strip()
+        if key.isdigit():
+            return Channel(id=int(key), title=title)
+        raise SourceError(
+            f"{folder}: no archived channel {channel_name!r}; an HTML export does not say its channel's id, "
+            "so give --channel the numeric id (as in t.me/c/<id>/...) or an archived channel's @username"
+        )
+    matches = [c for c in uow.channels.list() if c.title == title]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise SourceError(
+            f"{folder}: several archived channels are titled {title!r}; choose one with --channel"
+        )
+    raise SourceError(
+        f"{folder}: an HTML export does not say its channel's id and no archived channel is titled "
+        f"{title!r}; give --channel with the numeric id (as in t.me/c/<id>/...) or an archived channel's "
+        "@username, e.g. --channel 1234567890"
+    )
+
+
+def _import_html(
+    folder: Path,
+    uow_factory: Callable[[], UnitOfWork],
+    media_store: LocalMediaStore,
+    *,
+    channel_name: str | None,
+    timezone: tzinfo | None,
+) -> ImportSummary:
+    """Import an HTML export (``messages.html``, ``messages2.html``, ...) by the same rules as JSON."""
+    pages = html_pages(folder)
+    local_times = needs_timezone(folder)
+    if local_times and timezone is None:
+        raise TimezoneRequiredError(
+            f"{folder}: this HTML export gives local times without a UTC offset; give the time zone of the "
+            "computer that made it with --timezone, e.g. --timezone Europe/Berlin"
+        )
+    title = read_title(pages[0])
+    with uow_factory() as uow:
+        channel = _html_channel(uow, title, channel_name, folder)
+    export = read_html_export(folder, channel.id, timezone)
+    messages = [
+        _Message(post=item.post, where=item.where, media_path=item.media_path, files=item.files)
+        for item in export.messages
+    ]
+    media_store.prepare()
+    importer = _Importer(root=folder, store=media_store)
+    with uow_factory() as uow:
+        summary = importer.import_chat(uow, _Chat(channel=channel, messages=messages))
+        uow.commit()
+    return ImportSummary(
+        source=pages[0],
+        channels=(summary,),
+        timezone_assumed=str(timezone) if export.local_times else None,
         warnings=tuple(importer.warnings),
     )

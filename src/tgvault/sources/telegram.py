@@ -491,6 +491,10 @@ class TelegramSource:
                 raise MediaUnavailableError(f"post {fetched.post.message_id} no longer exists") from None
             await self._download(label, again.handle, sink)
 
+    async def download_thumbnail(self, channel: Channel, fetched: FetchedPost, sink: ByteSink) -> bool:
+        """Telegram serves every file itself, so no thumbnail stands in for one."""
+        return False
+
     async def _download(self, label: str, message: Any, sink: ByteSink) -> None:
         document = _document_of(message)
         try:

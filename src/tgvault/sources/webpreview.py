@@ -17,7 +17,9 @@ A :class:`~tgvault.sources.base.PostSource` over the pages Telegram serves to br
 - **Files.** Photos, videos the page can play, voice notes and stickers are downloaded from the URL the
   page gives (http(s) only; a URL is never used as a path). Documents, and videos shown only as a
   thumbnail, have no file on the page: their download fails with
-  :class:`~tgvault.errors.MediaUnavailableError` saying why, and a later Telegram sync can fetch them.
+  :class:`~tgvault.errors.MediaUnavailableError` saying why (the file stays recorded as not downloaded,
+  with the name and size shown, so a later Telegram sync can fetch it), and the thumbnail the page shows
+  is stored instead (:meth:`WebPreviewSource.download_thumbnail`).
 - **Politeness.** One request at a time per host, ``request_delay`` seconds between two requests to
   one host, a clear User-Agent, and retries with exponential backoff on 429 and 5xx that honour
   ``Retry-After`` (a wait longer than ``max_wait`` ends the run with
@@ -477,6 +479,14 @@ class WebPreviewSource:
                 media = await self._fresh_media(channel, message_id)
                 continue
             raise MediaUnavailableError(f"the file of post {message_id} answered HTTP {response.status}")
+
+    async def download_thumbnail(self, channel: Channel, fetched: FetchedPost, sink: ByteSink) -> bool:
+        """Download the preview image the page shows for a file it does not offer; False when none."""
+        media = fetched.handle if isinstance(fetched.handle, WebMedia) else None
+        if media is None or media.thumbnail is None:
+            return False
+        response = await self._client.download(media.thumbnail, sink)
+        return response.status == 200
 
     async def _fresh_media(self, channel: Channel, message_id: int) -> WebMedia:
         again = (await self.get_posts(channel, [message_id])).get(message_id)

@@ -126,10 +126,15 @@ class PageKind(Enum):
 
 @dataclass(frozen=True)
 class WebMedia:
-    """Where the preview serves a post's file: an http(s) ``url``, or why it serves none."""
+    """Where the preview serves a post's file: an http(s) ``url``, or why it serves none.
+
+    ``thumbnail`` is the URL of the preview image shown for a file the page does not offer (a document,
+    a video too large to play), so the archive keeps at least that.
+    """
 
     url: str | None
     unavailable: str | None = None
+    thumbnail: str | None = None
 
 
 @dataclass(frozen=True)
@@ -557,7 +562,10 @@ def _media(node: LexborNode, base: str, notes: _Notes) -> tuple[MediaItem, WebMe
         else:
             kind = MediaKind.VIDEO if duration is not None else MediaKind.ANIMATION  # GIFs show no duration
         item = MediaItem(kind=kind, mime_type="video/mp4", duration=duration)
-        return item, WebMedia(src) if src else WebMedia(None, _THUMBNAIL_ONLY)
+        thumbnail = _style_url(
+            node.css_first(".tgme_widget_message_video_thumb, .tgme_widget_message_roundvideo_thumb"), base
+        )
+        return item, WebMedia(src) if src else WebMedia(None, _THUMBNAIL_ONLY, thumbnail)
     if "tgme_widget_message_voice_player" in classes or node.tag == "audio":
         audio = node if node.tag == "audio" else node.css_first("audio")
         wrap = node.parent if node.tag == "audio" and node.parent is not None else node
@@ -578,7 +586,10 @@ def _media(node: LexborNode, base: str, notes: _Notes) -> tuple[MediaItem, WebMe
             )
         else:
             item = MediaItem(kind=MediaKind.DOCUMENT, file_name=title, size=size)
-        return item, WebMedia(None, _NO_DOCUMENT_FILE)
+        thumbnail = _style_url(node.css_first(".tgme_widget_message_document_thumb"), base) or _style_url(
+            icon, base
+        )
+        return item, WebMedia(None, _NO_DOCUMENT_FILE, thumbnail)
     if "tgme_widget_message_sticker_wrap" in classes:
         tgs = node.css_first('source[type="application/x-tgsticker"]')
         video = node.css_first("video")

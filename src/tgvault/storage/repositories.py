@@ -36,6 +36,7 @@ from tgvault.domain import (
     TextEntity,
     WebPagePreview,
 )
+from tgvault.merge import merge_sources
 from tgvault.storage.observations import (
     COUNTER_FIELDS,
     CounterRepository,
@@ -282,11 +283,21 @@ def _media_values(media: MediaItem) -> dict[str, Any]:
     values = {name: getattr(media, name) for name in _MEDIA_DESCRIPTION}
     values["kind"] = media.kind.value
     values.update(status=media.status.value, sha256=media.sha256, path=media.path, error=media.error)
+    values.update(thumbnail_sha256=media.thumbnail_sha256, thumbnail_path=media.thumbnail_path)
     return values
 
 
-# Which source's record wins when two disagree: the richer one.
-_SOURCE_RANK = {SourceKind.TELEGRAM.value: 3, SourceKind.TDESKTOP.value: 2, SourceKind.WEB.value: 1}
+def _revision_values(state: Post, revision: int, observed_at: datetime) -> dict[str, Any]:
+    return {
+        "channel_id": state.channel_id,
+        "message_id": state.message_id,
+        "revision": revision,
+        "text": state.text,
+        "entities": _dump_many(state.entities),
+        "edit_date": state.edit_date,
+        "observed_at": observed_at,
+        "raw": state.raw,
+    }
 
 
 def _revision_key(row: PostRow, media: MediaItemRow | None) -> tuple[Any, ...]:
@@ -334,7 +345,6 @@ class PostRepository:
         revisions: list[dict[str, Any]] = []
         counters: list[dict[str, Any]] = []
         edited = unchanged = undeleted = 0
-        poorer: set[int] = set()
         for message_id, post in latest.items():
             found = existing.get(message_id)
             if found is not None:
@@ -363,16 +373,20 @@ class PostRepository:
             if row.deleted_at is not None:
                 row.deleted_at = None
                 undeleted += 1
-            if _SOURCE_RANK[post.source.value] < _SOURCE_RANK.get(row.source, 0):
-                # A poorer source (the web preview) never overwrites a richer record: it only brings
-                # the counters it shows.
-                poorer.add(message_id)
-                unchanged += 1
-                for key in ("views", "forwards", "replies"):
-                    if values[key] is not None:
-                        setattr(row, key, values[key])
-                if values["reactions"]:
-                    row.reactions = values["reactions"]
+            if row.source != post.source.value:
+                # Another source's record: merged field by field (tgvault.merge), off the hot path.
+                merged = merge_sources(_post_from_row(row, media_row), post)
+                post = latest[message_id] = merged.post
+                if merged.kept is not None and not self._has_revision(channel_id, message_id, merged.kept):
+                    row.revision_count += 1
+                    revisions.append(_revision_values(merged.kept, row.revision_count, now))
+                values = _post_values(post)
+                for key in _POST_FIELDS:
+                    setattr(row, key, values[key])
+                if merged.text_changed:
+                    edited += 1
+                else:
+                    unchanged += 1
             elif _revision_key(row, media_row) != post.content_key():
                 row.revision_count += 1
                 revisions.append(
@@ -404,12 +418,21 @@ class PostRepository:
             self._session.execute(insert(_table(PostRevisionRow)), revisions)
         CounterRepository(self._session).add_many(counters)
         self._session.flush()
-        self._upsert_media(
-            channel_id,
-            [p for p in latest.values() if p.media is not None and p.message_id not in poorer],
-            now,
-        )
+        self._upsert_media(channel_id, [p for p in latest.values() if p.media is not None], now)
         return UpsertOutcome(added=len(new_rows), edited=edited, unchanged=unchanged, undeleted=undeleted)
+
+    def _has_revision(self, channel_id: int, message_id: int, state: Post) -> bool:
+        """True when a revision of the post already holds this text (a merge keeps each text once)."""
+        found = self._session.scalar(
+            select(PostRevisionRow.id)
+            .where(
+                PostRevisionRow.channel_id == channel_id,
+                PostRevisionRow.message_id == message_id,
+                PostRevisionRow.text == state.text,
+            )
+            .limit(1)
+        )
+        return found is not None
 
     def _load_rows(
         self, channel_id: int, message_ids: Sequence[int]
@@ -692,6 +715,7 @@ def _media_from_row(row: MediaItemRow) -> MediaItem:
     return MediaItem.model_validate(
         {name: getattr(row, name) for name in _MEDIA_DESCRIPTION}
         | {"status": row.status, "sha256": row.sha256, "path": row.path, "error": row.error}
+        | {"thumbnail_sha256": row.thumbnail_sha256, "thumbnail_path": row.thumbnail_path}
     )
 
 
@@ -770,6 +794,23 @@ class MediaRepository:
                 updated_at=utcnow(),
             )
         )
+
+    def mark_thumbnail(self, channel_id: int, message_id: int, *, sha256: str, path: str) -> None:
+        """Record a stored thumbnail of a post's file (the file itself stays as it is)."""
+        self._session.execute(
+            update(MediaItemRow)
+            .where(MediaItemRow.channel_id == channel_id, MediaItemRow.message_id == message_id)
+            .values(thumbnail_sha256=sha256, thumbnail_path=path, updated_at=utcnow())
+        )
+
+    def has_thumbnail(self, channel_id: int, message_id: int) -> bool:
+        """True when a thumbnail of the post's file is stored."""
+        found = self._session.scalar(
+            select(MediaItemRow.thumbnail_path).where(
+                MediaItemRow.channel_id == channel_id, MediaItemRow.message_id == message_id
+            )
+        )
+        return found is not None
 
     def mark_failed(self, channel_id: int, message_id: int, error: str) -> None:
         """Count a failed attempt and keep the reason; the file is retried on later runs."""

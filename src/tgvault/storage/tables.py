@@ -210,6 +210,8 @@ class MediaItemRow(Base):
     path: Mapped[str | None] = mapped_column(Text)
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer)
+    thumbnail_sha256: Mapped[str | None] = mapped_column(String(64))
+    thumbnail_path: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime]
 
     __table_args__ = (
