@@ -59,7 +59,9 @@ def _serve(conn: Connection) -> None:
 
     def add_posts(username: str, n: int, seed: int) -> dict[str, Any]:
         channel = world.channel(username)
-        build_realistic_channel(channel, n, seed=seed, with_media=False)
+        # No channel rename among the new posts: a new title is on every page (a whole-site change,
+        # like a new template), which is not what "a rebuild after new posts" measures.
+        build_realistic_channel(channel, n, seed=seed, with_media=False, renames=False)
         return {"posts": len(channel.messages), "top_id": channel.top_id}
 
     request_types = {
@@ -139,7 +141,7 @@ class BenchServer:
         return self._call("build_media", username, files, size)  # type: ignore[no-any-return]
 
     def add_posts(self, username: str, n: int, *, seed: int) -> dict[str, Any]:
-        """``n`` new realistic posts on top of the channel."""
+        """``n`` new realistic posts on top of the channel (without a channel rename among them)."""
         return self._call("add_posts", username, n, seed)  # type: ignore[no-any-return]
 
     def counts(self) -> dict[str, int]:

@@ -639,3 +639,17 @@ def test_build_continues_an_existing_channel_without_gaps_and_without_media() ->
     build_realistic_channel(channel, 30, seed=1, with_media=False)
     assert list(range(1, 38)) == channel.ids
     assert not channel.files
+
+
+def test_realistic_posts_added_without_renames_keep_the_channel_title() -> None:
+    world = FakeTelegram()
+    channel = build_realistic_channel(world, 60, seed=11)
+    title = channel.title
+    for seed in range(5):
+        build_realistic_channel(channel, 100, seed=seed, renames=False)
+    actions = {type(m.action) for m in channel.messages.values() if isinstance(m, types.MessageService)}
+    assert len(channel.ids) == 560
+    assert types.MessageActionPinMessage in actions
+    assert title == channel.title
+    new = [channel.messages[i] for i in channel.ids[60:]]
+    assert not any(isinstance(getattr(m, "action", None), types.MessageActionChatEditTitle) for m in new)

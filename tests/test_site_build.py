@@ -441,3 +441,15 @@ def test_a_new_part_of_the_current_month_leaves_other_months_alone(site: Site) -
     assert {"c/1001/2024/03-page3.html", "c/1001/2024/03-page4.html"} <= timeline
     assert timeline <= {f"c/1001/2024/03{suffix}.html" for suffix in ("", "-page2", "-page3", "-page4")}
     assert 'href="03-page4.html">Part 4' in site.page("c/1001/2024/03.html")
+
+
+def test_permalink_pages_from_frames_equal_a_full_rendering(site: Site, tmp_path: Path) -> None:
+    """Permalinks are filled into a once-rendered frame; with user templates (no frames) the bytes are the same."""
+    site.build(base_url="https://archive.example.org/news")
+    pages = [page.relative_to(site.out).as_posix() for page in html_pages(site.out)]
+    framed = {path: site.page(path) for path in pages if "/posts/" in path}
+    templates = tmp_path / "same-templates"
+    templates.mkdir()  # an empty user folder: the default theme, rendered page by page
+    site.build(full=True, base_url="https://archive.example.org/news", templates_dir=templates)
+    assert len(framed) > 10
+    assert framed == {path: site.page(path) for path in framed}

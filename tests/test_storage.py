@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -21,6 +22,7 @@ from tgvault.domain import (
     SyncState,
     TextEntity,
 )
+from tgvault.storage.database import dump_json, load_json
 from tgvault.storage.unit_of_work import UnitOfWork
 
 UoW = Callable[[], UnitOfWork]
@@ -335,3 +337,32 @@ def test_a_poorer_source_never_overwrites_a_richer_record_but_brings_its_counter
     with unit_of_work() as uow:
         assert 1 == uow.posts.upsert_many([telegram_again]).edited
         uow.commit()
+
+
+def test_json_columns_take_the_standard_library_for_what_orjson_refuses() -> None:
+    """JSON columns are written and read by orjson; an integer beyond 64 bits and a NaN literal (which
+    it refuses) still round-trip through the standard library."""
+    assert {"a": [1, "é", None]} == load_json(dump_json({"a": [1, "é", None]}))
+    assert {"big": 2**70} == load_json(dump_json({"big": 2**70}))
+    assert math.isnan(load_json("NaN"))
+
+
+def test_posts_for_display_are_the_stored_posts_without_their_raw_tl(unit_of_work: UoW) -> None:
+    with_channel(unit_of_work)
+    posts = [
+        make_post(1),
+        make_post(2, "with a file", media=MediaItem(kind=MediaKind.PHOTO, telegram_id=7, size=10)),
+        make_post(3, "", forward=Forward(from_channel_id=55, from_message_id=9, date=T0)),
+    ]
+    with unit_of_work() as uow:
+        uow.posts.upsert_many(posts)
+        uow.commit()
+    with unit_of_work() as uow:
+        stored = uow.posts.get_many(CHANNEL.id, [1, 2, 3, 4])
+        shown = uow.posts.for_display(CHANNEL.id, [3, 2, 1, 4])
+        texts = uow.posts.texts(CHANNEL.id, [2, 4])
+    assert sorted(shown) == [1, 2, 3]
+    assert all(post.raw is None for post in shown.values())
+    assert {i: post.model_copy(update={"raw": None}) for i, post in stored.items()} == shown
+    assert shown[2].media is not None and shown[2].media.kind is MediaKind.PHOTO
+    assert texts == {2: ("with a file", False)}

@@ -62,6 +62,9 @@ class Utf16Index:
 
     def __init__(self, text: str) -> None:
         self.text = text
+        if len(text.encode("utf-16-le", "surrogatepass")) == 2 * len(text):  # no astral character
+            self._starts = list(range(len(text) + 1))
+            return
         starts = [0]
         total = 0
         for ch in text:

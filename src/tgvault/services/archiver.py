@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from tgvault.domain import Channel, RunCounts, RunStatus
+from tgvault.domain import Channel, Post, RunCounts, RunStatus
 from tgvault.errors import ChannelBusyError, TgvaultError
 from tgvault.services.alerts import Reread, watch_vanished
 from tgvault.services.media_queue import MediaQueue
@@ -29,6 +29,7 @@ from tgvault.services.plans import ChannelPlan, MediaPolicy
 from tgvault.services.progress import Progress, SilentProgress
 from tgvault.sources.base import FetchedPost, PostSource
 from tgvault.storage.media_store import LocalMediaStore
+from tgvault.storage.repositories import UpsertOutcome
 from tgvault.storage.tables import utcnow
 from tgvault.storage.unit_of_work import UnitOfWork
 
@@ -210,17 +211,22 @@ class Archiver:
         async for page in self._source.newer(channel, min_id=newest):
             if not page.posts:
                 continue
-            with self._uow() as uow:
-                outcome = uow.posts.upsert_many([item.post for item in page.posts], self._clock())
-                state = uow.sync_state.get(channel.id)
-                top = max(item.post.message_id for item in page.posts)
-                uow.sync_state.save(
-                    state.model_copy(
-                        update={"newest_id": max(state.newest_id, top), "last_sync_at": self._clock()}
+
+            def commit_newer(posts: list[Post]) -> UpsertOutcome:
+                with self._uow() as uow:
+                    outcome = uow.posts.upsert_many(posts, self._clock())
+                    state = uow.sync_state.get(channel.id)
+                    top = max(post.message_id for post in posts)
+                    uow.sync_state.save(
+                        state.model_copy(
+                            update={"newest_id": max(state.newest_id, top), "last_sync_at": self._clock()}
+                        )
                     )
-                )
-                self._heartbeat(uow, channel)
-                uow.commit()
+                    self._heartbeat(uow, channel)
+                    uow.commit()
+                return outcome
+
+            outcome = await _off_loop(commit_newer, [item.post for item in page.posts])
             tally.add(posts_added=outcome.added, posts_edited=outcome.edited)
             self._progress.posts(len(page.posts))
             await self._download(channel, page.posts, plan.media, tally)
@@ -244,25 +250,29 @@ class Archiver:
             in_range = [item for item in page.posts if plan.since is None or item.post.date >= plan.since]
             reached_since = len(in_range) < len(page.posts)
             if in_range:
-                with self._uow() as uow:
-                    outcome = uow.posts.upsert_many([item.post for item in in_range], self._clock())
-                    state = uow.sync_state.get(channel.id)
-                    ids = [item.post.message_id for item in in_range]
-                    top = state.backfill_top_id or max(ids)
-                    lowest = min(ids)
-                    uow.sync_state.save(
-                        state.model_copy(
-                            update={
-                                "backfill_top_id": top,
-                                "backfill_offset_id": lowest,
-                                "newest_id": max(state.newest_id, top),
-                                "last_sync_at": self._clock(),
-                            }
+
+                def commit_older(posts: list[Post]) -> UpsertOutcome:
+                    with self._uow() as uow:
+                        outcome = uow.posts.upsert_many(posts, self._clock())
+                        state = uow.sync_state.get(channel.id)
+                        ids = [post.message_id for post in posts]
+                        top = state.backfill_top_id or max(ids)
+                        uow.sync_state.save(
+                            state.model_copy(
+                                update={
+                                    "backfill_top_id": top,
+                                    "backfill_offset_id": min(ids),
+                                    "newest_id": max(state.newest_id, top),
+                                    "last_sync_at": self._clock(),
+                                }
+                            )
                         )
-                    )
-                    self._heartbeat(uow, channel)
-                    uow.commit()
-                offset = lowest
+                        self._heartbeat(uow, channel)
+                        uow.commit()
+                    return outcome
+
+                outcome = await _off_loop(commit_older, [item.post for item in in_range])
+                offset = min(item.post.message_id for item in in_range)
                 tally.add(posts_added=outcome.added, posts_edited=outcome.edited)
                 self._progress.posts(len(in_range))
                 await self._download(channel, in_range, plan.media, tally)
@@ -372,6 +382,16 @@ class Archiver:
         queue = self._queues.pop(channel.id, None) if channel is not None else None
         if queue is not None:
             await queue.abort()
+
+
+async def _off_loop(commit: Callable[[list[Post]], UpsertOutcome], posts: list[Post]) -> UpsertOutcome:
+    """Run a page's transaction in a worker thread, so the event loop keeps reading from Telegram meanwhile.
+
+    The database drivers release the GIL while SQLite or PostgreSQL works, so the next page arrives during
+    the commit. Awaiting it keeps pages committed one at a time and in order; a cancelled run still lets
+    the transaction (posts and checkpoint together) finish or roll back as a whole.
+    """
+    return await asyncio.to_thread(commit, posts)
 
 
 def _lock_key(channel: Channel) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -32,6 +32,7 @@ from tgvault.sources.telegram_mapping import channel_to_record, message_to_post
 from tgvault.sources.telegram_raw import NOT_UNDERSTOOD, Mapper, map_or_keep_raw
 
 PAGE_SIZE = 100
+PREFETCH_PAGES = 1  # pages read from Telegram ahead of the one being stored (see TelegramSource._pages)
 RESUME_ALIGN = 512 * 1024
 """Documents are fetched in parts of this size; a resumed download restarts on such a boundary."""
 _NO_SUCH_USERNAME = (
@@ -374,19 +375,48 @@ class TelegramSource:
         return entity
 
     async def _pages(self, channel: Channel, **kwargs: Any) -> AsyncIterator[HistoryPage]:
+        """Pages of ``iter_messages``, read one page ahead.
+
+        A task fetches the next page from Telegram while the caller maps and stores the current one, so
+        Telegram's (or the network's) time overlaps with tgvault's own work instead of adding to it. At
+        most ``PREFETCH_PAGES`` pages wait; nothing is archived by reading ahead (the caller commits
+        pages in order), and leaving the loop early cancels the read.
+        """
         iterator = self._client.iter_messages(self._entity(channel), wait_time=self._request_delay, **kwargs)
-        page: list[FetchedPost] = []
         label = channel.username or str(channel.id)
-        with translated_errors(label):
-            async for message in iterator:
-                post = self._map(message, channel.id)
-                if post is not None:
-                    page.append(FetchedPost(post, message))
-                if len(page) >= PAGE_SIZE:
+        batches: asyncio.Queue[list[Any] | BaseException | None] = asyncio.Queue(maxsize=PREFETCH_PAGES)
+
+        async def read_ahead() -> None:
+            try:
+                batch: list[Any] = []
+                async for message in iterator:
+                    batch.append(message)
+                    if len(batch) >= PAGE_SIZE:
+                        await batches.put(batch)
+                        batch = []
+                if batch:
+                    await batches.put(batch)
+                await batches.put(None)
+            except Exception as exc:  # handed to the reader, which raises it (translated) in its place
+                await batches.put(exc)
+
+        reader = asyncio.create_task(read_ahead())
+        try:
+            while (batch := await batches.get()) is not None:
+                if isinstance(batch, BaseException):
+                    with translated_errors(label):
+                        raise batch
+                page = []
+                for message in batch:
+                    post = self._map(message, channel.id)
+                    if post is not None:
+                        page.append(FetchedPost(post, message))
+                if page:
                     yield HistoryPage(page, getattr(iterator, "total", None))
-                    page = []
-        if page:
-            yield HistoryPage(page, getattr(iterator, "total", None))
+        finally:
+            reader.cancel()
+            with suppress(asyncio.CancelledError):
+                await reader
 
     def _map(self, message: Any, channel_id: int) -> Post | None:
         """Map a message; one the mapping fails on is kept raw with a parse error (it never blocks)."""

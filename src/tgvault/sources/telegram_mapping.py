@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
+import orjson
 from pydantic import ValidationError
 from telethon import utils as tl_utils
 from telethon.tl import types
@@ -302,10 +303,24 @@ def _other_to_json_safe(obj: Any) -> Any:
     return {"_repr": repr(obj), "_type": _name(obj)}
 
 
+# The fast path of tl_to_raw: orjson walks the to_dict() tree in C (dates as ISO strings with their
+# offset, naive ones as UTC, int keys as strings) and calls back only for what it cannot write itself.
+_ORJSON_OPTIONS = orjson.OPT_NAIVE_UTC | orjson.OPT_NON_STR_KEYS
+
+
+def _orjson_default(obj: Any) -> Any:
+    """orjson's callback for values it cannot write: bytes, sets, TL objects, unknown objects."""
+    return _other_to_json_safe(obj)
+
+
 def tl_to_raw(obj: Any) -> dict[str, Any]:
     """A TL object's ``to_dict()`` made JSON-safe (see :func:`raw_to_json_safe`), for ``Post.raw``.
 
     A bare ``telethon.tl.custom.Message`` (which has no ``to_dict``) is read from its public attributes.
+    The conversion runs in orjson (one encode and decode in C, several times faster than walking the tree
+    in Python, which matters on every archived message); what orjson refuses (an integer beyond 64 bits,
+    a lone surrogate) takes the pure-Python path, which gives the same result. One difference: a
+    non-finite double, which Telegram never sends, becomes ``null`` on the fast path.
     """
     try:
         as_dict = obj.to_dict()
@@ -316,7 +331,14 @@ def tl_to_raw(obj: Any) -> dict[str, Any]:
             "_": "MessageService" if getattr(obj, "action", None) is not None else _name(obj),
             **{key: value for key, value in vars(obj).items() if not key.startswith("_")},
         }
-    return _dict_to_json_safe(as_dict if type(as_dict) is dict else dict(as_dict))
+    plain = as_dict if type(as_dict) is dict else dict(as_dict)
+    try:
+        fast: dict[str, Any] = orjson.loads(
+            orjson.dumps(plain, default=_orjson_default, option=_ORJSON_OPTIONS)
+        )
+    except (TypeError, ValueError):  # orjson.JSONEncodeError is a TypeError
+        return _dict_to_json_safe(plain)
+    return fast
 
 
 # ---- entities ------------------------------------------------------------------------------------

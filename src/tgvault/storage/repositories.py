@@ -576,6 +576,45 @@ class PostRepository:
                 found.setdefault(row.message_id, []).append(_revision_from_row(row))
         return found
 
+    def for_display(self, channel_id: int, message_ids: Sequence[int]) -> dict[int, Post]:
+        """Like :meth:`get_many` without the raw TL (``raw`` is None): what pages and feeds show.
+
+        Read as plain rows (no ORM objects to track), posts and their media in two queries a chunk.
+        """
+        posts = PostRow.__table__
+        media = MediaItemRow.__table__
+        columns = [column for column in posts.columns if column.name != "raw"]
+        found: dict[int, Post] = {}
+        for chunk in _chunks(message_ids):
+            media_rows = {
+                row.message_id: row
+                for row in self._session.execute(
+                    select(media).where(media.c.channel_id == channel_id, media.c.message_id.in_(chunk))
+                )
+            }
+            for row in self._session.execute(
+                select(*columns).where(posts.c.channel_id == channel_id, posts.c.message_id.in_(chunk))
+            ):
+                # Rows name their columns like the mapped classes do: the same mapping serves both.
+                post_row = cast(PostRow, _WithoutRaw(row))
+                found[row.message_id] = _post_from_row(
+                    post_row, cast(MediaItemRow | None, media_rows.get(row.message_id))
+                )
+        return found
+
+    def texts(self, channel_id: int, message_ids: Sequence[int]) -> dict[int, tuple[str, bool]]:
+        """(text, deleted) of several posts by message id: what a list of snippets needs, nothing more."""
+        found: dict[int, tuple[str, bool]] = {}
+        for chunk in _chunks(message_ids):
+            rows = self._session.execute(
+                select(PostRow.message_id, PostRow.text, PostRow.deleted_at).where(
+                    PostRow.channel_id == channel_id, PostRow.message_id.in_(chunk)
+                )
+            )
+            for message_id, text, deleted_at in rows:
+                found[message_id] = (text, deleted_at is not None)
+        return found
+
     def iter_channel(
         self,
         channel_id: int,
@@ -678,6 +717,19 @@ class PostRepository:
                     ),
                 )
             last = rows[-1][0]
+
+
+class _WithoutRaw:
+    """A plain result row read like a :class:`PostRow` whose ``raw`` was left out."""
+
+    __slots__ = ("_row",)
+    raw = None
+
+    def __init__(self, row: Any) -> None:
+        self._row = row
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._row, name)
 
 
 def _post_from_row(row: PostRow, media_row: MediaItemRow | None) -> Post:

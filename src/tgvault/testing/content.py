@@ -797,6 +797,7 @@ def build_realistic_channel(
     with_media: bool = True,
     max_file_size: int = 64 * 1024,
     username: str | None = None,
+    renames: bool = True,
 ) -> FakeChannel:
     """Fill a channel with ``n_posts`` realistic messages (ids continue from its newest; no gaps).
 
@@ -808,6 +809,7 @@ def build_realistic_channel(
     complete; the rest are drawn at random, deterministically from ``seed``. Documents are at most
     ``max_file_size`` bytes (small by default; raise it for big files). ``with_media=False`` leaves out
     photos and documents (polls, locations, contacts and link previews without pictures remain).
+    ``renames=False`` leaves out channel renames (``MessageActionChatEditTitle``), which change the title.
     """
     if isinstance(world_or_channel, FakeTelegram):
         world: FakeTelegram | None = world_or_channel
@@ -822,6 +824,9 @@ def build_realistic_channel(
         world, channel = None, world_or_channel
     with _gc_paused():  # millions of small objects: generational GC passes would make this quadratic
         builder = _Builder(channel, world, seed, with_media, max_file_size, n_posts)
+        if not renames:
+            builder.kinds = [kind for kind in builder.kinds if kind != "title"]
+            builder.cum_weights = list(itertools.accumulate(_WEIGHTS[kind] for kind in builder.kinds))
         msg_id = channel.next_id()
         end = msg_id + n_posts
         if msg_id == 1 and n_posts > 0:

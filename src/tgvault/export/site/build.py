@@ -20,7 +20,8 @@ from markupsafe import Markup
 
 from tgvault.domain import Channel, Post, PostRevision
 from tgvault.export.site.feeds import atom_feed, rss_feed
-from tgvault.export.site.links import media_site_path, tme_channel_url, valid_username
+from tgvault.export.site.frame import FrameCache
+from tgvault.export.site.links import media_site_path, relative_url, tme_channel_url, valid_username
 from tgvault.export.site.options import Order, SiteBuildReport, SiteError, SiteOptions
 from tgvault.export.site.plan import (
     MONTH_NAMES,
@@ -104,6 +105,8 @@ class _Build:
         self.missing_media: set[str] = set()
         self.avatars: dict[int, str | None] = {}
         self.global_key = ""
+        self.frames = FrameCache()
+        self.permalink_headers: dict[int, dict[str, object]] = {}
 
     # ---- the two phases --------------------------------------------------------------------------
 
@@ -246,7 +249,7 @@ class _Build:
                 wanted.setdefault(target[0], set()).add(target[1])
         related = {(channel_id, message_id): post for message_id, post in posts.items()}
         for target_channel, ids in wanted.items():
-            for message_id, post in uow.posts.get_many(target_channel, sorted(ids)).items():
+            for message_id, post in uow.posts.for_display(target_channel, sorted(ids)).items():
                 related[(target_channel, message_id)] = post
         return related
 
@@ -297,7 +300,7 @@ class _Build:
 
     def _fetch(self, uow: UnitOfWork, channel_id: int, ids: Sequence[int]) -> Iterator[dict[int, Post]]:
         for start in range(0, len(ids), FETCH_CHUNK):
-            yield uow.posts.get_many(channel_id, ids[start : start + FETCH_CHUNK])
+            yield uow.posts.for_display(channel_id, ids[start : start + FETCH_CHUNK])
 
     # ---- a channel ---------------------------------------------------------------------------------
 
@@ -372,7 +375,7 @@ class _Build:
                 if not (item.needed or item.permalinks or shard_needed):
                     continue
                 page = item.page
-                posts = uow.posts.get_many(channel_id, page.ids)
+                posts = uow.posts.for_display(channel_id, page.ids)
                 ordered = [posts[i] for i in page.ids if i in posts]
                 if item.needed or item.permalinks:
                     revisions = uow.posts.revisions_for(channel_id, page.ids)
@@ -472,25 +475,64 @@ class _Build:
         views: Sequence[tuple[datetime, int]] = (),
     ) -> None:
         path = plan.permalink_path(message_id)
-        context = self._page(path, f"{plan.channel.title} — post {message_id}")
-        links: PageLinks = context["links"]
-        extra: dict[str, Any] = {"card": None, "message_id": message_id, "description": ""}
-        if card is not None:
-            text = snippet(card.first.text, 70)
-            if text:
-                context["page"]["title"] = clean_text(f"{plan.channel.title}: {text}")
-            location = plan.location(message_id)
-            extra.update(
-                card=card.html,
-                description=snippet(card.first.text, 200),
-                date_full=card.view.date_full,
-                date_iso=card.view.date_iso,
-                timeline_url=links.to(*location) if location else None,
-                tme_url=card.view.tme_url,
-                views_chart=views_over_time(views, self.zone),
+        title = f"{plan.channel.title} — post {message_id}"
+        if card is None:
+            context = self._page(path, title)
+            links: PageLinks = context["links"]
+            html = self.renderer.render(
+                "post.html",
+                **context,
+                channel=self._header(plan, links),
+                card=None,
+                message_id=message_id,
+                description="",
             )
-        html = self.renderer.render("post.html", **context, channel=self._header(plan, links), **extra)
+            self.writer.write(path, html, key)
+            return
+        text = snippet(card.first.text, 70)
+        location = plan.location(message_id)
+        canonical = self.options.absolute_base
+        values: dict[str, object] = {
+            "title": clean_text(f"{plan.channel.title}: {text}") if text else clean_text(title),
+            "card": card.html,
+            "message_id": message_id,
+            "description": snippet(card.first.text, 200),
+            "date_full": card.view.date_full,
+            "date_iso": card.view.date_iso,
+            "tme_url": card.view.tme_url,
+        }
+        if location:
+            values["timeline_url"] = relative_url(path, *location)
+        if canonical:
+            values["canonical"] = f"{canonical}/{path}"
+        shape = (plan.channel.id, bool(values["description"]), bool(location), bool(canonical))
+
+        def render_with(slots: Mapping[str, object]) -> str:
+            context = self._page(path, "")
+            context["page"]["title"] = slots["title"]
+            if "canonical" in slots:
+                context["page"]["canonical"] = slots["canonical"]
+            extra = {name: value for name, value in slots.items() if name not in ("title", "canonical")}
+            extra.setdefault("timeline_url", None)
+            return self.renderer.render(
+                "post.html", **context, channel=self._permalink_header(plan, context["links"]), **extra
+            )
+
+        chart = views_over_time(views, self.zone)
+        if chart is not None:  # a post whose views changed draws them (no shared frame for it)
+            values["views_chart"] = chart
+        if self.options.templates_dir is None and chart is None:
+            html = self.frames.render(shape, values, render_with)
+        else:
+            html = render_with(values)
         self.writer.write(path, html, key)
+
+    def _permalink_header(self, plan: ChannelPlan, links: PageLinks) -> dict[str, object]:
+        """The channel header of permalink pages, which all sit in one folder: computed once a channel."""
+        header = self.permalink_headers.get(plan.channel.id)
+        if header is None:
+            header = self.permalink_headers[plan.channel.id] = self._header(plan, links)
+        return header
 
     def _channel_index(self, plan: ChannelPlan) -> None:
         path = plan.index_path
@@ -507,7 +549,7 @@ class _Build:
         items: list[dict[str, Any]] = []
         if ids:
             with self.uow_factory() as uow:
-                posts = uow.posts.get_many(plan.channel.id, ids)
+                posts = uow.posts.for_display(plan.channel.id, ids)
                 revisions = uow.posts.revisions_for(plan.channel.id, ids)
                 related = self._related(uow, posts, plan.channel.id)
             ordered = [posts[i] for i in ids if i in posts]
@@ -563,13 +605,14 @@ class _Build:
                 needed.append((tag, path, key))
         if not needed:
             return
-        # Tag pages list snippets: read them from the light outline, only for the tags to render.
-        wanted = {message_id for tag, _, _ in needed for message_id in tag.ids}
+        # Tag pages list snippets: read the texts of the posts of the tags to render, and only those.
+        wanted = sorted({message_id for tag, _, _ in needed for message_id in tag.ids})
         snippets: dict[int, tuple[str, bool]] = {}
         with self.uow_factory() as uow:
-            for outline in uow.posts.outline(plan.channel.id):
-                if outline.message_id in wanted:
-                    snippets[outline.message_id] = (snippet(outline.text, 160), outline.deleted)
+            for start in range(0, len(wanted), FETCH_CHUNK):
+                found = uow.posts.texts(plan.channel.id, wanted[start : start + FETCH_CHUNK])
+                for message_id, (text, deleted) in found.items():
+                    snippets[message_id] = (snippet(text, 160), deleted)
         for tag, path, key in needed:
             context = self._page(path, f"#{tag.label} — {plan.channel.title}")
             links = context["links"]
@@ -609,7 +652,9 @@ class _Build:
             key=lambda post: (-(post.views or 0), post.message_id),
         )[:10]
         with self.uow_factory() as uow:
-            top_posts = uow.posts.get_many(plan.channel.id, [post.message_id for post in top]) if top else {}
+            top_posts = (
+                uow.posts.for_display(plan.channel.id, [post.message_id for post in top]) if top else {}
+            )
         html = self.renderer.render(
             "stats.html",
             **context,
@@ -633,7 +678,7 @@ class _Build:
         posts: list[Post] = []
         if ids:
             with self.uow_factory() as uow:
-                found = uow.posts.get_many(plan.channel.id, ids)
+                found = uow.posts.for_display(plan.channel.id, ids)
             posts = [found[i] for i in ids if i in found]
         title, base = self.options.title, self.options.absolute_base
         self.writer.write(plan.atom_path, atom_feed(plan, posts, title, base))

@@ -56,15 +56,33 @@ def _check_path(path: str) -> str:
     return path
 
 
-def atomic_write(target: Path, data: bytes, folders: set[Path] | None = None) -> None:
+def atomic_write(target: Path, data: bytes, folders: set[Path] | None = None, *, new: bool = False) -> None:
     """Write ``data`` to ``target`` through a temporary file in the same folder and a rename.
 
-    ``folders`` remembers folders already created, to save a system call per file.
+    ``folders`` remembers folders already created, to save a system call per file. With ``new`` (a
+    page no manifest knows), a target that does not exist yet is created in place: nothing readable
+    is replaced, and a page cut short by a kill has no manifest entry, so the next build writes it
+    again. An existing target is still replaced through a temporary file.
     """
     if folders is None or target.parent not in folders:
         target.parent.mkdir(parents=True, exist_ok=True)
         if folders is not None:
             folders.add(target.parent)
+    if new:
+        try:
+            descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            pass
+        except OSError as exc:
+            raise SiteError(f"cannot write {target}: {exc.strerror or exc}") from exc
+        else:
+            try:
+                with os.fdopen(descriptor, "wb") as stream:
+                    stream.write(data)
+            except OSError as exc:
+                target.unlink(missing_ok=True)
+                raise SiteError(f"cannot write {target}: {exc.strerror or exc}") from exc
+            return
     temp = target.parent / f".{target.name}.{uuid.uuid4().hex}.tmp"
     try:
         with temp.open("xb") as handle:
@@ -148,7 +166,7 @@ class SiteWriter:
             entry[0] = key
             self.report.unchanged += 1
             return False
-        atomic_write(self.out_dir / path, data, self._folders)
+        atomic_write(self.out_dir / path, data, self._folders, new=entry is None)
         self._pages[path] = [key, digest]
         self.report.written += 1
         self.report.written_paths.append(path)
