@@ -514,6 +514,7 @@ class _Build:
                 context["page"]["canonical"] = slots["canonical"]
             extra = {name: value for name, value in slots.items() if name not in ("title", "canonical")}
             extra.setdefault("timeline_url", None)
+            extra.setdefault("views_chart", None)
             return self.renderer.render(
                 "post.html", **context, channel=self._permalink_header(plan, context["links"]), **extra
             )
