@@ -82,6 +82,20 @@ def test_example_file_loads() -> None:
     assert ChannelSource.WEB == second.source
     assert date(2020, 1, 1) == second.since
     assert 20_000_000 == second.media_max_size
+    assert (IntervalSchedule(86400), True) == (first.audit_schedule, first.live)
+    assert (IntervalSchedule(7 * 86400), False) == (second.audit_schedule, second.live)
+    assert (0.5, 1.0, None) == (
+        settings.sync.mass_deletion_share,
+        settings.sync.audit_pause,
+        first.mass_deletion_share,
+    )
+
+
+def test_live_needs_telegram_and_the_share_must_be_a_fraction() -> None:
+    with pytest.raises(ConfigError, match="live = true follows Telegram"):
+        load_text('[[channels]]\nname = "@durov"\nsource = "web"\nlive = true\n')
+    with pytest.raises(ConfigError, match="mass_deletion_share"):
+        load_text('[[channels]]\nname = "@durov"\nmass_deletion_share = 1.5\n')
 
 
 def test_environment_overrides_nested_values() -> None:

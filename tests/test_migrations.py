@@ -24,6 +24,9 @@ EXPECTED_TABLES = {
     "service_state",
     "channel_leases",
     "workers",
+    "post_counters",
+    "channel_alerts",
+    "audit_state",
     "media_downloads",
 }
 

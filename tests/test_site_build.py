@@ -302,6 +302,22 @@ def test_the_statistics_page_draws_static_svg(site: Site) -> None:
     assert "<script" not in stats.split("</head>", 1)[1]
 
 
+def test_a_posts_page_draws_its_views_over_time_once_they_changed(site: Site) -> None:
+    site.build()
+    assert "Views over time" not in site.page("c/1001/posts/2.html")
+    with site.uow() as uow:
+        post = uow.posts.get(NEWS.id, 2)
+        assert post is not None
+        for day, views in ((2, 1500), (9, 4200)):
+            uow.posts.upsert_many([post.model_copy(update={"views": views})], at(4, day))
+        uow.commit()
+    report = site.build()
+    assert "c/1001/posts/2.html" in report.written_paths
+    page = site.page("c/1001/posts/2.html")
+    assert "Views over time" in page and '<polyline class="line"' in page
+    assert "4,200 views</title>" in page and "1,500 views</title>" in page
+
+
 def test_search_shards_hold_each_months_posts_and_the_index_lists_them(site: Site) -> None:
     site.build()
     shard = (site.out / "search/1001/2024-03.js").read_text("utf-8")

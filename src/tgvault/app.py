@@ -80,7 +80,7 @@ def media_store_for(settings: Settings, store: str | None = None) -> LocalMediaS
     return S3MediaStore(parse_s3_url(address), settings.media.dir, options=options)
 
 
-def client_options(settings: Settings) -> ClientOptions:
+def client_options(settings: Settings, *, receive_updates: bool = False) -> ClientOptions:
     """Telethon client options from the settings (raises ConfigError when credentials are missing)."""
     api_id, api_hash = settings.telegram.api_credentials()
     session_string = settings.telegram.session_string
@@ -90,13 +90,16 @@ def client_options(settings: Settings) -> ClientOptions:
         session_string=session_string.get_secret_value() if session_string else None,
         session_file=settings.telegram.session_file,
         flood_sleep_threshold=settings.telegram.flood_sleep_threshold,
+        receive_updates=receive_updates,
     )
 
 
 @asynccontextmanager
-async def telegram_source(settings: Settings) -> AsyncIterator[TelegramSource]:
-    """A connected, authorised Telegram source for the configured account."""
-    async with connected_client(client_options(settings)) as client:
+async def telegram_source(
+    settings: Settings, *, receive_updates: bool = False
+) -> AsyncIterator[TelegramSource]:
+    """A connected, authorised Telegram source for the configured account (``receive_updates`` for live)."""
+    async with connected_client(client_options(settings, receive_updates=receive_updates)) as client:
         yield TelegramSource(client, request_delay=settings.telegram.request_delay)
 
 
@@ -139,6 +142,17 @@ async def source_for(settings: Settings, kind: ChannelSource | str) -> AsyncIter
         yield source
 
 
+def live_settings(settings: Settings) -> Settings:
+    """``tgvault run --live``: the settings with every channel read from Telegram followed live."""
+    channels = tuple(
+        channel.model_copy(update={"live": True})
+        if source_kind_for(settings, channel.name) is ChannelSource.TELEGRAM
+        else channel
+        for channel in settings.channels
+    )
+    return settings.model_copy(update={"channels": channels})
+
+
 def _start_of_day(day: date | None) -> datetime | None:
     return None if day is None else datetime.combine(day, time.min, tzinfo=UTC)
 
@@ -175,6 +189,11 @@ def plan_for(
         until=end,
         media=policy,
         refresh=RefreshWindow(newest_posts=settings.sync.refresh_posts, days=settings.sync.refresh_days),
+        mass_deletion_share=(
+            configured.mass_deletion_share
+            if configured is not None and configured.mass_deletion_share is not None
+            else settings.sync.mass_deletion_share
+        ),
     )
 
 

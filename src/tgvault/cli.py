@@ -11,7 +11,7 @@ import functools
 import os
 import sys
 from collections.abc import Callable, Coroutine, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, ParamSpec, TypeVar
 
@@ -353,6 +353,73 @@ def sync(ctx: click.Context, channels: Sequence[str], no_media: bool, source: st
     _report_outcomes(outcomes)
 
 
+@main.command()
+@click.argument("channel")
+@click.option("--full", is_flag=True, help="Start over from the oldest post, even if an audit is under way.")
+@click.option("--since", help="Only posts dated on or after this day (YYYY-MM-DD).")
+@click.option(
+    "--pause",
+    type=click.FloatRange(min=0),
+    help="Seconds between two requests (default: [sync] audit_pause, 1.0).",
+)
+@_SOURCE_OPTION
+@click.pass_context
+@handles_errors
+def audit(
+    ctx: click.Context,
+    channel: str,
+    full: bool,
+    since: str | None,
+    pause: float | None,
+    source: str | None,
+) -> None:
+    """Re-read a channel's whole archived history for edits, deletions and counters far back.
+
+    A sync re-reads only the newest posts; the audit walks every archived post, oldest first, 100 per
+    request (channels.getMessages): an edit becomes a revision, a deletion a tombstone (the content is
+    kept), changed views/forwards/reactions a new point of their time series. It continues an audit
+    that was stopped (Ctrl-C, a crash, the service's slices) unless --full; --since limits it to posts
+    dated on or after a day. `tgvault run` audits each channel on its `audit_schedule` (default weekly).
+
+    \b
+    Examples:
+      tgvault audit @durov
+      tgvault audit @durov --full
+      tgvault audit @durov --since 2024-01-01 --pause 0.5
+    """
+    from tgvault.app import make_archiver, open_archive, plan_for, source_for, source_kind_for
+    from tgvault.services.audit import Auditor
+
+    if full and since is not None:
+        raise click.UsageError("use either --full or --since, not both")
+    settings = _state(ctx).settings()
+    kind = source_kind_for(settings, channel, source)
+    plan = plan_for(settings, channel)
+    day = _date(since, "--since")
+    start = None if day is None else datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+    archive = open_archive(settings)
+
+    async def go() -> Any:
+        async with source_for(settings, kind) as posts:
+            archiver = make_archiver(archive, posts)
+            return await Auditor(archiver, archive.unit_of_work).audit(
+                plan,
+                restart=full,
+                since=start,
+                pause=settings.sync.audit_pause if pause is None else pause,
+            )
+
+    try:
+        outcome = run_async(go())
+    finally:
+        archive.close()
+    counts = outcome.counts
+    click.echo(
+        f"{plan.key}: audited {outcome.checked} posts: {counts.posts_edited} edited, "
+        f"{counts.posts_deleted} deleted, {counts.media_files} files"
+    )
+
+
 def _report_outcomes(outcomes: Sequence[Any]) -> None:
     """One line per channel; exit 1 when any channel failed."""
     failed = 0
@@ -389,6 +456,12 @@ def _exit_at_once() -> None:
 @main.command()
 @click.option("--once", is_flag=True, help="Sync every configured channel once and exit (for cron).")
 @click.option(
+    "--live",
+    is_flag=True,
+    help="Also follow every Telegram channel's updates (as `live = true` on each): new, edited and "
+    "deleted posts are recorded within seconds.",
+)
+@click.option(
     "--health-file",
     type=click.Path(path_type=Path, dir_okay=False),
     envvar="TGVAULT_HEALTH_FILE",
@@ -402,7 +475,7 @@ def _exit_at_once() -> None:
 )
 @click.pass_context
 @handles_errors
-def run(ctx: click.Context, once: bool, health_file: Path | None, worker: bool) -> None:
+def run(ctx: click.Context, once: bool, live: bool, health_file: Path | None, worker: bool) -> None:
     """Run the archive service: every configured channel synced on its own schedule.
 
     Each channel's job is the same sync as `tgvault sync`, on its `schedule` (interval, or cron read in
@@ -410,24 +483,33 @@ def run(ctx: click.Context, once: bool, health_file: Path | None, worker: bool) 
     carry on. Only one `tgvault run` serves an archive: a second one exits 1 naming the first's pid.
     SIGTERM or Ctrl-C stops cleanly (committed pages stay, the run is marked interrupted; a second
     signal exits at once); SIGHUP reloads the config. With --once, every configured channel is synced
-    once and the command exits (1 if any failed).
+    once and the command exits (1 if any failed). Each channel's whole history is also audited on its
+    `audit_schedule` (default weekly). With --live (or `live = true` per channel) the one Telegram
+    connection also receives the channels' updates: new, edited and deleted posts are recorded within
+    seconds, and after a reconnection the live channels are synced for what was missed (the account must
+    have joined a channel for Telegram to push its updates).
 
     \b
     Examples:
       tgvault run
       tgvault run --health-file data/health.json
       tgvault run --once
+      tgvault run --live
       kill -HUP <pid>      # after editing the config: add, remove or reschedule channels
       tgvault run --worker # on each of several machines sharing one PostgreSQL archive
     """
-    from tgvault.app import open_archive
+    from tgvault.app import live_settings, open_archive
     from tgvault.service import serve, sync_once
     from tgvault.storage.database import describe_url
 
     if once and worker:
         raise click.UsageError("--once syncs every channel in this process; it cannot be a --worker")
+    if live and once:
+        raise click.UsageError("--live follows updates until stopped; it cannot be combined with --once")
+    if live and worker:
+        raise click.UsageError("--live is for the single service; workers catch up on their schedules")
     state = _state(ctx)
-    settings = state.settings()
+    settings = live_settings(state.settings()) if live else state.settings()
     archive = open_archive(settings)
     try:
         archive.media_store.prepare()
@@ -450,7 +532,7 @@ def run(ctx: click.Context, once: bool, health_file: Path | None, worker: bool) 
         run_async(
             serve(
                 settings,
-                reload_settings=lambda: _load_again(state),
+                reload_settings=lambda: live_settings(_load_again(state)) if live else _load_again(state),
                 health_file=health_file,
                 force_exit=_exit_at_once,
                 worker=worker,
@@ -487,20 +569,27 @@ def _backoff(line: Any, now: datetime) -> str:
 
 
 @main.command()
+@click.option(
+    "--clear-alerts", is_flag=True, help="Mark the alerts shown as seen, so they are not shown again."
+)
 @click.pass_context
 @handles_errors
-def status(ctx: click.Context) -> None:
+def status(ctx: click.Context, clear_alerts: bool) -> None:
     """Show per channel: posts, newest post, last run and outcome, next run, backoff, media backlog.
 
     Channels the service (`tgvault run`) failed to archive are listed too, with their last error and
-    how long they back off.
+    how long they back off. Alerts come first: a run that saw more than [sync] mass_deletion_share of
+    the posts it re-read vanish (a wiped channel, a banned account) raises one, and it is shown until
+    --clear-alerts (nothing was removed from the archive).
 
     \b
-    Example:
+    Examples:
       tgvault status
+      tgvault status --clear-alerts
     """
     from tgvault.app import open_archive
     from tgvault.services.status import archive_status
+    from tgvault.services.status import clear_alerts as clear
     from tgvault.storage.tables import utcnow
 
     settings = _state(ctx).settings()
@@ -508,9 +597,20 @@ def status(ctx: click.Context) -> None:
     now = utcnow()
     try:
         report = archive_status(archive.unit_of_work, now)
+        if clear_alerts:
+            clear(archive.unit_of_work, now)
     finally:
         archive.close()
     console = Console()
+    for alert in report.alerts:
+        console.print(
+            f"ALERT {_when(alert.raised_at)} {alert.channel_key}: {alert.message}",
+            markup=False,
+            highlight=False,
+            style="bold red",
+        )
+    if report.alerts and clear_alerts:
+        console.print(f"({len(report.alerts)} alert(s) marked as seen)")
     holder = report.service
     if holder is not None and report.service_running:
         age = int((now - holder.heartbeat_at).total_seconds())

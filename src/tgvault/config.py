@@ -635,6 +635,10 @@ class SyncSettings(_Section):
 
     refresh_posts: int = Field(default=200, ge=0)
     refresh_days: int = Field(default=7, ge=0)
+    mass_deletion_share: float = Field(default=0.5, gt=0, le=1)
+    """A run that sees more than this share of the posts it re-read vanish raises an alert."""
+    audit_pause: float = Field(default=1.0, ge=0)
+    """Seconds between two requests of an audit (it must never starve the syncs)."""
 
 
 def _timezone_names() -> list[str]:
@@ -772,6 +776,9 @@ class ChannelConfig(_Section):
     session: str | None = None
     """Pin the channel to the ``tgvault run --worker`` whose ``[workers] session`` has this name (a private
     channel only one account can see); unset lets any worker take it."""
+    audit_schedule: ScheduleField = IntervalSchedule(7 * 86400)
+    live: bool = False
+    mass_deletion_share: float | None = Field(default=None, gt=0, le=1)
 
     @field_validator("name", mode="before")
     @classmethod
@@ -789,6 +796,11 @@ class ChannelConfig(_Section):
             raise ValueError(
                 f"source 'web' reads t.me/s/<username>, so {self.name!r} needs a public @username "
                 "instead of a numeric id"
+            )
+        if self.live and self.source is ChannelSource.WEB:
+            raise ValueError(
+                "live = true follows Telegram's updates, which the web preview has none of; "
+                "use source = 'telegram' (or 'auto' with API credentials) or drop live"
             )
         return self
 

@@ -387,3 +387,62 @@ class ChannelServiceState(Record):
     updated_at: datetime
 
     _aware = field_validator("next_run_at", "last_run_at", "backoff_until", "updated_at")(_require_aware)
+
+
+class CounterObservation(Record):
+    """A post's counters as one run saw them, recorded when they changed (a time series per post)."""
+
+    channel_id: int
+    message_id: int
+    observed_at: datetime
+    views: int | None = None
+    forwards: int | None = None
+    replies: int | None = None
+    reactions: tuple[Reaction, ...] = ()
+
+    _aware = field_validator("observed_at")(_require_aware)
+
+    @property
+    def reaction_total(self) -> int:
+        """All reactions added up."""
+        return sum(reaction.count for reaction in self.reactions)
+
+
+class AlertKind(StrEnum):
+    """What an alert is about."""
+
+    MASS_DELETION = "mass_deletion"
+
+
+class ChannelAlert(Record):
+    """Something a run saw that a person should look at; nothing was removed from the archive."""
+
+    id: int | None = None
+    channel_id: int | None = None
+    channel_key: str
+    kind: AlertKind
+    run_kind: str
+    raised_at: datetime
+    checked: int
+    vanished: int
+    message: str
+    cleared_at: datetime | None = None
+
+    _aware = field_validator("raised_at", "cleared_at")(_require_aware)
+
+
+class AuditState(Record):
+    """Where a channel's audit stands: posts with ids above ``cursor_id`` are left to check (None = idle)."""
+
+    channel_id: int
+    cursor_id: int | None = None
+    since: datetime | None = None
+    started_at: datetime | None = None
+    last_completed_at: datetime | None = None
+
+    _aware = field_validator("since", "started_at", "last_completed_at")(_require_aware)
+
+    @property
+    def in_progress(self) -> bool:
+        """True while an audit has started and not finished."""
+        return self.cursor_id is not None

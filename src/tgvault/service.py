@@ -34,7 +34,7 @@ import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from tgvault.config import ChannelConfig, ChannelSource, CronSchedule, Settings
-from tgvault.domain import ChannelServiceState, JobOutcome, RunCounts, RunStatus, SyncRun
+from tgvault.domain import AuditState, ChannelServiceState, JobOutcome, RunCounts, RunStatus, SyncRun
 from tgvault.errors import ChannelBusyError, FloodWaitTooLongError, ServiceBusyError, TgvaultError
 from tgvault.health import health_document, write_health_file
 from tgvault.scheduling import (
@@ -46,9 +46,12 @@ from tgvault.scheduling import (
     trigger_for,
 )
 from tgvault.services.archiver import Archiver, ChannelOutcome
+from tgvault.services.audit import SLICE_BATCHES, Auditor
+from tgvault.services.live import LiveWriter
 from tgvault.services.plans import ChannelPlan
 from tgvault.services.site_hook import NoSiteRebuild, SiteRebuilder
 from tgvault.services.status import SERVICE_LOCK_KEY, SERVICE_STALE_AFTER
+from tgvault.sources.base import ChannelUpdate, UpdateFeed
 from tgvault.storage.repositories import LockHolder, this_process
 from tgvault.storage.tables import utcnow
 from tgvault.storage.unit_of_work import UnitOfWork
@@ -77,6 +80,12 @@ class ServiceOptions:
     min_misfire_grace: float = 60.0
     startup_spread: float = 2.0
     """Channels due when the service starts begin within this many seconds of each other (at random)."""
+    audit_slice: int = SLICE_BATCHES
+    """Requests of an audit between two turns at a sync slot (an audit never holds a channel for long)."""
+    audit_resume_delay: float = 60.0
+    """Seconds after the start before an audit that a stop interrupted continues (the syncs go first)."""
+    audit_busy_retry: float = 30.0
+    """Seconds an audit waits when the channel's sync holds it, before its next slice."""
 
 
 class ChannelArchivers(Protocol):
@@ -158,9 +167,12 @@ class Service:
         options: ServiceOptions | None = None,
         clock: Callable[[], datetime] = utcnow,
         leases: WorkerLeases | None = None,
+        updates: Callable[[], Awaitable[UpdateFeed]] | None = None,
     ) -> None:
         self._settings = settings
         self._leases = leases
+        self._updates = updates
+        self._heals: set[asyncio.Task[Any]] = set()
         self._uow = unit_of_work
         self._archivers = archivers
         self._plan_for = plan_for
@@ -176,6 +188,7 @@ class Service:
         self._scheduler: Any = None
         self._running: dict[str, asyncio.Task[Any]] = {}
         self._syncing: set[str] = set()
+        self._turns: dict[str, asyncio.Lock] = {}
         self._slots: asyncio.Semaphore | None = None
         self._rebuild_pending: set[int] = set()
         self._rebuild_task: asyncio.Task[None] | None = None
@@ -227,9 +240,14 @@ class Service:
                 timezone=self._settings.site.timezone,
             )
             self._write_health("running")
+            live = asyncio.create_task(self._live(), name="tgvault-live")
             await stop.wait()
+            live.cancel()
+            await asyncio.gather(live, return_exceptions=True)
         finally:
             heartbeat.cancel()
+            for heal in list(self._heals):
+                heal.cancel()
             scheduler.pause()
             await self._cancel_jobs()
             self._leave_workers()
@@ -303,8 +321,9 @@ class Service:
         assert self._leases is not None
         change = self._leases.rebalance(self._settings, busy=self._syncing)
         for key in change.lost | change.released:
-            if self._scheduler is not None and self._scheduler.get_job(key) is not None:
-                self._scheduler.remove_job(key)
+            for job in (key, _audit_job_id(key)):
+                if self._scheduler is not None and self._scheduler.get_job(job) is not None:
+                    self._scheduler.remove_job(job)
             task = self._running.get(key)
             if task is not None and not task.done() and (key in change.lost or key not in self._syncing):
                 if key in change.lost:
@@ -368,6 +387,148 @@ class Service:
         self._update_state(
             channel.key, schedule=_describe(channel, self._settings), next_run_at=self._next_run(channel.key)
         )
+        self._schedule_audit(channel, now=now)
+
+    def _schedule_audit(self, channel: ChannelConfig, *, now: datetime) -> None:
+        """Add (or replace) the channel's audit job: on ``audit_schedule`` counted from the last finished
+        audit (a channel never audited waits one period), soon after the start when one was interrupted."""
+        tz = self._timezone()
+        audit = self._audit_state(channel)
+        if audit is not None and audit.in_progress:
+            first: datetime | None = now + timedelta(seconds=self.options.audit_resume_delay)
+        else:
+            last = audit.last_completed_at if audit is not None else None
+            first = first_run_at(now, channel.audit_schedule, last_run_at=last or now, backoff_until=None)
+        extra: dict[str, Any] = {} if first is None else {"next_run_time": first}
+        grace = max(self.options.min_misfire_grace, period(channel.audit_schedule, tz, now).total_seconds())
+        self._scheduler.add_job(
+            self._audit_job,
+            trigger=trigger_for(channel.audit_schedule, tz),
+            args=[channel.key],
+            id=_audit_job_id(channel.key),
+            name=f"audit {channel.name}",
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=int(grace),
+            replace_existing=True,
+            **extra,
+        )
+
+    def _audit_state(self, channel: ChannelConfig) -> AuditState | None:
+        channel_id = self._state(channel).channel_id
+        if channel_id is None:
+            return None
+        try:
+            with self._uow() as uow:
+                return uow.audits.get(channel_id)
+        except Exception:
+            log.exception("cannot read the audit state", channel=channel.name)
+            return None
+
+    # -- live mode -----------------------------------------------------------------------------
+
+    async def _live(self) -> None:
+        """Follow the updates of the ``live`` channels until the service stops; a reconnection syncs them."""
+        wanted = [channel for channel in self._settings.channels if channel.live]
+        if not wanted or self._updates is None:
+            return
+        try:
+            feed = await self._updates()
+        except TgvaultError as error:
+            log.error("live mode is unavailable; the channels keep their schedules", error=str(error))
+            return
+        followed: dict[int, ChannelConfig] = {}
+        records = []
+        for channel in wanted:
+            try:
+                record = await feed.resolve(channel.name)
+                with self._uow() as uow:
+                    uow.channels.upsert(record, self._clock())
+                    uow.commit()
+            except TgvaultError as error:
+                log.warning("cannot follow the channel live", channel=channel.name, error=str(error))
+                continue
+            followed[record.id] = channel
+            records.append(record)
+        writer = LiveWriter(self._uow, clock=self._clock)
+
+        async def on_update(update: ChannelUpdate) -> None:
+            channel = followed.get(update.channel_id)
+            if channel is None or self._channel(channel.key) is None:
+                return
+            try:
+                async with self._turn(channel.key):
+                    counts = writer.apply(update, self._plan_for(self._settings, channel.name))
+            except Exception:  # one bad update never ends live mode
+                log.exception("cannot record a live update", channel=channel.name)
+                return
+            log.info("live update", channel=channel.name, **counts.model_dump(exclude_defaults=True))
+            if counts.changed:
+                self._queue_rebuild(update.channel_id)
+
+        async def on_reconnect() -> None:
+            log.info("reconnected to Telegram; syncing the live channels for what was missed")
+            for channel in followed.values():
+                heal = asyncio.create_task(
+                    self._sync_channel(channel.key), name=f"tgvault-heal-{channel.key}"
+                )
+                self._heals.add(heal)
+                heal.add_done_callback(self._heals.discard)
+
+        stop = await feed.follow(records, on_update, on_reconnect)
+        log.info("following live", channels=[channel.name for channel in followed.values()])
+        try:
+            await self._stop_event().wait()
+        finally:
+            stop()
+
+    def _turn(self, key: str) -> asyncio.Lock:
+        """The channel's turn: its syncs and audit slices take it in order, so neither finds it busy."""
+        return self._turns.setdefault(key, asyncio.Lock())
+
+    async def _audit_job(self, key: str) -> None:
+        """The scheduled audit of one channel, in slices that each take a sync slot and give it back."""
+        job = _audit_job_id(key)
+        task = asyncio.current_task()
+        if task is not None:
+            self._running[job] = task
+        try:
+            await self._audit_slices(key)
+        except asyncio.CancelledError:
+            return  # stopping; the audit's cursor is committed and it continues after the restart
+        finally:
+            self._running.pop(job, None)
+
+    async def _audit_slices(self, key: str) -> None:
+        while not self.stopping:
+            channel = self._channel(key)
+            if channel is None or not self._serves(key):
+                return  # gone from the config, or its lease moved to another worker
+            assert self._slots is not None
+            try:
+                async with self._turn(key), self._slots:
+                    archiver = await self._archivers.archiver_for(self._settings, channel)
+                    outcome = await Auditor(archiver, self._uow, clock=self._clock).audit(
+                        self._plan_for(self._settings, channel.name),
+                        pause=self._settings.sync.audit_pause,
+                        max_batches=self.options.audit_slice,
+                    )
+            except ChannelBusyError:
+                await asyncio.sleep(self.options.audit_busy_retry)
+                continue
+            except (TgvaultError, OSError) as error:
+                log.warning(
+                    "channel audit failed; it continues at its next run",
+                    channel=channel.name,
+                    error=str(error),
+                )
+                return
+            if outcome.counts.changed and outcome.channel_id is not None:
+                self._queue_rebuild(outcome.channel_id)
+            if outcome.complete:
+                return
+            # paced like the requests within a slice; a sync waiting for the channel goes first
+            await asyncio.sleep(self._settings.sync.audit_pause)
 
     def _next_run(self, key: str) -> datetime | None:
         if self._scheduler is None:
@@ -394,7 +555,7 @@ class Service:
             self._running[key] = task
         try:
             assert self._slots is not None
-            async with self._slots:
+            async with self._turn(key), self._slots:
                 if not self._serves(key):
                     return None  # released or lost while waiting for a slot
                 self._syncing.add(key)
@@ -555,7 +716,9 @@ class Service:
             "changed": [],
         }
         for key in after.keys() & before.keys():
-            if _describe(after[key], new) != _describe(before[key], old):
+            if _describe(after[key], new) != _describe(before[key], old) or (
+                after[key].audit_schedule != before[key].audit_schedule
+            ):
                 changes["rescheduled"].append(after[key].name)
             elif after[key] != before[key]:
                 changes["changed"].append(after[key].name)
@@ -564,12 +727,15 @@ class Service:
         ]
         if new.media.model_copy(update={"concurrency": 0}) != old.media.model_copy(update={"concurrency": 0}):
             restart.append("media")
+        if {c.key for c in new.channels if c.live} != {c.key for c in old.channels if c.live}:
+            restart.append("live")  # the updates of the channels followed at the start keep coming
         self._settings = new
         if self._scheduler is not None:
             now = self._clock()
             for key in before.keys() - after.keys():
-                if self._scheduler.get_job(key) is not None:
-                    self._scheduler.remove_job(key)
+                for job in (key, _audit_job_id(key)):
+                    if self._scheduler.get_job(job) is not None:
+                        self._scheduler.remove_job(job)
                 self.states.pop(key, None)
             for channel in new.channels:
                 fresh = channel.key not in before or channel.name in changes["rescheduled"]
@@ -674,6 +840,10 @@ def _describe(channel: ChannelConfig, settings: Settings) -> str:
     if isinstance(channel.schedule, CronSchedule):
         return f"{channel.schedule} ({settings.site.timezone})"
     return f"every {channel.schedule}"
+
+
+def _audit_job_id(key: str) -> str:
+    return f"audit:{key}"
 
 
 def _utc(value: datetime) -> datetime:
@@ -795,12 +965,19 @@ class SharedSources:
 
         async with self._connecting:
             if self._telegram is None:
-                source = await self._stack.enter_async_context(telegram_source(self._settings))
+                live = any(channel.live for channel in self._settings.channels)
+                source = await self._stack.enter_async_context(
+                    telegram_source(self._settings, receive_updates=live)
+                )
                 self._archivers[ChannelSource.TELEGRAM] = make_archiver(
                     self._archive, source, owner=self._owner
                 )
                 self._telegram = source
             return self._telegram
+
+    async def update_feed(self) -> UpdateFeed:
+        """The Telegram source, whose connection receives updates when a channel is ``live`` at the start."""
+        return await self._telegram_source()
 
     async def aclose(self) -> None:
         """Close the Telegram connection (bounded in time)."""
@@ -839,6 +1016,7 @@ def _service(
         health_file=health_file,
         options=options,
         leases=leases,
+        updates=sources.update_feed,
     )
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -23,6 +23,7 @@ import structlog
 
 from tgvault.domain import Channel, Post, RunCounts, RunStatus
 from tgvault.errors import ChannelBusyError, TgvaultError
+from tgvault.services.alerts import Reread, watch_vanished
 from tgvault.services.media_queue import MediaQueue
 from tgvault.services.plans import ChannelPlan, MediaPolicy
 from tgvault.services.progress import Progress, SilentProgress
@@ -122,6 +123,10 @@ class Archiver:
             else:
                 outcomes.append(ChannelOutcome(plan.key, counts))
         return outcomes
+
+    def recorded_run(self, key: str, kind: str) -> AbstractAsyncContextManager[tuple[Channel, Tally]]:
+        """Resolve, lock and record a run of ``kind`` (e.g. an audit) exactly as backfill and sync are."""
+        return self._recorded_run(key, kind)
 
     # -- run bookkeeping ---------------------------------------------------------------------
 
@@ -299,7 +304,26 @@ class Archiver:
         now = self._clock()
         with self._uow() as uow:
             ids = uow.posts.ids_for_refresh(channel.id, plan.refresh.newest_posts, plan.refresh.since(now))
+        seen = await self.reread(channel, plan, ids, tally)
+        watch_vanished(self._uow, channel, plan, "sync", seen, self._clock())
+
+    async def reread(
+        self,
+        channel: Channel,
+        plan: ChannelPlan,
+        ids: Sequence[int],
+        tally: Tally,
+        *,
+        pause: float = 0.0,
+        after_batch: Callable[[UnitOfWork, Sequence[int]], None] | None = None,
+    ) -> Reread:
+        """Re-read archived posts by id, 100 a request: edits become revisions, deletions tombstones, and
+        changed counters a new point of their time series. ``after_batch`` runs in each batch's
+        transaction (to save a checkpoint); ``pause`` seconds pass between requests."""
+        seen = Reread()
         for start in range(0, len(ids), REFRESH_BATCH):
+            if start and pause > 0:
+                await asyncio.sleep(pause)
             chunk = ids[start : start + REFRESH_BATCH]
             fetched = await self._source.get_posts(channel, chunk)
             present = [item for item in fetched.values() if item is not None]
@@ -310,12 +334,16 @@ class Archiver:
             with self._uow() as uow:
                 outcome = uow.posts.upsert_many([item.post for item in present], self._clock())
                 deleted = uow.posts.mark_deleted(channel.id, gone, self._clock())
+                if after_batch is not None:
+                    after_batch(uow, chunk)
                 self._heartbeat(uow, channel)
                 uow.commit()
+            seen = seen + Reread(checked=len(present) + len(gone), vanished=len(gone))
             tally.add(posts_edited=outcome.edited, posts_deleted=deleted)
             if deleted:
                 log.info("posts deleted on Telegram", channel=plan.key, count=deleted)
             await self._download(channel, present, plan.media, tally)
+        return seen
 
     # -- media -------------------------------------------------------------------------------
 

@@ -61,3 +61,5 @@ class ChannelPlan:
     until: datetime | None = None
     media: MediaPolicy = field(default_factory=MediaPolicy)
     refresh: RefreshWindow = field(default_factory=RefreshWindow)
+    mass_deletion_share: float = 0.5
+    """A run that sees more than this share of the posts it re-read vanish raises an alert."""

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from tgvault.domain import ChannelServiceState, ChannelSummary, SyncRun
+from tgvault.domain import ChannelAlert, ChannelServiceState, ChannelSummary, SyncRun
 from tgvault.storage.leases import WorkerInfo
 from tgvault.storage.media_queue import Backlog
 from tgvault.storage.repositories import LockHolder
@@ -36,6 +36,8 @@ class ArchiveStatus:
     channels: list[ChannelStatus]
     workers: list[WorkerInfo] = field(default_factory=list)
     """Live `tgvault run --worker` processes."""
+    alerts: list[ChannelAlert] = field(default_factory=list)
+    """Alerts not cleared yet (mass deletions), newest first."""
 
 
 def archive_status(unit_of_work: Callable[[], UnitOfWork], now: datetime) -> ArchiveStatus:
@@ -49,6 +51,7 @@ def archive_status(unit_of_work: Callable[[], UnitOfWork], now: datetime) -> Arc
         states = uow.service_state.all()
         holder = uow.service_state.lock_holder(SERVICE_LOCK_KEY)
         workers = uow.leases.workers(now, SERVICE_STALE_AFTER)
+        alerts = uow.alerts.open()
         by_id = {state.channel_id: state for state in states if state.channel_id is not None}
         by_key = {state.channel_key: state for state in states}
         matched: set[str] = set()
@@ -84,7 +87,17 @@ def archive_status(unit_of_work: Callable[[], UnitOfWork], now: datetime) -> Arc
                     )
                 )
     running = holder is not None and now - holder.heartbeat_at <= SERVICE_STALE_AFTER
-    return ArchiveStatus(service=holder, service_running=running, channels=lines, workers=workers)
+    return ArchiveStatus(
+        service=holder, service_running=running, channels=lines, workers=workers, alerts=alerts
+    )
+
+
+def clear_alerts(unit_of_work: Callable[[], UnitOfWork], now: datetime) -> int:
+    """Mark every open alert as seen (``tgvault status --clear-alerts``); returns how many."""
+    with unit_of_work() as uow:
+        cleared = uow.alerts.clear(now)
+        uow.commit()
+    return cleared
 
 
 def _newest(*runs: SyncRun | None) -> SyncRun | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -69,4 +69,32 @@ class PostSource(Protocol):
 
     async def download_thumbnail(self, channel: Channel, fetched: FetchedPost, sink: ByteSink) -> bool:
         """Write a preview image of a file the source cannot offer into ``sink``; False when it has none."""
+        ...
+
+
+@dataclass(frozen=True)
+class ChannelUpdate:
+    """A change Telegram pushed for a followed channel: new or edited posts, or ids deleted."""
+
+    channel_id: int
+    posts: tuple[FetchedPost, ...] = ()
+    deleted_ids: tuple[int, ...] = ()
+    edited: bool = False
+
+
+class UpdateFeed(Protocol):
+    """A source that pushes changes as they happen (Telegram, over the connection syncs use too)."""
+
+    async def resolve(self, key: str) -> Channel:
+        """Look a channel up (as :meth:`PostSource.resolve`)."""
+        ...
+
+    async def follow(
+        self,
+        channels: Sequence[Channel],
+        on_update: Callable[[ChannelUpdate], Awaitable[None]],
+        on_reconnect: Callable[[], Awaitable[None]],
+    ) -> Callable[[], None]:
+        """Call ``on_update`` for each change of these channels, and ``on_reconnect`` after the connection
+        was lost and came back (changes may have been missed meanwhile); returns the function that stops."""
         ...

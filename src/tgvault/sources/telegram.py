@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import structlog
-from telethon import TelegramClient, errors, functions, types
+from telethon import TelegramClient, errors, events, functions, types
 from telethon.sessions import SQLiteSession, StringSession
 
 from tgvault.domain import Channel, Post
@@ -27,7 +27,7 @@ from tgvault.errors import (
     NotLoggedInError,
     SourceError,
 )
-from tgvault.sources.base import ByteSink, FetchedPost, HistoryPage
+from tgvault.sources.base import ByteSink, ChannelUpdate, FetchedPost, HistoryPage
 from tgvault.sources.telegram_mapping import channel_to_record, message_to_post
 from tgvault.sources.telegram_raw import NOT_UNDERSTOOD, Mapper, map_or_keep_raw
 
@@ -57,6 +57,8 @@ class ClientOptions:
     session_file: Path | None = None
     flood_sleep_threshold: int = 60
     request_retries: int = 5
+    receive_updates: bool = False
+    """True for live mode: the connection also receives the updates of the channels the account joined."""
 
 
 def parse_channel_key(key: str) -> str | int:
@@ -99,15 +101,28 @@ def _restrict_permissions(session_file: Path) -> None:
             candidate.chmod(0o600)
 
 
+class ReconnectingClient(TelegramClient):  # type: ignore[misc]  # Telethon is untyped
+    """A ``TelegramClient`` that says when it reconnected on its own, since updates may have been missed."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.on_reconnect: list[Callable[[], None]] = []
+
+    async def _handle_auto_reconnect(self) -> None:
+        await super()._handle_auto_reconnect()
+        for callback in list(self.on_reconnect):
+            callback()
+
+
 def build_client(options: ClientOptions) -> TelegramClient:
     """A Telethon client for the configured account (not yet connected)."""
-    client = TelegramClient(
+    client = ReconnectingClient(
         make_session(options),
         options.api_id,
         options.api_hash,
         flood_sleep_threshold=options.flood_sleep_threshold,
         request_retries=options.request_retries,
-        receive_updates=False,
+        receive_updates=options.receive_updates,
     )
     return client
 
@@ -438,6 +453,51 @@ class TelegramSource:
                 found[message_id] = None if post is None else FetchedPost(post, message)
         return found
 
+    async def follow(
+        self,
+        channels: Sequence[Channel],
+        on_update: Callable[[ChannelUpdate], Awaitable[None]],
+        on_reconnect: Callable[[], Awaitable[None]],
+    ) -> Callable[[], None]:
+        """Live mode: pass new, edited and deleted posts of ``channels`` to ``on_update`` as Telegram
+        pushes them (the client must receive updates, and the account must have joined the channels);
+        ``on_reconnect`` runs after Telethon reconnected by itself. Returns the function that stops."""
+        followed = {channel.id for channel in channels}
+        loop = asyncio.get_running_loop()
+        tasks: set[asyncio.Future[None]] = set()
+
+        def keep(task: asyncio.Future[None]) -> None:
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+
+        async def handler(update: Any) -> None:
+            change = _channel_update(update, followed, self._map)
+            if change is not None:
+                await on_update(change)
+
+        def reconnected() -> None:
+            keep(asyncio.ensure_future(on_reconnect(), loop=loop))
+
+        event = events.Raw(types=list(_LIVE_UPDATES))
+        self._client.add_event_handler(handler, event)
+        callbacks: list[Callable[[], None]] | None = getattr(self._client, "on_reconnect", None)
+        if callbacks is not None:
+            callbacks.append(reconnected)
+
+        def stop() -> None:
+            self._client.remove_event_handler(handler, event)
+            if callbacks is not None and reconnected in callbacks:
+                callbacks.remove(reconnected)
+            for task in list(tasks):
+                task.cancel()
+
+        return stop
+
+    def disconnected(self) -> Awaitable[None]:
+        """Resolves when the client disconnected for good (Telethon gave up reconnecting, or it was closed)."""
+        future: Awaitable[None] = self._client.disconnected
+        return future
+
     async def download_media(self, channel: Channel, fetched: FetchedPost, sink: ByteSink) -> None:
         """Download the post's file; an expired file reference is refreshed by re-reading the post once.
 
@@ -505,6 +565,32 @@ def _document_of(message: Any) -> Any:
     if isinstance(media, types.MessageMediaDocument) and isinstance(media.document, types.Document):
         return media.document
     return None
+
+
+_LIVE_UPDATES = (
+    types.UpdateNewChannelMessage,
+    types.UpdateEditChannelMessage,
+    types.UpdateDeleteChannelMessages,
+)
+
+
+def _channel_update(
+    update: Any, followed: set[int], mapper: Callable[[Any, int], Post | None]
+) -> ChannelUpdate | None:
+    """The domain form of a Telethon channel update for a followed channel (None for anything else)."""
+    if isinstance(update, types.UpdateDeleteChannelMessages):
+        if update.channel_id not in followed:
+            return None
+        return ChannelUpdate(update.channel_id, deleted_ids=tuple(update.messages))
+    message = update.message
+    peer = getattr(message, "peer_id", None)
+    if not isinstance(peer, types.PeerChannel) or peer.channel_id not in followed:
+        return None
+    post = mapper(message, peer.channel_id)
+    if post is None:
+        return None
+    edited = isinstance(update, types.UpdateEditChannelMessage)
+    return ChannelUpdate(peer.channel_id, posts=(FetchedPost(post, message),), edited=edited)
 
 
 class _FileReferenceExpired(Exception):

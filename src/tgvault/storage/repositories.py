@@ -37,6 +37,12 @@ from tgvault.domain import (
     WebPagePreview,
 )
 from tgvault.merge import merge_sources
+from tgvault.storage.observations import (
+    COUNTER_FIELDS,
+    CounterRepository,
+    counters_changed,
+    merged_counters,
+)
 from tgvault.storage.tables import (
     ChannelLockRow,
     ChannelObservationRow,
@@ -337,12 +343,19 @@ class PostRepository:
         existing = self._load_rows(channel_id, list(latest))
         new_rows: list[dict[str, Any]] = []
         revisions: list[dict[str, Any]] = []
+        counters: list[dict[str, Any]] = []
         edited = unchanged = undeleted = 0
         for message_id, post in latest.items():
             found = existing.get(message_id)
             if found is not None:
                 post = latest[message_id] = _with_known_size(post, found[1])
             values = _post_values(post)
+            stored = None if found is None else {name: getattr(found[0], name) for name in COUNTER_FIELDS}
+            if counters_changed(stored, values):
+                counters.append(
+                    {"channel_id": channel_id, "message_id": message_id, "observed_at": now}
+                    | merged_counters(stored, values)
+                )
             if found is None:
                 new_rows.append(
                     {
@@ -403,6 +416,7 @@ class PostRepository:
             self._session.execute(insert(_table(PostRow)), new_rows)
         if revisions:
             self._session.execute(insert(_table(PostRevisionRow)), revisions)
+        CounterRepository(self._session).add_many(counters)
         self._session.flush()
         self._upsert_media(channel_id, [p for p in latest.values() if p.media is not None], now)
         return UpsertOutcome(added=len(new_rows), edited=edited, unchanged=unchanged, undeleted=undeleted)

@@ -164,6 +164,28 @@ class PostRevisionRow(Base):
     )
 
 
+class PostCounterRow(Base):
+    """A post's views, forwards, replies and reactions when an observation found them changed."""
+
+    __tablename__ = "post_counters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    observed_at: Mapped[datetime]
+    views: Mapped[int | None] = mapped_column(BigInteger)
+    forwards: Mapped[int | None] = mapped_column(BigInteger)
+    replies: Mapped[int | None] = mapped_column(BigInteger)
+    reactions: Mapped[list[Any]] = mapped_column(JsonDocument)
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["channel_id", "message_id"], ["posts.channel_id", "posts.message_id"], ondelete="CASCADE"
+        ),
+        Index("ix_post_counters_post_time", "channel_id", "message_id", "observed_at"),
+    )
+
+
 class MediaItemRow(Base):
     """The file attached to a post and where its download stands."""
 
@@ -326,6 +348,39 @@ class WorkerRow(Base):
     pid: Mapped[int] = mapped_column(Integer)
     started_at: Mapped[datetime]
     heartbeat_at: Mapped[datetime]
+
+
+class ChannelAlertRow(Base):
+    """Something a run saw that a person should look at, e.g. a mass deletion; kept until cleared."""
+
+    __tablename__ = "channel_alerts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel_id: Mapped[int | None] = mapped_column(BigInteger)
+    channel_key: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(32))
+    run_kind: Mapped[str] = mapped_column(String(16))
+    raised_at: Mapped[datetime]
+    checked: Mapped[int] = mapped_column(Integer)
+    vanished: Mapped[int] = mapped_column(Integer)
+    message: Mapped[str] = mapped_column(Text)
+    cleared_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_channel_alerts_channel_raised", "channel_id", "raised_at"),)
+
+
+class AuditStateRow(Base):
+    """Where a channel's audit stands: the id it has checked up to, its date range, when one last finished."""
+
+    __tablename__ = "audit_state"
+
+    channel_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    cursor_id: Mapped[int | None] = mapped_column(BigInteger)
+    since: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]
+    last_completed_at: Mapped[datetime | None]
 
 
 def utcnow() -> datetime:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tgvault.errors import ResourceFaultError
 from tgvault.storage.leases import LeaseRepository
 from tgvault.storage.media_queue import MediaQueueRepository
+from tgvault.storage.observations import AlertRepository, AuditStateRepository, CounterRepository
 from tgvault.storage.reparse import ReparseRepository
 from tgvault.storage.repositories import (
     ChannelLockRepository,
@@ -43,6 +44,9 @@ class UnitOfWork:
     summaries: SummaryRepository
     service_state: ServiceStateRepository
     leases: LeaseRepository
+    counters: CounterRepository
+    alerts: AlertRepository
+    audits: AuditStateRepository
     media_queue: MediaQueueRepository
     reparse: ReparseRepository
 
@@ -62,6 +66,9 @@ class UnitOfWork:
         self.summaries = SummaryRepository(session)
         self.service_state = ServiceStateRepository(session)
         self.leases = LeaseRepository(session)
+        self.counters = CounterRepository(session)
+        self.alerts = AlertRepository(session)
+        self.audits = AuditStateRepository(session)
         self.media_queue = MediaQueueRepository(session)
         self.reparse = ReparseRepository(session)
         return self

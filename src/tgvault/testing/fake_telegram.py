@@ -683,6 +683,10 @@ class FakeTelegram:
         self.strict_file_references = False
         """When true, every read of a message issues new file references and the older ones expire."""
         self.account_pts = 1
+        self.push_updates = False
+        """When true, new, edited and deleted channel posts are pushed to every subscriber (connected clients)
+        as Telegram pushes them to an account that joined the channel; see :meth:`subscribe`."""
+        self._listeners: list[Callable[[TL], None]] = []
         self._faults: dict[type, deque[tuple[int, str]]] = {}
         self._pending_rotations = 0
         self._channel_ids = itertools.count(1_300_000_007, 104_729)
@@ -840,13 +844,46 @@ class FakeTelegram:
         message.edit_date = edit_date
         message.edit_hide = False
         ch.pts += 1
+        self._push(ch, types.UpdateEditChannelMessage(message=message, pts=ch.pts, pts_count=1))
         return message
 
     def delete_messages(self, channel: FakeChannel | int | str, ids: Iterable[int]) -> None:
         """Delete posts: they vanish from history and ``channels.getMessages`` answers ``MessageEmpty``."""
         ch = self.channel(channel)
-        for msg_id in ids:
-            ch.remove_message(msg_id)
+        removed = [msg_id for msg_id in ids if ch.remove_message(msg_id) is not None]
+        if removed:
+            self._push(
+                ch,
+                types.UpdateDeleteChannelMessages(
+                    channel_id=ch.id, messages=removed, pts=ch.pts, pts_count=len(removed)
+                ),
+            )
+
+    # -- pushed updates --------------------------------------------------------------------------------
+
+    def subscribe(self, listener: Callable[[TL], None]) -> Callable[[], None]:
+        """Call ``listener(updates)`` with each ``types.Updates`` pushed while :attr:`push_updates` is on;
+        returns the function that unsubscribes. Senders and the loopback server subscribe their clients."""
+        self._listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with contextlib.suppress(ValueError):
+                self._listeners.remove(listener)
+
+        return unsubscribe
+
+    def publish(self, channel: FakeChannel | int | str, message: TL) -> TL:
+        """Push a post already added to the channel (e.g. by ``add_post``) as ``updateNewChannelMessage``."""
+        ch = self.channel(channel)
+        self._push(ch, types.UpdateNewChannelMessage(message=message, pts=ch.pts, pts_count=1))
+        return message
+
+    def _push(self, ch: FakeChannel, update: TL) -> None:
+        if not self.push_updates or not self._listeners:
+            return
+        envelope = types.Updates(updates=[update], users=[], chats=[ch.to_tl()], date=self.clock, seq=0)
+        for listener in list(self._listeners):
+            listener(envelope)
 
     def vanish_channel(self, channel: FakeChannel | int | str) -> None:
         """The channel goes private/banned: its username stops resolving, and any use of its access hash
@@ -1349,6 +1386,12 @@ class FakeSender:
         self._disconnected_future: asyncio.Future[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._pending: set[asyncio.Future[Any]] = set()
+        world.subscribe(self._pushed)
+
+    def _pushed(self, updates: TL) -> None:
+        """An update the world pushes reaches the client as one read from the socket would."""
+        if self._user_connected and self._updates_queue is not None:
+            self._updates_queue.put_nowait(BinaryReader(bytes(updates)).tgread_object())
 
     async def connect(self, connection: TL) -> bool:
         """Mark connected (the connection object is kept but never opened); ``False`` if already connected."""

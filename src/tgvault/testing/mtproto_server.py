@@ -474,6 +474,15 @@ class LoopbackTelegramServer:
         await asyncio.gather(*(task for _c, task in dropped), return_exceptions=True)
         return len(dropped)
 
+    def push(self, updates: Any) -> int:
+        """Send an unsolicited update (e.g. ``types.Updates``) to every open connection that has a session,
+        as Telegram pushes updates; returns to how many. Call it in the server's loop (``subscribe`` it to
+        a :class:`~tgvault.testing.FakeTelegram` whose changes are made with :meth:`ServerThread.call`)."""
+        sent = 0
+        for connection in list(self._connections):
+            sent += connection.push(updates)
+        return sent
+
     def stop_listening(self) -> None:
         """Close the listening socket: new connections are refused, open ones go on."""
         if self._listener is not None:
@@ -617,6 +626,14 @@ class _Connection:
         self._queue: asyncio.Queue[tuple[_Session, int, Any]] = asyncio.Queue()
         self._closed = False
         self._disconnect_timer: asyncio.TimerHandle | None = None
+        self._session: _Session | None = None
+
+    def push(self, updates: Any) -> int:
+        """Send an update outside any RPC result (1), unless the connection has no session yet (0)."""
+        if self._closed or self._session is None:
+            return 0
+        self._send_obj(self._session, updates, response=False)
+        return 1
 
     # -- socket level --------------------------------------------------------------------------------------
 
@@ -811,6 +828,7 @@ class _Connection:
             self._send_obj(known, types.BadServerSalt(msg_id, seq_no, 48, self.server.salt))
             return
         session, created = self.server._session(session_id)
+        self._session = session
         if created:
             self.server.sessions_created += 1
             unique_id = struct.unpack("<q", os.urandom(8))[0]

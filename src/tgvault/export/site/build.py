@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from itertools import groupby
 from typing import Any
 
@@ -38,7 +38,7 @@ from tgvault.export.site.plan import (
 from tgvault.export.site.render import Renderer, static_files
 from tgvault.export.site.richtext import clean_text, plain, snippet
 from tgvault.export.site.search import SearchEntry, index_script, searchable_text, shard_script
-from tgvault.export.site.stats import stats_context
+from tgvault.export.site.stats import stats_context, views_over_time
 from tgvault.export.site.views import (
     CardContext,
     CardView,
@@ -382,8 +382,11 @@ class _Build:
                     if item.needed:
                         self._timeline_page(plan, page, pages, cards, display, position, item.key)
                     by_id = {message_id: card for card in cards for message_id in card.ids}
+                    views = uow.counters.views_for(channel_id, [i for i, _ in item.permalinks])
                     for message_id, key in item.permalinks:
-                        self._permalink(plan, message_id, by_id.get(message_id), key)
+                        self._permalink(
+                            plan, message_id, by_id.get(message_id), key, views.get(message_id, [])
+                        )
                 if shard_needed:
                     links = PageLinks("search.html", self.site)
                     for post in ordered:
@@ -458,7 +461,14 @@ class _Build:
         )
         self.writer.write(page.path, html, key)
 
-    def _permalink(self, plan: ChannelPlan, message_id: int, card: _Card | None, key: str) -> None:
+    def _permalink(
+        self,
+        plan: ChannelPlan,
+        message_id: int,
+        card: _Card | None,
+        key: str,
+        views: Sequence[tuple[datetime, int]] = (),
+    ) -> None:
         path = plan.permalink_path(message_id)
         title = f"{plan.channel.title} — post {message_id}"
         if card is None:
@@ -499,11 +509,15 @@ class _Build:
                 context["page"]["canonical"] = slots["canonical"]
             extra = {name: value for name, value in slots.items() if name not in ("title", "canonical")}
             extra.setdefault("timeline_url", None)
+            extra.setdefault("views_chart", None)
             return self.renderer.render(
                 "post.html", **context, channel=self._permalink_header(plan, context["links"]), **extra
             )
 
-        if self.options.templates_dir is None:
+        chart = views_over_time(views, self.zone)
+        if chart is not None:  # a post whose views changed draws them (no shared frame for it)
+            values["views_chart"] = chart
+        if self.options.templates_dir is None and chart is None:
             html = self.frames.render(shape, values, render_with)
         else:
             html = render_with(values)

@@ -163,6 +163,13 @@ def line_chart(label: str, points: Sequence[tuple[datetime, int]], zone: tzinfo,
     return Markup("").join(parts)
 
 
+def views_over_time(points: Sequence[tuple[datetime, int]], zone: tzinfo) -> Markup | None:
+    """A post's views as the archive saw them grow (its counter time series); None with fewer than two."""
+    if len(points) < 2:
+        return None
+    return line_chart("Views over time", points, zone, "views")
+
+
 def stats_context(
     plan: ChannelPlan, observations: Sequence[tuple[datetime, int | None, str]], zone: tzinfo
 ) -> dict[str, object]:

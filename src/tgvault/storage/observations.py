@@ -1,0 +1,189 @@
+"""What the archive watches over time: post counters, alerts raised by runs, and audit progress."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
+
+from tgvault.domain import AlertKind, AuditState, ChannelAlert, CounterObservation, Reaction
+from tgvault.storage.tables import AuditStateRow, ChannelAlertRow, PostCounterRow, PostRow
+
+COUNTER_FIELDS = ("views", "forwards", "replies", "reactions")
+
+
+def counters_changed(stored: dict[str, Any] | None, observed: dict[str, Any]) -> bool:
+    """True when ``observed`` counters (a post's values) differ from ``stored`` ones (None = first sight).
+
+    A counter the source did not show (None, or no reactions) is not a change: the web preview shows
+    fewer counters than Telegram and must not make the series zig-zag.
+    """
+    if not any(observed.get(name) for name in COUNTER_FIELDS):
+        return False
+    if stored is None:
+        return True
+    for name in COUNTER_FIELDS:
+        value = observed.get(name)
+        if value is None or (name == "reactions" and not value):
+            continue
+        if value != stored.get(name):
+            return True
+    return False
+
+
+def merged_counters(stored: dict[str, Any] | None, observed: dict[str, Any]) -> dict[str, Any]:
+    """The counters after an observation: what it showed, and the stored value where it showed nothing."""
+    merged = {}
+    for name in COUNTER_FIELDS:
+        value = observed.get(name)
+        if stored is not None and (value is None or (name == "reactions" and not value)):
+            value = stored.get(name)
+        merged[name] = [] if name == "reactions" and value is None else value
+    return merged
+
+
+class CounterRepository:
+    """The time series of views, forwards, replies and reactions of each post."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Store observations (dicts with channel_id, message_id, observed_at and the counters)."""
+        if rows:
+            self._session.execute(insert(PostCounterRow.__table__), list(rows))  # type: ignore[arg-type]
+
+    def series(self, channel_id: int, message_id: int) -> list[CounterObservation]:
+        """One post's observations, oldest first."""
+        rows = self._session.scalars(
+            select(PostCounterRow)
+            .where(PostCounterRow.channel_id == channel_id, PostCounterRow.message_id == message_id)
+            .order_by(PostCounterRow.observed_at, PostCounterRow.id)
+        )
+        return [
+            CounterObservation(
+                channel_id=row.channel_id,
+                message_id=row.message_id,
+                observed_at=row.observed_at,
+                views=row.views,
+                forwards=row.forwards,
+                replies=row.replies,
+                reactions=tuple(Reaction.model_validate(item) for item in row.reactions or ()),
+            )
+            for row in rows
+        ]
+
+    def views_for(self, channel_id: int, message_ids: Sequence[int]) -> dict[int, list[tuple[datetime, int]]]:
+        """(observed_at, views) of several posts, oldest first, keyed by message id (posts with views only)."""
+        found: dict[int, list[tuple[datetime, int]]] = {}
+        for start in range(0, len(message_ids), 500):
+            chunk = list(message_ids[start : start + 500])
+            rows = self._session.execute(
+                select(PostCounterRow.message_id, PostCounterRow.observed_at, PostCounterRow.views)
+                .where(
+                    PostCounterRow.channel_id == channel_id,
+                    PostCounterRow.message_id.in_(chunk),
+                    PostCounterRow.views.is_not(None),
+                )
+                .order_by(PostCounterRow.message_id, PostCounterRow.observed_at, PostCounterRow.id)
+            )
+            for message_id, observed_at, views in rows:
+                if views is not None:
+                    found.setdefault(message_id, []).append((observed_at, views))
+        return found
+
+
+class AlertRepository:
+    """Alerts raised by runs (mass deletions), shown by ``tgvault status`` until cleared."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def raise_alert(self, alert: ChannelAlert) -> int:
+        """Record an alert; returns its id."""
+        values = alert.model_dump(exclude={"id"})
+        values["kind"] = alert.kind.value
+        row = ChannelAlertRow(**values)
+        self._session.add(row)
+        self._session.flush()
+        return row.id
+
+    def open(self) -> list[ChannelAlert]:
+        """Alerts not cleared yet, newest first."""
+        rows = self._session.scalars(
+            select(ChannelAlertRow)
+            .where(ChannelAlertRow.cleared_at.is_(None))
+            .order_by(ChannelAlertRow.raised_at.desc(), ChannelAlertRow.id.desc())
+        )
+        return [_alert_from_row(row) for row in rows]
+
+    def clear(self, cleared_at: datetime, channel_id: int | None = None) -> int:
+        """Mark open alerts (of one channel, or all) as seen; returns how many."""
+        query = update(ChannelAlertRow).where(ChannelAlertRow.cleared_at.is_(None))
+        if channel_id is not None:
+            query = query.where(ChannelAlertRow.channel_id == channel_id)
+        result = self._session.execute(query.values(cleared_at=cleared_at))
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _alert_from_row(row: ChannelAlertRow) -> ChannelAlert:
+    return ChannelAlert(
+        id=row.id,
+        channel_id=row.channel_id,
+        channel_key=row.channel_key,
+        kind=AlertKind(row.kind),
+        run_kind=row.run_kind,
+        raised_at=row.raised_at,
+        checked=row.checked,
+        vanished=row.vanished,
+        message=row.message,
+        cleared_at=row.cleared_at,
+    )
+
+
+class AuditStateRepository:
+    """Per channel: the audit in progress (its cursor and range) and when the last one finished."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def get(self, channel_id: int) -> AuditState:
+        """The channel's audit state (idle and never audited when unknown)."""
+        row = self._session.get(AuditStateRow, channel_id)
+        if row is None:
+            return AuditState(channel_id=channel_id)
+        return AuditState(
+            channel_id=row.channel_id,
+            cursor_id=row.cursor_id,
+            since=row.since,
+            started_at=row.started_at,
+            last_completed_at=row.last_completed_at,
+        )
+
+    def save(self, state: AuditState) -> None:
+        """Store the state; call in the same unit of work as the posts the cursor covers."""
+        row = self._session.get(AuditStateRow, state.channel_id)
+        values = state.model_dump()
+        if row is None:
+            self._session.add(AuditStateRow(**values))
+        else:
+            for key, value in values.items():
+                setattr(row, key, value)
+        self._session.flush()
+
+    def ids_to_audit(
+        self, channel_id: int, *, after_id: int, since: datetime | None, limit: int | None
+    ) -> list[int]:
+        """Ids of live archived posts above ``after_id`` (dated ``since`` or later), ascending."""
+        query = select(PostRow.message_id).where(
+            PostRow.channel_id == channel_id, PostRow.message_id > after_id, PostRow.deleted_at.is_(None)
+        )
+        if since is not None:
+            query = query.where(PostRow.date >= since)
+        query = query.order_by(PostRow.message_id)
+        if limit is not None:
+            query = query.limit(limit)
+        return list(self._session.scalars(query))
