@@ -81,7 +81,13 @@ from tgvault.export.desktop_json import (
     is_file_placeholder,
 )
 from tgvault.sources.tdesktop_html import RAW_KEY as HTML_RAW_KEY
-from tgvault.sources.tdesktop_html import html_pages, needs_timezone, read_html_export, read_title
+from tgvault.sources.tdesktop_html import (
+    ExportMessage,
+    html_pages,
+    needs_timezone,
+    read_html_export,
+    read_title,
+)
 from tgvault.storage.media_store import LocalMediaStore, StoredFile
 from tgvault.storage.unit_of_work import UnitOfWork
 from tgvault.text import utf16_len
@@ -294,21 +300,9 @@ class _Fields:
 
 
 @dataclass(frozen=True)
-class _Message:
-    """One mapped message: the post (media not yet stored) and the export files it refers to."""
-
-    post: Post
-    where: str
-    media_path: str | None
-    """The attachment's path in the export (None for no attachment or a placeholder)."""
-    files: tuple[str, ...]
-    """Every path-valued field's path (attachment, thumbnail, vCard, custom emoji)."""
-
-
-@dataclass(frozen=True)
 class _Chat:
     channel: Channel
-    messages: list[_Message]
+    messages: list[ExportMessage]
 
 
 def _text(fields: _Fields, files: list[str]) -> tuple[str, tuple[TextEntity, ...]]:
@@ -471,7 +465,7 @@ def _contact(fields: _Fields, files: list[str]) -> Contact | None:
     )
 
 
-def _message(data: object, where: str, channel_id: int, zone: tzinfo | None) -> _Message:
+def _message(data: object, where: str, channel_id: int, zone: tzinfo | None) -> ExportMessage:
     fields = _Fields(data, where)
     message_id = fields.integer("id", required=True)
     assert message_id is not None
@@ -527,7 +521,7 @@ def _message(data: object, where: str, channel_id: int, zone: tzinfo | None) -> 
         first = exc.errors()[0]
         place = ".".join(str(part) for part in first["loc"])
         raise ImportFormatError(f"{first['msg']} ({place})", location=where) from exc
-    return _Message(post=post, where=where, media_path=media_path, files=tuple(dict.fromkeys(files)))
+    return ExportMessage(post=post, where=where, media_path=media_path, files=tuple(dict.fromkeys(files)))
 
 
 # --------------------------------------------------------------------------------------------- files
@@ -720,7 +714,7 @@ class _Importer:
                 return None
             return pending.commit()
 
-    def _files(self, message: _Message, tally: _Tally) -> tuple[StoredFile | None, dict[str, str]]:
+    def _files(self, message: ExportMessage, tally: _Tally) -> tuple[StoredFile | None, dict[str, str]]:
         """Store every file the message names; the attachment's stored file and a map for ``raw``."""
         media = message.post.media
         attachment = None
@@ -737,7 +731,7 @@ class _Importer:
                 mapping[value] = stored.path
         return attachment, mapping
 
-    def _fill(self, message: _Message, old: Post, tally: _Tally) -> tuple[int, StoredFile] | None:
+    def _fill(self, message: ExportMessage, old: Post, tally: _Tally) -> tuple[int, StoredFile] | None:
         """The export's file for an archived post that still lacks it (same kind and size)."""
         new, have = message.post.media, old.media
         if new is None or have is None or message.media_path is None:
@@ -815,7 +809,9 @@ class _Importer:
             paths_refused=tally.refused,
         )
 
-    def _post(self, message: _Message, old: Post | None, tally: _Tally) -> tuple[Post, StoredFile | None]:
+    def _post(
+        self, message: ExportMessage, old: Post | None, tally: _Tally
+    ) -> tuple[Post, StoredFile | None]:
         """The export's post with its files stored, ready to upsert over ``old`` (or insert)."""
         attachment, mapping = self._files(message, tally)
         post = message.post
@@ -836,7 +832,7 @@ class _Importer:
         return post.model_copy(update={"media": media, "raw": _raw(message, mapping)}), attachment
 
 
-def _raw(message: _Message, files: Mapping[str, str]) -> dict[str, Any]:
+def _raw(message: ExportMessage, files: Mapping[str, str]) -> dict[str, Any]:
     raw = dict(message.post.raw or {})
     if files:
         raw["tdesktop_files"] = dict(files)
@@ -882,7 +878,7 @@ def _decide(new: Post, old: Post | None) -> Literal["insert", "update", "merge",
     return "merge" if new_time > old_time else "older"
 
 
-def _chunks(items: Sequence[_Message], size: int) -> Iterator[Sequence[_Message]]:
+def _chunks(items: Sequence[ExportMessage], size: int) -> Iterator[Sequence[ExportMessage]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 
@@ -980,14 +976,10 @@ def _import_html(
     with uow_factory() as uow:
         channel = _html_channel(uow, title, channel_name, folder)
     export = read_html_export(folder, channel.id, timezone)
-    messages = [
-        _Message(post=item.post, where=item.where, media_path=item.media_path, files=item.files)
-        for item in export.messages
-    ]
     media_store.prepare()
     importer = _Importer(root=folder, store=media_store)
     with uow_factory() as uow:
-        summary = importer.import_chat(uow, _Chat(channel=channel, messages=messages))
+        summary = importer.import_chat(uow, _Chat(channel=channel, messages=export.messages))
         uow.commit()
     return ImportSummary(
         source=pages[0],

@@ -57,7 +57,7 @@ from tgvault.domain import (
 from tgvault.errors import ImportFormatError, SourceError, TimezoneRequiredError
 from tgvault.text import utf16_len
 
-__all__ = ["RAW_KEY", "HtmlExport", "HtmlMessage", "html_pages", "read_html_export"]
+__all__ = ["RAW_KEY", "ExportMessage", "HtmlExport", "html_pages", "read_html_export"]
 
 RAW_KEY = "tdesktop_html"
 
@@ -101,13 +101,16 @@ _SERVICE_TEXTS: tuple[tuple[str, re.Pattern[str]], ...] = (
 
 
 @dataclass(frozen=True)
-class HtmlMessage:
-    """One message of an HTML export: the post (files not yet stored) and the export files it names."""
+class ExportMessage:
+    """One message of a Desktop export (HTML or JSON): the post (media not yet stored) and its files."""
 
     post: Post
     where: str
+    """Where the message stands in the export (file, message index), for error messages."""
     media_path: str | None
+    """The attachment's path in the export (None for no attachment or a placeholder)."""
     files: tuple[str, ...]
+    """Every path-valued field's path (attachment, thumbnail, vCard, custom emoji)."""
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,7 @@ class HtmlExport:
     """An HTML export: the chat's name (from the page header), its messages, and its pages."""
 
     title: str
-    messages: list[HtmlMessage]
+    messages: list[ExportMessage]
     pages: tuple[Path, ...]
     local_times: bool
     """True when some date had no UTC offset and was read in the given zone."""
@@ -537,7 +540,7 @@ class _Reader:
     sender: str | None = None
     local_times: bool = False
 
-    def page(self, path: Path) -> Iterator[HtmlMessage]:
+    def page(self, path: Path) -> Iterator[ExportMessage]:
         name = path.relative_to(self.root).as_posix()
         try:
             content = path.read_bytes()
@@ -570,7 +573,7 @@ class _Reader:
                 continue  # a day separator
             yield self.message(node, message_id, f"{where} (id {message_id})", name)
 
-    def message(self, node: LexborNode, message_id: int, where: str, page: str) -> HtmlMessage:
+    def message(self, node: LexborNode, message_id: int, where: str, page: str) -> ExportMessage:
         classes = _classes(node)
         body = _child(node, "body") or node
         raw: dict[str, Any] = {"page": page}
@@ -603,7 +606,7 @@ class _Reader:
             place = ".".join(str(part) for part in first["loc"])
             raise ImportFormatError(f"{first['msg']} ({place})", location=where) from exc
         files = tuple(dict.fromkeys([*([media.path] if media.path else []), *raw.get("emoji_files", [])]))
-        return HtmlMessage(post=post, where=where, media_path=media.path, files=files)
+        return ExportMessage(post=post, where=where, media_path=media.path, files=files)
 
     def dates(self, body: LexborNode, values: dict[str, Any], raw: dict[str, Any], where: str) -> None:
         """The message's date (its ``div.date`` title) and, when the export shows one, its edit."""
@@ -681,7 +684,7 @@ def read_html_export(folder: Path, channel_id: int, zone: tzinfo | None) -> Html
     if not pages:
         raise ImportFormatError("no messages.html in this folder", location=str(folder))
     reader = _Reader(root=folder, channel_id=channel_id, zone=zone)
-    messages: dict[int, HtmlMessage] = {}
+    messages: dict[int, ExportMessage] = {}
     for page in pages:
         for message in reader.page(page):
             messages[message.post.message_id] = message
