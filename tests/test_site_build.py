@@ -21,6 +21,7 @@ from test_site_archive import (
     html_pages,
     local_target,
     make_archive,
+    png,
     scan,
 )
 from tgvault.domain import Post
@@ -316,6 +317,23 @@ def test_a_posts_page_draws_its_views_over_time_once_they_changed(site: Site) ->
     page = site.page("c/1001/posts/2.html")
     assert "Views over time" in page and '<polyline class="line"' in page
     assert "4,200 views</title>" in page and "1,500 views</title>" in page
+
+
+def test_a_file_not_downloaded_shows_its_stored_thumbnail(site: Site) -> None:
+    site.build()
+    assert "media-thumb" not in site.page("c/1001/posts/11.html")
+    thumb = site.store.put_bytes(png(64, 36, (10, 200, 90)), "image/png")
+    with site.uow() as uow:
+        uow.media.mark_thumbnail(NEWS.id, 11, sha256=thumb.sha256, path=thumb.path)
+        uow.commit()
+    report = site.build()
+    assert "c/1001/posts/11.html" in report.written_paths
+    page = site.page("c/1001/posts/11.html")
+    src = re.search(r'<img class="media-thumb" src="([^"]+)"', page)
+    assert src is not None and "not downloaded yet" in page
+    assert (site.out / "c/1001/posts" / src.group(1)).resolve().read_bytes() == site.store.path_of(
+        thumb.path
+    ).read_bytes()
 
 
 def test_search_shards_hold_each_months_posts_and_the_index_lists_them(site: Site) -> None:

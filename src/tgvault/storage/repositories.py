@@ -181,8 +181,8 @@ def _channel_from_row(row: ChannelRow) -> Channel:
 class PostOutline:
     """A post's light facts for planning pages: dates, links between posts, counters, text and hashtags.
 
-    ``media_path`` is the stored file's path when the attachment is downloaded; ``hashtags`` are the
-    post's hashtag entities (the only entities a page plan needs).
+    ``media_path`` is the stored file the site shows: the attachment when downloaded, else its stored
+    thumbnail if any; ``hashtags`` are the post's hashtag entities (the only entities a page plan needs).
     """
 
     message_id: int
@@ -679,6 +679,7 @@ class PostRepository:
                     PostRow.deleted_at,
                     PostRow.text,
                     PostRow.entities,
+                    MediaItemRow.thumbnail_path,
                 )
                 .outerjoin(
                     MediaItemRow,
@@ -702,7 +703,7 @@ class PostRepository:
                     date=row[1],
                     updated_at=row[2],
                     media_updated_at=row[3],
-                    media_path=row[5] if row[4] == MediaStatus.DOWNLOADED.value else None,
+                    media_path=row[5] if row[4] == MediaStatus.DOWNLOADED.value else row[14],
                     grouped_id=row[6],
                     reply_to_message_id=row[7],
                     reply_to_channel_id=row[8],

@@ -151,6 +151,8 @@ class MediaView:
     spoiler: bool = False
     note: str = ""
     deleted: bool = False
+    thumbnail: str | None = None
+    """A preview image of a file the archive has not downloaded (e.g. from the web preview)."""
 
     @property
     def visual(self) -> bool:
@@ -326,6 +328,11 @@ def media_view(item: MediaItem, context: CardContext, deleted: bool = False) -> 
             MediaStatus.SKIPPED: "not archived",
             MediaStatus.DOWNLOADED: "file missing from the archive",
         }[item.status]
+    thumbnail = None
+    if url is None and item.thumbnail_path:
+        thumb_path = media_site_path(item.thumbnail_path)
+        if thumb_path and context.media_ok(thumb_path):
+            thumbnail = context.links.to(thumb_path)
     default_names = {"voice": "Voice message", "round": "Video message", "document": "File"}
     name = clean_text(item.file_name or item.title or default_names.get(kind, kind.capitalize()))
     return MediaView(
@@ -343,6 +350,7 @@ def media_view(item: MediaItem, context: CardContext, deleted: bool = False) -> 
         spoiler=item.spoiler,
         note=note,
         deleted=deleted,
+        thumbnail=thumbnail,
     )
 
 
