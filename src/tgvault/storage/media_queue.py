@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVarTuple
 
-from sqlalchemy import and_, case, delete, func, insert, select, update
+from sqlalchemy import Select, and_, case, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from tgvault.domain import MediaItem, MediaStatus
@@ -19,6 +20,7 @@ from tgvault.storage.tables import MediaDownloadRow, MediaItemRow
 
 QUEUED = "queued"
 FAILED = "failed"
+_Ts = TypeVarTuple("_Ts")
 _WAITING = (MediaStatus.PENDING.value, MediaStatus.FAILED.value, MediaStatus.SKIPPED.value)
 
 
@@ -53,19 +55,8 @@ class MediaQueueRepository:
         added = 0
         for chunk in _chunks(list(message_ids)):
             rows = self._session.execute(
-                select(MediaItemRow.message_id, MediaItemRow.size)
-                .outerjoin(
-                    MediaDownloadRow,
-                    and_(
-                        MediaDownloadRow.channel_id == MediaItemRow.channel_id,
-                        MediaDownloadRow.message_id == MediaItemRow.message_id,
-                    ),
-                )
-                .where(
-                    MediaItemRow.channel_id == channel_id,
-                    MediaItemRow.message_id.in_(chunk),
-                    MediaItemRow.status.in_(_WAITING),
-                    MediaDownloadRow.message_id.is_(None),
+                _not_queued(select(MediaItemRow.message_id, MediaItemRow.size), channel_id, _WAITING).where(
+                    MediaItemRow.message_id.in_(chunk)
                 )
             ).all()
             if rows:
@@ -78,20 +69,9 @@ class MediaQueueRepository:
 
     def unqueued(self, channel_id: int, limit: int = 1000) -> list[int]:
         """Posts whose file is pending or failed in ``media_items`` but not queued (left by a killed run)."""
+        statuses = (MediaStatus.PENDING.value, MediaStatus.FAILED.value)
         query = (
-            select(MediaItemRow.message_id)
-            .outerjoin(
-                MediaDownloadRow,
-                and_(
-                    MediaDownloadRow.channel_id == MediaItemRow.channel_id,
-                    MediaDownloadRow.message_id == MediaItemRow.message_id,
-                ),
-            )
-            .where(
-                MediaItemRow.channel_id == channel_id,
-                MediaItemRow.status.in_([MediaStatus.PENDING.value, MediaStatus.FAILED.value]),
-                MediaDownloadRow.message_id.is_(None),
-            )
+            _not_queued(select(MediaItemRow.message_id), channel_id, statuses)
             .order_by(MediaItemRow.message_id)
             .limit(limit)
         )
@@ -198,3 +178,18 @@ def _new_row(channel_id: int, message_id: int, size: int | None, now: datetime) 
         "queued_at": now,
         "updated_at": now,
     }
+
+
+def _not_queued(query: Select[*_Ts], channel_id: int, statuses: Sequence[str]) -> Select[*_Ts]:
+    """Narrow a select over ``media_items`` to the channel's files in these states that are not queued."""
+    return query.outerjoin(
+        MediaDownloadRow,
+        and_(
+            MediaDownloadRow.channel_id == MediaItemRow.channel_id,
+            MediaDownloadRow.message_id == MediaItemRow.message_id,
+        ),
+    ).where(
+        MediaItemRow.channel_id == channel_id,
+        MediaItemRow.status.in_(statuses),
+        MediaDownloadRow.message_id.is_(None),
+    )
