@@ -18,10 +18,11 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import structlog
 
-from tgvault.domain import Channel, Post, RunCounts, RunStatus
+from tgvault.domain import Channel, Post, RunCounts, RunStatus, SyncState
 from tgvault.errors import ChannelBusyError, TgvaultError
 from tgvault.services.alerts import Reread, watch_vanished
 from tgvault.services.media_queue import MediaQueue
@@ -195,6 +196,31 @@ class Archiver:
     def _heartbeat(self, uow: UnitOfWork, channel: Channel) -> None:
         uow.locks.heartbeat(_lock_key(channel), self._owner)
 
+    async def _commit_page(
+        self,
+        channel: Channel,
+        posts: list[Post],
+        checkpoint: Callable[[SyncState, list[int]], dict[str, Any]],
+    ) -> UpsertOutcome:
+        """Store a page and move the channel's checkpoint over it, in one transaction in a worker thread.
+
+        The database drivers release the GIL while SQLite or PostgreSQL works, so the next page arrives
+        from Telegram during the commit. Awaiting it keeps pages committed one at a time and in order; a
+        cancelled run still lets the transaction (posts and checkpoint together) finish or roll back whole.
+        """
+
+        def commit() -> UpsertOutcome:
+            with self._uow() as uow:
+                outcome = uow.posts.upsert_many(posts, self._clock())
+                state = uow.sync_state.get(channel.id)
+                ids = [post.message_id for post in posts]
+                uow.sync_state.save(state.model_copy(update=checkpoint(state, ids)))
+                self._heartbeat(uow, channel)
+                uow.commit()
+            return outcome
+
+        return await asyncio.to_thread(commit)
+
     def _has_started(self, channel: Channel) -> bool:
         """True once any walk of the channel committed (or found it empty)."""
         with self._uow() as uow:
@@ -212,21 +238,10 @@ class Archiver:
             if not page.posts:
                 continue
 
-            def commit_newer(posts: list[Post]) -> UpsertOutcome:
-                with self._uow() as uow:
-                    outcome = uow.posts.upsert_many(posts, self._clock())
-                    state = uow.sync_state.get(channel.id)
-                    top = max(post.message_id for post in posts)
-                    uow.sync_state.save(
-                        state.model_copy(
-                            update={"newest_id": max(state.newest_id, top), "last_sync_at": self._clock()}
-                        )
-                    )
-                    self._heartbeat(uow, channel)
-                    uow.commit()
-                return outcome
+            def newer_checkpoint(state: SyncState, ids: list[int]) -> dict[str, Any]:
+                return {"newest_id": max(state.newest_id, *ids), "last_sync_at": self._clock()}
 
-            outcome = await _off_loop(commit_newer, [item.post for item in page.posts])
+            outcome = await self._commit_page(channel, [item.post for item in page.posts], newer_checkpoint)
             tally.add(posts_added=outcome.added, posts_edited=outcome.edited)
             self._progress.posts(len(page.posts))
             await self._download(channel, page.posts, plan.media, tally)
@@ -251,27 +266,16 @@ class Archiver:
             reached_since = len(in_range) < len(page.posts)
             if in_range:
 
-                def commit_older(posts: list[Post]) -> UpsertOutcome:
-                    with self._uow() as uow:
-                        outcome = uow.posts.upsert_many(posts, self._clock())
-                        state = uow.sync_state.get(channel.id)
-                        ids = [post.message_id for post in posts]
-                        top = state.backfill_top_id or max(ids)
-                        uow.sync_state.save(
-                            state.model_copy(
-                                update={
-                                    "backfill_top_id": top,
-                                    "backfill_offset_id": min(ids),
-                                    "newest_id": max(state.newest_id, top),
-                                    "last_sync_at": self._clock(),
-                                }
-                            )
-                        )
-                        self._heartbeat(uow, channel)
-                        uow.commit()
-                    return outcome
+                def older_checkpoint(state: SyncState, ids: list[int]) -> dict[str, Any]:
+                    top = state.backfill_top_id or max(ids)
+                    return {
+                        "backfill_top_id": top,
+                        "backfill_offset_id": min(ids),
+                        "newest_id": max(state.newest_id, top),
+                        "last_sync_at": self._clock(),
+                    }
 
-                outcome = await _off_loop(commit_older, [item.post for item in in_range])
+                outcome = await self._commit_page(channel, [item.post for item in in_range], older_checkpoint)
                 offset = min(item.post.message_id for item in in_range)
                 tally.add(posts_added=outcome.added, posts_edited=outcome.edited)
                 self._progress.posts(len(in_range))
@@ -382,16 +386,6 @@ class Archiver:
         queue = self._queues.pop(channel.id, None) if channel is not None else None
         if queue is not None:
             await queue.abort()
-
-
-async def _off_loop(commit: Callable[[list[Post]], UpsertOutcome], posts: list[Post]) -> UpsertOutcome:
-    """Run a page's transaction in a worker thread, so the event loop keeps reading from Telegram meanwhile.
-
-    The database drivers release the GIL while SQLite or PostgreSQL works, so the next page arrives during
-    the commit. Awaiting it keeps pages committed one at a time and in order; a cancelled run still lets
-    the transaction (posts and checkpoint together) finish or roll back as a whole.
-    """
-    return await asyncio.to_thread(commit, posts)
 
 
 def _lock_key(channel: Channel) -> str:
