@@ -22,7 +22,7 @@ from typing import Any
 
 import structlog
 
-from tgvault.domain import Channel, Post, RunCounts, RunStatus, SyncState
+from tgvault.domain import Channel, RunCounts, RunStatus, SyncState
 from tgvault.errors import ChannelBusyError, TgvaultError
 from tgvault.services.alerts import Reread, watch_vanished
 from tgvault.services.media_queue import MediaQueue
@@ -199,27 +199,35 @@ class Archiver:
     async def _commit_page(
         self,
         channel: Channel,
-        posts: list[Post],
-        checkpoint: Callable[[SyncState, list[int]], dict[str, Any]],
+        items: Sequence[FetchedPost],
+        checkpoint: Callable[[SyncState, list[int]], dict[str, Any]] | None,
+        queue: MediaQueue,
     ) -> UpsertOutcome:
-        """Store a page and move the channel's checkpoint over it, in one transaction in a worker thread.
+        """Store a page, queue its files and move the channel's checkpoint over it, in one transaction run
+        in a worker thread; then set the download pool to work.
 
         The database drivers release the GIL while SQLite or PostgreSQL works, so the next page arrives
         from Telegram during the commit. Awaiting it keeps pages committed one at a time and in order; a
-        cancelled run still lets the transaction (posts and checkpoint together) finish or roll back whole.
+        cancelled run still lets the transaction (posts, queued files and checkpoint together) finish or
+        roll back whole.
         """
+        posts = [item.post for item in items]
 
-        def commit() -> UpsertOutcome:
+        def commit() -> tuple[UpsertOutcome, list[int]]:
             with self._uow() as uow:
                 outcome = uow.posts.upsert_many(posts, self._clock())
-                state = uow.sync_state.get(channel.id)
-                ids = [post.message_id for post in posts]
-                uow.sync_state.save(state.model_copy(update=checkpoint(state, ids)))
+                queued = queue.enqueue(uow, items)
+                if checkpoint is not None:
+                    state = uow.sync_state.get(channel.id)
+                    ids = [post.message_id for post in posts]
+                    uow.sync_state.save(state.model_copy(update=checkpoint(state, ids)))
                 self._heartbeat(uow, channel)
                 uow.commit()
-            return outcome
+            return outcome, queued
 
-        return await asyncio.to_thread(commit)
+        outcome, queued = await asyncio.to_thread(commit)
+        queue.wake(items, queued)
+        return outcome
 
     def _has_started(self, channel: Channel) -> bool:
         """True once any walk of the channel committed (or found it empty)."""
@@ -234,6 +242,7 @@ class Archiver:
         with self._uow() as uow:
             newest = uow.sync_state.get(channel.id).newest_id
         self._progress.started(plan.key, None)
+        queue = self._queue(channel, plan.media, tally)
         async for page in self._source.newer(channel, min_id=newest):
             if not page.posts:
                 continue
@@ -241,10 +250,9 @@ class Archiver:
             def newer_checkpoint(state: SyncState, ids: list[int]) -> dict[str, Any]:
                 return {"newest_id": max(state.newest_id, *ids), "last_sync_at": self._clock()}
 
-            outcome = await self._commit_page(channel, [item.post for item in page.posts], newer_checkpoint)
+            outcome = await self._commit_page(channel, page.posts, newer_checkpoint, queue)
             tally.add(posts_added=outcome.added, posts_edited=outcome.edited)
             self._progress.posts(len(page.posts))
-            await self._download(channel, page.posts, plan.media, tally)
 
     async def _walk_older(self, channel: Channel, plan: ChannelPlan, tally: Tally) -> None:
         """Continue (or start) the downward walk of the channel's history, down to ``plan.since``."""
@@ -258,6 +266,7 @@ class Archiver:
                     return
         offset = state.backfill_offset_id or 0
         started = False
+        queue = self._queue(channel, plan.media, tally)
         async for page in self._source.older(channel, offset_id=offset):
             if not started:
                 self._progress.started(plan.key, page.total)
@@ -275,11 +284,10 @@ class Archiver:
                         "last_sync_at": self._clock(),
                     }
 
-                outcome = await self._commit_page(channel, [item.post for item in in_range], older_checkpoint)
+                outcome = await self._commit_page(channel, in_range, older_checkpoint, queue)
                 offset = min(item.post.message_id for item in in_range)
                 tally.add(posts_added=outcome.added, posts_edited=outcome.edited)
                 self._progress.posts(len(in_range))
-                await self._download(channel, in_range, plan.media, tally)
             if reached_since:
                 return
         with self._uow() as uow:
@@ -290,16 +298,13 @@ class Archiver:
     async def _walk_range(self, channel: Channel, plan: ChannelPlan, tally: Tally) -> None:
         """Archive posts dated ``plan.since`` .. ``plan.until``; no checkpoint, upserts make it repeatable."""
         self._progress.started(plan.key, None)
+        queue = self._queue(channel, plan.media, tally)
         async for page in self._source.older(channel, offset_date=plan.until):
             in_range = [item for item in page.posts if plan.since is None or item.post.date >= plan.since]
             if in_range:
-                with self._uow() as uow:
-                    outcome = uow.posts.upsert_many([item.post for item in in_range], self._clock())
-                    self._heartbeat(uow, channel)
-                    uow.commit()
+                outcome = await self._commit_page(channel, in_range, None, queue)
                 tally.add(posts_added=outcome.added, posts_edited=outcome.edited)
                 self._progress.posts(len(in_range))
-                await self._download(channel, in_range, plan.media, tally)
             if len(in_range) < len(page.posts):
                 return
 
@@ -325,6 +330,7 @@ class Archiver:
         changed counters a new point of their time series. ``after_batch`` runs in each batch's
         transaction (to save a checkpoint); ``pause`` seconds pass between requests."""
         seen = Reread()
+        queue = self._queue(channel, plan.media, tally)
         for start in range(0, len(ids), REFRESH_BATCH):
             if start and pause > 0:
                 await asyncio.sleep(pause)
@@ -337,16 +343,17 @@ class Archiver:
             ]
             with self._uow() as uow:
                 outcome = uow.posts.upsert_many([item.post for item in present], self._clock())
+                queued = queue.enqueue(uow, present)
                 deleted = uow.posts.mark_deleted(channel.id, gone, self._clock())
                 if after_batch is not None:
                     after_batch(uow, chunk)
                 self._heartbeat(uow, channel)
                 uow.commit()
+            queue.wake(present, queued)
             seen = seen + Reread(checked=len(present) + len(gone), vanished=len(gone))
             tally.add(posts_edited=outcome.edited, posts_deleted=deleted)
             if deleted:
                 log.info("posts deleted on Telegram", channel=plan.key, count=deleted)
-            await self._download(channel, present, plan.media, tally)
         return seen
 
     # -- media -------------------------------------------------------------------------------
@@ -375,12 +382,6 @@ class Archiver:
     async def _retry_media(self, channel: Channel, policy: MediaPolicy, tally: Tally) -> None:
         """Work the channel's download queue (this run's files and earlier runs' leftovers) until none is due."""
         await self._queue(channel, policy, tally).finish()
-
-    async def _download(
-        self, channel: Channel, items: Sequence[FetchedPost], policy: MediaPolicy, tally: Tally
-    ) -> None:
-        """Queue the files of these committed posts; the pool downloads them while the walk goes on."""
-        await self._queue(channel, policy, tally).add(items)
 
     async def _stop_media(self, channel: Channel | None) -> None:
         queue = self._queues.pop(channel.id, None) if channel is not None else None

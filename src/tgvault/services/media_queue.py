@@ -1,8 +1,8 @@
 """Media after text: a channel's files wait in a persistent queue worked by a bounded pool of downloads.
 
-A walk commits a page of posts and hands its files to :meth:`MediaQueue.add`, which records them in the
-archive's queue (``media_downloads``) and returns at once, so the text of a channel is archived long
-before its media. ``policy.concurrency`` workers take due files from the queue while the walk goes on;
+A walk stores a page of posts and, in the same transaction, records their files in the archive's queue
+(``media_downloads``, :meth:`MediaQueue.enqueue`); after the commit :meth:`MediaQueue.wake` returns at
+once, so the text of a channel is archived long before its media and no committed file is left unqueued. ``policy.concurrency`` workers take due files from the queue while the walk goes on;
 :meth:`MediaQueue.finish` waits until nothing is due.
 
 A download that fails keeps the bytes it fetched (a resumable part in the media folder's ``.tmp``) and is
@@ -93,28 +93,36 @@ class MediaQueue:
 
     # -- what the archiver calls -----------------------------------------------------------------
 
-    async def add(self, items: Sequence[FetchedPost]) -> None:
-        """Queue the files of freshly committed posts and return at once (raises a fault seen so far)."""
+    def enqueue(self, uow: UnitOfWork, items: Sequence[FetchedPost]) -> list[int]:
+        """In the caller's transaction (the one storing these posts): queue their wanted files and mark the
+        ones the policy refuses as skipped. Returns the ids queued, for :meth:`wake` after the commit."""
+        if not self.enabled:
+            return []
+        wanted: list[int] = []
+        for item in items:
+            media = item.post.media
+            if media is None:
+                continue
+            refusal = self._policy.refusal(media)
+            if refusal is None:
+                wanted.append(item.post.message_id)
+            else:
+                uow.media.mark_skipped(self._channel.id, item.post.message_id, refusal)
+        if wanted:
+            uow.media_queue.add(self._channel.id, wanted, self._clock())
+        return wanted
+
+    def wake(self, items: Sequence[FetchedPost], queued: Sequence[int]) -> None:
+        """Set the pool to work on files a committed transaction queued (raises a fault seen so far)."""
         self._raise_fault()
         if not self.enabled:
             return
-        with_media = [item for item in items if item.post.media is not None]
-        if with_media:
-            now = self._clock()
-            wanted: list[int] = []
-            with self._uow() as uow:
-                for item in with_media:
-                    assert item.post.media is not None
-                    refusal = self._policy.refusal(item.post.media)
-                    if refusal is None:
-                        wanted.append(item.post.message_id)
-                    else:
-                        uow.media.mark_skipped(self._channel.id, item.post.message_id, refusal)
-                uow.media_queue.add(self._channel.id, wanted, now)
-                uow.commit()
-            for item in with_media:
-                if len(self._handles) < HANDLE_CACHE and item.post.message_id in wanted:
-                    self._handles[item.post.message_id] = item
+        wanted = set(queued)
+        for item in items:
+            if len(self._handles) >= HANDLE_CACHE:
+                break
+            if item.post.message_id in wanted:
+                self._handles[item.post.message_id] = item
         self._start()
         self._wake.set()
 
