@@ -9,6 +9,7 @@ rendered from posts read a page at a time and written only when their bytes diff
 
 from __future__ import annotations
 
+import heapq
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -370,10 +371,11 @@ class _Build:
                 if not (item.needed or item.permalinks or shard_needed):
                     continue
                 page = item.page
-                posts = uow.posts.for_display(channel_id, page.ids)
-                ordered = [posts[i] for i in page.ids if i in posts]
+                page_ids = list(page.ids)
+                posts = uow.posts.for_display(channel_id, page_ids)
+                ordered = [posts[i] for i in page_ids if i in posts]
                 if item.needed or item.permalinks:
-                    revisions = uow.posts.revisions_for(channel_id, page.ids)
+                    revisions = uow.posts.revisions_for(channel_id, page_ids)
                     related = self._related(uow, posts, channel_id)
                     # one rendering per card, shared by the timeline page and the permalinks
                     cards = self._cards(
@@ -643,10 +645,11 @@ class _Build:
             observations = uow.channels.observations(plan.channel.id)
         context = self._page(path, f"{plan.channel.title} — statistics")
         links: PageLinks = context["links"]
-        top = sorted(
+        top = heapq.nsmallest(
+            10,
             (post for post in plan.posts.values() if post.views is not None and not post.service),
             key=lambda post: (-(post.views or 0), post.message_id),
-        )[:10]
+        )
         with self.uow_factory() as uow:
             top_posts = (
                 uow.posts.for_display(plan.channel.id, [post.message_id for post in top]) if top else {}

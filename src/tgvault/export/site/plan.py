@@ -4,7 +4,8 @@ Before anything is rendered, every post of every channel gets its place: the mon
 timezone), the timeline page inside that month, its anchor, its permalink, its hashtags. Replies and
 forwards can then link to the replied post wherever it lives.
 
-Only light rows are kept (:class:`PlannedPost`, a few integers per post); the text of a post is read
+Only light facts are kept, column by column in typed arrays (:class:`PlannedPosts`: about 70 bytes a
+post, so a channel of millions of posts fits in a few dozen megabytes); the text of a post is read
 again when its page is rendered. Pages of a month are cut in chronological order, so a post keeps its
 page as new posts arrive: only the month's last page grows.
 """
@@ -12,9 +13,11 @@ page as new posts arrive: only the month's last page grows.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from array import array
+from bisect import bisect_left
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from tgvault.domain import Channel, EntityKind
 from tgvault.export.site.links import tag_key, tag_slug
@@ -87,6 +90,137 @@ class PlannedPost:
     page: int = -1
 
 
+_NONE = -(1 << 63)  # "no value" in an int64 column
+_DELETED, _SERVICE = 1, 2
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _micros(moment: datetime) -> int:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+class PlannedPosts(Mapping[int, PlannedPost]):
+    """A channel's planned posts by message id, kept column by column in typed arrays.
+
+    A :class:`PlannedPost` is made on each lookup; the columns hold about 70 bytes a post, against
+    several hundred for one object per post, so the plan of a million-post channel stays small.
+    Posts are appended in ascending message id (as :meth:`PostRepository.outline` streams them);
+    :meth:`seal` sorts them when they were not.
+    """
+
+    __slots__ = (
+        "_dates",
+        "_days",
+        "_flags",
+        "_groups",
+        "_ids",
+        "_months",
+        "_pages",
+        "_reply",
+        "_stamps",
+        "_views",
+    )
+
+    def __init__(self) -> None:
+        self._ids = array("q")
+        self._dates = array("q")  # microseconds since the epoch, UTC
+        self._months = array("i")
+        self._days = array("i")
+        self._groups = array("q")
+        self._reply = array("q")  # channel id, message id: two slots a post
+        self._stamps = array("q")
+        self._views = array("q")
+        self._flags = array("b")
+        self._pages = array("i")
+
+    def append(self, post: PlannedPost) -> None:
+        """Add a post (its ``page`` is set later with :meth:`set_page`)."""
+        self._ids.append(post.message_id)
+        self._dates.append(_micros(post.date))
+        self._months.append(post.month)
+        self._days.append(post.day)
+        self._groups.append(_NONE if post.group is None else post.group)
+        reply = post.reply_to or (_NONE, _NONE)
+        self._reply.extend(reply)
+        self._stamps.append(post.stamp)
+        self._views.append(_NONE if post.views is None else post.views)
+        self._flags.append((_DELETED if post.deleted else 0) | (_SERVICE if post.service else 0))
+        self._pages.append(post.page)
+
+    def seal(self) -> None:
+        """Sort the columns by message id when posts were not appended in that order."""
+        ids = self._ids
+        if all(ids[k] < ids[k + 1] for k in range(len(ids) - 1)):
+            return
+        order = sorted(range(len(ids)), key=ids.__getitem__)
+        for name in (
+            "_ids",
+            "_dates",
+            "_months",
+            "_days",
+            "_groups",
+            "_stamps",
+            "_views",
+            "_flags",
+            "_pages",
+        ):
+            column = getattr(self, name)
+            setattr(self, name, array(column.typecode, (column[k] for k in order)))
+        reply = self._reply
+        self._reply = array("q", (value for k in order for value in (reply[2 * k], reply[2 * k + 1])))
+
+    def _position(self, message_id: int) -> int:
+        ids = self._ids
+        at = bisect_left(ids, message_id)
+        return at if at < len(ids) and ids[at] == message_id else -1
+
+    def _post(self, at: int) -> PlannedPost:
+        group, views, flags = self._groups[at], self._views[at], self._flags[at]
+        reply_channel, reply_id = self._reply[2 * at], self._reply[2 * at + 1]
+        return PlannedPost(
+            message_id=self._ids[at],
+            date=_EPOCH + timedelta(microseconds=self._dates[at]),
+            month=self._months[at],
+            day=self._days[at],
+            group=None if group == _NONE else group,
+            reply_to=None if reply_id == _NONE else (reply_channel, reply_id),
+            stamp=self._stamps[at],
+            views=None if views == _NONE else views,
+            deleted=bool(flags & _DELETED),
+            service=bool(flags & _SERVICE),
+            page=self._pages[at],
+        )
+
+    def set_page(self, message_id: int, page: int) -> None:
+        """Record the timeline page (its index in the channel plan) of a post."""
+        at = self._position(message_id)
+        if at < 0:
+            raise KeyError(message_id)
+        self._pages[at] = page
+
+    def __getitem__(self, message_id: int) -> PlannedPost:
+        at = self._position(message_id)
+        if at < 0:
+            raise KeyError(message_id)
+        return self._post(at)
+
+    def __contains__(self, message_id: object) -> bool:
+        return isinstance(message_id, int) and self._position(message_id) >= 0
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def values(self) -> Iterator[PlannedPost]:  # type: ignore[override]
+        """Every post, ascending by message id (made one at a time)."""
+        return (self._post(at) for at in range(len(self._ids)))
+
+
 @dataclass(slots=True)
 class TimelinePage:
     """One page of a channel's timeline: a month, or a part of a long month."""
@@ -95,7 +229,7 @@ class TimelinePage:
     month: int
     number: int
     path: str
-    ids: list[int]
+    ids: array[int]  # message ids in timeline order (an int64 array: 8 bytes a post)
 
 
 @dataclass
@@ -105,7 +239,7 @@ class TagPlan:
     key: str
     label: str
     slug: str
-    ids: list[int] = field(default_factory=list)
+    ids: array[int] = field(default_factory=lambda: array("q"))
 
 
 @dataclass
@@ -114,7 +248,7 @@ class ChannelPlan:
 
     channel: Channel
     order: Order
-    posts: dict[int, PlannedPost]
+    posts: PlannedPosts
     pages: list[TimelinePage]
     months: dict[int, list[int]]
     tags: dict[str, TagPlan]
@@ -277,10 +411,11 @@ def plan_channel(channel: Channel, outlines: Iterable[PostOutline], options: Sit
     never split across pages.
     """
     zone = options.zone()
-    posts: dict[int, PlannedPost] = {}
+    posts = PlannedPosts()
     tags: dict[str, TagPlan] = {}
     media: set[str] = set()
-    by_month: dict[int, list[tuple[datetime, int]]] = {}
+    # per month, the sort date (microseconds) and message id of its posts, as two int64 columns
+    by_month: dict[int, tuple[array[int], array[int]]] = {}
     group_start: dict[int, tuple[datetime, int, int]] = {}
     last_group: int | None = None
     for outline in outlines:
@@ -297,19 +432,23 @@ def plan_channel(channel: Channel, outlines: Iterable[PostOutline], options: Sit
         reply = None
         if outline.reply_to_message_id is not None:
             reply = (outline.reply_to_channel_id or channel.id, outline.reply_to_message_id)
-        posts[outline.message_id] = PlannedPost(
-            message_id=outline.message_id,
-            date=outline.date,
-            month=month,
-            day=day,
-            group=group,
-            reply_to=reply,
-            stamp=stamp_of(outline),
-            views=outline.views,
-            deleted=outline.deleted,
-            service=outline.is_service,
+        posts.append(
+            PlannedPost(
+                message_id=outline.message_id,
+                date=outline.date,
+                month=month,
+                day=day,
+                group=group,
+                reply_to=reply,
+                stamp=stamp_of(outline),
+                views=outline.views,
+                deleted=outline.deleted,
+                service=outline.is_service,
+            )
         )
-        by_month.setdefault(month, []).append((sort_date, outline.message_id))
+        dates, ids = by_month.setdefault(month, (array("q"), array("q")))
+        dates.append(_micros(sort_date))
+        ids.append(outline.message_id)
         if outline.media_path:
             media.add(outline.media_path)
         for entity in outline.hashtags:
@@ -323,19 +462,22 @@ def plan_channel(channel: Channel, outlines: Iterable[PostOutline], options: Sit
                     tag = tags[key] = TagPlan(key=key, label=text.strip().lstrip("#＃"), slug=tag_slug(key))
                 if not tag.ids or tag.ids[-1] != outline.message_id:
                     tag.ids.append(outline.message_id)
+    posts.seal()
 
     pages: list[TimelinePage] = []
     months: dict[int, list[int]] = {}
     per_page = options.posts_per_page
     for month in sorted(by_month):
-        rows = sorted(by_month[month])
-        chunks: list[list[int]] = [[]]
+        dates, month_ids = by_month.pop(month)
+        order = sorted(range(len(month_ids)), key=lambda k: (dates[k], month_ids[k]))
+        chunks: list[array[int]] = [array("q")]
         previous_group: int | None = None
-        for _, message_id in rows:
+        for k in order:
+            message_id = month_ids[k]
             group = posts[message_id].group
             current = chunks[-1]
             if len(current) >= per_page and (group is None or group != previous_group):
-                chunks.append([])
+                chunks.append(array("q"))
             chunks[-1].append(message_id)
             previous_group = group
         for number, ids in enumerate(chunks, start=1):
@@ -348,9 +490,11 @@ def plan_channel(channel: Channel, outlines: Iterable[PostOutline], options: Sit
                 ids=ids,
             )
             for message_id in ids:
-                posts[message_id].page = page.index
+                posts.set_page(message_id, page.index)
             months.setdefault(month, []).append(page.index)
             pages.append(page)
+    for tag in tags.values():
+        tag.ids = array("q", sorted(set(tag.ids)))
     return ChannelPlan(
         channel=channel, order=options.order, posts=posts, pages=pages, months=months, tags=tags, media=media
     )
