@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from click.testing import CliRunner
 from tgvault.app import open_archive
 from tgvault.cli import main
 from tgvault.config import Settings
+from tgvault.export.site.manifest import read_manifest
 from tgvault.export.site.publish import content_type
 from tgvault.services.archiver import Archiver
 from tgvault.services.plans import ChannelPlan, MediaPolicy
@@ -81,8 +81,9 @@ def test_the_site_is_published_to_s3_and_only_changed_files_are_uploaded_again(
 
     first = publish(tmp_path, target)
 
-    manifest = json.loads((tmp_path / "site" / ".tgvault-site.json").read_text())
-    files = set(manifest["pages"]) | set(manifest["media"])
+    built = read_manifest(tmp_path / "site")
+    assert built is not None
+    files = set(built[0]) | set(built[1])
     stored = objects(client, s3_bucket)
     assert {f"www/{path}" for path in files} | {"www/.tgvault-site.json"} == set(stored)
     assert f"{len(files)} files uploaded" in first

@@ -72,7 +72,11 @@ def build_site(
     changed are written and pages that no longer exist are removed. Raises :class:`SiteError` when
     the site cannot be built (bad options, unwritable folder, a broken user template).
     """
-    return _Build(uow_factory, media_store, options, full).run()
+    build = _Build(uow_factory, media_store, options, full)
+    try:
+        return build.run()
+    finally:
+        build.writer.close()
 
 
 @dataclass

@@ -1,20 +1,22 @@
 """Publishing a built site to S3-compatible storage, uploading only what changed.
 
-The site is built into a local folder as usual; its manifest (``.tgvault-site.json``: every page's
-content hash, every media file's size) is compared with the manifest uploaded by the last publish.
+The site is built into a local folder as usual; its manifest (every page's content hash, every media
+file's size) is compared with the manifest uploaded by the last publish (``.tgvault-site.json``).
 Changed and new files are uploaded (verified), files the site no longer has are deleted, and the
 manifest goes up last — so a publish stopped midway is completed by the next one.
 """
 
 from __future__ import annotations
 
+import json
 import mimetypes
 from dataclasses import dataclass
 from pathlib import Path
 
 from tgvault.errors import StorageError
+from tgvault.export.site.manifest import MANIFEST_VERSION, parse_legacy_manifest, read_manifest
 from tgvault.export.site.options import SiteError
-from tgvault.export.site.writer import MANIFEST, is_safe_path, parse_manifest
+from tgvault.export.site.writer import MANIFEST, is_safe_path
 from tgvault.storage.s3_store import S3Writer
 
 _TEXT_TYPES = {".html": "text/html", ".css": "text/css", ".js": "text/javascript", ".xml": "application/xml"}
@@ -55,15 +57,14 @@ def _remote_manifest(writer: S3Writer) -> bytes:
 def publish_site(out_dir: Path, writer: S3Writer, *, full: bool = False) -> PublishReport:
     """Upload the site built in ``out_dir`` to ``writer``'s bucket/prefix: only files changed since the
     last publish (every file with ``full``); files no longer in the site are deleted there."""
-    manifest = out_dir / MANIFEST
-    if not manifest.is_file():
-        raise SiteError(f"{out_dir} has no {MANIFEST}; build the site first")
-    local_raw = manifest.read_bytes()
-    pages, media = parse_manifest(local_raw)
-    remote_pages, remote_media = ({}, {}) if full else parse_manifest(_remote_manifest(writer))
+    local = read_manifest(out_dir)
+    if local is None:
+        raise SiteError(f"{out_dir} holds no finished site build; build the site first")
+    pages, media = local
+    remote_pages, remote_media = ({}, {}) if full else parse_legacy_manifest(_remote_manifest(writer))
     report = PublishReport()
     wanted: list[str] = []
-    for path, (_key, digest) in sorted(pages.items()):
+    for path, digest in sorted(pages.items()):
         if full or remote_pages.get(path, [None, None])[1] != digest:
             wanted.append(path)
         else:
@@ -74,18 +75,27 @@ def publish_site(out_dir: Path, writer: S3Writer, *, full: bool = False) -> Publ
         else:
             report.unchanged += 1
     for path in wanted:
-        local = out_dir / path
+        file = out_dir / path
         try:
-            size = local.stat().st_size
+            size = file.stat().st_size
         except OSError as exc:
-            raise SiteError(f"{local} is missing; rebuild the site with --full") from exc
-        writer.upload(local, writer.location.key(path), size, content_type=content_type(path))
+            raise SiteError(f"{file} is missing; rebuild the site with --full") from exc
+        writer.upload(file, writer.location.key(path), size, content_type=content_type(path))
         report.uploaded += 1
         report.uploaded_bytes += size
     gone = (set(remote_pages) - set(pages)) | (set(remote_media) - set(media))
     for path in sorted(filter(is_safe_path, gone)):  # a tampered manifest deletes nothing odd
         writer.delete(writer.location.key(path))
         report.deleted += 1
+    local_raw = json.dumps(
+        {
+            "version": MANIFEST_VERSION,
+            "pages": {path: [None, digest] for path, digest in pages.items()},
+            "media": media,
+        },
+        separators=(",", ":"),
+        sort_keys=True,
+    ).encode("utf-8")
     temp = out_dir / f".{MANIFEST}.publish"
     temp.write_bytes(local_raw)
     try:

@@ -1,30 +1,29 @@
 """Writing the site: atomic files, a manifest of what was written, and media from the archive's store.
 
-The manifest (``.tgvault-site.json`` in the output folder) records, for every page, the key of the
-archive state it was rendered from and the hash of its content. A rebuild skips a page whose key is
-unchanged, writes a page only when its content differs, and removes pages it no longer plans. Every
-write goes to a temporary file in the same folder and is renamed into place, so a reader never sees a
-half-written page. Two pages can never target one path: the second is refused.
+The manifest (:mod:`tgvault.export.site.manifest`, on disk in the output folder) records, for every
+page, the key of the archive state it was rendered from and the hash of its content. A rebuild skips a
+page whose key is unchanged, writes a page only when its content differs, and removes pages it no
+longer plans. Every write goes to a temporary file in the same folder and is renamed into place, so a
+reader never sees a half-written page. Two pages can never target one path: the second is refused.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import re
 import shutil
 import uuid
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from tgvault.errors import StorageError
 from tgvault.export.site.links import media_site_path
+from tgvault.export.site.manifest import LEGACY_MANIFEST, MANIFEST_DB, SiteManifest
 from tgvault.export.site.options import MediaMode, SiteBuildReport, SiteError
 
-MANIFEST = ".tgvault-site.json"
-MANIFEST_VERSION = 1
+MANIFEST = LEGACY_MANIFEST  # the manifest a publish uploads next to the site (JSON)
 _SAFE_PATH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*(?:/[A-Za-z0-9_][A-Za-z0-9_.\-]*)*$")
 
 
@@ -45,8 +44,7 @@ class MediaFiles(Protocol):
         ...
 
 
-_CLAIMED = 1
-_DONE = 2
+WRITTEN_PATHS_KEPT = 10_000  # paths listed in the report (the counts are always complete)
 
 
 def content_hash(data: bytes) -> str:
@@ -60,7 +58,7 @@ def is_safe_path(path: str) -> bool:
 
 
 def _check_path(path: str) -> str:
-    if not _SAFE_PATH.match(path) or ".." in path.split("/") or path == MANIFEST:
+    if not _SAFE_PATH.match(path) or ".." in path.split("/") or path in (MANIFEST, MANIFEST_DB):
         raise SiteError(f"refusing to write outside the site or to an unsafe path: {path!r}")
     return path
 
@@ -102,25 +100,6 @@ def atomic_write(target: Path, data: bytes, folders: set[Path] | None = None, *,
         raise SiteError(f"cannot write {target}: {exc.strerror or exc}") from exc
 
 
-def parse_manifest(raw: bytes) -> tuple[dict[str, list[str | None]], dict[str, int]]:
-    """The manifest's pages (path -> [key, content hash]) and media (path -> size); empty when unreadable."""
-    try:
-        data: Any = json.loads(raw.decode("utf-8"))
-    except ValueError:
-        return {}, {}
-    if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
-        return {}, {}
-    pages: dict[str, list[str | None]] = {}
-    media: dict[str, int] = {}
-    if isinstance(data.get("pages"), dict):
-        pages = {
-            str(k): [v[0], v[1]] for k, v in data["pages"].items() if isinstance(v, list) and len(v) == 2
-        }
-    if isinstance(data.get("media"), dict):
-        media = {str(k): int(v) for k, v in data["media"].items() if isinstance(v, int)}
-    return pages, media
-
-
 class SiteWriter:
     """Writes pages and media into the output folder, keeping the manifest."""
 
@@ -132,67 +111,59 @@ class SiteWriter:
             out_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise SiteError(f"cannot create the site folder {out_dir}: {exc.strerror or exc}") from exc
-        self._pages: dict[str, list[str | None]] = {}
-        self._media: dict[str, int] = {}
-        self._state: dict[str, int] = {}
+        self._manifest = SiteManifest(out_dir)
+        self._claimed: set[str] = set()  # reserved by skip_if_current, not written yet
         self._media_seen: set[str] = set()
         self._folders: set[Path] = set()
         self._root = str(out_dir)
-        self._load_manifest()
-
-    def _load_manifest(self) -> None:
-        path = self.out_dir / MANIFEST
-        if not path.is_file():
-            return
-        try:
-            self._pages, self._media = parse_manifest(path.read_bytes())
-        except OSError:
-            return  # an unreadable manifest means: compare nothing, write everything
 
     def _exists(self, path: str) -> bool:
         # A hot path (once per page on every build): plain os.path is ten times cheaper than pathlib.
         return os.path.isfile(os.path.join(self._root, path))  # noqa: PTH113, PTH118
 
-    def _claim(self, path: str) -> None:
-        state = self._state.get(path)
-        if state == _DONE:
+    def _claim(self, path: str) -> tuple[str | None, str, int] | None:
+        """Reserve ``path`` for this build; returns its manifest entry (key, hash, build)."""
+        entry = self._manifest.page(path)
+        if entry is not None and entry[2] == self._manifest.build:
             raise SiteError(f"two pages of the site target the same path: {path}")
-        self._state[path] = _CLAIMED
+        self._claimed.add(path)
+        return entry
 
     def skip_if_current(self, path: str, key: str) -> bool:
         """True (and the page counts as unchanged) when it was last written from the same ``key``.
 
         Otherwise the path is reserved for a following :meth:`write`.
         """
-        self._claim(_check_path(path))
-        entry = self._pages.get(path)
+        entry = self._claim(_check_path(path))
         if self.full or entry is None or entry[0] != key or not self._exists(path):
             return False
-        self._state[path] = _DONE
+        self._claimed.discard(path)
+        self._manifest.keep_page(path, key)
         self.report.unchanged += 1
         return True
 
     def write(self, path: str, content: str | bytes, key: str | None = None) -> bool:
         """Write a page when its content changed (always with ``full``); returns True when written."""
-        self._claim(_check_path(path))
-        self._state[path] = _DONE
+        entry = self._claim(_check_path(path))
+        self._claimed.discard(path)
         data = content.encode("utf-8", "replace") if isinstance(content, str) else content
         digest = content_hash(data)
         self.report.rendered += 1
-        entry = self._pages.get(path)
         if not self.full and entry is not None and entry[1] == digest and self._exists(path):
-            entry[0] = key
+            self._manifest.keep_page(path, key)
             self.report.unchanged += 1
             return False
         atomic_write(self.out_dir / path, data, self._folders, new=entry is None)
-        self._pages[path] = [key, digest]
+        self._manifest.record_page(path, key, digest)
         self.report.written += 1
-        self.report.written_paths.append(path)
+        if len(self.report.written_paths) < WRITTEN_PATHS_KEPT:
+            self.report.written_paths.append(path)
         return True
 
     def planned(self, path: str) -> bool:
         """True when the build already wrote or reserved ``path``."""
-        return path in self._state
+        entry = self._manifest.page(path)
+        return path in self._claimed or (entry is not None and entry[2] == self._manifest.build)
 
     def media(self, store: MediaFiles, store_path: str, mode: MediaMode) -> str | None:
         """Put a stored file into the site's ``media/`` folder; returns its site path, None when unavailable.
@@ -216,7 +187,7 @@ class SiteWriter:
         target = self.out_dir / site_path
         size = source.stat().st_size
         if not self.full and self._current_media(target, source, size, mode):
-            self._media[site_path] = size
+            self._manifest.record_media(site_path, size)
             self.report.media_unchanged += 1
             return site_path
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -238,7 +209,7 @@ class SiteWriter:
             raise SiteError(
                 f"cannot put media file {site_path} into the site: {exc.strerror or exc}"
             ) from exc
-        self._media[site_path] = size
+        self._manifest.record_media(site_path, size)
         self.report.media_written += 1
         return site_path
 
@@ -249,21 +220,27 @@ class SiteWriter:
         return not target.is_symlink() and target.is_file() and target.stat().st_size == size
 
     def finish(self) -> None:
-        """Remove pages and media the build no longer produced, then save the manifest atomically."""
-        for path in sorted(set(self._pages) - set(self._state)):
+        """Remove pages and media the build no longer produced, then save the manifest."""
+        manifest = self._manifest
+        for path in list(manifest.stale_pages()):
+            if path in self._claimed:  # reserved but not written (kept as it was)
+                manifest.keep_page(path, None)
+                continue
             self._remove(path)
-            del self._pages[path]
+            manifest.forget_page(path)
             self.report.removed += 1
-            self.report.removed_paths.append(path)
-        for path in sorted(set(self._media) - self._media_seen):
+            if len(self.report.removed_paths) < WRITTEN_PATHS_KEPT:
+                self.report.removed_paths.append(path)
+        for path in list(manifest.stale_media()):
             self._remove(path)
-            del self._media[path]
+            manifest.forget_media(path)
             self.report.media_removed += 1
-        manifest = {"version": MANIFEST_VERSION, "pages": self._pages, "media": self._media}
-        atomic_write(
-            self.out_dir / MANIFEST,
-            json.dumps(manifest, separators=(",", ":"), sort_keys=True).encode("utf-8"),
-        )
+        manifest.commit()
+        (self.out_dir / LEGACY_MANIFEST).unlink(missing_ok=True)
+
+    def close(self) -> None:
+        """Release the manifest (a build that did not finish leaves the previous one)."""
+        self._manifest.close()
 
     def _remove(self, path: str) -> None:
         if not _SAFE_PATH.match(path) or ".." in path.split("/"):

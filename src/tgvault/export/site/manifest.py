@@ -1,0 +1,163 @@
+"""The site's manifest: what every build wrote, kept on disk so memory stays flat however big the site.
+
+A SQLite file in the output folder (``.tgvault-site.db``) records, for every page, the key of the
+archive state it was rendered from, the hash of its content and the number of the build that last
+produced it; for every media file, its size. A build runs in one transaction committed at the end,
+so a build that is killed leaves the previous manifest, and the next build compares against it.
+
+Older sites kept the manifest as JSON (``.tgvault-site.json``): it is read once into the new file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from tgvault.export.site.options import SiteError
+
+MANIFEST_DB = ".tgvault-site.db"
+LEGACY_MANIFEST = ".tgvault-site.json"
+MANIFEST_VERSION = 1
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS pages (path TEXT PRIMARY KEY, key TEXT, hash TEXT NOT NULL,"
+    " build INTEGER NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS media (path TEXT PRIMARY KEY, size INTEGER NOT NULL,"
+    " build INTEGER NOT NULL) WITHOUT ROWID",
+)
+
+
+def parse_legacy_manifest(raw: bytes) -> tuple[dict[str, list[str | None]], dict[str, int]]:
+    """A JSON manifest's pages (path -> [key, content hash]) and media (path -> size); empty when unreadable."""
+    try:
+        data: Any = json.loads(raw.decode("utf-8"))
+    except ValueError:
+        return {}, {}
+    if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
+        return {}, {}
+    pages: dict[str, list[str | None]] = {}
+    media: dict[str, int] = {}
+    if isinstance(data.get("pages"), dict):
+        pages = {
+            str(k): [v[0], v[1]] for k, v in data["pages"].items() if isinstance(v, list) and len(v) == 2
+        }
+    if isinstance(data.get("media"), dict):
+        media = {str(k): int(v) for k, v in data["media"].items() if isinstance(v, int)}
+    return pages, media
+
+
+class SiteManifest:
+    """The manifest of one build: read what earlier builds wrote, record what this one writes.
+
+    ``build`` is this build's number; a row whose build is older was not produced (yet) by this build.
+    Nothing is visible to the next build before :meth:`commit`.
+    """
+
+    def __init__(self, out_dir: Path) -> None:
+        self._path = out_dir / MANIFEST_DB
+        try:
+            self._db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            for statement in _SCHEMA:
+                self._db.execute(statement)
+        except sqlite3.DatabaseError:
+            # An unreadable manifest means: compare nothing, write everything.
+            self._path.unlink(missing_ok=True)
+            self._db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+            for statement in _SCHEMA:
+                self._db.execute(statement)
+        self._db.execute("BEGIN")
+        row = self._db.execute("SELECT value FROM meta WHERE name = 'build'").fetchone()
+        self.build = (int(row[0]) if row else 0) + 1
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES ('build', ?)", (self.build,))
+        if row is None:
+            self._import_legacy(out_dir / LEGACY_MANIFEST)
+
+    def _import_legacy(self, legacy: Path) -> None:
+        if not legacy.is_file():
+            return
+        try:
+            pages, media = parse_legacy_manifest(legacy.read_bytes())
+        except OSError:
+            return
+        self._db.executemany(
+            "INSERT OR REPLACE INTO pages VALUES (?, ?, ?, 0)",
+            ((path, key, digest) for path, (key, digest) in pages.items() if digest is not None),
+        )
+        self._db.executemany("INSERT OR REPLACE INTO media VALUES (?, ?, 0)", media.items())
+
+    def page(self, path: str) -> tuple[str | None, str, int] | None:
+        """(key, content hash, build) of a page, or None when no build wrote it."""
+        row = self._db.execute("SELECT key, hash, build FROM pages WHERE path = ?", (path,)).fetchone()
+        return None if row is None else (row[0], row[1], row[2])
+
+    def record_page(self, path: str, key: str | None, digest: str) -> None:
+        """This build produced the page from ``key`` with content hash ``digest``."""
+        self._db.execute("INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?)", (path, key, digest, self.build))
+
+    def keep_page(self, path: str, key: str | None) -> None:
+        """This build produced the page again, unchanged (recorded with ``key``)."""
+        self._db.execute("UPDATE pages SET key = ?, build = ? WHERE path = ?", (key, self.build, path))
+
+    def media_size(self, path: str) -> int | None:
+        """The size recorded for a media file of the site."""
+        row = self._db.execute("SELECT size FROM media WHERE path = ?", (path,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def record_media(self, path: str, size: int) -> None:
+        """This build put the media file in place (or found it there) with ``size`` bytes."""
+        self._db.execute("INSERT OR REPLACE INTO media VALUES (?, ?, ?)", (path, size, self.build))
+
+    def stale_pages(self) -> Iterator[str]:
+        """Pages earlier builds wrote that this one did not produce, in path order."""
+        rows = self._db.execute("SELECT path FROM pages WHERE build < ? ORDER BY path", (self.build,))
+        return (row[0] for row in rows.fetchall())
+
+    def stale_media(self) -> Iterator[str]:
+        """Media files earlier builds put in place that this one did not use, in path order."""
+        rows = self._db.execute("SELECT path FROM media WHERE build < ? ORDER BY path", (self.build,))
+        return (row[0] for row in rows.fetchall())
+
+    def forget_page(self, path: str) -> None:
+        """Drop a removed page from the manifest."""
+        self._db.execute("DELETE FROM pages WHERE path = ?", (path,))
+
+    def forget_media(self, path: str) -> None:
+        """Drop a removed media file from the manifest."""
+        self._db.execute("DELETE FROM media WHERE path = ?", (path,))
+
+    def commit(self) -> None:
+        """Make this build's record the one the next build compares against."""
+        try:
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise SiteError(f"cannot save the site manifest {self._path}: {exc}") from exc
+
+    def close(self) -> None:
+        """Close the file (a build not committed leaves the previous manifest)."""
+        with contextlib.suppress(sqlite3.Error):
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+        self._db.close()
+
+
+def read_manifest(out_dir: Path) -> tuple[dict[str, str], dict[str, int]] | None:
+    """The pages (path -> content hash) and media (path -> size) of the site built in ``out_dir``,
+    or None when no build finished there."""
+    path = out_dir / MANIFEST_DB
+    if not path.is_file():
+        return None
+    try:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+            if db.execute("SELECT value FROM meta WHERE name = 'build'").fetchone() is None:
+                return None
+            pages = dict(db.execute("SELECT path, hash FROM pages"))
+            media = {str(p): int(s) for p, s in db.execute("SELECT path, size FROM media")}
+    except sqlite3.Error as exc:
+        raise SiteError(f"cannot read the site manifest {path}: {exc}") from exc
+    return pages, media

@@ -1,0 +1,152 @@
+"""The site's on-disk manifest and column-wise plan: what keeps a site build's memory flat."""
+
+from __future__ import annotations
+
+import json
+import tracemalloc
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from test_site_archive import UoW, make_archive
+from test_site_build import Site
+from tgvault.export.site import SiteError
+from tgvault.export.site.manifest import LEGACY_MANIFEST, MANIFEST_DB, SiteManifest, read_manifest
+from tgvault.export.site.options import SiteBuildReport
+from tgvault.export.site.plan import PlannedPost, PlannedPosts
+from tgvault.export.site.writer import SiteWriter
+from tgvault.storage.media_store import LocalMediaStore
+
+
+@pytest.fixture
+def site(unit_of_work: UoW, tmp_path: Path) -> Site:
+    store = LocalMediaStore(tmp_path / "media")
+    make_archive(unit_of_work, store)
+    return Site(unit_of_work, store, tmp_path / "site")
+
+
+def test_a_build_cut_short_leaves_the_previous_manifest(tmp_path: Path) -> None:
+    """Nothing a build records is seen by the next build until the build finishes."""
+    first = SiteWriter(tmp_path, SiteBuildReport())
+    first.write("a.html", "<p>a</p>", "key-a")
+    first.finish()
+    first.close()
+    cut = SiteWriter(tmp_path, SiteBuildReport())
+    cut.write("a.html", "<p>changed</p>", "key-a2")
+    cut.write("b.html", "<p>b</p>", "key-b")
+    cut.close()  # killed before finish: no commit
+    pages, _ = read_manifest(tmp_path) or ({}, {})
+    assert ["a.html"] == sorted(pages)
+    report = SiteBuildReport()
+    again = SiteWriter(tmp_path, report)
+    assert not again.skip_if_current("a.html", "key-a2")  # the cut build's key was never recorded
+    assert again.skip_if_current("b.html", "key-b") is False
+    again.close()
+
+
+def test_two_pages_on_one_path_are_refused_and_stale_pages_removed(tmp_path: Path) -> None:
+    writer = SiteWriter(tmp_path, SiteBuildReport())
+    writer.write("x/one.html", "1", "k1")
+    writer.write("x/two.html", "2", "k2")
+    with pytest.raises(SiteError, match="same path"):
+        writer.write("x/one.html", "again", "k1")
+    writer.finish()
+    writer.close()
+    report = SiteBuildReport()
+    second = SiteWriter(tmp_path, report)
+    assert second.skip_if_current("x/one.html", "k1")
+    second.finish()
+    second.close()
+    assert (1, ["x/two.html"]) == (report.removed, report.removed_paths)
+    assert not (tmp_path / "x" / "two.html").exists()
+    assert (tmp_path / "x" / "one.html").read_text() == "1"
+
+
+def test_an_older_json_manifest_is_taken_over(site: Site) -> None:
+    """A site built by an older tgvault (JSON manifest) is not rewritten wholesale, and its pages that
+    are no longer planned are still removed."""
+    site.build()
+    pages, media = read_manifest(site.out) or ({}, {})
+    legacy = {"version": 1, "pages": {p: ["stale-key", h] for p, h in pages.items()}, "media": media}
+    legacy["pages"]["c/9999/old.html"] = ["k", "0" * 24]
+    (site.out / "c/9999").mkdir(parents=True)
+    (site.out / "c/9999/old.html").write_text("old")
+    (site.out / MANIFEST_DB).unlink()
+    (site.out / LEGACY_MANIFEST).write_text(json.dumps(legacy))
+    report = site.build()
+    assert 0 == report.written  # same content: nothing rewritten (keys differ, so pages render)
+    assert ["c/9999/old.html"] == report.removed_paths
+    assert not (site.out / LEGACY_MANIFEST).exists()
+    settled = site.build()
+    assert (0, 0) == (settled.written, settled.removed)
+    assert settled.rendered < report.rendered  # keys recorded now: most pages are not even rendered
+
+
+def test_an_unreadable_manifest_means_everything_is_written_again(site: Site) -> None:
+    first = site.build()
+    (site.out / MANIFEST_DB).write_bytes(b"this is not a database" * 100)
+    again = site.build()
+    assert first.pages == again.rendered
+    assert 0 == site.build().written
+
+
+def test_the_manifest_counts_builds_and_keeps_media_sizes(tmp_path: Path) -> None:
+    manifest = SiteManifest(tmp_path)
+    manifest.record_media("media/ab/abc.jpg", 1234)
+    manifest.record_page("index.html", "k", "h" * 24)
+    manifest.commit()
+    manifest.close()
+    later = SiteManifest(tmp_path)
+    assert 2 == later.build
+    assert 1234 == later.media_size("media/ab/abc.jpg")
+    assert ("k", "h" * 24, 1) == later.page("index.html")
+    assert ["index.html"] == list(later.stale_pages())
+    later.close()
+
+
+def test_the_plan_of_100000_posts_takes_a_few_megabytes_and_reads_back_exactly() -> None:
+    start = datetime(2020, 1, 1, tzinfo=UTC)
+    posts = PlannedPosts()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for message_id in range(1, 100_001):
+            posts.append(
+                PlannedPost(
+                    message_id=message_id,
+                    date=start + timedelta(seconds=97 * message_id, microseconds=message_id),
+                    month=24240 + message_id // 5000,
+                    day=737425 + message_id // 300,
+                    group=message_id // 3 if message_id % 7 == 0 else None,
+                    reply_to=(1001, message_id - 1) if message_id % 5 == 0 else None,
+                    stamp=hash((message_id, "stamp")),
+                    views=message_id * 3 if message_id % 2 else None,
+                    deleted=message_id % 11 == 0,
+                    service=message_id % 13 == 0,
+                )
+            )
+        posts.seal()
+        used = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert used < 10 * 1024 * 1024, f"{used:,} bytes for 100,000 planned posts"
+    sample = posts[35]
+    assert sample.date == start + timedelta(seconds=97 * 35, microseconds=35)
+    assert (sample.group, sample.reply_to, sample.views) == (11, (1001, 34), 105)
+    assert (sample.deleted, sample.service) == (False, False)
+    assert posts[143].deleted and posts[143].service  # 143 = 11 * 13
+    assert 100_000 == len(posts) and 100_001 not in posts and posts.get(0) is None
+    posts.set_page(35, 7)
+    assert 7 == posts[35].page
+
+
+def test_posts_planned_out_of_order_are_sorted_by_message_id() -> None:
+    posts = PlannedPosts()
+    moment = datetime(2024, 5, 1, 12, tzinfo=UTC)
+    for message_id in (30, 10, 20):
+        posts.append(PlannedPost(message_id, moment, 1, 2, None, None, message_id, message_id, False, False))
+    posts.seal()
+    assert [10, 20, 30] == list(posts)
+    assert [10, 20, 30] == [post.views for post in posts.values()]
+    assert 20 == posts[20].stamp
