@@ -273,3 +273,23 @@ def test_split_real_post_with_stacked_bold_italic_and_mention() -> None:
         ("@onepiecespoilhere", ("mention", "bold", "italic")),
     ]
     assert expected == [(piece, tuple(e.kind.value for e in active)) for piece, active in runs]
+
+
+def test_utf16_index_agrees_with_a_unit_by_unit_walk_on_random_texts() -> None:
+    """Every offset of random texts (ASCII, BMP, astral characters, lone surrogates) maps like a walk
+    over the text one UTF-16 unit at a time."""
+    alphabet = ["a", " ", "é", "Ж", "\u200d", "\ud83d", "\U0001f600", "\U0001f1f7", "𝐁", "\n"]
+    generator = random.Random(7)
+    for _ in range(300):
+        text = "".join(generator.choice(alphabet) for _ in range(generator.randint(0, 30)))
+        starts = [0]
+        for ch in text:
+            starts.append(starts[-1] + (2 if ord(ch) > 0xFFFF else 1))
+        index = Utf16Index(text)
+        assert starts[-1] == index.utf16_length
+        for offset in range(-1, starts[-1] + 2):
+            down = max(i for i, start in enumerate(starts) if start <= max(offset, 0))
+            up = min((i for i, start in enumerate(starts) if start >= offset), default=len(text))
+            assert down == index.to_index(offset), (text, offset)
+            assert up == index.to_index(offset, round_up=True), (text, offset)
+        assert starts == [index.to_utf16(i) for i in range(len(text) + 1)]

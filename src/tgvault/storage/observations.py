@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from tgvault.domain import AlertKind, AuditState, ChannelAlert, CounterObservation, Reaction
@@ -76,19 +76,32 @@ class CounterRepository:
             for row in rows
         ]
 
-    def views_for(self, channel_id: int, message_ids: Sequence[int]) -> dict[int, list[tuple[datetime, int]]]:
-        """(observed_at, views) of several posts, oldest first, keyed by message id (posts with views only)."""
+    def views_for(
+        self, channel_id: int, message_ids: Sequence[int], *, min_points: int = 1
+    ) -> dict[int, list[tuple[datetime, int]]]:
+        """(observed_at, views) of several posts, oldest first, keyed by message id: posts with at least
+        ``min_points`` observations of their views only (2 for posts whose views changed)."""
         found: dict[int, list[tuple[datetime, int]]] = {}
         for start in range(0, len(message_ids), 500):
             chunk = list(message_ids[start : start + 500])
-            rows = self._session.execute(
-                select(PostCounterRow.message_id, PostCounterRow.observed_at, PostCounterRow.views)
-                .where(
-                    PostCounterRow.channel_id == channel_id,
-                    PostCounterRow.message_id.in_(chunk),
-                    PostCounterRow.views.is_not(None),
+            observed = and_(
+                PostCounterRow.channel_id == channel_id,
+                PostCounterRow.message_id.in_(chunk),
+                PostCounterRow.views.is_not(None),
+            )
+            query = select(PostCounterRow.message_id, PostCounterRow.observed_at, PostCounterRow.views).where(
+                observed
+            )
+            if min_points > 1:
+                enough = (
+                    select(PostCounterRow.message_id)
+                    .where(observed)
+                    .group_by(PostCounterRow.message_id)
+                    .having(func.count() >= min_points)
                 )
-                .order_by(PostCounterRow.message_id, PostCounterRow.observed_at, PostCounterRow.id)
+                query = query.where(PostCounterRow.message_id.in_(enough))
+            rows = self._session.execute(
+                query.order_by(PostCounterRow.message_id, PostCounterRow.observed_at, PostCounterRow.id)
             )
             for message_id, observed_at, views in rows:
                 if views is not None:

@@ -274,7 +274,7 @@ class _Build:
         cards = []
         for group in group_cards(posts):
             view = build_card(group, context)
-            html = self.renderer.render("_card.html", c=view)
+            html = self.renderer.card(view)
             # Safe: the output of an autoescaping template, where post content only enters escaped.
             cards.append(_Card([post.message_id for post in group], group[0], view, Markup(html)))  # noqa: S704
         return cards
@@ -388,7 +388,7 @@ class _Build:
                     if item.needed:
                         self._timeline_page(plan, page, pages, cards, display, position, item.key)
                     by_id = {message_id: card for card in cards for message_id in card.ids}
-                    views = uow.counters.views_for(channel_id, [i for i, _ in item.permalinks])
+                    views = uow.counters.views_for(channel_id, [i for i, _ in item.permalinks], min_points=2)
                     for message_id, key in item.permalinks:
                         self._permalink(
                             plan, message_id, by_id.get(message_id), key, views.get(message_id, [])

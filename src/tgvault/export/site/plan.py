@@ -201,6 +201,26 @@ class PlannedPosts(Mapping[int, PlannedPost]):
             raise KeyError(message_id)
         self._pages[at] = page
 
+    def page_of(self, message_id: int) -> int:
+        """The timeline page (index) of a post; -1 when the post is not planned or not placed."""
+        at = self._position(message_id)
+        return -1 if at < 0 else self._pages[at]
+
+    def day_of(self, message_id: int) -> int:
+        """The local day (ordinal) of a planned post."""
+        at = self._position(message_id)
+        if at < 0:
+            raise KeyError(message_id)
+        return self._days[at]
+
+    def group_of(self, message_id: int) -> int | None:
+        """The album (grouped id) of a planned post, or None."""
+        at = self._position(message_id)
+        if at < 0:
+            raise KeyError(message_id)
+        group = self._groups[at]
+        return None if group == _NONE else group
+
     def __getitem__(self, message_id: int) -> PlannedPost:
         at = self._position(message_id)
         if at < 0:
@@ -253,6 +273,7 @@ class ChannelPlan:
     months: dict[int, list[int]]
     tags: dict[str, TagPlan]
     media: set[str]
+    _month_days: dict[int, list[tuple[int, str]]] = field(default_factory=dict, repr=False)
 
     @property
     def root(self) -> str:
@@ -308,10 +329,10 @@ class ChannelPlan:
 
     def location(self, message_id: int) -> tuple[str, str] | None:
         """(timeline page path, anchor) of a post, or None when it is not archived."""
-        post = self.posts.get(message_id)
-        if post is None or post.page < 0:
+        page = self.posts.page_of(message_id)
+        if page < 0:
             return None
-        return self.pages[post.page].path, post_anchor(message_id)
+        return self.pages[page].path, post_anchor(message_id)
 
     def display_months(self) -> list[int]:
         """Months with posts, in the order the site shows them."""
@@ -336,11 +357,14 @@ class ChannelPlan:
         parts = []
         for index in self.months[month]:
             page = self.pages[index]
-            parts.append((page, self.posts[page.ids[0]].day, self.posts[page.ids[-1]].day))
+            parts.append((page, self.posts.day_of(page.ids[0]), self.posts.day_of(page.ids[-1])))
         return parts
 
     def month_days(self, month: int) -> list[tuple[int, str]]:
         """(day, page path) for each day of the month, in display order, pointing where the day begins."""
+        cached = self._month_days.get(month)
+        if cached is not None:
+            return cached
         days: dict[int, str] = {}
         indexes = self.months[month]
         pages = [self.pages[i] for i in indexes]
@@ -348,8 +372,9 @@ class ChannelPlan:
             pages.reverse()
         for page in pages:
             for message_id in page.ids:
-                days.setdefault(self.posts[message_id].day, page.path)
+                days.setdefault(self.posts.day_of(message_id), page.path)
         ordered = sorted(days.items(), reverse=self.order is Order.NEWEST)
+        self._month_days[month] = ordered
         return ordered
 
     def chronological(self) -> Iterator[PlannedPost]:
@@ -474,7 +499,7 @@ def plan_channel(channel: Channel, outlines: Iterable[PostOutline], options: Sit
         previous_group: int | None = None
         for k in order:
             message_id = month_ids[k]
-            group = posts[message_id].group
+            group = posts.group_of(message_id)
             current = chunks[-1]
             if len(current) >= per_page and (group is None or group != previous_group):
                 chunks.append(array("q"))

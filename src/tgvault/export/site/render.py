@@ -59,6 +59,8 @@ class Renderer:
             auto_reload=False,
         )
         self.env.globals["site_title"] = options.title
+        self._card_macro: Any = None
+        self._user_card = self._user_dir is not None and (self._user_dir / "_card.html").is_file()
 
     def render(self, template: str, **context: Any) -> str:
         """Render one template; raises :class:`SiteError` naming the template when it fails."""
@@ -66,6 +68,18 @@ class Renderer:
             return self.env.get_template(template).render(**context)
         except TemplateError as exc:
             raise SiteError(f"template {template} failed: {exc}") from exc
+
+    def card(self, view: Any) -> str:
+        """One post card (``_card.html``): the theme's ``post_card`` macro called directly, which saves
+        making a template module per card; a user's own ``_card.html`` is rendered as a template."""
+        if self._user_card:
+            return self.render("_card.html", c=view)
+        try:
+            if self._card_macro is None:
+                self._card_macro = self.env.get_template("_macros.html").module.post_card  # type: ignore[attr-defined]
+            return str(self._card_macro(view))
+        except TemplateError as exc:
+            raise SiteError(f"template _macros.html failed: {exc}") from exc
 
     def engine_hash(self) -> str:
         """A hash of what shapes the output besides the archive: this package and the user templates."""

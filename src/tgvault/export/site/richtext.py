@@ -73,8 +73,8 @@ class _Open:
 
 
 def _anchor(href: str, css: str, external: bool = True) -> str:
-    rel = _EXTERNAL if external else Markup("")
-    return str(Markup('<a class="{}" href="{}"{}>').format(css, href, rel))
+    rel = _EXTERNAL if external else ""
+    return f'<a class="{escape(css)}" href="{escape(href)}"{rel}>'
 
 
 def _open_tag(entity: TextEntity, covered: str, inside_link: bool, hashtag_url: HashtagLinker) -> _Open:
