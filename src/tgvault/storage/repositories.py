@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar, cast
 
-from sqlalchemy import Select, Table, and_, delete, func, insert, select, update
+from sqlalchemy import Select, String, Table, and_, case, delete, func, insert, select, update
+from sqlalchemy import cast as cast_to
 from sqlalchemy.orm import Session
 
 from tgvault.domain import (
@@ -37,6 +38,7 @@ from tgvault.domain import (
     WebPagePreview,
 )
 from tgvault.merge import merge_sources
+from tgvault.storage.database import load_json
 from tgvault.storage.observations import (
     COUNTER_FIELDS,
     CounterRepository,
@@ -181,14 +183,15 @@ def _channel_from_row(row: ChannelRow) -> Channel:
 class PostOutline:
     """A post's light facts for planning pages: dates, links between posts, counters, text and hashtags.
 
-    ``media_path`` is the stored file the site shows: the attachment when downloaded, else its stored
-    thumbnail if any; ``hashtags`` are the post's hashtag entities (the only entities a page plan needs).
+    ``version`` changes whenever the post or its media row is written (their ``updated_at`` stamps, as
+    the database spells them). ``media_path`` is the stored file the site shows: the attachment when
+    downloaded, else its stored thumbnail if any; ``hashtags`` are the post's hashtag entities (the only
+    entities a page plan needs) and ``text`` is read only for posts that have some (else "").
     """
 
     message_id: int
     date: datetime
-    updated_at: datetime
-    media_updated_at: datetime | None
+    version: str
     media_path: str | None
     grouped_id: int | None
     reply_to_message_id: int | None
@@ -658,27 +661,29 @@ class PostRepository:
     def outline(self, channel_id: int, *, batch_size: int = 5000) -> Iterator[PostOutline]:
         """Stream the light facts of a channel's posts by message id (no raw TL, no media description).
 
-        Enough to plan pages and to tell from the archive which pages changed: ``updated_at`` moves
-        whenever a post or its media row is written.
+        Enough to plan pages and to tell from the archive which pages changed. A hot path on every
+        site build: the stamps are read as text (no datetime objects), and the text and entities only
+        of posts with a hashtag entity.
         """
+        has_hashtag = cast_to(PostRow.entities, String).contains('"hashtag"')
         last: int | None = None
         while True:
             query = (
                 select(
                     PostRow.message_id,
                     PostRow.date,
-                    PostRow.updated_at,
-                    MediaItemRow.updated_at,
+                    cast_to(PostRow.updated_at, String).label("post_version"),
+                    cast_to(MediaItemRow.updated_at, String).label("media_version"),
                     MediaItemRow.status,
                     MediaItemRow.path,
                     PostRow.grouped_id,
                     PostRow.reply_to_message_id,
                     PostRow.reply_to_channel_id,
                     PostRow.views,
-                    PostRow.service,
-                    PostRow.deleted_at,
-                    PostRow.text,
-                    PostRow.entities,
+                    PostRow.service.is_not(None).label("is_service"),
+                    PostRow.deleted_at.is_not(None).label("is_deleted"),
+                    case((has_hashtag, PostRow.text), else_="").label("hashtag_text"),
+                    case((has_hashtag, PostRow.entities), else_=None).label("hashtag_entities"),
                     MediaItemRow.thumbnail_path,
                 )
                 .outerjoin(
@@ -697,23 +702,26 @@ class PostRepository:
             rows = self._session.execute(query).all()
             if not rows:
                 return
+            downloaded = MediaStatus.DOWNLOADED.value
             for row in rows:
+                entities = row[13]
+                if isinstance(entities, str):  # a CASE hides the JSON type from some dialects
+                    entities = load_json(entities)
                 yield PostOutline(
                     message_id=row[0],
                     date=row[1],
-                    updated_at=row[2],
-                    media_updated_at=row[3],
-                    media_path=row[5] if row[4] == MediaStatus.DOWNLOADED.value else row[14],
+                    version=f"{row[2]}|{row[3]}",
+                    media_path=row[5] if row[4] == downloaded else row[14],
                     grouped_id=row[6],
                     reply_to_message_id=row[7],
                     reply_to_channel_id=row[8],
                     views=row[9],
-                    is_service=row[10] is not None,
-                    deleted=row[11] is not None,
-                    text=row[12],
+                    is_service=bool(row[10]),
+                    deleted=bool(row[11]),
+                    text=row[12] or "",
                     hashtags=tuple(
                         TextEntity.model_validate(item)
-                        for item in row[13] or ()
+                        for item in entities or ()
                         if item.get("kind") == EntityKind.HASHTAG.value
                     ),
                 )

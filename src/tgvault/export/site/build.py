@@ -649,11 +649,15 @@ class _Build:
             observations = uow.channels.observations(plan.channel.id)
         context = self._page(path, f"{plan.channel.title} — statistics")
         links: PageLinks = context["links"]
-        top = heapq.nsmallest(
+        ranked = heapq.nsmallest(
             10,
-            (post for post in plan.posts.values() if post.views is not None and not post.service),
-            key=lambda post: (-(post.views or 0), post.message_id),
+            (
+                (-views, message_id)
+                for message_id, _, views, _, service in plan.posts.counters()
+                if views is not None and not service
+            ),
         )
+        top = [plan.posts[message_id] for _, message_id in ranked]
         with self.uow_factory() as uow:
             top_posts = (
                 uow.posts.for_display(plan.channel.id, [post.message_id for post in top]) if top else {}

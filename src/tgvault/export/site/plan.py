@@ -63,14 +63,7 @@ def post_anchor(message_id: int) -> str:
 
 def stamp_of(outline: PostOutline) -> int:
     """A number that changes whenever the post or its media row is written in the archive."""
-    media = outline.media_updated_at
-    return hash(
-        (
-            int(outline.updated_at.timestamp() * 1_000_000),
-            int(media.timestamp() * 1_000_000) if media is not None else 0,
-            outline.deleted,
-        )
-    )
+    return hash((outline.version, outline.deleted))
 
 
 @dataclass(slots=True)
@@ -235,6 +228,19 @@ class PlannedPosts(Mapping[int, PlannedPost]):
 
     def __len__(self) -> int:
         return len(self._ids)
+
+    def counters(self) -> Iterator[tuple[int, int, int | None, bool, bool]]:
+        """(message id, month, views, deleted, service) of every post, straight from the columns."""
+        for message_id, month, views, flags in zip(
+            self._ids, self._months, self._views, self._flags, strict=True
+        ):
+            yield (
+                message_id,
+                month,
+                None if views == _NONE else views,
+                bool(flags & _DELETED),
+                bool(flags & _SERVICE),
+            )
 
     def values(self) -> Iterator[PlannedPost]:  # type: ignore[override]
         """Every post, ascending by message id (made one at a time)."""

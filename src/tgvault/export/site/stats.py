@@ -41,12 +41,12 @@ class MonthStats:
 def month_stats(plan: ChannelPlan) -> list[MonthStats]:
     """Per month (oldest first, every month between the first and last post): counts and views."""
     counts: dict[int, list[int]] = {}
-    for post in plan.posts.values():
-        row = counts.setdefault(post.month, [0, 0, 0, 0])
+    for _, month, views, deleted, _ in plan.posts.counters():
+        row = counts.setdefault(month, [0, 0, 0, 0])
         row[0] += 1
-        row[1] += int(post.deleted)
-        if post.views is not None:
-            row[2] += post.views
+        row[1] += int(deleted)
+        if views is not None:
+            row[2] += views
             row[3] += 1
     if not counts:
         return []
