@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import tracemalloc
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -150,3 +153,26 @@ def test_posts_planned_out_of_order_are_sorted_by_message_id() -> None:
     assert [10, 20, 30] == list(posts)
     assert [10, 20, 30] == [post.views for post in posts.values()]
     assert 20 == posts[20].stamp
+
+
+def test_post_stamps_are_the_same_in_every_process(tmp_path: Path) -> None:
+    """Page keys are compared across builds, i.e. across processes with different hash seeds."""
+    script = (
+        "from datetime import datetime, UTC\n"
+        "from tgvault.export.site.plan import stamp_of\n"
+        "from tgvault.storage.repositories import PostOutline\n"
+        "outline = PostOutline(7, datetime(2024, 1, 1, tzinfo=UTC), '2024-01-02 03:04:05.678|None', None,"
+        " None, None, None, 5, False, False, '', ())\n"
+        "print(stamp_of(outline))\n"
+    )
+    stamps = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for seed in ("1", "2", "3")
+    }
+    assert 1 == len(stamps), stamps

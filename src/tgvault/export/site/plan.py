@@ -62,8 +62,12 @@ def post_anchor(message_id: int) -> str:
 
 
 def stamp_of(outline: PostOutline) -> int:
-    """A number that changes whenever the post or its media row is written in the archive."""
-    return hash((outline.version, outline.deleted))
+    """A number that changes whenever the post or its media row is written in the archive.
+
+    Stable from one process to the next (page keys are compared across builds), so not ``hash()``.
+    """
+    token = f"{outline.version}|{int(outline.deleted)}".encode("utf-8", "surrogatepass")
+    return int.from_bytes(hashlib.blake2b(token, digest_size=8).digest(), "little", signed=True)
 
 
 @dataclass(slots=True)
