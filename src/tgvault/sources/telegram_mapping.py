@@ -350,14 +350,31 @@ def _input_user_id(user: object) -> int | None:
     return _opt_int(getattr(user, "user_id", None), "user_id")
 
 
+# Entity kinds with nothing but a kind, an offset and a length.
+_PLAIN_ENTITY_KINDS = frozenset(EntityKind) - {
+    EntityKind.TEXT_LINK,
+    EntityKind.PRE,
+    EntityKind.BLOCKQUOTE,
+    EntityKind.MENTION_NAME,
+    EntityKind.CUSTOM_EMOJI,
+}
+
+
 def _entity(entity: Any, reader: _Reader) -> TextEntity:
     name = _name(entity)
     kind = _ENTITY_KINDS.get(name)
     if kind is None:
         reader.note("entities", f"unexpected {name} kept as unknown")
         kind = EntityKind.UNKNOWN
-    offset = _req_int(getattr(entity, "offset", None), f"{name}.offset")
-    length = _req_int(getattr(entity, "length", None), f"{name}.length")
+    offset = getattr(entity, "offset", None)
+    length = getattr(entity, "length", None)
+    if type(offset) is not int or type(length) is not int:
+        # Checked (and the message of a failure written) only off the common path: this runs for
+        # every entity of every post.
+        offset = _req_int(offset, f"{name}.offset")
+        length = _req_int(length, f"{name}.length")
+    if kind in _PLAIN_ENTITY_KINDS:
+        return TextEntity(kind=kind, offset=offset, length=length)
     extra: dict[str, Any] = {}
     if kind is EntityKind.TEXT_LINK:
         extra["url"] = _opt_str(entity.url, "url")

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVarTuple
 
-from sqlalchemy import Select, and_, case, delete, func, insert, select, update
+from sqlalchemy import Select, and_, case, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from tgvault.domain import MediaItem, MediaStatus
+from tgvault.storage.bulk import insert_rows
 from tgvault.storage.repositories import _chunks, _media_from_row, _table
 from tgvault.storage.tables import MediaDownloadRow, MediaItemRow
 
@@ -59,12 +60,12 @@ class MediaQueueRepository:
                     MediaItemRow.message_id.in_(chunk)
                 )
             ).all()
-            if rows:
-                self._session.execute(
-                    insert(_table(MediaDownloadRow)),
-                    [_new_row(channel_id, message_id, size, now) for message_id, size in rows],
-                )
-                added += len(rows)
+            insert_rows(
+                self._session.connection(),
+                _table(MediaDownloadRow),
+                [_new_row(channel_id, message_id, size, now) for message_id, size in rows],
+            )
+            added += len(rows)
         return added
 
     def unqueued(self, channel_id: int, limit: int = 1000) -> list[int]:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import Table, and_, func, select, update
 from sqlalchemy.orm import Session
 
 from tgvault.domain import AlertKind, AuditState, ChannelAlert, CounterObservation, Reaction
+from tgvault.storage.bulk import insert_rows
 from tgvault.storage.tables import AuditStateRow, ChannelAlertRow, PostCounterRow, PostRow
 
 COUNTER_FIELDS = ("views", "forwards", "replies", "reactions")
@@ -53,8 +54,7 @@ class CounterRepository:
 
     def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
         """Store observations (dicts with channel_id, message_id, observed_at and the counters)."""
-        if rows:
-            self._session.execute(insert(PostCounterRow.__table__), list(rows))  # type: ignore[arg-type]
+        insert_rows(self._session.connection(), cast(Table, PostCounterRow.__table__), rows)
 
     def series(self, channel_id: int, message_id: int) -> list[CounterObservation]:
         """One post's observations, oldest first."""

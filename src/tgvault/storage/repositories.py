@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal, TypeVar, cast
 
-from sqlalchemy import Select, String, Table, and_, case, delete, func, insert, select, update
+from sqlalchemy import Select, String, Table, and_, bindparam, case, delete, func, select, update
 from sqlalchemy import cast as cast_to
 from sqlalchemy.orm import Session
 
@@ -38,6 +38,7 @@ from tgvault.domain import (
     WebPagePreview,
 )
 from tgvault.merge import merge_sources
+from tgvault.storage.bulk import insert_rows
 from tgvault.storage.database import load_json
 from tgvault.storage.observations import (
     COUNTER_FIELDS,
@@ -73,12 +74,59 @@ def _chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
+# Statements run for every page of a backfill, built once (their compiled form is then cached by key).
+_EXISTING_IDS = select(PostRow.message_id).where(
+    PostRow.channel_id == bindparam("channel_id"), PostRow.message_id.in_(bindparam("ids", expanding=True))
+)
+_SYNC_STATE = cast(Table, SyncStateRow.__table__)
+_SYNC_STATE_GET = select(_SYNC_STATE).where(_SYNC_STATE.c.channel_id == bindparam("state_channel_id"))
+_SYNC_STATE_UPDATE = update(_SYNC_STATE).where(_SYNC_STATE.c.channel_id == bindparam("state_channel_id"))
+_LOCKS = cast(Table, ChannelLockRow.__table__)
+_HEARTBEAT = (
+    update(_LOCKS)
+    .where(_LOCKS.c.channel_key == bindparam("lock_key"), _LOCKS.c.owner == bindparam("lock_owner"))
+    .values(heartbeat_at=bindparam("now"))
+)
+
+
 def _dump(model: Any) -> Any:
     return None if model is None else model.model_dump(mode="json", exclude_defaults=True)
 
 
-def _dump_many(models: Iterable[Any]) -> list[Any]:
-    return [model.model_dump(mode="json", exclude_defaults=True) for model in models]
+def entities_json(entities: Iterable[TextEntity]) -> list[dict[str, Any]]:
+    """The stored JSON of text entities: ``model_dump(mode="json", exclude_defaults=True)`` of each,
+    written by hand (same keys, same order) because it runs for every post archived."""
+    dumped = []
+    for entity in entities:
+        item: dict[str, Any] = {"kind": entity.kind.value, "offset": entity.offset, "length": entity.length}
+        if entity.url is not None:
+            item["url"] = entity.url
+        if entity.language is not None:
+            item["language"] = entity.language
+        if entity.user_id is not None:
+            item["user_id"] = entity.user_id
+        if entity.document_id is not None:
+            item["document_id"] = entity.document_id
+        if entity.collapsed:
+            item["collapsed"] = entity.collapsed
+        dumped.append(item)
+    return dumped
+
+
+def reactions_json(reactions: Iterable[Reaction]) -> list[dict[str, Any]]:
+    """The stored JSON of reactions, like :func:`entities_json` (by hand, as ``model_dump`` would)."""
+    dumped = []
+    for reaction in reactions:
+        item: dict[str, Any] = {}
+        if reaction.emoji is not None:
+            item["emoji"] = reaction.emoji
+        if reaction.custom_emoji_id is not None:
+            item["custom_emoji_id"] = reaction.custom_emoji_id
+        if reaction.paid:
+            item["paid"] = reaction.paid
+        item["count"] = reaction.count
+        dumped.append(item)
+    return dumped
 
 
 class ChannelRepository:
@@ -244,7 +292,7 @@ def _post_values(post: Post) -> dict[str, Any]:
         "date": post.date,
         "edit_date": post.edit_date,
         "text": post.text,
-        "entities": _dump_many(post.entities),
+        "entities": entities_json(post.entities),
         "service": _dump(post.service),
         "author": post.author,
         "grouped_id": post.grouped_id,
@@ -254,7 +302,7 @@ def _post_values(post: Post) -> dict[str, Any]:
         "views": post.views,
         "forwards": post.forwards,
         "replies": post.replies,
-        "reactions": _dump_many(post.reactions),
+        "reactions": reactions_json(post.reactions),
         "poll": _dump(post.poll),
         "web_page": _dump(post.web_page),
         "location": _dump(post.location),
@@ -296,7 +344,7 @@ def _revision_values(state: Post, revision: int, observed_at: datetime) -> dict[
         "message_id": state.message_id,
         "revision": revision,
         "text": state.text,
-        "entities": _dump_many(state.entities),
+        "entities": entities_json(state.entities),
         "edit_date": state.edit_date,
         "observed_at": observed_at,
         "raw": state.raw,
@@ -343,7 +391,10 @@ class PostRepository:
         latest: dict[int, Post] = {}
         for post in posts:
             latest[post.message_id] = post
-        existing = self._load_rows(channel_id, list(latest))
+        # One light query tells which posts are already archived; only those are loaded whole (a
+        # backfill's pages are mostly new, and new rows go straight to a bulk insert).
+        known = self._existing_ids(channel_id, list(latest))
+        existing = self._load_rows(channel_id, sorted(known)) if known else {}
         new_rows: list[dict[str, Any]] = []
         revisions: list[dict[str, Any]] = []
         counters: list[dict[str, Any]] = []
@@ -413,12 +464,10 @@ class PostRepository:
                     if key in ("raw",) or values[key] is not None:
                         setattr(row, key, values[key])
             row.updated_at = now
-        if new_rows:
-            # Core inserts of the table: one executemany per batch. (An ORM bulk insert splits rows by
-            # which columns are None, which made it one INSERT per post.)
-            self._session.execute(insert(_table(PostRow)), new_rows)
-        if revisions:
-            self._session.execute(insert(_table(PostRevisionRow)), revisions)
+        connection = self._session.connection()
+        # One bulk insert per page and table (executemany on SQLite, COPY on PostgreSQL; storage/bulk.py).
+        insert_rows(connection, _table(PostRow), new_rows)
+        insert_rows(connection, _table(PostRevisionRow), revisions)
         CounterRepository(self._session).add_many(counters)
         self._session.flush()
         self._upsert_media(channel_id, [p for p in latest.values() if p.media is not None], now)
@@ -436,6 +485,13 @@ class PostRepository:
             .limit(1)
         )
         return found is not None
+
+    def _existing_ids(self, channel_id: int, message_ids: Sequence[int]) -> set[int]:
+        """Which of ``message_ids`` the channel already has archived (deleted or not)."""
+        found: set[int] = set()
+        for chunk in _chunks(message_ids):
+            found.update(self._session.scalars(_EXISTING_IDS, {"channel_id": channel_id, "ids": list(chunk)}))
+        return found
 
     def _load_rows(
         self, channel_id: int, message_ids: Sequence[int]
@@ -501,8 +557,7 @@ class PostRepository:
                 if not same_file:
                     row.attempts = 0
             row.updated_at = now
-        if fresh:
-            self._session.execute(insert(_table(MediaItemRow)), fresh)
+        insert_rows(self._session.connection(), _table(MediaItemRow), fresh)
         self._session.flush()
 
     def get(self, channel_id: int, message_id: int) -> Post | None:
@@ -920,9 +975,12 @@ class SyncStateRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
 
+    # Read and written as plain rows with prebuilt statements (never ORM objects): a backfill saves
+    # its checkpoint on every page.
+
     def get(self, channel_id: int) -> SyncState:
         """The channel's checkpoints (all empty for a channel never synced)."""
-        row = self._session.get(SyncStateRow, channel_id)
+        row = self._session.execute(_SYNC_STATE_GET, {"state_channel_id": channel_id}).first()
         if row is None:
             return SyncState(channel_id=channel_id)
         return SyncState(
@@ -936,13 +994,11 @@ class SyncStateRepository:
 
     def save(self, state: SyncState) -> None:
         """Store the checkpoints; call inside the same unit of work as the posts they cover."""
-        row = self._session.get(SyncStateRow, state.channel_id)
         values = state.model_dump()
-        if row is None:
-            self._session.add(SyncStateRow(**values))
-        else:
-            for key, value in values.items():
-                setattr(row, key, value)
+        channel_id = values.pop("channel_id")
+        result = self._session.execute(_SYNC_STATE_UPDATE, {"state_channel_id": channel_id, **values})
+        if not getattr(result, "rowcount", 0):
+            insert_rows(self._session.connection(), _SYNC_STATE, [{"channel_id": channel_id, **values}])
         self._session.flush()
 
 
@@ -1127,11 +1183,7 @@ class ChannelLockRepository:
 
     def heartbeat(self, channel_key: str, owner: str) -> None:
         """Keep a held lock fresh."""
-        self._session.execute(
-            update(ChannelLockRow)
-            .where(ChannelLockRow.channel_key == channel_key, ChannelLockRow.owner == owner)
-            .values(heartbeat_at=utcnow())
-        )
+        self._session.execute(_HEARTBEAT, {"lock_key": channel_key, "lock_owner": owner, "now": utcnow()})
 
     def release(self, channel_key: str, owner: str) -> None:
         """Give the lock back."""
