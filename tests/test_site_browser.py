@@ -139,6 +139,10 @@ def test_a_spoiler_stays_hidden_until_clicked(browsing: Browsing, page: Any) -> 
     assert "rgba(0, 0, 0, 0)" == spoiler.evaluate("e => getComputedStyle(e).color")
     spoiler.click()
     assert "revealed" in (spoiler.get_attribute("class") or "")
+    # The colour fades in over a short CSS transition: wait for it to end rather than read it mid-way.
+    page.wait_for_function(
+        "e => getComputedStyle(e).color !== 'rgba(0, 0, 0, 0)'", arg=spoiler.element_handle(), timeout=5000
+    )
     assert "rgba(0, 0, 0, 0)" != spoiler.evaluate("e => getComputedStyle(e).color")
 
 
