@@ -185,7 +185,9 @@ def test_a_reply_quote_leads_to_the_replied_post_in_another_month(browsing: Brow
     page.wait_for_url("**/c/1001/2024/01.html#post-2")
     assert in_viewport(page, "#post-2")
     # the targeted post is highlighted by :target
-    assert "none" != page.eval_on_selector("#post-2 .bubble", "e => getComputedStyle(e).boxShadow")
+    targeted = page.eval_on_selector("#post-2 .bubble", "e => getComputedStyle(e).boxShadow")
+    other = page.eval_on_selector(".post:not(:target) .bubble", "e => getComputedStyle(e).boxShadow")
+    assert targeted != other
 
 
 def test_search_finds_a_post_by_a_word_and_links_to_it(browsing: Browsing, page: Any) -> None:
