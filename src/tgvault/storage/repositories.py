@@ -75,8 +75,10 @@ def _chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
 
 
 # Statements run for every page of a backfill, built once (their compiled form is then cached by key).
-_EXISTING_IDS = select(PostRow.message_id).where(
-    PostRow.channel_id == bindparam("channel_id"), PostRow.message_id.in_(bindparam("ids", expanding=True))
+# (Core statements on the tables: no ORM compile step on each execution.)
+_POSTS = cast(Table, PostRow.__table__)
+_EXISTING_IDS = select(_POSTS.c.message_id).where(
+    _POSTS.c.channel_id == bindparam("channel_id"), _POSTS.c.message_id.in_(bindparam("ids", expanding=True))
 )
 _SYNC_STATE = cast(Table, SyncStateRow.__table__)
 _SYNC_STATE_GET = select(_SYNC_STATE).where(_SYNC_STATE.c.channel_id == bindparam("state_channel_id"))
