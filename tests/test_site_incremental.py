@@ -6,12 +6,14 @@ from __future__ import annotations
 import difflib
 import random
 import shutil
+import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text as sql_text
 
 from test_site_archive import NEWS, SECRET, UoW, at, make_archive, png
 from tgvault.domain import EntityKind, MediaItem, MediaKind, MediaStatus, Post, TextEntity
@@ -285,3 +287,31 @@ def test_a_rebuild_after_new_posts_reads_and_renders_only_what_they_reach(
     third = sites.build("site")
     assert (True, 0) == (third.incremental, third.written)
     assert third.rendered < 15  # the channel's own pages and the site's, nothing of the timeline
+
+
+def test_a_kept_plan_that_is_unreadable_or_behind_a_removal_is_replanned_from_scratch(
+    unit_of_work: UoW, tmp_path: Path
+) -> None:
+    """A broken kept plan, or a post removed from the archive outright (which no change feed shows),
+    makes the build plan from scratch; the site still equals a fresh build."""
+    store = LocalMediaStore(tmp_path / "media")
+    make_archive(unit_of_work, store)
+    sites = Sites(unit_of_work, store, tmp_path)
+    sites.build("site")
+    with sqlite3.connect(tmp_path / "site" / MANIFEST_DB) as db:
+        db.execute("UPDATE plan SET data = x'00ff' WHERE name = 'page_ids'")
+    broken = sites.build("site")
+    assert (False, 0) == (broken.incremental, broken.written)
+    assert sites.build("site").incremental  # the plan was kept again
+    with unit_of_work() as uow:
+        session = uow._session
+        assert session is not None
+        session.execute(
+            sql_text("DELETE FROM posts WHERE channel_id = :c AND message_id = 13"), {"c": NEWS.id}
+        )
+        uow.commit()
+    removed = sites.build("site")
+    assert not removed.incremental
+    assert "c/1001/posts/13.html" in removed.removed_paths
+    sites.fresh()
+    assert_same_site(tmp_path / "site", tmp_path / "fresh")

@@ -48,6 +48,7 @@ from tgvault.export.site.plan import (
     digest,
     month_label,
     plan_channel,
+    post_anchor,
 )
 from tgvault.export.site.render import Renderer, static_files
 from tgvault.export.site.richtext import clean_text, plain, snippet
@@ -126,6 +127,8 @@ class _Build:
         self.avatars: dict[int, str | None] = {}
         self.global_key = ""
         self._engine = ""
+        self._dates: dict[datetime, str] = {}
+        self._kept_parts: dict[int, dict[str, bytes]] = {}  # the kept plan as read, by channel
         self.marks: dict[int, tuple[datetime, datetime]] = {}  # where the next build reads changes from
         self.frames = FrameCache()
         self.permalink_headers: dict[int, dict[str, object]] = {}
@@ -227,8 +230,9 @@ class _Build:
         zone, per_page = self.zone, self.options.posts_per_page
         changes: dict[int, ChannelChanges] = {}
         try:
+            self._kept_parts = {channel.id: manifest.channel_plan(channel.id) for channel in channels}
             kept = {
-                channel.id: decode_plan(channel, self.options.order, manifest.channel_plan(channel.id))
+                channel.id: decode_plan(channel, self.options.order, self._kept_parts[channel.id])
                 for channel in channels
             }
             with self.uow_factory() as uow:
@@ -279,6 +283,7 @@ class _Build:
         """Forget what an incremental attempt did before planning from scratch."""
         self.site = SitePlan({})
         self.marks.clear()
+        self._kept_parts = {}
         self.report = self.writer.report = SiteBuildReport()
 
     def _keep_plan(self, plans: Sequence[ChannelPlan], *, from_scratch: bool) -> None:
@@ -288,7 +293,11 @@ class _Build:
             manifest.clear_plan()
         for plan in plans:
             posts_since, media_since = self.marks[plan.channel.id]
-            manifest.save_channel_plan(plan.channel.id, encode_plan(plan, posts_since, media_since))
+            manifest.save_channel_plan(
+                plan.channel.id,
+                encode_plan(plan, posts_since, media_since),
+                None if from_scratch else self._kept_parts.get(plan.channel.id),
+            )
             if from_scratch:
                 manifest.set_post_media(plan.channel.id, dict(plan.media_by_post))
                 plan.media_by_post.clear()
@@ -784,10 +793,7 @@ class _Build:
                 continue
             path = plan.tag_path(tag.key)
             assert path is not None
-            rows = [plan.posts[i] for i in tag.ids]
-            key = digest(
-                self.global_key, "tag", tag.key, tag.label, [(r.message_id, r.stamp, r.page) for r in rows]
-            )
+            key = digest(self.global_key, "tag", tag.key, tag.label, plan.posts.keyed(tag.ids))
             if not self.writer.skip_if_current(path, key):
                 needed.append((tag, path, key))
         if not needed:
@@ -804,14 +810,24 @@ class _Build:
             context = self._page(path, f"#{tag.label} — {plan.channel.title}")
             links = context["links"]
             entries = []
+            # links from this page to timeline pages and permalinks, worked out once (a tag can have
+            # tens of thousands of posts): the same strings links.to() gives
+            page_urls: dict[int, str] = {}
+            permalink_base = links.to(plan.permalink_path(0)).removesuffix("0.html")
             for message_id in tag.ids:
-                location = plan.location(message_id)
+                index = plan.posts.page_of(message_id)
+                url = None
+                if index >= 0:
+                    page_url = page_urls.get(index)
+                    if page_url is None:
+                        page_url = page_urls[index] = links.to(plan.pages[index].path)
+                    url = f"{page_url}#{post_anchor(message_id)}"
                 text, deleted = snippets.get(message_id, ("", False))
                 entries.append(
                     {
-                        "url": links.to(*location) if location else None,
-                        "permalink": links.to(plan.permalink_path(message_id)),
-                        "date": format_full(plan.posts[message_id].date, self.zone),
+                        "url": url,
+                        "permalink": f"{permalink_base}{int(message_id)}.html",
+                        "date": self._full_date(plan.posts.date_of(message_id)),
                         "text": text,
                         "deleted": deleted,
                     }
@@ -827,6 +843,12 @@ class _Build:
                 tags_url=links.to(plan.tags_path),
             )
             self.writer.write(path, html, key)
+
+    def _full_date(self, moment: datetime) -> str:
+        found = self._dates.get(moment)
+        if found is None:
+            found = self._dates[moment] = format_full(moment, self.zone)
+        return found
 
     def _stats(self, plan: ChannelPlan) -> None:
         path = plan.stats_path

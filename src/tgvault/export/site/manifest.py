@@ -159,11 +159,17 @@ class SiteManifest:
         """Keep a site-wide value of the plan."""
         self._db.execute("INSERT OR REPLACE INTO plan_site VALUES (?, ?)", (name, data))
 
-    def save_channel_plan(self, channel_id: int, parts: dict[str, bytes]) -> None:
-        """Keep the plan of a channel (replacing the previous one)."""
-        self._db.execute("DELETE FROM plan WHERE channel_id = ?", (channel_id,))
+    def save_channel_plan(
+        self, channel_id: int, parts: dict[str, bytes], previous: dict[str, bytes] | None = None
+    ) -> None:
+        """Keep the plan of a channel (replacing the previous one); with ``previous`` (what the kept
+        plan held), only the parts that differ are written."""
+        if previous is None or set(previous) != set(parts):
+            self._db.execute("DELETE FROM plan WHERE channel_id = ?", (channel_id,))
+            previous = {}
         self._db.executemany(
-            "INSERT INTO plan VALUES (?, ?, ?)", ((channel_id, name, data) for name, data in parts.items())
+            "INSERT OR REPLACE INTO plan VALUES (?, ?, ?)",
+            ((channel_id, name, data) for name, data in parts.items() if previous.get(name) != data),
         )
 
     def post_media(self, channel_id: int, message_ids: list[int]) -> dict[int, str]:

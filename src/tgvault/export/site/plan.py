@@ -304,6 +304,23 @@ class PlannedPosts(Mapping[int, PlannedPost]):
             page=self._pages[at],
         )
 
+    def keyed(self, message_ids: Iterable[int]) -> list[tuple[int, int, int]]:
+        """(message id, stamp, page) of planned posts, straight from the columns."""
+        found = []
+        for message_id in message_ids:
+            at = self._position(message_id)
+            if at < 0:
+                raise KeyError(message_id)
+            found.append((message_id, self._stamps[at], self._pages[at]))
+        return found
+
+    def date_of(self, message_id: int) -> datetime:
+        """The date of a planned post."""
+        at = self._position(message_id)
+        if at < 0:
+            raise KeyError(message_id)
+        return _EPOCH + timedelta(microseconds=self._dates[at])
+
     def set_page(self, message_id: int, page: int) -> None:
         """Record the timeline page (its index in the channel plan) of a post."""
         at = self._position(message_id)
