@@ -9,7 +9,6 @@ rendered from posts read a page at a time and written only when their bytes diff
 
 from __future__ import annotations
 
-import heapq
 import json
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -856,15 +855,7 @@ class _Build:
             observations = uow.channels.observations(plan.channel.id)
         context = self._page(path, f"{plan.channel.title} — statistics")
         links: PageLinks = context["links"]
-        ranked = heapq.nsmallest(
-            10,
-            (
-                (-views, message_id)
-                for message_id, _, views, _, service in plan.posts.counters()
-                if views is not None and not service
-            ),
-        )
-        top = [plan.posts[message_id] for _, message_id in ranked]
+        top = [plan.posts[message_id] for message_id in plan.posts.most_viewed(10)]
         with self.uow_factory() as uow:
             top_posts = (
                 uow.posts.for_display(plan.channel.id, [post.message_id for post in top]) if top else {}

@@ -13,6 +13,7 @@ page as new posts arrive: only the month's last page grows.
 from __future__ import annotations
 
 import hashlib
+import heapq
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping
@@ -375,6 +376,35 @@ class PlannedPosts(Mapping[int, PlannedPost]):
                 bool(flags & _DELETED),
                 bool(flags & _SERVICE),
             )
+
+    def month_counts(self) -> dict[int, list[int]]:
+        """Per month: [posts, deleted posts, views in total, posts with a view count]."""
+        counts: dict[int, list[int]] = {}
+        none = _NONE
+        for month, views, flags in zip(self._months, self._views, self._flags, strict=True):
+            row = counts.get(month)
+            if row is None:
+                row = counts[month] = [0, 0, 0, 0]
+            row[0] += 1
+            if flags & _DELETED:
+                row[1] += 1
+            if views != none:
+                row[2] += views
+                row[3] += 1
+        return counts
+
+    def most_viewed(self, count: int) -> list[int]:
+        """Ids of the ``count`` posts (not service messages) with the most views; ties: lower id first."""
+        none = _NONE
+        ranked = heapq.nsmallest(
+            count,
+            (
+                (-views, message_id)
+                for message_id, views, flags in zip(self._ids, self._views, self._flags, strict=True)
+                if views != none and not flags & _SERVICE
+            ),
+        )
+        return [message_id for _, message_id in ranked]
 
     def values(self) -> Iterator[PlannedPost]:  # type: ignore[override]
         """Every post, ascending by message id (made one at a time)."""
