@@ -7,7 +7,7 @@ to the (loopback) Telegram, and stops when the work is done; the floor and tgvau
 Workloads (``spec["kind"]``):
 
 * ``floor`` — plain Telethon: resolve the channel, ``iter_messages(wait_time=0)`` over all of it, nothing
-  done with the messages.
+  done with the messages (``spec["wait_time"]`` paces it as Telethon does by default for long histories).
 * ``backfill`` / ``sync`` — tgvault's archiver (the same composition root as the CLI:
   ``open_archive`` + ``telegram_source`` + ``make_archiver`` + ``plan_for``), with or without media.
 * ``media_floor`` — plain Telethon ``download_media`` of every file of a channel, one after another.
@@ -79,7 +79,7 @@ async def floor(spec: dict[str, Any]) -> dict[str, Any]:
         with profiled(spec.get("profile")), Stopwatch() as watch:
             entity = await client.get_entity(spec["channel"])
             count = 0
-            async for _message in client.iter_messages(entity, wait_time=0):
+            async for _message in client.iter_messages(entity, wait_time=spec.get("wait_time", 0)):
                 count += 1
     finally:
         await client.disconnect()
@@ -97,7 +97,7 @@ def _settings(spec: dict[str, Any]) -> Any:
             "api_id": FAKE_API_ID,
             "api_hash": FAKE_API_HASH,
             "session_string": spec.get("session") or None,
-            "request_delay": 0,
+            "request_delay": spec.get("request_delay", 0),
         },
     )
 

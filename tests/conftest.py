@@ -93,6 +93,16 @@ def unit_of_work(database_url: str) -> Iterator[Callable[[], UnitOfWork]]:
     engine.dispose()
 
 
+@pytest.fixture
+def uow_factory(tmp_path: Path) -> Iterator[Callable[[], UnitOfWork]]:
+    """A unit-of-work factory over a migrated SQLite archive file in the test's folder."""
+    engine = create_archive_engine(f"sqlite:///{tmp_path / 'archive.db'}")
+    upgrade(engine)
+    factory = make_session_factory(engine)
+    yield lambda: UnitOfWork(factory)
+    engine.dispose()
+
+
 def shared_path(relative: str) -> Path:
     """A file under ../shared, or skip when the checkout has no ../shared next to it."""
     path = SHARED / relative

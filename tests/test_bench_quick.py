@@ -67,6 +67,12 @@ def test_the_quick_benchmark_reports_every_figure(tmp_path: Path) -> None:
     assert 1 == idle["history_requests"]
     assert idle["refresh_requests"] > 0
 
+    paced = results["paced"]
+    assert expected_databases == [row["database"] for row in paced]
+    for row in paced:
+        # three pages of history, each request after the first one paced by the delay
+        assert row["floor_s"] >= 2 * row["delay_s"] and row["tgvault_s"] >= 2 * row["delay_s"], row
+
     memory = results["memory"]["rows"]
     assert 2 == len(memory)
     for row in memory:

@@ -3,56 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from telethon.sessions import StringSession
 
+from service_support import FAST, OneArchiver, UoW, eventually
 from tgvault.app import plan_for
 from tgvault.config import ChannelConfig, Settings
-from tgvault.service import Service, ServiceOptions
+from tgvault.service import Service
 from tgvault.services.archiver import Archiver
 from tgvault.sources.base import UpdateFeed
 from tgvault.sources.telegram import ReconnectingClient, TelegramSource
-from tgvault.storage.database import create_archive_engine, make_session_factory
 from tgvault.storage.media_store import LocalMediaStore
-from tgvault.storage.schema import upgrade
-from tgvault.storage.unit_of_work import UnitOfWork
 from tgvault.testing import FAKE_API_HASH, FAKE_API_ID, FakeTelegram, add_post, fake_client
 from tgvault.testing.mtproto_server import LoopbackTelegramServer
-
-UoW = Callable[[], UnitOfWork]
-FAST = ServiceOptions(heartbeat_seconds=0.2, stop_timeout=3.0, min_misfire_grace=5.0, startup_spread=0.1)
-
-
-class OneArchiver:
-    def __init__(self, archiver: Archiver) -> None:
-        self.archiver = archiver
-
-    async def archiver_for(self, settings: Settings, channel: ChannelConfig) -> Archiver:
-        return self.archiver
-
-
-@pytest.fixture
-def uow_factory(tmp_path: Path) -> Iterator[UoW]:
-    engine = create_archive_engine(f"sqlite:///{tmp_path / 'archive.db'}")
-    upgrade(engine)
-    factory = make_session_factory(engine)
-    yield lambda: UnitOfWork(factory)
-    engine.dispose()
-
-
-async def eventually(condition: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> float:
-    """Wait for ``condition``; returns the seconds it took."""
-    started = time.monotonic()
-    while not condition():
-        if time.monotonic() - started > timeout:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.02)
-    return time.monotonic() - started
 
 
 def live_settings(tmp_path: Path, name: str) -> Settings:

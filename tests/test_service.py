@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from service_support import FAST, OneArchiver, UoW, eventually
 from tgvault.app import plan_for
 from tgvault.config import ChannelConfig, Settings
 from tgvault.domain import JobOutcome, RunStatus
@@ -22,25 +23,9 @@ from tgvault.errors import ServiceBusyError
 from tgvault.service import Service, ServiceLock, ServiceOptions
 from tgvault.services.archiver import Archiver
 from tgvault.sources.telegram import TelegramSource
-from tgvault.storage.database import create_archive_engine, make_session_factory
 from tgvault.storage.media_store import LocalMediaStore
-from tgvault.storage.schema import upgrade
 from tgvault.storage.tables import utcnow
-from tgvault.storage.unit_of_work import UnitOfWork
 from tgvault.testing import FakeTelegram, add_post, build_realistic_channel, fake_client
-
-UoW = Callable[[], UnitOfWork]
-FAST = ServiceOptions(heartbeat_seconds=0.2, stop_timeout=3.0, min_misfire_grace=5.0, startup_spread=0.1)
-
-
-class OneArchiver:
-    """Every channel synced by one archiver (what SharedSources does for channels of one source)."""
-
-    def __init__(self, archiver: Archiver) -> None:
-        self.archiver = archiver
-
-    async def archiver_for(self, settings: Settings, channel: ChannelConfig) -> Archiver:
-        return self.archiver
 
 
 class RecordingRebuilder:
@@ -55,15 +40,6 @@ class RecordingRebuilder:
         self.threads.append(threading.current_thread().name)
 
 
-@pytest.fixture
-def uow_factory(tmp_path: Path) -> Iterator[UoW]:
-    engine = create_archive_engine(f"sqlite:///{tmp_path / 'archive.db'}")
-    upgrade(engine)
-    factory = make_session_factory(engine)
-    yield lambda: UnitOfWork(factory)
-    engine.dispose()
-
-
 def settings_for(tmp_path: Path, *channels: tuple[str, str], timezone: str = "UTC") -> Settings:
     return Settings(
         database={"url": f"sqlite:///{tmp_path / 'archive.db'}"},
@@ -71,14 +47,6 @@ def settings_for(tmp_path: Path, *channels: tuple[str, str], timezone: str = "UT
         site={"timezone": timezone},
         channels=[ChannelConfig(name=name, schedule=schedule) for name, schedule in channels],
     )
-
-
-async def eventually(condition: Callable[[], bool], timeout: float = 15.0, what: str = "condition") -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 def with_service(

@@ -3,54 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
-
+from service_support import FAST, OneArchiver, UoW, eventually
 from tgvault.app import plan_for
 from tgvault.config import ChannelConfig, Settings
 from tgvault.domain import RunStatus
-from tgvault.service import Service, ServiceOptions
+from tgvault.service import Service
 from tgvault.services.archiver import Archiver
 from tgvault.sources.telegram import TelegramSource
-from tgvault.storage.database import create_archive_engine, make_session_factory
 from tgvault.storage.media_store import LocalMediaStore
-from tgvault.storage.schema import upgrade
-from tgvault.storage.unit_of_work import UnitOfWork
 from tgvault.testing import FakeTelegram, add_post, fake_client
-
-UoW = Callable[[], UnitOfWork]
-FAST = ServiceOptions(heartbeat_seconds=0.2, stop_timeout=3.0, min_misfire_grace=5.0, startup_spread=0.1)
-
-
-class OneArchiver:
-    """Every channel synced by one archiver."""
-
-    def __init__(self, archiver: Archiver) -> None:
-        self.archiver = archiver
-
-    async def archiver_for(self, settings: Settings, channel: ChannelConfig) -> Archiver:
-        return self.archiver
-
-
-@pytest.fixture
-def uow_factory(tmp_path: Path) -> Iterator[UoW]:
-    engine = create_archive_engine(f"sqlite:///{tmp_path / 'archive.db'}")
-    upgrade(engine)
-    factory = make_session_factory(engine)
-    yield lambda: UnitOfWork(factory)
-    engine.dispose()
-
-
-async def eventually(condition: Callable[[], bool], timeout: float = 30.0, what: str = "condition") -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not condition():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.05)
 
 
 def test_the_service_audits_in_slices_between_the_syncs_and_records_old_changes(

@@ -139,6 +139,10 @@ def test_a_spoiler_stays_hidden_until_clicked(browsing: Browsing, page: Any) -> 
     assert "rgba(0, 0, 0, 0)" == spoiler.evaluate("e => getComputedStyle(e).color")
     spoiler.click()
     assert "revealed" in (spoiler.get_attribute("class") or "")
+    # The colour fades in over a short CSS transition: wait for it to end rather than read it mid-way.
+    page.wait_for_function(
+        "e => getComputedStyle(e).color !== 'rgba(0, 0, 0, 0)'", arg=spoiler.element_handle(), timeout=5000
+    )
     assert "rgba(0, 0, 0, 0)" != spoiler.evaluate("e => getComputedStyle(e).color")
 
 
@@ -181,7 +185,9 @@ def test_a_reply_quote_leads_to_the_replied_post_in_another_month(browsing: Brow
     page.wait_for_url("**/c/1001/2024/01.html#post-2")
     assert in_viewport(page, "#post-2")
     # the targeted post is highlighted by :target
-    assert "none" != page.eval_on_selector("#post-2 .bubble", "e => getComputedStyle(e).boxShadow")
+    targeted = page.eval_on_selector("#post-2 .bubble", "e => getComputedStyle(e).boxShadow")
+    other = page.eval_on_selector(".post:not(:target) .bubble", "e => getComputedStyle(e).boxShadow")
+    assert targeted != other
 
 
 def test_search_finds_a_post_by_a_word_and_links_to_it(browsing: Browsing, page: Any) -> None:

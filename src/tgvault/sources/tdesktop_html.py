@@ -55,7 +55,7 @@ from tgvault.domain import (
     TextEntity,
 )
 from tgvault.errors import ImportFormatError, SourceError, TimezoneRequiredError
-from tgvault.text import utf16_len
+from tgvault.sources.html_text import HtmlRichText, classes_of
 
 __all__ = ["RAW_KEY", "ExportMessage", "HtmlExport", "html_pages", "read_html_export"]
 
@@ -72,15 +72,6 @@ _SIZE = re.compile(r"^(\d+(?:\.\d+)?) (B|KB|MB|GB)$")
 _SIZE_SCALE = {"B": 1, "KB": 1024, "MB": 1024**2, "GB": 1024**3}
 _NOT_INCLUDED = ("not included", "exceeds maximum size", "unavailable", "not downloaded")
 
-_SIMPLE_ENTITIES = {
-    "strong": EntityKind.BOLD,
-    "b": EntityKind.BOLD,
-    "em": EntityKind.ITALIC,
-    "i": EntityKind.ITALIC,
-    "u": EntityKind.UNDERLINE,
-    "s": EntityKind.STRIKETHROUGH,
-    "del": EntityKind.STRIKETHROUGH,
-}
 _ONCLICK_ENTITIES = (
     ("ShowHashtag", EntityKind.HASHTAG),
     ("ShowCashtag", EntityKind.CASHTAG),
@@ -134,10 +125,6 @@ def html_pages(folder: Path) -> list[Path]:
     return [path for _, path in sorted(found)]
 
 
-def _classes(node: LexborNode) -> set[str]:
-    return set((node.attributes.get("class") or "").split())
-
-
 def _text(node: LexborNode | None) -> str:
     return " ".join((node.text(deep=True) if node is not None else "").split())
 
@@ -159,7 +146,7 @@ def _children(node: LexborNode) -> Iterator[LexborNode]:
 def _child(node: LexborNode, *class_names: str) -> LexborNode | None:
     """The first child element of ``node`` that has every one of ``class_names``."""
     for child in _children(node):
-        if _classes(child).issuperset(class_names):
+        if classes_of(child).issuperset(class_names):
             return child
     return None
 
@@ -218,99 +205,28 @@ def _local_path(href: str | None) -> str | None:
 # --------------------------------------------------------------------------------------------- text
 
 
-class _RichText:
-    """Text and entities (UTF-16 offsets) from the markup of a ``div.text``."""
+class _RichText(HtmlRichText):
+    """Text and entities of a ``div.text``, with the files of the custom emoji the export saved."""
 
     def __init__(self) -> None:
-        self.parts: list[str] = []
-        self.units = 0
-        self.entities: list[tuple[int, TextEntity]] = []
-        self.order = 0
-        self.in_pre = False
+        super().__init__()
         self.files: list[str] = []
 
-    def add(self, piece: str) -> None:
-        if piece:
-            self.parts.append(piece)
-            self.units += utf16_len(piece)
+    def replacement(self, node: LexborNode, tag: str, classes: set[str]) -> str | None:
+        return (node.attributes.get("alt") or "") if tag == "img" else None
 
-    def walk(self, node: LexborNode) -> None:
-        for child in node.iter(include_text=True):
-            self.node(child)
-
-    def node(self, node: LexborNode) -> None:
-        if node.is_text_node:
-            self.add(node.text_content or "")
-            return
-        if not node.is_element_node:
-            return
-        tag = (node.tag or "").lower()
-        if tag == "br":
-            self.add("\n")
-            return
-        if tag in ("script", "style"):
-            return
-        if tag == "img":
-            self.add(node.attributes.get("alt") or "")
-            return
-        order, start = self.order, self.units
-        self.order += 1
-        was_in_pre = self.in_pre
-        self.in_pre = self.in_pre or tag == "pre"
-        self.walk(node)
-        self.in_pre = was_in_pre
-        length = self.units - start
-        if length > 0:
-            entity = self.entity(node, tag, start, length)
-            if entity is not None:
-                self.entities.append((order, entity))
-
-    def entity(self, node: LexborNode, tag: str, offset: int, length: int) -> TextEntity | None:
-        classes = _classes(node)
-        if tag in _SIMPLE_ENTITIES:
-            return TextEntity(kind=_SIMPLE_ENTITIES[tag], offset=offset, length=length)
+    def entity(
+        self, node: LexborNode, tag: str, classes: set[str], offset: int, length: int
+    ) -> TextEntity | None:
         if tag == "span" and "spoiler" in classes:
             return TextEntity(kind=EntityKind.SPOILER, offset=offset, length=length)
-        if tag == "tg-emoji":
-            return TextEntity(kind=EntityKind.CUSTOM_EMOJI, offset=offset, length=length)
-        if tag == "code":
-            return None if self.in_pre else TextEntity(kind=EntityKind.CODE, offset=offset, length=length)
-        if tag == "pre":
-            return TextEntity(kind=EntityKind.PRE, offset=offset, length=length, language=_language(node))
-        if tag == "blockquote":
-            collapsed = "expandable" in classes or "collapsed" in classes
-            return TextEntity(kind=EntityKind.BLOCKQUOTE, offset=offset, length=length, collapsed=collapsed)
         if tag == "a":
             emoji_file = _local_path(node.attributes.get("href"))
             if emoji_file is not None:  # a custom emoji the export saved: a link to its file
                 self.files.append(emoji_file)
                 return TextEntity(kind=EntityKind.CUSTOM_EMOJI, offset=offset, length=length)
             return _link(node, offset, length)
-        return None
-
-    def result(self) -> tuple[str, tuple[TextEntity, ...]]:
-        """The text without the layout's surrounding whitespace, with entities shifted to match."""
-        text = "".join(self.parts)
-        stripped = text.strip()
-        lead = utf16_len(text[: len(text) - len(text.lstrip())])
-        total = utf16_len(stripped)
-        entities = []
-        for _, entity in sorted(self.entities, key=lambda item: item[0]):
-            start = max(0, entity.offset - lead)
-            end = min(total, entity.offset + entity.length - lead)
-            if end > start:
-                entities.append(entity.model_copy(update={"offset": start, "length": end - start}))
-        return stripped, tuple(entities)
-
-
-def _language(node: LexborNode) -> str | None:
-    for candidate in (node, node.css_first("code")):
-        if candidate is None:
-            continue
-        for name in _classes(candidate):
-            if name.startswith("language-"):
-                return name.removeprefix("language-") or None
-    return None
+        return super().entity(node, tag, classes, offset, length)
 
 
 def _link(node: LexborNode, offset: int, length: int) -> TextEntity | None:
@@ -340,7 +256,7 @@ def _rich(node: LexborNode | None) -> tuple[str, tuple[TextEntity, ...], list[st
         return "", (), []
     builder = _RichText()
     builder.walk(node)
-    text, entities = builder.result()
+    text, entities = builder.stripped()
     return text, entities, builder.files
 
 
@@ -380,7 +296,7 @@ def _media(body: LexborNode, where: str) -> _Media:
     if wrap is None:
         return _Media()
     for node in _children(wrap):
-        classes = _classes(node)
+        classes = classes_of(node)
         for name, kind in _WRAPS.items():
             if name in classes:
                 return _wrapped(node, kind)
@@ -574,7 +490,7 @@ class _Reader:
             yield self.message(node, message_id, f"{where} (id {message_id})", name)
 
     def message(self, node: LexborNode, message_id: int, where: str, page: str) -> ExportMessage:
-        classes = _classes(node)
+        classes = classes_of(node)
         body = _child(node, "body") or node
         raw: dict[str, Any] = {"page": page}
         values: dict[str, Any] = {
@@ -664,12 +580,12 @@ class _Reader:
 def _following(node: LexborNode) -> Iterator[LexborNode]:
     sibling = node.next
     while sibling is not None:
-        if sibling.is_element_node and "message" in _classes(sibling):
+        if sibling.is_element_node and "message" in classes_of(sibling):
             yield sibling
         sibling = sibling.next
     sibling = node.prev
     while sibling is not None:
-        if sibling.is_element_node and "message" in _classes(sibling):
+        if sibling.is_element_node and "message" in classes_of(sibling):
             yield sibling
         sibling = sibling.prev
 

@@ -54,7 +54,7 @@ from tgvault.domain import (
     WebPagePreview,
 )
 from tgvault.errors import PageLayoutError
-from tgvault.text import utf16_len
+from tgvault.sources.html_text import HtmlRichText, classes_of
 
 __all__ = [
     "RAW_KEY",
@@ -267,15 +267,11 @@ def _style_url(node: LexborNode | None, base: str) -> str | None:
 # ---- node helpers ----------------------------------------------------------------------------------
 
 
-def _classes(node: LexborNode) -> set[str]:
-    return set((node.attributes.get("class") or "").split())
-
-
 def _inside(node: LexborNode, root: LexborNode, classes: frozenset[str]) -> bool:
     """True when an ancestor of ``node`` below ``root`` has one of ``classes``."""
     parent = node.parent
     while parent is not None and parent.mem_id != root.mem_id:
-        if _classes(parent) & classes:
+        if classes_of(parent) & classes:
             return True
         parent = parent.parent
     return False
@@ -307,21 +303,6 @@ def _own_text(node: LexborNode) -> str:
 # ---- text with entities ----------------------------------------------------------------------------
 
 
-_SIMPLE_ENTITIES = {
-    "b": EntityKind.BOLD,
-    "strong": EntityKind.BOLD,
-    "i": EntityKind.ITALIC,
-    "em": EntityKind.ITALIC,
-    "u": EntityKind.UNDERLINE,
-    "ins": EntityKind.UNDERLINE,
-    "s": EntityKind.STRIKETHROUGH,
-    "strike": EntityKind.STRIKETHROUGH,
-    "del": EntityKind.STRIKETHROUGH,
-    "tg-spoiler": EntityKind.SPOILER,
-}
-_SKIPPED_TAGS = frozenset({"script", "style", "svg", "template"})
-
-
 def _without_scheme(url: str) -> str:
     text = url.strip()
     for prefix in ("https://", "http://"):
@@ -331,101 +312,28 @@ def _without_scheme(url: str) -> str:
     return text.rstrip("/")
 
 
-class _RichText:
+class _RichText(HtmlRichText):
     """Rebuilds a text node's text and its entities (UTF-16 offsets) from the preview's HTML."""
-
-    def __init__(self) -> None:
-        self._parts: list[str] = []
-        self._units = 0
-        self._entities: list[tuple[int, TextEntity]] = []
-        self._order = 0
-        self._in_pre = False
 
     @classmethod
     def of(cls, node: LexborNode) -> _RichText:
         builder = cls()
-        builder._children(node)
+        builder.walk(node)
         return builder
 
-    @property
-    def text(self) -> str:
-        return "".join(self._parts)
-
-    @property
-    def entities(self) -> tuple[TextEntity, ...]:
-        return tuple(entity for _, entity in sorted(self._entities, key=lambda item: item[0]))
-
-    def _add(self, piece: str) -> None:
-        if piece:
-            self._parts.append(piece)
-            self._units += utf16_len(piece)
-
-    def _children(self, node: LexborNode) -> None:
-        for child in node.iter(include_text=True):
-            self._node(child)
-
-    def _node(self, node: LexborNode) -> None:
-        if node.is_text_node:
-            self._add(node.text_content or "")
-            return
-        if not node.is_element_node:
-            return
-        tag = (node.tag or "").lower()
-        classes = _classes(node)
-        if tag == "br":
-            self._add("\n")
-            return
-        if tag in _SKIPPED_TAGS:
-            return
+    def replacement(self, node: LexborNode, tag: str, classes: set[str]) -> str | None:
         if tag == "i" and "emoji" in classes:
-            self._add(node.text(deep=True))  # an emoji image: its <b> holds the emoji, not bold text
-            return
-        order = self._order
-        self._order += 1
-        start = self._units
-        was_in_pre = self._in_pre
-        if tag == "pre":
-            self._in_pre = True
-        self._children(node)
-        self._in_pre = was_in_pre
-        length = self._units - start
-        if length <= 0:
-            return
-        entity = self._entity(node, tag, classes, start, length)
-        if entity is not None:
-            self._entities.append((order, entity))
+            return node.text(deep=True)  # an emoji image: its <b> holds the emoji, not bold text
+        return None
 
-    def _entity(
+    def entity(
         self, node: LexborNode, tag: str, classes: set[str], offset: int, length: int
     ) -> TextEntity | None:
-        if tag in _SIMPLE_ENTITIES:
-            return TextEntity(kind=_SIMPLE_ENTITIES[tag], offset=offset, length=length)
         if "tg-spoiler" in classes:
             return TextEntity(kind=EntityKind.SPOILER, offset=offset, length=length)
-        if tag == "code":
-            if self._in_pre:
-                return None  # the <code> of a <pre> block carries its language only
-            return TextEntity(kind=EntityKind.CODE, offset=offset, length=length)
-        if tag == "pre":
-            code = node.css_first("code")
-            language = None
-            if code is not None:
-                for name in _classes(code):
-                    if name.startswith("language-"):
-                        language = name.removeprefix("language-") or None
-            return TextEntity(kind=EntityKind.PRE, offset=offset, length=length, language=language)
-        if tag == "blockquote":
-            collapsed = "expandable" in classes or "expandable" in node.attributes
-            return TextEntity(kind=EntityKind.BLOCKQUOTE, offset=offset, length=length, collapsed=collapsed)
-        if tag == "tg-emoji":
-            emoji_id = node.attributes.get("emoji-id") or ""
-            document_id = int(emoji_id) if emoji_id.isdigit() else None
-            return TextEntity(
-                kind=EntityKind.CUSTOM_EMOJI, offset=offset, length=length, document_id=document_id
-            )
         if tag == "a":
             return self._link(node, offset, length)
-        return None
+        return super().entity(node, tag, classes, offset, length)
 
     def _link(self, node: LexborNode, offset: int, length: int) -> TextEntity | None:
         href = (node.attributes.get("href") or "").strip()
@@ -538,7 +446,7 @@ class _Notes:
 
 def _media(node: LexborNode, base: str, notes: _Notes) -> tuple[MediaItem, WebMedia] | None:
     """The file a media element of a post shows (a photo, a video, a voice note, a document, ...)."""
-    classes = _classes(node)
+    classes = classes_of(node)
     if "tgme_widget_message_photo_wrap" in classes:
         url = _style_url(node, base)
         if url is None:
@@ -580,7 +488,7 @@ def _media(node: LexborNode, base: str, notes: _Notes) -> tuple[MediaItem, WebMe
         extra = _plain(node.css_first(".tgme_widget_message_document_extra"))
         size = parse_size(extra)
         icon = node.css_first(".tgme_widget_message_document_icon")
-        if icon is not None and "audio" in _classes(icon):
+        if icon is not None and "audio" in classes_of(icon):
             item = MediaItem(
                 kind=MediaKind.AUDIO, title=title, performer=extra if size is None else None, size=size
             )
@@ -678,7 +586,7 @@ def _reactions(bubble: LexborNode) -> tuple[Reaction, ...]:
         custom = node.css_first("tg-emoji")
         emoji_id = custom.attributes.get("emoji-id") if custom is not None else None
         emoji_node = node.css_first("i.emoji b") or node.css_first("b")
-        paid = "tgme_reaction_paid" in _classes(node)
+        paid = "tgme_reaction_paid" in classes_of(node)
         found.append(
             Reaction(
                 emoji=None if emoji_id or paid else _plain(emoji_node),
@@ -769,7 +677,7 @@ def _posts_of(message: LexborNode, channel_id: int, username: str | None, url: s
     text, entities = rich.text, rich.entities
 
     service = None
-    if "service_message" in _classes(message):
+    if "service_message" in classes_of(message):
         service = _service(text.strip())
         text, entities = "", ()
 
