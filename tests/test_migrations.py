@@ -52,9 +52,11 @@ def test_indexes_for_the_exporter_exist(database_url: str) -> None:
     try:
         upgrade(engine)
         indexes = {index["name"] for index in inspect(engine).get_indexes("posts")}
+        media_indexes = {index["name"] for index in inspect(engine).get_indexes("media_items")}
     finally:
         engine.dispose()
-    assert {"ix_posts_channel_date", "ix_posts_channel_grouped"} <= indexes
+    assert {"ix_posts_channel_date", "ix_posts_channel_grouped", "ix_posts_channel_updated"} <= indexes
+    assert "ix_media_items_channel_updated" in media_indexes  # the site's change feed
 
 
 def test_a_new_database_is_created_but_an_old_one_is_never_migrated_silently(database_url: str) -> None:

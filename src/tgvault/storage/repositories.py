@@ -722,67 +722,111 @@ class PostRepository:
         site build: the stamps are read as text (no datetime objects), and the text and entities only
         of posts with a hashtag entity.
         """
-        has_hashtag = cast_to(PostRow.entities, String).contains('"hashtag"')
         last: int | None = None
         while True:
-            query = (
-                select(
-                    PostRow.message_id,
-                    PostRow.date,
-                    cast_to(PostRow.updated_at, String).label("post_version"),
-                    cast_to(MediaItemRow.updated_at, String).label("media_version"),
-                    MediaItemRow.status,
-                    MediaItemRow.path,
-                    PostRow.grouped_id,
-                    PostRow.reply_to_message_id,
-                    PostRow.reply_to_channel_id,
-                    PostRow.views,
-                    PostRow.service.is_not(None).label("is_service"),
-                    PostRow.deleted_at.is_not(None).label("is_deleted"),
-                    case((has_hashtag, PostRow.text), else_="").label("hashtag_text"),
-                    case((has_hashtag, PostRow.entities), else_=None).label("hashtag_entities"),
-                    MediaItemRow.thumbnail_path,
-                )
-                .outerjoin(
-                    MediaItemRow,
-                    and_(
-                        MediaItemRow.channel_id == PostRow.channel_id,
-                        MediaItemRow.message_id == PostRow.message_id,
-                    ),
-                )
-                .where(PostRow.channel_id == channel_id)
-                .order_by(PostRow.message_id)
-                .limit(batch_size)
-            )
+            query = _outline_query(channel_id).order_by(PostRow.message_id).limit(batch_size)
             if last is not None:
                 query = query.where(PostRow.message_id > last)
             rows = self._session.execute(query).all()
             if not rows:
                 return
-            downloaded = MediaStatus.DOWNLOADED.value
-            for row in rows:
-                entities = row[13]
-                if isinstance(entities, str):  # a CASE hides the JSON type from some dialects
-                    entities = load_json(entities)
-                yield PostOutline(
-                    message_id=row[0],
-                    date=row[1],
-                    version=f"{row[2]}|{row[3]}",
-                    media_path=row[5] if row[4] == downloaded else row[14],
-                    grouped_id=row[6],
-                    reply_to_message_id=row[7],
-                    reply_to_channel_id=row[8],
-                    views=row[9],
-                    is_service=bool(row[10]),
-                    deleted=bool(row[11]),
-                    text=row[12] or "",
-                    hashtags=tuple(
-                        TextEntity.model_validate(item)
-                        for item in entities or ()
-                        if item.get("kind") == EntityKind.HASHTAG.value
-                    ),
-                )
+            yield from map(_outline_from_row, rows)
             last = rows[-1][0]
+
+    def outline_for(self, channel_id: int, message_ids: Iterable[int]) -> list[PostOutline]:
+        """The outlines (as :meth:`outline` makes them) of the given posts that exist, by message id."""
+        found: list[PostOutline] = []
+        for chunk in _chunks(sorted(set(message_ids))):
+            query = _outline_query(channel_id).where(PostRow.message_id.in_(chunk))
+            found.extend(map(_outline_from_row, self._session.execute(query).all()))
+        found.sort(key=lambda outline: outline.message_id)
+        return found
+
+    def change_marks(self, channel_id: int) -> tuple[datetime | None, datetime | None]:
+        """The latest ``updated_at`` of the channel's posts and of its media rows (None when none).
+
+        With :meth:`changed_since`, a site build reads only the posts written after its last build.
+        """
+        posts = self._session.scalar(
+            select(func.max(PostRow.updated_at)).where(PostRow.channel_id == channel_id)
+        )
+        media = self._session.scalar(
+            select(func.max(MediaItemRow.updated_at)).where(MediaItemRow.channel_id == channel_id)
+        )
+        return posts, media
+
+    def changed_since(self, channel_id: int, posts_since: datetime, media_since: datetime) -> set[int]:
+        """Ids of the channel's posts whose row was written after ``posts_since``, or whose media row was
+        written after ``media_since`` (both read through ``(channel_id, updated_at)`` indexes)."""
+        posts = self._session.scalars(
+            select(PostRow.message_id).where(
+                PostRow.channel_id == channel_id, PostRow.updated_at > posts_since
+            )
+        )
+        media = self._session.scalars(
+            select(MediaItemRow.message_id).where(
+                MediaItemRow.channel_id == channel_id, MediaItemRow.updated_at > media_since
+            )
+        )
+        return set(posts) | set(media)
+
+
+def _outline_query(channel_id: int) -> Select[*tuple[Any, ...]]:
+    has_hashtag = cast_to(PostRow.entities, String).contains('"hashtag"')
+    return (
+        select(
+            PostRow.message_id,
+            PostRow.date,
+            cast_to(PostRow.updated_at, String).label("post_version"),
+            cast_to(MediaItemRow.updated_at, String).label("media_version"),
+            MediaItemRow.status,
+            MediaItemRow.path,
+            PostRow.grouped_id,
+            PostRow.reply_to_message_id,
+            PostRow.reply_to_channel_id,
+            PostRow.views,
+            PostRow.service.is_not(None).label("is_service"),
+            PostRow.deleted_at.is_not(None).label("is_deleted"),
+            case((has_hashtag, PostRow.text), else_="").label("hashtag_text"),
+            case((has_hashtag, PostRow.entities), else_=None).label("hashtag_entities"),
+            MediaItemRow.thumbnail_path,
+        )
+        .outerjoin(
+            MediaItemRow,
+            and_(
+                MediaItemRow.channel_id == PostRow.channel_id,
+                MediaItemRow.message_id == PostRow.message_id,
+            ),
+        )
+        .where(PostRow.channel_id == channel_id)
+    )
+
+
+_DOWNLOADED = MediaStatus.DOWNLOADED.value
+
+
+def _outline_from_row(row: Any) -> PostOutline:
+    entities = row[13]
+    if isinstance(entities, str):  # a CASE hides the JSON type from some dialects
+        entities = load_json(entities)
+    return PostOutline(
+        message_id=row[0],
+        date=row[1],
+        version=f"{row[2]}|{row[3]}",
+        media_path=row[5] if row[4] == _DOWNLOADED else row[14],
+        grouped_id=row[6],
+        reply_to_message_id=row[7],
+        reply_to_channel_id=row[8],
+        views=row[9],
+        is_service=bool(row[10]),
+        deleted=bool(row[11]),
+        text=row[12] or "",
+        hashtags=tuple(
+            TextEntity.model_validate(item)
+            for item in entities or ()
+            if item.get("kind") == EntityKind.HASHTAG.value
+        ),
+    )
 
 
 class _WithoutRaw:

@@ -138,6 +138,7 @@ class PostRow(Base):
     __table_args__ = (
         Index("ix_posts_channel_date", "channel_id", "date"),
         Index("ix_posts_channel_grouped", "channel_id", "grouped_id"),
+        Index("ix_posts_channel_updated", "channel_id", "updated_at"),
     )
 
 
@@ -219,6 +220,7 @@ class MediaItemRow(Base):
             ["channel_id", "message_id"], ["posts.channel_id", "posts.message_id"], ondelete="CASCADE"
         ),
         Index("ix_media_items_status", "status", "channel_id"),
+        Index("ix_media_items_channel_updated", "channel_id", "updated_at"),
     )
 
 

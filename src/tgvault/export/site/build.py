@@ -9,19 +9,31 @@ rendered from posts read a page at a time and written only when their bytes diff
 
 from __future__ import annotations
 
-import heapq
+import json
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
 from itertools import groupby
+from pathlib import Path
 from typing import Any
 
 from markupsafe import Markup
 
+from tgvault import __version__
 from tgvault.domain import Channel, Post, PostRevision
 from tgvault.export.site.feeds import atom_feed, rss_feed
 from tgvault.export.site.frame import FrameCache
+from tgvault.export.site.incremental import (
+    PLAN_FORMAT,
+    ChannelChanges,
+    StalePlan,
+    add_repliers,
+    decode_plan,
+    encode_plan,
+    merge_changes,
+    next_since,
+)
 from tgvault.export.site.links import media_site_path, relative_url, tme_channel_url, valid_username
 from tgvault.export.site.options import Order, SiteBuildReport, SiteError, SiteOptions
 from tgvault.export.site.plan import (
@@ -35,6 +47,7 @@ from tgvault.export.site.plan import (
     digest,
     month_label,
     plan_channel,
+    post_anchor,
 )
 from tgvault.export.site.render import Renderer, static_files
 from tgvault.export.site.richtext import clean_text, plain, snippet
@@ -53,6 +66,7 @@ from tgvault.export.site.views import (
     human_count,
 )
 from tgvault.export.site.writer import MediaFiles, SiteWriter
+from tgvault.storage.repositories import PostOutline
 from tgvault.storage.unit_of_work import UnitOfWork
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]
@@ -102,6 +116,7 @@ class _Build:
         self.uow_factory = uow_factory
         self.media_store = media_store
         self.options = options
+        self.full = full
         self.zone = options.zone()
         self.report = SiteBuildReport()
         self.renderer = Renderer(options)
@@ -110,47 +125,186 @@ class _Build:
         self.missing_media: set[str] = set()
         self.avatars: dict[int, str | None] = {}
         self.global_key = ""
+        self._engine = ""
+        self._dates: dict[datetime, str] = {}
+        self._kept_parts: dict[int, dict[str, bytes]] = {}  # the kept plan as read, by channel
+        self.marks: dict[int, tuple[datetime, datetime]] = {}  # where the next build reads changes from
         self.frames = FrameCache()
         self.permalink_headers: dict[int, dict[str, object]] = {}
 
     # ---- the two phases --------------------------------------------------------------------------
 
     def run(self) -> SiteBuildReport:
-        """Plan every channel, bring media over, then write each channel's pages and the site's own."""
+        """Plan every channel (or bring the last build's plan up to date), then write what changed."""
         started = time.perf_counter()
+        clock = datetime.now(UTC)  # before anything is read: where the next build reads changes from
         channels = self._channels()
-        for channel in channels:
-            with self.uow_factory() as uow:
-                self.site.channels[channel.id] = plan_channel(
-                    channel, uow.posts.outline(channel.id), self.options
-                )
-        self._media()
-        options = self.options
-        self.global_key = digest(
-            self.renderer.engine_hash(),
-            options.title,
-            options.base_url,
-            options.timezone,
-            options.order.value,
-            options.posts_per_page,
-            [(c.id, c.username, c.title, self.avatars.get(c.id)) for c in channels],
-            sorted(self.missing_media),
-        )
+        changes = None if self.full else self._incremental(channels, clock)
+        if changes is None:
+            self._plan(channels, clock)
         for name, data in static_files().items():
             self.writer.write(f"static/{name}", data)
         plans = list(self.site.channels.values())
         for plan in plans:
-            self._channel(plan)
+            self._channel(plan, None if changes is None else changes[plan.channel.id])
         self._root(plans)
         self.writer.write(
             "search.html", self.renderer.render("search.html", **self._page("search.html", "Search"))
         )
         self.writer.write("search/index.js", index_script(plans))
+        self._keep_plan(plans, from_scratch=changes is None)
         self.writer.finish()
         self.report.channels = len(plans)
         self.report.posts = sum(len(plan.posts) for plan in plans)
         self.report.seconds = time.perf_counter() - started
         return self.report
+
+    # ---- planning: from scratch, or from the last build's plan -------------------------------------
+
+    def _plan(self, channels: Sequence[Channel], clock: datetime) -> None:
+        """Plan every post of every channel (today's archive, read whole)."""
+        self.site = SitePlan({})
+        self.missing_media = set()
+        for channel in channels:
+            with self.uow_factory() as uow:
+                posts_mark, media_mark = uow.posts.change_marks(channel.id)
+                self.site.channels[channel.id] = plan_channel(
+                    channel, uow.posts.outline(channel.id), self.options
+                )
+            self.marks[channel.id] = (next_since(posts_mark, clock), next_since(media_mark, clock))
+        self._media()
+        self.global_key = self._global_key(channels)
+
+    def _engine_hash(self) -> str:
+        if not self._engine:
+            self._engine = self.renderer.engine_hash()
+        return self._engine
+
+    def _global_key(self, channels: Sequence[Channel]) -> str:
+        options = self.options
+        return digest(
+            self._engine_hash(),
+            options.title,
+            options.base_url,
+            options.timezone,
+            options.order.value,
+            options.posts_per_page,
+            # every page of a channel links to its hashtag index once it has one
+            [(c.id, c.username, c.title, self.avatars.get(c.id), self._has_tags(c.id)) for c in channels],
+            sorted(self.missing_media),
+        )
+
+    def _has_tags(self, channel_id: int) -> bool:
+        plan = self.site.channels.get(channel_id)
+        return plan is not None and bool(plan.tags)
+
+    def _fingerprint(self, channels: Sequence[Channel]) -> str:
+        """Everything besides the posts that a kept plan and its pages depend on."""
+        return digest(
+            PLAN_FORMAT,
+            __version__,
+            self._engine_hash(),
+            replace(self.options, out_dir=Path()),
+            [(c.id, c.username, c.title, self.avatars.get(c.id)) for c in channels],
+        )
+
+    def _incremental(self, channels: Sequence[Channel], clock: datetime) -> dict[int, ChannelChanges] | None:
+        """Bring the last build's plan up to date; None when the site must be planned from scratch."""
+        manifest = self.writer.manifest
+        raw = manifest.plan_value("site")
+        if raw is None:
+            return None
+        try:
+            kept_site = json.loads(raw.decode("utf-8"))
+        except ValueError:
+            return None
+        for channel in channels:
+            self.avatars[channel.id] = self._avatar(channel)
+        if (
+            not isinstance(kept_site, dict)
+            or kept_site.get("missing")
+            or kept_site.get("fingerprint") != self._fingerprint(channels)
+        ):
+            return None
+        zone, per_page = self.zone, self.options.posts_per_page
+        changes: dict[int, ChannelChanges] = {}
+        try:
+            self._kept_parts = {channel.id: manifest.channel_plan(channel.id) for channel in channels}
+            kept = {
+                channel.id: decode_plan(channel, self.options.order, self._kept_parts[channel.id])
+                for channel in channels
+            }
+            with self.uow_factory() as uow:
+                for channel in channels:
+                    kept_plan = kept[channel.id]
+                    posts_mark, media_mark = uow.posts.change_marks(channel.id)
+                    ids = uow.posts.changed_since(channel.id, kept_plan.posts_since, kept_plan.media_since)
+                    outlines = uow.posts.outline_for(channel.id, ids)
+                    self.report.changed_posts += len(outlines)
+
+                    def more(wanted: list[int], channel_id: int = channel.id) -> list[PostOutline]:
+                        return uow.posts.outline_for(channel_id, wanted)
+
+                    changes[channel.id] = merge_changes(kept_plan.plan, outlines, zone, per_page, more)
+                    if len(kept_plan.plan.posts) != uow.posts.count(channel.id):
+                        raise StalePlan("posts were removed from the archive")
+                    self.marks[channel.id] = (next_since(posts_mark, clock), next_since(media_mark, clock))
+        except StalePlan:
+            self._restart()
+            return None
+        # the files of changed posts: in place, or plan from scratch (the site-wide key names missing ones)
+        mode = self.options.media_mode
+        unused: set[str] = set()
+        for channel_id, change in changes.items():
+            before = manifest.post_media(channel_id, sorted(change.media))
+            for store_path in sorted({path for path in change.media.values() if path}):
+                missing = self.writer.media(self.media_store, store_path, mode) is None
+                if missing and media_site_path(store_path) is not None:
+                    self._restart()
+                    return None
+            manifest.set_post_media(channel_id, change.media)
+            unused.update(path for i, path in before.items() if change.media.get(i) != path)
+        for store_path in sorted(unused):
+            site_path = media_site_path(store_path)
+            if site_path is not None and not manifest.media_in_use(store_path):
+                self.writer.drop_media(site_path)
+        self.site = SitePlan({channel_id: kept[channel_id].plan for channel_id in kept})
+        targets = {channel_id: change.dirty for channel_id, change in changes.items() if change.dirty}
+        if targets:
+            for plan in self.site.channels.values():
+                add_repliers(plan, changes[plan.channel.id], targets)
+        self.global_key = self._global_key(channels)
+        self.writer.incremental = True
+        self.report.incremental = True
+        return changes
+
+    def _restart(self) -> None:
+        """Forget what an incremental attempt did before planning from scratch."""
+        self.site = SitePlan({})
+        self.marks.clear()
+        self._kept_parts = {}
+        self.report = self.writer.report = SiteBuildReport()
+
+    def _keep_plan(self, plans: Sequence[ChannelPlan], *, from_scratch: bool) -> None:
+        """Keep this build's plan in the manifest for the next build."""
+        manifest = self.writer.manifest
+        if from_scratch:
+            manifest.clear_plan()
+        for plan in plans:
+            posts_since, media_since = self.marks[plan.channel.id]
+            manifest.save_channel_plan(
+                plan.channel.id,
+                encode_plan(plan, posts_since, media_since),
+                None if from_scratch else self._kept_parts.get(plan.channel.id),
+            )
+            if from_scratch:
+                manifest.set_post_media(plan.channel.id, dict(plan.media_by_post))
+                plan.media_by_post.clear()
+        kept = {
+            "fingerprint": self._fingerprint([plan.channel for plan in plans]),
+            "missing": sorted(self.missing_media),
+        }
+        manifest.save_plan_value("site", json.dumps(kept).encode("utf-8"))
 
     def _channels(self) -> list[Channel]:
         with self.uow_factory() as uow:
@@ -304,16 +458,39 @@ class _Build:
 
     # ---- a channel ---------------------------------------------------------------------------------
 
-    def _channel(self, plan: ChannelPlan) -> None:
+    def _channel(self, plan: ChannelPlan, changes: ChannelChanges | None = None) -> None:
+        """Every page of a channel; with ``changes`` (an incremental build) only the pages they reach."""
         navigation = tuple((month, plan.month_entry(month).path) for month in plan.display_months())
         display = plan.display_pages()
         position = {page.index: number for number, page in enumerate(display)}
-        for month in sorted(plan.months):
-            self._month(plan, month, navigation, display, position)
+        if changes is None:
+            for month in sorted(plan.months):
+                self._month(plan, month, navigation, display, position)
+        else:
+            timeline = changes.timeline
+            months = {plan.pages[i].month for i in changes.permalinks} | changes.shard_months
+            if timeline is None:
+                months.update(plan.months)
+            else:
+                months.update(plan.pages[i].month for i in timeline)
+            for month in sorted(months & set(plan.months)):
+                self._month(
+                    plan,
+                    month,
+                    navigation,
+                    display,
+                    position,
+                    timeline=timeline,
+                    permalinks=changes.permalinks,
+                    shard=month in changes.shard_months,
+                )
         self._channel_index(plan)
-        self._tags(plan)
+        self._tags(plan, None if changes is None else changes.tags)
         self._stats(plan)
         self._feeds(plan)
+        if changes is not None:
+            for path in changes.removed:
+                self.writer.drop(path)
 
     def _month(
         self,
@@ -322,20 +499,34 @@ class _Build:
         navigation: object,
         display: list[TimelinePage],
         position: dict[int, int],
+        *,
+        timeline: set[int] | None = None,
+        permalinks: set[int] | None = None,
+        shard: bool = True,
     ) -> None:
+        """A month's timeline pages, permalinks and search shard (only the pages named, when named)."""
         writer = self.writer
         days = plan.month_days(month)
         pages = [plan.pages[i] for i in plan.months[month]]
         parts = [(page.path, first, last) for page, first, last in plan.month_parts(month)]
         shard_path = plan.shard_path(month)
-        shard_key = digest(
-            self.global_key,
-            "shard",
-            [(i, plan.posts[i].stamp, page.path) for page in pages for i in page.ids],
-        )
-        shard_needed = not writer.skip_if_current(shard_path, shard_key)
+        shard_key = ""
+        shard_needed = False
+        if shard:
+            shard_key = digest(
+                self.global_key,
+                "shard",
+                [(i, plan.posts[i].stamp, page.path) for page in pages for i in page.ids],
+            )
+            shard_needed = not writer.skip_if_current(shard_path, shard_key)
         work: list[_PageWork] = []
         for page in pages:
+            keyed = timeline is None or page.index in timeline
+            linked = permalinks is None or page.index in permalinks
+            if not (keyed or linked):
+                if shard_needed:  # its posts are still read for the month's search shard
+                    work.append(_PageWork(page, "", False, []))
+                continue
             at = position[page.index]
             neighbours = (
                 display[at - 1].path if at > 0 else None,
@@ -352,9 +543,9 @@ class _Build:
                 parts,
                 [(row.message_id, row.stamp, self._reply_info(row)) for row in rows],
             )
-            needed = not writer.skip_if_current(page.path, page_key)
-            permalinks: list[tuple[int, str]] = []
-            for group_rows in _album_runs(rows):
+            needed = keyed and not writer.skip_if_current(page.path, page_key)
+            stale: list[tuple[int, str]] = []
+            for group_rows in _album_runs(rows if linked else []):
                 ids = [row.message_id for row in group_rows]
                 group_key = digest(
                     self.global_key,
@@ -364,8 +555,8 @@ class _Build:
                 )
                 for message_id in ids:
                     if not writer.skip_if_current(plan.permalink_path(message_id), group_key):
-                        permalinks.append((message_id, group_key))
-            work.append(_PageWork(page, page_key, needed, permalinks))
+                        stale.append((message_id, group_key))
+            work.append(_PageWork(page, page_key, needed, stale))
         if not shard_needed and not any(item.needed or item.permalinks for item in work):
             return
         entries: list[SearchEntry] = []
@@ -575,7 +766,7 @@ class _Build:
         )
         self.writer.write(path, html)
 
-    def _tags(self, plan: ChannelPlan) -> None:
+    def _tags(self, plan: ChannelPlan, only: set[str] | None = None) -> None:
         if not plan.tags:
             return
         tags = sorted(plan.tags.values(), key=lambda tag: (-len(tag.ids), tag.key))
@@ -597,12 +788,11 @@ class _Build:
         self.writer.write(plan.tags_path, html)
         needed: list[tuple[TagPlan, str, str]] = []
         for tag in tags:
+            if only is not None and tag.key not in only:
+                continue
             path = plan.tag_path(tag.key)
             assert path is not None
-            rows = [plan.posts[i] for i in tag.ids]
-            key = digest(
-                self.global_key, "tag", tag.key, tag.label, [(r.message_id, r.stamp, r.page) for r in rows]
-            )
+            key = digest(self.global_key, "tag", tag.key, tag.label, plan.posts.keyed(tag.ids))
             if not self.writer.skip_if_current(path, key):
                 needed.append((tag, path, key))
         if not needed:
@@ -619,14 +809,24 @@ class _Build:
             context = self._page(path, f"#{tag.label} — {plan.channel.title}")
             links = context["links"]
             entries = []
+            # links from this page to timeline pages and permalinks, worked out once (a tag can have
+            # tens of thousands of posts): the same strings links.to() gives
+            page_urls: dict[int, str] = {}
+            permalink_base = links.to(plan.permalink_path(0)).removesuffix("0.html")
             for message_id in tag.ids:
-                location = plan.location(message_id)
+                index = plan.posts.page_of(message_id)
+                url = None
+                if index >= 0:
+                    page_url = page_urls.get(index)
+                    if page_url is None:
+                        page_url = page_urls[index] = links.to(plan.pages[index].path)
+                    url = f"{page_url}#{post_anchor(message_id)}"
                 text, deleted = snippets.get(message_id, ("", False))
                 entries.append(
                     {
-                        "url": links.to(*location) if location else None,
-                        "permalink": links.to(plan.permalink_path(message_id)),
-                        "date": format_full(plan.posts[message_id].date, self.zone),
+                        "url": url,
+                        "permalink": f"{permalink_base}{int(message_id)}.html",
+                        "date": self._full_date(plan.posts.date_of(message_id)),
                         "text": text,
                         "deleted": deleted,
                     }
@@ -643,21 +843,19 @@ class _Build:
             )
             self.writer.write(path, html, key)
 
+    def _full_date(self, moment: datetime) -> str:
+        found = self._dates.get(moment)
+        if found is None:
+            found = self._dates[moment] = format_full(moment, self.zone)
+        return found
+
     def _stats(self, plan: ChannelPlan) -> None:
         path = plan.stats_path
         with self.uow_factory() as uow:
             observations = uow.channels.observations(plan.channel.id)
         context = self._page(path, f"{plan.channel.title} — statistics")
         links: PageLinks = context["links"]
-        ranked = heapq.nsmallest(
-            10,
-            (
-                (-views, message_id)
-                for message_id, _, views, _, service in plan.posts.counters()
-                if views is not None and not service
-            ),
-        )
-        top = [plan.posts[message_id] for _, message_id in ranked]
+        top = [plan.posts[message_id] for message_id in plan.posts.most_viewed(10)]
         with self.uow_factory() as uow:
             top_posts = (
                 uow.posts.for_display(plan.channel.id, [post.message_id for post in top]) if top else {}

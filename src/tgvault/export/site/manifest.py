@@ -29,6 +29,13 @@ _SCHEMA = (
     " build INTEGER NOT NULL) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS media (path TEXT PRIMARY KEY, size INTEGER NOT NULL,"
     " build INTEGER NOT NULL) WITHOUT ROWID",
+    # the plan of the last build, so the next one can start from it (tgvault.export.site.incremental)
+    "CREATE TABLE IF NOT EXISTS plan (channel_id INTEGER NOT NULL, name TEXT NOT NULL, data BLOB NOT NULL,"
+    " PRIMARY KEY (channel_id, name)) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS plan_site (name TEXT PRIMARY KEY, data BLOB NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS plan_media (channel_id INTEGER NOT NULL, message_id INTEGER NOT NULL,"
+    " path TEXT NOT NULL, PRIMARY KEY (channel_id, message_id)) WITHOUT ROWID",
+    "CREATE INDEX IF NOT EXISTS plan_media_path ON plan_media (path)",
 )
 
 
@@ -130,6 +137,74 @@ class SiteManifest:
     def forget_media(self, path: str) -> None:
         """Drop a removed media file from the manifest."""
         self._db.execute("DELETE FROM media WHERE path = ?", (path,))
+
+    # ---- the plan kept between builds -----------------------------------------------------------
+
+    def plan_value(self, name: str) -> bytes | None:
+        """A site-wide value of the kept plan, or None."""
+        row = self._db.execute("SELECT data FROM plan_site WHERE name = ?", (name,)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def channel_plan(self, channel_id: int) -> dict[str, bytes]:
+        """The kept plan of a channel, part by part (empty when none)."""
+        rows = self._db.execute("SELECT name, data FROM plan WHERE channel_id = ?", (channel_id,))
+        return {str(name): bytes(data) for name, data in rows}
+
+    def clear_plan(self) -> None:
+        """Forget the kept plan (a build that plans from scratch records it again)."""
+        for table in ("plan", "plan_site", "plan_media"):
+            self._db.execute(f"DELETE FROM {table}")  # noqa: S608 (fixed names)
+
+    def save_plan_value(self, name: str, data: bytes) -> None:
+        """Keep a site-wide value of the plan."""
+        self._db.execute("INSERT OR REPLACE INTO plan_site VALUES (?, ?)", (name, data))
+
+    def save_channel_plan(
+        self, channel_id: int, parts: dict[str, bytes], previous: dict[str, bytes] | None = None
+    ) -> None:
+        """Keep the plan of a channel (replacing the previous one); with ``previous`` (what the kept
+        plan held), only the parts that differ are written."""
+        if previous is None or set(previous) != set(parts):
+            self._db.execute("DELETE FROM plan WHERE channel_id = ?", (channel_id,))
+            previous = {}
+        self._db.executemany(
+            "INSERT OR REPLACE INTO plan VALUES (?, ?, ?)",
+            ((channel_id, name, data) for name, data in parts.items() if previous.get(name) != data),
+        )
+
+    def post_media(self, channel_id: int, message_ids: list[int]) -> dict[int, str]:
+        """The stored file each of these posts showed in the last build."""
+        found: dict[int, str] = {}
+        for start in range(0, len(message_ids), 500):
+            chunk = message_ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(
+                f"SELECT message_id, path FROM plan_media WHERE channel_id = ? AND message_id IN ({marks})",  # noqa: S608
+                (channel_id, *chunk),
+            )
+            found.update((int(message_id), str(path)) for message_id, path in rows)
+        return found
+
+    def set_post_media(self, channel_id: int, media: dict[int, str | None]) -> None:
+        """Record the stored file each post shows (None: no file)."""
+        self._db.executemany(
+            "DELETE FROM plan_media WHERE channel_id = ? AND message_id = ?",
+            ((channel_id, message_id) for message_id, path in media.items() if path is None),
+        )
+        self._db.executemany(
+            "INSERT OR REPLACE INTO plan_media VALUES (?, ?, ?)",
+            ((channel_id, message_id, path) for message_id, path in media.items() if path is not None),
+        )
+
+    def media_in_use(self, store_path: str) -> bool:
+        """True when some post of the kept plan shows this stored file."""
+        row = self._db.execute("SELECT 1 FROM plan_media WHERE path = ? LIMIT 1", (store_path,)).fetchone()
+        return row is not None
+
+    def untouched_pages(self) -> int:
+        """How many pages of earlier builds this build has not produced (yet)."""
+        row = self._db.execute("SELECT count(*) FROM pages WHERE build < ?", (self.build,)).fetchone()
+        return int(row[0])
 
     def commit(self) -> None:
         """Make this build's record the one the next build compares against."""

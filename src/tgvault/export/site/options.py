@@ -99,6 +99,8 @@ class SiteBuildReport:
     channels: int = 0
     posts: int = 0
     seconds: float = 0.0
+    incremental: bool = False  # planned from the last build's plan and the posts written since
+    changed_posts: int = 0  # posts read again because they were written since the last build
     written_paths: list[str] = field(default_factory=list)
     removed_paths: list[str] = field(default_factory=list)
 

@@ -13,6 +13,7 @@ page as new posts arrive: only the month's last page grows.
 from __future__ import annotations
 
 import hashlib
+import heapq
 from array import array
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping
@@ -88,6 +89,18 @@ class PlannedPost:
 
 
 _NONE = -(1 << 63)  # "no value" in an int64 column
+_COLUMNS = (
+    "_ids",
+    "_dates",
+    "_months",
+    "_days",
+    "_groups",
+    "_reply",
+    "_stamps",
+    "_views",
+    "_flags",
+    "_pages",
+)
 _DELETED, _SERVICE = 1, 2
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -169,6 +182,107 @@ class PlannedPosts(Mapping[int, PlannedPost]):
         reply = self._reply
         self._reply = array("q", (value for k in order for value in (reply[2 * k], reply[2 * k + 1])))
 
+    def to_columns(self) -> dict[str, bytes]:
+        """The columns as bytes (machine byte order), to keep the plan between builds."""
+        return {name.lstrip("_"): getattr(self, name).tobytes() for name in _COLUMNS}
+
+    @classmethod
+    def from_columns(cls, columns: Mapping[str, bytes]) -> PlannedPosts:
+        """The planned posts saved by :meth:`to_columns`; raises ValueError when they do not fit together."""
+        posts = cls()
+        try:
+            for name in _COLUMNS:
+                getattr(posts, name).frombytes(columns[name.lstrip("_")])
+        except KeyError as exc:
+            raise ValueError(f"column {exc} missing") from exc
+        size = len(posts._ids)
+        if any(len(getattr(posts, name)) != size for name in _COLUMNS if name != "_reply"):
+            raise ValueError("columns of different lengths")
+        if len(posts._reply) != 2 * size:
+            raise ValueError("reply column of the wrong length")
+        return posts
+
+    def position(self, message_id: int) -> int:
+        """The row of a post in the columns (ascending message id), or -1."""
+        return self._position(message_id)
+
+    def put(self, post: PlannedPost) -> PlannedPost | None:
+        """Add a post in message id order, or replace the planned post of that id; returns the one replaced."""
+        ids = self._ids
+        at = bisect_left(ids, post.message_id)
+        reply = post.reply_to or (_NONE, _NONE)
+        values = (
+            post.message_id,
+            _micros(post.date),
+            post.month,
+            post.day,
+            _NONE if post.group is None else post.group,
+            post.stamp,
+            _NONE if post.views is None else post.views,
+            (_DELETED if post.deleted else 0) | (_SERVICE if post.service else 0),
+            post.page,
+        )
+        names = ("_ids", "_dates", "_months", "_days", "_groups", "_stamps", "_views", "_flags", "_pages")
+        if at < len(ids) and ids[at] == post.message_id:
+            old = self._post(at)
+            for name, value in zip(names, values, strict=True):
+                getattr(self, name)[at] = value
+            self._reply[2 * at], self._reply[2 * at + 1] = reply
+            return old
+        for name, value in zip(names, values, strict=True):
+            getattr(self, name).insert(at, value)
+        self._reply.insert(2 * at, reply[1])
+        self._reply.insert(2 * at, reply[0])
+        return None
+
+    def run_start(self, at: int) -> int:
+        """The row where the album run of row ``at`` begins (posts of one album next to each other by id)."""
+        groups = self._groups
+        group = groups[at]
+        if group == _NONE:
+            return at
+        while at > 0 and groups[at - 1] == group:
+            at -= 1
+        return at
+
+    def group_at(self, at: int) -> int | None:
+        """The album of the post in row ``at``."""
+        group = self._groups[at]
+        return None if group == _NONE else group
+
+    def id_at(self, at: int) -> int:
+        """The message id of row ``at``."""
+        return self._ids[at]
+
+    def date_at(self, at: int) -> int:
+        """The date of row ``at``, in microseconds since the epoch."""
+        return self._dates[at]
+
+    def moment_at(self, at: int) -> datetime:
+        """The date of row ``at``."""
+        return _EPOCH + timedelta(microseconds=self._dates[at])
+
+    def place_at(self, at: int) -> tuple[int, int]:
+        """(month, day) of row ``at``."""
+        return self._months[at], self._days[at]
+
+    def set_place(self, at: int, month: int, day: int) -> None:
+        """Set the month and day of row ``at``."""
+        self._months[at] = month
+        self._days[at] = day
+
+    def replying_to(self, targets: Mapping[int, set[int]]) -> list[int]:
+        """Ids of the posts replying to any of ``targets`` (channel id -> message ids)."""
+        wanted = set().union(*targets.values()) if targets else set()
+        if not wanted:
+            return []
+        reply = self._reply
+        found = []
+        for at, message_id in enumerate(reply[1::2]):
+            if message_id in wanted and message_id in targets.get(reply[2 * at], ()):
+                found.append(self._ids[at])
+        return found
+
     def _position(self, message_id: int) -> int:
         ids = self._ids
         at = bisect_left(ids, message_id)
@@ -190,6 +304,23 @@ class PlannedPosts(Mapping[int, PlannedPost]):
             service=bool(flags & _SERVICE),
             page=self._pages[at],
         )
+
+    def keyed(self, message_ids: Iterable[int]) -> list[tuple[int, int, int]]:
+        """(message id, stamp, page) of planned posts, straight from the columns."""
+        found = []
+        for message_id in message_ids:
+            at = self._position(message_id)
+            if at < 0:
+                raise KeyError(message_id)
+            found.append((message_id, self._stamps[at], self._pages[at]))
+        return found
+
+    def date_of(self, message_id: int) -> datetime:
+        """The date of a planned post."""
+        at = self._position(message_id)
+        if at < 0:
+            raise KeyError(message_id)
+        return _EPOCH + timedelta(microseconds=self._dates[at])
 
     def set_page(self, message_id: int, page: int) -> None:
         """Record the timeline page (its index in the channel plan) of a post."""
@@ -246,6 +377,35 @@ class PlannedPosts(Mapping[int, PlannedPost]):
                 bool(flags & _SERVICE),
             )
 
+    def month_counts(self) -> dict[int, list[int]]:
+        """Per month: [posts, deleted posts, views in total, posts with a view count]."""
+        counts: dict[int, list[int]] = {}
+        none = _NONE
+        for month, views, flags in zip(self._months, self._views, self._flags, strict=True):
+            row = counts.get(month)
+            if row is None:
+                row = counts[month] = [0, 0, 0, 0]
+            row[0] += 1
+            if flags & _DELETED:
+                row[1] += 1
+            if views != none:
+                row[2] += views
+                row[3] += 1
+        return counts
+
+    def most_viewed(self, count: int) -> list[int]:
+        """Ids of the ``count`` posts (not service messages) with the most views; ties: lower id first."""
+        none = _NONE
+        ranked = heapq.nsmallest(
+            count,
+            (
+                (-views, message_id)
+                for message_id, views, flags in zip(self._ids, self._views, self._flags, strict=True)
+                if views != none and not flags & _SERVICE
+            ),
+        )
+        return [message_id for _, message_id in ranked]
+
     def values(self) -> Iterator[PlannedPost]:  # type: ignore[override]
         """Every post, ascending by message id (made one at a time)."""
         return (self._post(at) for at in range(len(self._ids)))
@@ -283,6 +443,7 @@ class ChannelPlan:
     months: dict[int, list[int]]
     tags: dict[str, TagPlan]
     media: set[str]
+    media_by_post: dict[int, str] = field(default_factory=dict, repr=False)
     _month_days: dict[int, list[tuple[int, str]]] = field(default_factory=dict, repr=False)
 
     @property
@@ -433,6 +594,42 @@ def _entity_text(text: str, offset: int, length: int) -> str:
         return utf16_slice(text, offset, length)
 
 
+def outline_tags(outline: PostOutline) -> dict[str, str]:
+    """The hashtags of a post: tag key -> label (as first written in the post), in text order."""
+    found: dict[str, str] = {}
+    for entity in outline.hashtags:
+        if entity.kind is EntityKind.HASHTAG:
+            text = _entity_text(outline.text, entity.offset, entity.length)
+            key = tag_key(text)
+            if key and key not in found:
+                found[key] = text.strip().lstrip("#＃")
+    return found
+
+
+def place_of(moment: datetime, zone: tzinfo) -> tuple[int, int]:
+    """(month number, day ordinal) of a moment in the site's timezone."""
+    return _local(moment, zone)
+
+
+def page_path(channel_id: int, month: int, number: int) -> str:
+    """The path of a timeline page: the month, then ``-pageN`` for parts after the first."""
+    suffix = "" if number == 1 else f"-page{number}"
+    return f"c/{channel_id}/{month // 12:04d}/{month % 12 + 1:02d}{suffix}.html"
+
+
+def cut_pages(ordered: Iterable[tuple[int, int | None]], per_page: int) -> list[array[int]]:
+    """Cut a month's (message id, album) in timeline order into pages, never splitting an album."""
+    chunks: list[array[int]] = [array("q")]
+    previous_group: int | None = None
+    for message_id, group in ordered:
+        current = chunks[-1]
+        if len(current) >= per_page and (group is None or group != previous_group):
+            chunks.append(array("q"))
+        chunks[-1].append(message_id)
+        previous_group = group
+    return chunks
+
+
 def _local(moment: datetime, zone: tzinfo) -> tuple[int, int]:
     local = moment.astimezone(zone)
     return local.year * 12 + local.month - 1, local.toordinal()
@@ -449,6 +646,7 @@ def plan_channel(channel: Channel, outlines: Iterable[PostOutline], options: Sit
     posts = PlannedPosts()
     tags: dict[str, TagPlan] = {}
     media: set[str] = set()
+    media_by_post: dict[int, str] = {}
     # per month, the sort date (microseconds) and message id of its posts, as two int64 columns
     by_month: dict[int, tuple[array[int], array[int]]] = {}
     group_start: dict[int, tuple[datetime, int, int]] = {}
@@ -486,15 +684,12 @@ def plan_channel(channel: Channel, outlines: Iterable[PostOutline], options: Sit
         ids.append(outline.message_id)
         if outline.media_path:
             media.add(outline.media_path)
-        for entity in outline.hashtags:
-            if entity.kind is EntityKind.HASHTAG:
-                text = _entity_text(outline.text, entity.offset, entity.length)
-                key = tag_key(text)
-                if not key:
-                    continue
+            media_by_post[outline.message_id] = outline.media_path
+        if outline.hashtags:
+            for key, label in outline_tags(outline).items():
                 tag = tags.get(key)
                 if tag is None:
-                    tag = tags[key] = TagPlan(key=key, label=text.strip().lstrip("#＃"), slug=tag_slug(key))
+                    tag = tags[key] = TagPlan(key=key, label=label, slug=tag_slug(key))
                 if not tag.ids or tag.ids[-1] != outline.message_id:
                     tag.ids.append(outline.message_id)
     posts.seal()
@@ -505,23 +700,13 @@ def plan_channel(channel: Channel, outlines: Iterable[PostOutline], options: Sit
     for month in sorted(by_month):
         dates, month_ids = by_month.pop(month)
         order = sorted(range(len(month_ids)), key=lambda k: (dates[k], month_ids[k]))
-        chunks: list[array[int]] = [array("q")]
-        previous_group: int | None = None
-        for k in order:
-            message_id = month_ids[k]
-            group = posts.group_of(message_id)
-            current = chunks[-1]
-            if len(current) >= per_page and (group is None or group != previous_group):
-                chunks.append(array("q"))
-            chunks[-1].append(message_id)
-            previous_group = group
+        chunks = cut_pages(((month_ids[k], posts.group_of(month_ids[k])) for k in order), per_page)
         for number, ids in enumerate(chunks, start=1):
-            suffix = "" if number == 1 else f"-page{number}"
             page = TimelinePage(
                 index=len(pages),
                 month=month,
                 number=number,
-                path=f"c/{channel.id}/{month // 12:04d}/{month % 12 + 1:02d}{suffix}.html",
+                path=page_path(channel.id, month, number),
                 ids=ids,
             )
             for message_id in ids:
@@ -531,7 +716,14 @@ def plan_channel(channel: Channel, outlines: Iterable[PostOutline], options: Sit
     for tag in tags.values():
         tag.ids = array("q", sorted(set(tag.ids)))
     return ChannelPlan(
-        channel=channel, order=options.order, posts=posts, pages=pages, months=months, tags=tags, media=media
+        channel=channel,
+        order=options.order,
+        posts=posts,
+        pages=pages,
+        months=months,
+        tags=tags,
+        media=media,
+        media_by_post=media_by_post,
     )
 
 

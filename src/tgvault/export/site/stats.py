@@ -40,14 +40,7 @@ class MonthStats:
 
 def month_stats(plan: ChannelPlan) -> list[MonthStats]:
     """Per month (oldest first, every month between the first and last post): counts and views."""
-    counts: dict[int, list[int]] = {}
-    for _, month, views, deleted, _ in plan.posts.counters():
-        row = counts.setdefault(month, [0, 0, 0, 0])
-        row[0] += 1
-        row[1] += int(deleted)
-        if views is not None:
-            row[2] += views
-            row[3] += 1
+    counts = plan.posts.month_counts()
     if not counts:
         return []
     first, last = min(counts), max(counts)

@@ -107,6 +107,9 @@ class SiteWriter:
         self.out_dir = out_dir
         self.report = report
         self.full = full
+        # An incremental build produces only the pages its changes reach: finish() then removes only
+        # what it was told to (drop), and counts every other page of the manifest as unchanged.
+        self.incremental = False
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -116,6 +119,30 @@ class SiteWriter:
         self._media_seen: set[str] = set()
         self._folders: set[Path] = set()
         self._root = str(out_dir)
+
+    @property
+    def manifest(self) -> SiteManifest:
+        """The manifest of this build (where the plan is kept between builds)."""
+        return self._manifest
+
+    def drop(self, path: str) -> None:
+        """Remove a page the site no longer has (an incremental build names them)."""
+        entry = self._manifest.page(path)
+        if entry is None or entry[2] == self._manifest.build or path in self._claimed:
+            return
+        self._remove(path)
+        self._manifest.forget_page(path)
+        self.report.removed += 1
+        if len(self.report.removed_paths) < WRITTEN_PATHS_KEPT:
+            self.report.removed_paths.append(path)
+
+    def drop_media(self, site_path: str) -> None:
+        """Remove a media file no page shows any more (unless this build put it in place)."""
+        if site_path in self._media_seen or self._manifest.media_size(site_path) is None:
+            return
+        self._remove(site_path)
+        self._manifest.forget_media(site_path)
+        self.report.media_removed += 1
 
     def _exists(self, path: str) -> bool:
         # A hot path (once per page on every build): plain os.path is ten times cheaper than pathlib.
@@ -222,6 +249,13 @@ class SiteWriter:
     def finish(self) -> None:
         """Remove pages and media the build no longer produced, then save the manifest."""
         manifest = self._manifest
+        if self.incremental:
+            for path in self._claimed:  # reserved but not written (kept as it was)
+                manifest.keep_page(path, None)
+            self.report.unchanged += manifest.untouched_pages()
+            manifest.commit()
+            (self.out_dir / LEGACY_MANIFEST).unlink(missing_ok=True)
+            return
         for path in list(manifest.stale_pages()):
             if path in self._claimed:  # reserved but not written (kept as it was)
                 manifest.keep_page(path, None)

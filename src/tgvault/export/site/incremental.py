@@ -1,0 +1,427 @@
+"""Incremental builds: the plan of the last build, kept in the manifest, brought up to date from the posts
+written since.
+
+A build that plans from scratch reads every post's outline. The plan it made (the typed-array columns of
+:class:`PlannedPosts`, the timeline pages, the hashtags) is kept in the site's manifest together with a
+change watermark per channel: the ``updated_at`` from which posts and media rows must be read again.
+The next build reads only those posts (``PostRepository.changed_since``), merges them into the kept plan
+(:func:`merge_changes`) and learns which pages their changes can reach: the pages holding them, the
+month they are in (its day and part navigation), their neighbours, the posts replying to them, their
+hashtags and search shards. Every other page keeps its manifest entry untouched.
+
+The watermark: rows written by a transaction still open while a build reads are invisible to it and
+may carry an ``updated_at`` older than what the build saw. So the next build reads the rows written
+after ``min(latest seen, build start - CHANGE_LAG)``. Writes that stay open longer than ``CHANGE_LAG``
+(or clocks further apart than that) are outside what this catches; a ``--full`` build repairs them.
+Posts removed from the archive outright (not tombstoned) are noticed by their count, and the build
+then plans from scratch, as it does when anything site-wide changed (options, templates, the tgvault
+version, a channel's title, username or photo, the set of channels) or the kept plan is unreadable.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from array import array
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, tzinfo
+
+from tgvault.domain import Channel
+from tgvault.export.site.links import tag_slug
+from tgvault.export.site.options import Order
+from tgvault.export.site.plan import (
+    ChannelPlan,
+    PlannedPost,
+    PlannedPosts,
+    TagPlan,
+    TimelinePage,
+    cut_pages,
+    outline_tags,
+    page_path,
+    place_of,
+    stamp_of,
+)
+from tgvault.storage.repositories import PostOutline
+
+PLAN_FORMAT = 1
+CHANGE_LAG = timedelta(minutes=2)
+
+
+class StalePlan(Exception):
+    """The kept plan cannot be brought up to date: plan from scratch."""
+
+
+def utc(moment: datetime) -> datetime:
+    """A moment read from the database, timezone-aware (SQLite may hand back naive UTC)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def next_since(latest: datetime | None, started: datetime) -> datetime:
+    """Where the next build reads changes from (see the module's docstring)."""
+    floor = started - CHANGE_LAG - timedelta(microseconds=1)
+    return floor if latest is None else min(utc(latest), floor)
+
+
+# ---- keeping a plan -------------------------------------------------------------------------------
+
+
+def encode_plan(plan: ChannelPlan, posts_since: datetime, media_since: datetime) -> dict[str, bytes]:
+    """A channel plan as named blobs for the manifest."""
+    page_ids = array("q")
+    for page in plan.pages:
+        page_ids.extend(page.ids)
+    tag_ids = array("q")
+    for tag in plan.tags.values():
+        tag_ids.extend(tag.ids)
+    meta = {
+        "format": PLAN_FORMAT,
+        "byteorder": sys.byteorder,
+        "order": plan.order.value,
+        "posts_since": utc(posts_since).isoformat(),
+        "media_since": utc(media_since).isoformat(),
+        "pages": [[page.month, page.number, len(page.ids)] for page in plan.pages],
+        "tags": [[tag.key, tag.label, len(tag.ids)] for tag in plan.tags.values()],
+    }
+    parts = {f"col.{name}": data for name, data in plan.posts.to_columns().items()}
+    parts["meta"] = json.dumps(meta, ensure_ascii=False).encode("utf-8", "surrogatepass")
+    parts["page_ids"] = page_ids.tobytes()
+    parts["tag_ids"] = tag_ids.tobytes()
+    return parts
+
+
+@dataclass
+class KeptPlan:
+    """A channel's plan as the last build left it, and where to read changes from."""
+
+    plan: ChannelPlan
+    posts_since: datetime
+    media_since: datetime
+
+
+def decode_plan(channel: Channel, order: Order, parts: dict[str, bytes]) -> KeptPlan:
+    """The kept plan of ``channel``; raises :class:`StalePlan` when missing, from another format or broken."""
+    try:
+        meta = json.loads(parts["meta"].decode("utf-8", "surrogatepass"))
+        if meta.get("format") != PLAN_FORMAT or meta.get("byteorder") != sys.byteorder:
+            raise StalePlan("kept plan of another format")
+        if meta.get("order") != order.value:
+            raise StalePlan("kept plan of another order")
+        posts = PlannedPosts.from_columns(
+            {name.removeprefix("col."): data for name, data in parts.items() if name.startswith("col.")}
+        )
+        page_ids = array("q")
+        page_ids.frombytes(parts["page_ids"])
+        tag_ids = array("q")
+        tag_ids.frombytes(parts["tag_ids"])
+        pages: list[TimelinePage] = []
+        months: dict[int, list[int]] = {}
+        start = 0
+        for month, number, size in meta["pages"]:
+            ids = page_ids[start : start + size]
+            start += size
+            pages.append(TimelinePage(len(pages), month, number, page_path(channel.id, month, number), ids))
+            months.setdefault(month, []).append(len(pages) - 1)
+        if start != len(page_ids) or start != len(posts):
+            raise StalePlan("kept pages do not hold every post")
+        tags: dict[str, TagPlan] = {}
+        start = 0
+        for key, label, size in meta["tags"]:
+            tags[key] = TagPlan(key=key, label=label, slug=tag_slug(key), ids=tag_ids[start : start + size])
+            start += size
+        if start != len(tag_ids):
+            raise StalePlan("kept tags do not fit")
+        posts_since = datetime.fromisoformat(meta["posts_since"])
+        media_since = datetime.fromisoformat(meta["media_since"])
+    except (KeyError, ValueError, TypeError, UnicodeDecodeError) as exc:
+        raise StalePlan(f"kept plan unreadable: {exc}") from exc
+    plan = ChannelPlan(
+        channel=channel, order=order, posts=posts, pages=pages, months=months, tags=tags, media=set()
+    )
+    return KeptPlan(plan, posts_since, media_since)
+
+
+# ---- merging changes ------------------------------------------------------------------------------
+
+
+@dataclass
+class ChannelChanges:
+    """What a merge changed in one channel's plan, and which of its pages must be looked at."""
+
+    dirty: set[int] = field(default_factory=set)  # posts whose stamp, place or neighbours may differ
+    shard_months: set[int] = field(default_factory=set)
+    timeline: set[int] | None = field(default_factory=set)  # page indexes (None: every page)
+    permalinks: set[int] = field(default_factory=set)  # page indexes whose posts' permalinks to key
+    tags: set[str] = field(default_factory=set)
+    removed: list[str] = field(default_factory=list)
+    media: dict[int, str | None] = field(default_factory=dict)  # the file each changed post shows
+
+
+def _month_shape(
+    pages: Sequence[TimelinePage], day_of: Callable[[int], int], order: Order
+) -> tuple[object, object]:
+    """What every timeline page of a month shows of the month: its days (-> page) and its parts."""
+    days: dict[int, str] = {}
+    for page in reversed(pages) if order is Order.NEWEST else pages:
+        for message_id in page.ids:
+            days.setdefault(day_of(message_id), page.path)
+    parts = [(page.path, day_of(page.ids[0]), day_of(page.ids[-1])) for page in pages]
+    return sorted(days.items(), reverse=order is Order.NEWEST), parts
+
+
+def _neighbours(pages: Sequence[TimelinePage]) -> dict[str, tuple[str | None, str | None]]:
+    paths = [page.path for page in pages]
+    return {
+        path: (paths[at - 1] if at > 0 else None, paths[at + 1] if at + 1 < len(paths) else None)
+        for at, path in enumerate(paths)
+    }
+
+
+def _tags_holding(tags: Iterable[TagPlan], ids: Sequence[int]) -> dict[str, list[int]]:
+    """Tag key -> the ids among ``ids`` (ascending) that the tag holds."""
+    found: dict[str, list[int]] = {}
+    if not ids:
+        return found
+    low, high = ids[0], ids[-1]
+    for tag in tags:
+        tag_ids = tag.ids
+        at = bisect_left(tag_ids, low)
+        if at == len(tag_ids) or tag_ids[at] > high:
+            continue
+        for message_id in ids:
+            k = bisect_left(tag_ids, message_id)
+            if k < len(tag_ids) and tag_ids[k] == message_id:
+                found.setdefault(tag.key, []).append(message_id)
+    return found
+
+
+def merge_changes(
+    plan: ChannelPlan,
+    outlines: Sequence[PostOutline],
+    zone: tzinfo,
+    per_page: int,
+    read_outlines: Callable[[list[int]], list[PostOutline]],
+) -> ChannelChanges:
+    """Bring ``plan`` up to date with the outlines of the posts written since it was made.
+
+    ``read_outlines`` reads more outlines of the channel (for a hashtag whose first post changed).
+    Raises :class:`StalePlan` when the change reaches every page of the channel in a way the kept plan
+    cannot follow (the channel gets its first hashtag, or loses its last).
+    """
+    changes = ChannelChanges()
+    if not outlines:
+        return changes
+    posts = plan.posts
+    channel_id = plan.channel.id
+    old_pages = list(plan.pages)
+    old_months = sorted(plan.months)
+    old_neighbours = _neighbours(plan.display_pages())
+    had_tags = bool(plan.tags)
+    # old (month, day, page index) of every post whose planned facts are rewritten
+    before: dict[int, tuple[int, int, int]] = {}
+    changed = sorted({outline.message_id for outline in outlines})
+    changed_set = set(changed)
+    new_tags: dict[int, dict[str, str]] = {}
+    starts: list[tuple[int, set[int]]] = []  # rows to walk from, and the albums they may continue
+    for outline in outlines:
+        message_id = outline.message_id
+        month, day = place_of(outline.date, zone)
+        reply = None
+        if outline.reply_to_message_id is not None:
+            reply = (outline.reply_to_channel_id or channel_id, outline.reply_to_message_id)
+        old = posts.put(
+            PlannedPost(
+                message_id=message_id,
+                date=outline.date,
+                month=month,
+                day=day,
+                group=outline.grouped_id,
+                reply_to=reply,
+                stamp=stamp_of(outline),
+                views=outline.views,
+                deleted=outline.deleted,
+                service=outline.is_service,
+                page=-1,
+            )
+        )
+        at = posts.position(message_id)
+        groups = {outline.grouped_id} if outline.grouped_id is not None else set()
+        if old is not None:
+            before[message_id] = (old.month, old.day, old.page)
+            posts.set_page(message_id, old.page)
+            if old.group is not None:
+                groups.add(old.group)
+        elif at > 0:  # a post inserted inside a run splits it
+            previous_group = posts.group_at(at - 1)
+            if previous_group is not None:
+                groups.add(previous_group)
+        starts.append((at, groups))
+        changes.media[message_id] = outline.media_path
+        new_tags[message_id] = outline_tags(outline) if outline.hashtags else {}
+    # Album members take the month and day of their album's first post: place every row whose album
+    # run may have changed again.
+    rows: set[int] = set()
+    size = len(posts)
+    for at, groups in starts:
+        rows.add(at)
+        k = at + 1
+        while k < size and posts.group_at(k) in groups:
+            rows.add(k)
+            k += 1
+    for at in sorted(rows):
+        message_id = posts.id_at(at)
+        if message_id not in before and message_id not in changed_set:
+            month, day = posts.place_at(at)
+            before[message_id] = (month, day, posts.page_of(message_id))
+        start = posts.run_start(at)
+        month, day = place_of(posts.moment_at(start), zone)
+        posts.set_place(at, month, day)
+        changes.dirty.add(message_id)
+    dirty = changes.dirty
+
+    def old_day(message_id: int) -> int:
+        kept = before.get(message_id)
+        return kept[1] if kept is not None else posts.day_of(message_id)
+
+    # The months these posts left or joined are cut into pages again.
+    affected: set[int] = set()
+    for message_id in dirty:
+        kept = before.get(message_id)
+        if kept is not None:
+            affected.add(kept[0])
+        affected.add(posts[message_id].month)
+    shapes_before = {
+        month: _month_shape([old_pages[i] for i in plan.months[month]], old_day, plan.order)
+        for month in affected
+        if month in plan.months
+    }
+    members: dict[int, list[int]] = {month: [] for month in affected}
+    for month in affected:
+        for index in plan.months.get(month, ()):
+            members[month].extend(i for i in old_pages[index].ids if i not in dirty)
+    for message_id in dirty:
+        members[posts[message_id].month].append(message_id)
+    new_pages: list[TimelinePage] = []
+    new_months: dict[int, list[int]] = {}
+    old_index_of_path = {page.path: page.index for page in old_pages}
+    moved_index: set[int] = set()
+    for month in sorted((set(plan.months) - affected) | {m for m in affected if members[m]}):
+        if month in affected:
+
+            def sort_key(message_id: int) -> tuple[int, int]:
+                return posts.date_at(posts.run_start(posts.position(message_id))), message_id
+
+            ordered = sorted(members[month], key=sort_key)
+            chunks = cut_pages(((i, posts.group_of(i)) for i in ordered), per_page)
+            pages = [
+                TimelinePage(len(new_pages) + n, month, n + 1, page_path(channel_id, month, n + 1), ids)
+                for n, ids in enumerate(chunks)
+            ]
+        else:
+            pages = [plan.pages[i] for i in plan.months[month]]
+        for page in pages:
+            index = len(new_pages)
+            old_index = old_index_of_path.get(page.path)
+            reused = month not in affected
+            if reused and old_index == index:
+                page.index = index
+            else:
+                page.index = index
+                old_page = old_pages[old_index] if old_index is not None else None
+                if not reused and (old_page is None or old_page.ids != page.ids):
+                    changes.permalinks.add(index)
+                    if changes.timeline is not None:
+                        changes.timeline.add(index)
+                for message_id in page.ids:
+                    kept = before.get(message_id)
+                    previous = kept[2] if kept is not None else posts.page_of(message_id)
+                    if previous != index:
+                        moved_index.add(message_id)
+                        if previous < 0 or old_pages[previous].path != page.path:
+                            dirty.add(message_id)
+                    posts.set_page(message_id, index)
+            new_pages.append(page)
+            new_months.setdefault(month, []).append(index)
+    plan.pages = new_pages
+    plan.months = new_months
+    plan._month_days.clear()
+    new_paths = {page.path for page in new_pages}
+    changes.removed.extend(page.path for page in old_pages if page.path not in new_paths)
+    changes.removed.extend(plan.shard_path(month) for month in old_months if month not in new_months)
+
+    # Which timeline pages and permalinks to key again.
+    timeline = changes.timeline
+    if sorted(new_months) != old_months:
+        changes.timeline = timeline = None  # every page's month navigator changed
+    if timeline is not None:
+        for month in affected:
+            if month in new_months and shapes_before.get(month) != _month_shape(
+                [new_pages[i] for i in new_months[month]], posts.day_of, plan.order
+            ):
+                timeline.update(new_months[month])
+        index_of_path = {page.path: page.index for page in new_pages}
+        for path, neighbours in _neighbours(plan.display_pages()).items():
+            if old_neighbours.get(path) != neighbours:
+                timeline.add(index_of_path[path])
+    for message_id in dirty:
+        index = posts.page_of(message_id)
+        changes.permalinks.add(index)
+        if timeline is not None:
+            timeline.add(index)
+        kept = before.get(message_id)
+        if kept is not None:
+            changes.shard_months.add(kept[0])
+        changes.shard_months.add(posts[message_id].month)
+
+    # Hashtags: membership of the changed posts, labels taken from each tag's first post.
+    touched = _tags_holding(plan.tags.values(), changed)
+    keys = set(touched)
+    for found in new_tags.values():
+        keys.update(found)
+    relabel: dict[int, list[str]] = {}
+    for key in keys:
+        tag = plan.tags.get(key)
+        ids = set(tag.ids) - changed_set if tag is not None else set()
+        ids.update(i for i in changed if key in new_tags[i])
+        if not ids:
+            if tag is not None:
+                changes.removed.append(f"{plan.root}/tags/{tag.slug}.html")
+                del plan.tags[key]
+            continue
+        ordered_ids = array("q", sorted(ids))
+        first = ordered_ids[0]
+        if first in changed_set:
+            label = new_tags[first][key]
+        elif tag is not None and tag.ids[0] == first:
+            label = tag.label
+        else:
+            relabel.setdefault(first, []).append(key)
+            label = ""
+        plan.tags[key] = TagPlan(key=key, label=label, slug=tag_slug(key), ids=ordered_ids)
+        changes.tags.add(key)
+    if relabel:
+        for outline in read_outlines(sorted(relabel)):
+            found = outline_tags(outline)
+            for key in relabel.pop(outline.message_id, []):
+                plan.tags[key].label = found.get(key, "")
+        if relabel:
+            raise StalePlan("the first post of a hashtag is gone")
+    changes.tags.update(_tags_holding(plan.tags.values(), sorted(dirty | moved_index)))
+    if bool(plan.tags) != had_tags:
+        raise StalePlan("the channel's hashtag index appeared or went away")
+    changes.permalinks.discard(-1)
+    if timeline is not None:
+        timeline.discard(-1)
+    return changes
+
+
+def add_repliers(plan: ChannelPlan, changes: ChannelChanges, targets: dict[int, set[int]]) -> None:
+    """Key again the pages of posts replying to posts that changed (their reply shows the target)."""
+    for message_id in plan.posts.replying_to(targets):
+        index = plan.posts.page_of(message_id)
+        if index < 0:
+            continue
+        changes.permalinks.add(index)
+        if changes.timeline is not None:
+            changes.timeline.add(index)

@@ -1,0 +1,317 @@
+"""Incremental site builds: the last build's plan, brought up to date from the posts written since, gives
+byte for byte the site a build from scratch gives, and reads and renders only what changed."""
+
+from __future__ import annotations
+
+import difflib
+import random
+import shutil
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import text as sql_text
+
+from test_site_archive import NEWS, SECRET, UoW, at, make_archive, png
+from tgvault.domain import EntityKind, MediaItem, MediaKind, MediaStatus, Post, TextEntity
+from tgvault.export.site import Order, SiteBuildReport, SiteOptions, build_site
+from tgvault.export.site.manifest import MANIFEST_DB
+from tgvault.storage.media_store import LocalMediaStore
+from tgvault.text import utf16_len
+
+TAGS = ("kenya", "Kenya", "news", "Новости", "tag_x", "weather")
+
+
+@dataclass
+class Sites:
+    uow: UoW
+    store: LocalMediaStore
+    root: Path
+    order: Order = Order.NEWEST
+    per_page: int = 4
+
+    def build(self, out: str, *, full: bool = False, **changes: Any) -> SiteBuildReport:
+        options = SiteOptions(
+            out_dir=self.root / out,
+            title="Test <archive>",
+            posts_per_page=self.per_page,
+            order=self.order,
+            media_mode=changes.pop("media_mode", "copy"),
+            **changes,
+        )
+        return build_site(self.uow, self.store, options, full=full)
+
+    def fresh(self) -> SiteBuildReport:
+        shutil.rmtree(self.root / "fresh", ignore_errors=True)
+        return self.build("fresh", full=True)
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    """Every file of a site (but the manifest) with its bytes."""
+    return {
+        str(path.relative_to(folder)): path.read_bytes()
+        for path in sorted(folder.rglob("*"))
+        if path.is_file() and not path.name.startswith(MANIFEST_DB)
+    }
+
+
+def assert_same_site(incremental: Path, fresh: Path, context: object = "") -> None:
+    ours, theirs = tree(incremental), tree(fresh)
+    assert sorted(theirs) == sorted(ours), context
+    different = [path for path in theirs if theirs[path] != ours[path]]
+    if different:  # show the first difference
+        lines = difflib.unified_diff(
+            theirs[different[0]].decode(errors="replace").splitlines(),
+            ours[different[0]].decode(errors="replace").splitlines(),
+            "fresh",
+            "incremental",
+            lineterm="",
+            n=1,
+        )
+        context = f"{context}\n" + "\n".join(list(lines)[:40])
+    assert [] == different, context
+
+
+def tagged(text: str, tags: list[str]) -> tuple[str, tuple[TextEntity, ...]]:
+    entities = []
+    for tag in tags:
+        offset = utf16_len(text) + 1
+        text = f"{text} #{tag}"
+        entities.append(TextEntity(kind=EntityKind.HASHTAG, offset=offset, length=utf16_len(tag) + 1))
+    return text, tuple(entities)
+
+
+class Churn:
+    """Random changes to the archive, through the real repositories, at ever later times."""
+
+    def __init__(self, sites: Sites, seed: int) -> None:
+        self.sites = sites
+        self.random = random.Random(seed)
+        self.now = datetime(2024, 4, 1, tzinfo=UTC)
+        self.next_id = {NEWS.id: 1000, SECRET.id: 1000}
+        self.next_group = 9000
+        self.pending: list[tuple[int, int]] = []  # posts whose photo is downloaded later
+        self.title_round = -1
+
+    def tick(self) -> datetime:
+        self.now += timedelta(minutes=7)
+        return self.now
+
+    def ids(self, channel_id: int) -> list[int]:
+        with self.sites.uow() as uow:
+            return uow.posts.ids(channel_id, include_deleted=True)
+
+    def new_posts(self, channel_id: int, count: int, start: datetime) -> list[Post]:
+        rng = self.random
+        known = self.ids(channel_id)
+        posts: list[Post] = []
+        moment = start
+        while len(posts) < count:
+            moment += timedelta(minutes=rng.choice((1, 30, 300, 1500)))
+            album = rng.random() < 0.2
+            group = None
+            size = 1
+            if album:
+                self.next_group += 1
+                group, size = self.next_group, rng.randint(2, 4)
+            for _ in range(size):
+                message_id = self.next_id[channel_id]
+                self.next_id[channel_id] += 1
+                text, entities = tagged(f"Post {message_id} words", rng.sample(TAGS, rng.randint(0, 2)))
+                values: dict[str, Any] = {
+                    "channel_id": channel_id,
+                    "message_id": message_id,
+                    "date": moment,
+                    "text": text,
+                    "entities": entities,
+                    "grouped_id": group,
+                    "views": rng.randint(0, 500),
+                }
+                roll = rng.random()
+                if roll < 0.2 and known:
+                    values["reply_to_message_id"] = rng.choice(known)
+                elif roll < 0.25:  # a post not archived yet: its reply link appears once it is
+                    values["reply_to_message_id"] = self.next_id[channel_id] + rng.randint(1, 3)
+                elif roll < 0.3:
+                    values["reply_to_channel_id"] = NEWS.id
+                    values["reply_to_message_id"] = rng.choice((2, 12, 1001))
+                if group is not None or rng.random() < 0.1:
+                    values["media"] = MediaItem(kind=MediaKind.PHOTO, status=MediaStatus.PENDING, width=8)
+                    self.pending.append((channel_id, message_id))
+                posts.append(Post.model_validate(values))
+        return posts
+
+    def round(self, number: int) -> list[str]:
+        """One round of changes; returns what it did."""
+        rng = self.random
+        done: list[str] = []
+        with self.sites.uow() as uow:
+            for channel_id in (NEWS.id, SECRET.id):
+                if rng.random() < 0.8:
+                    # mostly after the newest post; now and then a new month, or a post dated in the past
+                    roll = rng.random()
+                    if roll < 0.2:
+                        start = datetime(2024, 3 + number, 2, 9, tzinfo=UTC)
+                    elif roll < 0.35:
+                        start = at(2, rng.randint(1, 20))
+                    else:
+                        start = datetime(2024, 3, 25, tzinfo=UTC) + timedelta(days=2 * number)
+                    posts = self.new_posts(channel_id, rng.randint(1, 7), start)
+                    uow.posts.upsert_many(posts, self.tick())
+                    done.append(f"{len(posts)} new posts in {channel_id}")
+            ids = uow.posts.ids(NEWS.id)
+            if ids and rng.random() < 0.7:
+                for message_id in rng.sample(ids, min(3, len(ids))):
+                    post = uow.posts.get(NEWS.id, message_id)
+                    assert post is not None
+                    if post.service is not None:
+                        continue
+                    text, entities = tagged(f"Edited {number}", rng.sample(TAGS, rng.randint(0, 2)))
+                    uow.posts.upsert_many(
+                        [post.model_copy(update={"text": text, "entities": entities})], self.tick()
+                    )
+                    done.append(f"edit {message_id}")
+            if ids and rng.random() < 0.6:
+                gone = rng.sample(ids, 2)
+                uow.posts.mark_deleted(NEWS.id, gone, self.tick())
+                done.append(f"tombstones {gone}")
+            live = uow.posts.ids(SECRET.id)
+            if live and rng.random() < 0.7:
+                posts = list(uow.posts.get_many(SECRET.id, rng.sample(live, min(4, len(live)))).values())
+                changed = [
+                    post.model_copy(update={"views": (post.views or 0) + rng.randint(1, 99)})
+                    for post in posts
+                ]
+                uow.posts.upsert_many(changed, self.tick())
+                done.append(f"counters of {[post.message_id for post in posts]}")
+            uow.commit()
+        if self.pending and rng.random() < 0.7:
+            with self.sites.uow() as uow:
+                for channel_id, message_id in rng.sample(self.pending, min(3, len(self.pending))):
+                    self.pending.remove((channel_id, message_id))
+                    colour = (rng.randint(0, 255), rng.randint(0, 255), rng.randint(0, 255))
+                    item = self.sites.store.put_bytes(png(8, 8, colour), "image/png")
+                    if rng.random() < 0.3:
+                        uow.media.mark_thumbnail(channel_id, message_id, sha256=item.sha256, path=item.path)
+                    else:
+                        uow.media.mark_downloaded(
+                            channel_id, message_id, sha256=item.sha256, path=item.path, size=item.size
+                        )
+                    done.append(f"media of {channel_id}/{message_id}")
+                uow.commit()
+        if number == self.title_round:
+            with self.sites.uow() as uow:
+                uow.channels.upsert(
+                    SECRET.model_copy(update={"title": f"Secret, round {number}"}), self.tick()
+                )
+                uow.commit()
+            done.append("channel title")
+        return done
+
+
+@pytest.mark.parametrize("order", [Order.NEWEST, Order.OLDEST])
+def test_an_incremental_rebuild_is_byte_identical_to_a_build_from_scratch(
+    unit_of_work: UoW, tmp_path: Path, order: Order
+) -> None:
+    """Rounds of random changes (new posts, albums, hashtags, new and old months, edits, tombstones,
+    counters, files downloaded later, a channel title): after each, the incremental rebuild of the site
+    equals a fresh full build file by file."""
+    store = LocalMediaStore(tmp_path / "media")
+    make_archive(unit_of_work, store)
+    sites = Sites(unit_of_work, store, tmp_path, order)
+    churn = Churn(sites, seed=7 if order is Order.NEWEST else 8)
+    churn.title_round = 4
+    with unit_of_work() as uow:  # a hashtag in both channels (the first one changes every page's header)
+        text, entities = tagged("Opening", ["news"])
+        post = Post(channel_id=SECRET.id, message_id=999, date=at(3, 1), text=text, entities=entities)
+        uow.posts.upsert_many([post], churn.tick())
+        uow.commit()
+    sites.build("site")
+    incremental_rounds = 0
+    for number in range(1, 9):
+        done = churn.round(number)
+        report = sites.build("site")
+        sites.fresh()
+        assert_same_site(tmp_path / "site", tmp_path / "fresh", (number, done))
+        incremental_rounds += report.incremental
+        if number == churn.title_round:  # a title is on every page: planned from scratch
+            assert not report.incremental
+    again = sites.build("site")
+    assert (True, 0, 0) == (again.incremental, again.written, again.removed)
+    assert incremental_rounds >= 6
+
+
+def test_a_rebuild_after_new_posts_reads_and_renders_only_what_they_reach(
+    unit_of_work: UoW, tmp_path: Path
+) -> None:
+    """20 new posts on a day of their own after 300: 20 posts read again, their pages and the
+    channel's own pages rendered, the other pages not even looked at."""
+    store = LocalMediaStore(tmp_path / "media")
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    with unit_of_work() as uow:
+        uow.channels.upsert(NEWS, start)
+        uow.posts.upsert_many(
+            [
+                Post(channel_id=NEWS.id, message_id=i, date=start + timedelta(hours=i), text=f"post {i}")
+                for i in range(1, 301)
+            ],
+            start,
+        )
+        uow.commit()
+    sites = Sites(unit_of_work, store, tmp_path, per_page=10)
+    first = sites.build("site")
+    assert not first.incremental
+    later = datetime(2024, 1, 14, 12, tzinfo=UTC)
+    with unit_of_work() as uow:
+        uow.posts.upsert_many(
+            [
+                Post(channel_id=NEWS.id, message_id=i, date=later + timedelta(minutes=i), text=f"new {i}")
+                for i in range(301, 321)
+            ],
+            start + timedelta(days=30),
+        )
+        uow.commit()
+    second = sites.build("site")
+    assert (True, 20) == (second.incremental, second.changed_posts)
+    # 20 permalinks, the month's last page and the 2 new ones, the page before them (its pager), the
+    # month's pages' day navigation (a new day): 31 timeline pages of January; then the shard, the
+    # channel's index, stats, feeds, the root, search page and index, the static files.
+    assert 20 + 31 + 1 + 4 + 3 <= second.rendered <= 20 + 32 + 1 + 4 + 3 + 10
+    assert 20 + 2 + 1 + 4 + 2 <= second.written <= second.rendered
+    assert first.pages + 20 + 2 == second.pages
+    sites.fresh()
+    assert_same_site(tmp_path / "site", tmp_path / "fresh")
+    third = sites.build("site")
+    assert (True, 0) == (third.incremental, third.written)
+    assert third.rendered < 15  # the channel's own pages and the site's, nothing of the timeline
+
+
+def test_a_kept_plan_that_is_unreadable_or_behind_a_removal_is_replanned_from_scratch(
+    unit_of_work: UoW, tmp_path: Path
+) -> None:
+    """A broken kept plan, or a post removed from the archive outright (which no change feed shows),
+    makes the build plan from scratch; the site still equals a fresh build."""
+    store = LocalMediaStore(tmp_path / "media")
+    make_archive(unit_of_work, store)
+    sites = Sites(unit_of_work, store, tmp_path)
+    sites.build("site")
+    with sqlite3.connect(tmp_path / "site" / MANIFEST_DB) as db:
+        db.execute("UPDATE plan SET data = x'00ff' WHERE name = 'page_ids'")
+    broken = sites.build("site")
+    assert (False, 0) == (broken.incremental, broken.written)
+    assert sites.build("site").incremental  # the plan was kept again
+    with unit_of_work() as uow:
+        session = uow._session
+        assert session is not None
+        session.execute(
+            sql_text("DELETE FROM posts WHERE channel_id = :c AND message_id = 13"), {"c": NEWS.id}
+        )
+        uow.commit()
+    removed = sites.build("site")
+    assert not removed.incremental
+    assert "c/1001/posts/13.html" in removed.removed_paths
+    sites.fresh()
+    assert_same_site(tmp_path / "site", tmp_path / "fresh")
