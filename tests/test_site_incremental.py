@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 import random
+import re
 import shutil
 import sqlite3
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from sqlalchemy import text as sql_text
 from test_site_archive import NEWS, SECRET, UoW, at, make_archive, png
 from tgvault.domain import EntityKind, MediaItem, MediaKind, MediaStatus, Post, TextEntity
 from tgvault.export.site import Order, SiteBuildReport, SiteOptions, build_site
+from tgvault.export.site import plan as site_plan
 from tgvault.export.site.manifest import MANIFEST_DB
 from tgvault.storage.media_store import LocalMediaStore
 from tgvault.text import utf16_len
@@ -214,11 +216,12 @@ class Churn:
 
 @pytest.mark.parametrize("order", [Order.NEWEST, Order.OLDEST])
 def test_an_incremental_rebuild_is_byte_identical_to_a_build_from_scratch(
-    unit_of_work: UoW, tmp_path: Path, order: Order
+    unit_of_work: UoW, tmp_path: Path, order: Order, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Rounds of random changes (new posts, albums, hashtags, new and old months, edits, tombstones,
     counters, files downloaded later, a channel title): after each, the incremental rebuild of the site
     equals a fresh full build file by file."""
+    monkeypatch.setattr(site_plan, "TAG_PAGE_SIZE", 3)  # hashtags of many pages that grow and shrink
     store = LocalMediaStore(tmp_path / "media")
     make_archive(unit_of_work, store)
     sites = Sites(unit_of_work, store, tmp_path, order)
@@ -287,6 +290,71 @@ def test_a_rebuild_after_new_posts_reads_and_renders_only_what_they_reach(
     third = sites.build("site")
     assert (True, 0) == (third.incremental, third.written)
     assert third.rendered < 15  # the channel's own pages and the site's, nothing of the timeline
+
+
+def test_a_large_hashtag_is_paged_and_a_new_post_rewrites_only_its_newest_pages(
+    unit_of_work: UoW, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hashtag of 95 posts on pages of 10: the landing page shows the newest 5 and the total, numbered
+    pages the rest, each post on exactly one page; one new post rewrites the landing page alone, six
+    more open a new landing page and move the old one to its number."""
+    monkeypatch.setattr(site_plan, "TAG_PAGE_SIZE", 10)
+    store = LocalMediaStore(tmp_path / "media")
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+
+    def tagged_posts(ids: range, written: datetime) -> None:
+        with unit_of_work() as uow:
+            uow.channels.upsert(NEWS, start)
+            posts = []
+            for i in ids:
+                text, entities = tagged(f"post {i}", ["news"])
+                date = start + timedelta(hours=i)
+                posts.append(
+                    Post(channel_id=NEWS.id, message_id=i, date=date, text=text, entities=entities)
+                )
+            uow.posts.upsert_many(posts, written)
+            uow.commit()
+
+    tagged_posts(range(1, 96), start)
+    sites = Sites(unit_of_work, store, tmp_path, per_page=10)
+    sites.build("site")
+    tags = tmp_path / "site" / "c" / str(NEWS.id) / "tags"
+    landing = (tags / "news.html").read_text()
+    assert "95 posts" in landing
+    assert 5 == landing.count('<li class="tag-post')
+    assert 'href="news/9.html">Older posts' in landing
+    assert ">Newer posts" not in landing
+    numbered = sorted(path.name for path in (tags / "news").iterdir())
+    assert [f"{n}.html" for n in range(1, 10)] == sorted(numbered, key=lambda name: int(name[:-5]))
+    first = (tags / "news" / "1.html").read_text()
+    assert 10 == first.count('<li class="tag-post')
+    assert "posts</small>" not in first  # the total is on the landing page only
+    assert 'href="2.html">' in first and "Older posts" not in first
+    listed = [
+        int(found)
+        for page in [landing, *((tags / "news" / name).read_text() for name in numbered)]
+        for found in re.findall(r'class="tag-date" href="[^"#]*#post-(\d+)"', page)
+    ]
+    assert list(range(1, 96)) == sorted(listed)
+
+    tagged_posts(range(96, 97), start + timedelta(days=30))
+    one = sites.build("site")
+    tag_pages = sorted(path for path in one.written_paths if "/tags/" in path)
+    assert [f"c/{NEWS.id}/tags/index.html", f"c/{NEWS.id}/tags/news.html"] == tag_pages
+
+    tagged_posts(range(97, 102), start + timedelta(days=31))
+    six = sites.build("site")
+    tag_pages = sorted(path for path in six.written_paths if "/tags/" in path)
+    assert [
+        f"c/{NEWS.id}/tags/index.html",
+        f"c/{NEWS.id}/tags/news.html",
+        f"c/{NEWS.id}/tags/news/10.html",
+        f"c/{NEWS.id}/tags/news/9.html",  # its "newer" link now leads to page 10
+    ] == tag_pages
+    assert 1 == (tags / "news.html").read_text().count('<li class="tag-post')
+    assert 10 == (tags / "news" / "10.html").read_text().count('<li class="tag-post')
+    sites.fresh()
+    assert_same_site(tmp_path / "site", tmp_path / "fresh")
 
 
 def test_a_kept_plan_that_is_unreadable_or_behind_a_removal_is_replanned_from_scratch(

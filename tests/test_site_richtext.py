@@ -188,6 +188,7 @@ def test_entities_beyond_the_text_and_lone_surrogates_do_not_break_rendering() -
 def test_hashtag_keys_and_slugs_are_safe_file_names() -> None:
     assert "news" == tag_key("#News")
     assert "news" == tag_slug("news")
+    assert tag_slug("index").startswith("index-")  # tags/index.html lists the hashtags
     assert tag_slug("новости").startswith("t-")
     assert "/" not in tag_slug("../../etc")
     assert "." not in tag_slug("../../etc")

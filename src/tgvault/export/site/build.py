@@ -786,34 +786,74 @@ class _Build:
             ],
         )
         self.writer.write(plan.tags_path, html)
-        needed: list[tuple[TagPlan, str, str]] = []
+        # Each tag is split into pages of TAG_PAGE_SIZE posts; only pages whose posts, neighbours or
+        # label changed are rendered, a batch at a time, so memory stays flat however large a tag is.
+        batch: list[tuple[TagPlan, int, str, str]] = []
+        batch_size = 0
         for tag in tags:
-            if only is not None and tag.key not in only:
-                continue
-            path = plan.tag_path(tag.key)
-            assert path is not None
-            key = digest(self.global_key, "tag", tag.key, tag.label, plan.posts.keyed(tag.ids))
-            if not self.writer.skip_if_current(path, key):
-                needed.append((tag, path, key))
-        if not needed:
-            return
-        # Tag pages list snippets: read the texts of the posts of the tags to render, and only those.
-        wanted = sorted({message_id for tag, _, _ in needed for message_id in tag.ids})
+            if only is not None:
+                if tag.key not in only:
+                    continue
+                self._drop_stale_tag_pages(plan, tag)
+            for number in range(1, tag.page_count + 1):
+                path = plan.tag_page_path(tag, number)
+                key = digest(
+                    self.global_key,
+                    "tag",
+                    tag.key,
+                    tag.label,
+                    plan.posts.keyed(tag.page_ids(number)),
+                    path,
+                    self._tag_neighbours(plan, tag, number),
+                    len(tag.ids) if path == plan.tag_path(tag.key) else -1,
+                )
+                if self.writer.skip_if_current(path, key):
+                    continue
+                batch.append((tag, number, path, key))
+                batch_size += len(tag.page_ids(number))
+                if batch_size >= FETCH_CHUNK:
+                    self._tag_pages(plan, batch)
+                    batch, batch_size = [], 0
+        if batch:
+            self._tag_pages(plan, batch)
+
+    def _drop_stale_tag_pages(self, plan: ChannelPlan, tag: TagPlan) -> None:
+        """Remove numbered pages a tag no longer fills (it shrank, or its landing page moved)."""
+        current = set(plan.tag_page_paths(tag))
+        number = 1
+        while True:
+            path = f"{plan.root}/tags/{tag.slug}/{number}.html"
+            if path not in current:
+                if number > tag.page_count and self.writer.manifest.page(path) is None:
+                    return
+                self.writer.drop(path)
+            number += 1
+
+    @staticmethod
+    def _tag_neighbours(plan: ChannelPlan, tag: TagPlan, number: int) -> tuple[str | None, str | None]:
+        """The paths of the tag's pages of older and of newer posts next to page ``number``."""
+        older = plan.tag_page_path(tag, number - 1) if number > 1 else None
+        newer = plan.tag_page_path(tag, number + 1) if number < tag.page_count else None
+        return older, newer
+
+    def _tag_pages(self, plan: ChannelPlan, pages: list[tuple[TagPlan, int, str, str]]) -> None:
+        """Render a batch of hashtag pages, reading the snippets of their posts and only those."""
+        wanted = sorted({message_id for tag, number, _, _ in pages for message_id in tag.page_ids(number)})
         snippets: dict[int, tuple[str, bool]] = {}
         with self.uow_factory() as uow:
             for start in range(0, len(wanted), FETCH_CHUNK):
                 found = uow.posts.texts(plan.channel.id, wanted[start : start + FETCH_CHUNK])
                 for message_id, (text, deleted) in found.items():
                     snippets[message_id] = (snippet(text, 160), deleted)
-        for tag, path, key in needed:
+        newest_first = plan.order is Order.NEWEST
+        for tag, number, path, key in pages:
             context = self._page(path, f"#{tag.label} — {plan.channel.title}")
-            links = context["links"]
+            links: PageLinks = context["links"]
             entries = []
-            # links from this page to timeline pages and permalinks, worked out once (a tag can have
-            # tens of thousands of posts): the same strings links.to() gives
+            # links to timeline pages and permalinks worked out once per page: the strings links.to() gives
             page_urls: dict[int, str] = {}
             permalink_base = links.to(plan.permalink_path(0)).removesuffix("0.html")
-            for message_id in tag.ids:
+            for message_id in tag.page_ids(number):
                 index = plan.posts.page_of(message_id)
                 url = None
                 if index >= 0:
@@ -831,14 +871,25 @@ class _Build:
                         "deleted": deleted,
                     }
                 )
-            if plan.order is Order.NEWEST:
+            if newest_first:
                 entries.reverse()
+            older, newer = self._tag_neighbours(plan, tag, number)
+            earlier, later = (newer, older) if newest_first else (older, newer)
+            pager = {
+                "previous": links.to(earlier) if earlier else None,
+                "previous_label": "Newer posts" if newest_first else "Older posts",
+                "next": links.to(later) if later else None,
+                "next_label": "Older posts" if newest_first else "Newer posts",
+            }
+            landing = path == plan.tag_path(tag.key)
             html = self.renderer.render(
                 "tag.html",
                 **context,
                 channel=self._header(plan, links),
                 tag=clean_text(tag.label),
                 entries=entries,
+                total=len(tag.ids) if landing else None,
+                pager=pager if tag.page_count > 1 else None,
                 tags_url=links.to(plan.tags_path),
             )
             self.writer.write(path, html, key)

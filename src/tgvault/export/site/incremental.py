@@ -386,7 +386,7 @@ def merge_changes(
         ids.update(i for i in changed if key in new_tags[i])
         if not ids:
             if tag is not None:
-                changes.removed.append(f"{plan.root}/tags/{tag.slug}.html")
+                changes.removed.extend(plan.tag_page_paths(tag))
                 del plan.tags[key]
             continue
         ordered_ids = array("q", sorted(ids))

@@ -162,7 +162,7 @@ def tag_key(text: str) -> str:
 def tag_slug(key: str) -> str:
     """A file name for a hashtag's page: the tag itself when plain ASCII, else ASCII plus a short hash."""
     ascii_part = re.sub(r"[^a-z0-9_]+", "", key)[:40]
-    if ascii_part == key and ascii_part:
+    if ascii_part == key and ascii_part and ascii_part != "index":  # tags/index.html lists the tags
         return ascii_part
     digest = hashlib.sha1(key.encode("utf-8", "surrogatepass"), usedforsecurity=False).hexdigest()[:10]
     return f"{ascii_part}-{digest}" if ascii_part else f"t-{digest}"

@@ -422,14 +422,31 @@ class TimelinePage:
     ids: array[int]  # message ids in timeline order (an int64 array: 8 bytes a post)
 
 
+TAG_PAGE_SIZE = 200  # posts listed on one page of a hashtag
+
+
 @dataclass
 class TagPlan:
-    """A hashtag of a channel: its page and the posts carrying it (by message id, ascending)."""
+    """A hashtag of a channel: its pages and the posts carrying it (by message id, ascending).
+
+    The posts are split into pages of :data:`TAG_PAGE_SIZE` from the oldest on, so a new post changes
+    only the newest page (and the landing page's count), however large the tag grows.
+    """
 
     key: str
     label: str
     slug: str
     ids: array[int] = field(default_factory=lambda: array("q"))
+
+    @property
+    def page_count(self) -> int:
+        """How many pages the tag's posts fill (at least one)."""
+        return max(1, -(-len(self.ids) // TAG_PAGE_SIZE))
+
+    def page_ids(self, number: int) -> array[int]:
+        """The message ids on page ``number`` (1 holds the oldest posts)."""
+        start = (number - 1) * TAG_PAGE_SIZE
+        return self.ids[start : start + TAG_PAGE_SIZE]
 
 
 @dataclass
@@ -490,9 +507,23 @@ class ChannelPlan:
         return f"{self.root}/posts/{int(message_id)}.html"
 
     def tag_path(self, key: str) -> str | None:
-        """The page of a hashtag of this channel, or None for a tag the plan does not know."""
+        """The landing page of a hashtag of this channel, or None for a tag the plan does not know."""
         tag = self.tags.get(key)
         return None if tag is None else f"{self.root}/tags/{tag.slug}.html"
+
+    def tag_landing(self, tag: TagPlan) -> int:
+        """The number of the tag's page shown first: its newest posts, or its oldest (the site's order)."""
+        return tag.page_count if self.order is Order.NEWEST else 1
+
+    def tag_page_path(self, tag: TagPlan, number: int) -> str:
+        """Page ``number`` of a hashtag: the landing page, or ``tags/<slug>/<number>.html``."""
+        if number == self.tag_landing(tag):
+            return f"{self.root}/tags/{tag.slug}.html"
+        return f"{self.root}/tags/{tag.slug}/{number}.html"
+
+    def tag_page_paths(self, tag: TagPlan) -> list[str]:
+        """Every page of a hashtag."""
+        return [self.tag_page_path(tag, number) for number in range(1, tag.page_count + 1)]
 
     def shard_path(self, month: int) -> str:
         """The search index shard of one month."""
