@@ -35,6 +35,7 @@ from tgvault.export.site.incremental import (
     next_since,
 )
 from tgvault.export.site.links import media_site_path, relative_url, tme_channel_url, valid_username
+from tgvault.export.site.manifest import plan_digests
 from tgvault.export.site.options import Order, SiteBuildReport, SiteError, SiteOptions
 from tgvault.export.site.plan import (
     MONTH_NAMES,
@@ -71,6 +72,7 @@ from tgvault.storage.unit_of_work import UnitOfWork
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]
 FETCH_CHUNK = 500
+DATES_CACHED = 4096  # formatted dates kept for reuse (a cache, cleared when full)
 
 
 def build_site(
@@ -127,7 +129,7 @@ class _Build:
         self.global_key = ""
         self._engine = ""
         self._dates: dict[datetime, str] = {}
-        self._kept_parts: dict[int, dict[str, bytes]] = {}  # the kept plan as read, by channel
+        self._kept_parts: dict[int, dict[str, str]] = {}  # digests of the kept plan's parts, by channel
         self.marks: dict[int, tuple[datetime, datetime]] = {}  # where the next build reads changes from
         self.frames = FrameCache()
         self.permalink_headers: dict[int, dict[str, object]] = {}
@@ -229,11 +231,12 @@ class _Build:
         zone, per_page = self.zone, self.options.posts_per_page
         changes: dict[int, ChannelChanges] = {}
         try:
-            self._kept_parts = {channel.id: manifest.channel_plan(channel.id) for channel in channels}
-            kept = {
-                channel.id: decode_plan(channel, self.options.order, self._kept_parts[channel.id])
-                for channel in channels
-            }
+            kept = {}
+            for channel in channels:
+                parts = manifest.channel_plan(channel.id)
+                self._kept_parts[channel.id] = plan_digests(parts)
+                kept[channel.id] = decode_plan(channel, self.options.order, parts)
+                del parts  # decoded: the plan holds its own copy
             with self.uow_factory() as uow:
                 for channel in channels:
                     kept_plan = kept[channel.id]
@@ -897,6 +900,8 @@ class _Build:
     def _full_date(self, moment: datetime) -> str:
         found = self._dates.get(moment)
         if found is None:
+            if len(self._dates) >= DATES_CACHED:  # bounded: posts' moments are mostly all different
+                self._dates.clear()
             found = self._dates[moment] = format_full(moment, self.zone)
         return found
 

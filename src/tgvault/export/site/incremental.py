@@ -67,8 +67,10 @@ def next_since(latest: datetime | None, started: datetime) -> datetime:
 # ---- keeping a plan -------------------------------------------------------------------------------
 
 
-def encode_plan(plan: ChannelPlan, posts_since: datetime, media_since: datetime) -> dict[str, bytes]:
-    """A channel plan as named blobs for the manifest."""
+def encode_plan(
+    plan: ChannelPlan, posts_since: datetime, media_since: datetime
+) -> dict[str, bytes | memoryview]:
+    """A channel plan as named blobs for the manifest (the post columns as views, not copies)."""
     page_ids = array("q")
     for page in plan.pages:
         page_ids.extend(page.ids)
@@ -84,7 +86,9 @@ def encode_plan(plan: ChannelPlan, posts_since: datetime, media_since: datetime)
         "pages": [[page.month, page.number, len(page.ids)] for page in plan.pages],
         "tags": [[tag.key, tag.label, len(tag.ids)] for tag in plan.tags.values()],
     }
-    parts = {f"col.{name}": data for name, data in plan.posts.to_columns().items()}
+    parts: dict[str, bytes | memoryview] = {
+        f"col.{name}": data for name, data in plan.posts.to_columns().items()
+    }
     parts["meta"] = json.dumps(meta, ensure_ascii=False).encode("utf-8", "surrogatepass")
     parts["page_ids"] = page_ids.tobytes()
     parts["tag_ids"] = tag_ids.tobytes()

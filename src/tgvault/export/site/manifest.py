@@ -11,9 +11,10 @@ Older sites kept the manifest as JSON (``.tgvault-site.json``): it is read once 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,16 @@ _SCHEMA = (
     " path TEXT NOT NULL, PRIMARY KEY (channel_id, message_id)) WITHOUT ROWID",
     "CREATE INDEX IF NOT EXISTS plan_media_path ON plan_media (path)",
 )
+
+
+def plan_part_digest(data: bytes | memoryview) -> str:
+    """A short hash of one part of a kept plan, to tell which parts a build changed."""
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+def plan_digests(parts: Mapping[str, bytes | memoryview]) -> dict[str, str]:
+    """The digest of every part of a kept plan (what :meth:`SiteManifest.save_channel_plan` compares)."""
+    return {name: plan_part_digest(data) for name, data in parts.items()}
 
 
 def parse_legacy_manifest(raw: bytes) -> tuple[dict[str, list[str | None]], dict[str, int]]:
@@ -160,16 +171,23 @@ class SiteManifest:
         self._db.execute("INSERT OR REPLACE INTO plan_site VALUES (?, ?)", (name, data))
 
     def save_channel_plan(
-        self, channel_id: int, parts: dict[str, bytes], previous: dict[str, bytes] | None = None
+        self,
+        channel_id: int,
+        parts: Mapping[str, bytes | memoryview],
+        previous: Mapping[str, str] | None = None,
     ) -> None:
-        """Keep the plan of a channel (replacing the previous one); with ``previous`` (what the kept
-        plan held), only the parts that differ are written."""
+        """Keep the plan of a channel (replacing the previous one); with ``previous`` (the
+        :func:`plan_digests` of what the kept plan held), only the parts that differ are written."""
         if previous is None or set(previous) != set(parts):
             self._db.execute("DELETE FROM plan WHERE channel_id = ?", (channel_id,))
             previous = {}
         self._db.executemany(
             "INSERT OR REPLACE INTO plan VALUES (?, ?, ?)",
-            ((channel_id, name, data) for name, data in parts.items() if previous.get(name) != data),
+            (
+                (channel_id, name, data)
+                for name, data in parts.items()
+                if previous.get(name) != plan_part_digest(data)
+            ),
         )
 
     def post_media(self, channel_id: int, message_ids: list[int]) -> dict[int, str]:

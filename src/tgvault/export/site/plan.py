@@ -182,9 +182,12 @@ class PlannedPosts(Mapping[int, PlannedPost]):
         reply = self._reply
         self._reply = array("q", (value for k in order for value in (reply[2 * k], reply[2 * k + 1])))
 
-    def to_columns(self) -> dict[str, bytes]:
-        """The columns as bytes (machine byte order), to keep the plan between builds."""
-        return {name.lstrip("_"): getattr(self, name).tobytes() for name in _COLUMNS}
+    def to_columns(self) -> dict[str, memoryview]:
+        """The columns as bytes (machine byte order), to keep the plan between builds.
+
+        Views of the columns, not copies: no post may be added while they are held.
+        """
+        return {name.lstrip("_"): memoryview(getattr(self, name)).cast("B") for name in _COLUMNS}
 
     @classmethod
     def from_columns(cls, columns: Mapping[str, bytes]) -> PlannedPosts:
