@@ -1,6 +1,6 @@
 """One measured workload in a fresh process: ``python -m bench.client < spec.json`` prints one JSON line.
 
-Every workload runs in its own process so its peak RSS is its own (``ru_maxrss`` of the process) and no
+Every workload runs in its own process so its peak RSS is its own (``VmHWM`` of the process) and no
 run warms a cache for the next. The clock starts after imports, the database schema and the connection
 to the (loopback) Telegram, and stops when the work is done; the floor and tgvault are timed alike.
 
@@ -46,8 +46,19 @@ class Stopwatch:
 
 
 def peak_rss_mb() -> float:
-    """Peak resident set size of this process so far, in MiB (Linux reports ru_maxrss in KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """Peak resident set size of this process so far, in MiB.
+
+    Read from ``VmHWM`` in ``/proc/self/status``: ``ru_maxrss`` is no good here, since Linux carries the
+    parent's peak into a child started with vfork (as :mod:`subprocess` does) across ``exec``, so a big
+    bench parent would be counted in every workload.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 @contextlib.contextmanager

@@ -24,7 +24,9 @@ MIB = 1024 * 1024
 
 
 def _peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    from bench.client import peak_rss_mb  # light: the client module imports nothing heavy at the top
+
+    return peak_rss_mb()
 
 
 def _current_rss_mb() -> float:
