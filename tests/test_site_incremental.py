@@ -383,3 +383,45 @@ def test_a_kept_plan_that_is_unreadable_or_behind_a_removal_is_replanned_from_sc
     assert "c/1001/posts/13.html" in removed.removed_paths
     sites.fresh()
     assert_same_site(tmp_path / "site", tmp_path / "fresh")
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_statistics_of_the_plan_equal_a_plain_count_over_every_post(seed: int) -> None:
+    """The month counts and most viewed posts that the statistics page reads from the plan's columns
+    (fast paths, run on every build) equal a plain loop over the posts: months out of order, deleted and
+    service posts, posts without views, ties."""
+    rng = random.Random(seed)
+    posts = site_plan.PlannedPosts()
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    for message_id in range(1, rng.randint(0, 400) + 2):
+        posts.append(
+            site_plan.PlannedPost(
+                message_id=message_id,
+                date=start,
+                month=rng.choice((24288, 24289, 24289, 24290)),
+                day=0,
+                group=None,
+                reply_to=None,
+                stamp=0,
+                views=rng.choice((None, 0, 5, 5, rng.randint(0, 10**9))),
+                deleted=rng.random() < 0.1,
+                service=rng.random() < 0.05,
+            )
+        )
+    posts.seal()
+    expected: dict[int, list[int]] = {}
+    for post in posts.values():
+        row = expected.setdefault(post.month, [0, 0, 0, 0])
+        row[0] += 1
+        row[1] += post.deleted
+        if post.views is not None:
+            row[2] += post.views
+            row[3] += 1
+    assert expected == posts.month_counts()
+    ranked = sorted(
+        (-post.views, post.message_id)
+        for post in posts.values()
+        if post.views is not None and not post.service
+    )
+    for count in (1, 10, 500):
+        assert [message_id for _, message_id in ranked[:count]] == posts.most_viewed(count)

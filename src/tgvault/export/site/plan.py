@@ -16,9 +16,12 @@ import hashlib
 import heapq
 from array import array
 from bisect import bisect_left
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from itertools import compress, groupby, repeat
+from operator import itemgetter, ne
 
 from tgvault.domain import Channel, EntityKind
 from tgvault.export.site.links import tag_key, tag_slug
@@ -102,6 +105,7 @@ _COLUMNS = (
     "_pages",
 )
 _DELETED, _SERVICE = 1, 2
+_DELETED_MASK = bytes(1 if flags & _DELETED else 0 for flags in range(256))  # flags byte -> deleted?
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -381,33 +385,36 @@ class PlannedPosts(Mapping[int, PlannedPost]):
             )
 
     def month_counts(self) -> dict[int, list[int]]:
-        """Per month: [posts, deleted posts, views in total, posts with a view count]."""
+        """Per month: [posts, deleted posts, views in total, posts with a view count].
+
+        Runs on every build with new posts, over every post: the loops are the C ones of
+        :mod:`itertools` (runs of one month are long, as posts go by id and dates with them).
+        """
+        months, views = self._months, self._views
         counts: dict[int, list[int]] = {}
-        none = _NONE
-        for month, views, flags in zip(self._months, self._views, self._flags, strict=True):
-            row = counts.get(month)
-            if row is None:
-                row = counts[month] = [0, 0, 0, 0]
-            row[0] += 1
-            if flags & _DELETED:
-                row[1] += 1
-            if views != none:
-                row[2] += views
-                row[3] += 1
+        for month, total in Counter(months).items():
+            counts[month] = [total, 0, 0, 0]
+        for month, deleted in Counter(compress(months, bytes(self._flags).translate(_DELETED_MASK))).items():
+            counts[month][1] = deleted
+        with_views = compress(zip(months, views, strict=True), map(ne, views, repeat(_NONE)))
+        for month, run in groupby(with_views, key=itemgetter(0)):
+            found = list(map(itemgetter(1), run))
+            row = counts[month]
+            row[2] += sum(found)
+            row[3] += len(found)
         return counts
 
     def most_viewed(self, count: int) -> list[int]:
         """Ids of the ``count`` posts (not service messages) with the most views; ties: lower id first."""
-        none = _NONE
-        ranked = heapq.nsmallest(
-            count,
-            (
-                (-views, message_id)
-                for message_id, views, flags in zip(self._ids, self._views, self._flags, strict=True)
-                if views != none and not flags & _SERVICE
-            ),
-        )
-        return [message_id for _, message_id in ranked]
+        views, flags, ids = self._views, self._flags, self._ids
+        wanted = count
+        while True:
+            # rows by views, most first; equal views keep row order, which is ascending message id
+            rows = heapq.nlargest(wanted, range(len(views)), key=views.__getitem__)
+            found = [ids[at] for at in rows if views[at] != _NONE and not flags[at] & _SERVICE][:count]
+            if len(found) == count or wanted >= len(views):
+                return found
+            wanted *= 2
 
     def values(self) -> Iterator[PlannedPost]:  # type: ignore[override]
         """Every post, ascending by message id (made one at a time)."""
