@@ -22,6 +22,7 @@ from tgvault.export.site import Order, SiteBuildReport, SiteOptions, build_site
 from tgvault.export.site import plan as site_plan
 from tgvault.export.site.manifest import MANIFEST_DB
 from tgvault.storage.media_store import LocalMediaStore
+from tgvault.storage.repositories import PostOutline
 from tgvault.text import utf16_len
 
 TAGS = ("kenya", "Kenya", "news", "Новости", "tag_x", "weather")
@@ -309,9 +310,7 @@ def test_a_large_hashtag_is_paged_and_a_new_post_rewrites_only_its_newest_pages(
             for i in ids:
                 text, entities = tagged(f"post {i}", ["news"])
                 date = start + timedelta(hours=i)
-                posts.append(
-                    Post(channel_id=NEWS.id, message_id=i, date=date, text=text, entities=entities)
-                )
+                posts.append(Post(channel_id=NEWS.id, message_id=i, date=date, text=text, entities=entities))
             uow.posts.upsert_many(posts, written)
             uow.commit()
 
@@ -425,3 +424,34 @@ def test_statistics_of_the_plan_equal_a_plain_count_over_every_post(seed: int) -
     )
     for count in (1, 10, 500):
         assert [message_id for _, message_id in ranked[:count]] == posts.most_viewed(count)
+
+
+def test_a_plan_with_a_media_sink_hands_over_every_file_and_keeps_none() -> None:
+    """A build plans with a sink for the files posts show (they go to the manifest in batches), so a
+    channel of many files does not hold a map of them in memory."""
+    outlines = [
+        PostOutline(
+            message_id=message_id,
+            date=datetime(2024, 1, 1, tzinfo=UTC) + timedelta(minutes=message_id),
+            version="1",
+            media_path=f"ab/cd/{message_id % 700:064x}.jpg" if message_id % 3 else None,
+            grouped_id=None,
+            reply_to_message_id=None,
+            reply_to_channel_id=None,
+            views=None,
+            is_service=False,
+            deleted=False,
+            text="",
+            hashtags=(),
+        )
+        for message_id in range(1, 2501)
+    ]
+    batches: list[list[tuple[int, str]]] = []
+    options = SiteOptions(out_dir=Path("unused"), title="t")
+    sunk = site_plan.plan_channel(NEWS, outlines, options, media_sink=batches.append)
+    kept = site_plan.plan_channel(NEWS, outlines, options)
+    assert (set(), {}) == (sunk.media, sunk.media_by_post)
+    assert all(len(batch) <= site_plan.MEDIA_BATCH for batch in batches) and len(batches) >= 2
+    assert kept.media_by_post == {message_id: path for batch in batches for message_id, path in batch}
+    assert kept.media == {path for batch in batches for _, path in batch}
+    assert kept.posts.to_columns() == sunk.posts.to_columns()

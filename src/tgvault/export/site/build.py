@@ -167,11 +167,17 @@ class _Build:
         """Plan every post of every channel (today's archive, read whole)."""
         self.site = SitePlan({})
         self.missing_media = set()
+        manifest = self.writer.manifest
+        manifest.clear_plan()  # planned again from scratch; the files posts show are recorded as planned
         for channel in channels:
             with self.uow_factory() as uow:
                 posts_mark, media_mark = uow.posts.change_marks(channel.id)
+
+                def record(shown: list[tuple[int, str]], channel_id: int = channel.id) -> None:
+                    manifest.add_post_media(channel_id, shown)
+
                 self.site.channels[channel.id] = plan_channel(
-                    channel, uow.posts.outline(channel.id), self.options
+                    channel, uow.posts.outline(channel.id), self.options, media_sink=record
                 )
             self.marks[channel.id] = (next_since(posts_mark, clock), next_since(media_mark, clock))
         self._media()
@@ -291,8 +297,6 @@ class _Build:
     def _keep_plan(self, plans: Sequence[ChannelPlan], *, from_scratch: bool) -> None:
         """Keep this build's plan in the manifest for the next build."""
         manifest = self.writer.manifest
-        if from_scratch:
-            manifest.clear_plan()
         for plan in plans:
             posts_since, media_since = self.marks[plan.channel.id]
             manifest.save_channel_plan(
@@ -300,9 +304,6 @@ class _Build:
                 encode_plan(plan, posts_since, media_since),
                 None if from_scratch else self._kept_parts.get(plan.channel.id),
             )
-            if from_scratch:
-                manifest.set_post_media(plan.channel.id, dict(plan.media_by_post))
-                plan.media_by_post.clear()
         kept = {
             "fingerprint": self._fingerprint([plan.channel for plan in plans]),
             "missing": sorted(self.missing_media),
@@ -323,13 +324,13 @@ class _Build:
 
     def _media(self) -> None:
         mode = self.options.media_mode
+        manifest = self.writer.manifest
         for plan in self.site.channels.values():
-            for store_path in sorted(plan.media):
+            for store_path in manifest.files_shown(plan.channel.id):
                 if self.writer.media(self.media_store, store_path, mode) is None:
                     site_path = media_site_path(store_path)
                     if site_path is not None:
                         self.missing_media.add(site_path)
-            plan.media.clear()
             self.avatars[plan.channel.id] = self._avatar(plan.channel)
 
     def _avatar(self, channel: Channel) -> str | None:

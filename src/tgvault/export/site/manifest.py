@@ -214,6 +214,27 @@ class SiteManifest:
             ((channel_id, message_id, path) for message_id, path in media.items() if path is not None),
         )
 
+    def add_post_media(self, channel_id: int, media: list[tuple[int, str]]) -> None:
+        """Record (message id, stored file) pairs of a channel's posts (a plan from scratch, batch by batch)."""
+        self._db.executemany(
+            "INSERT OR REPLACE INTO plan_media VALUES (?, ?, ?)",
+            ((channel_id, message_id, path) for message_id, path in media),
+        )
+
+    def files_shown(self, channel_id: int, batch: int = 1000) -> Iterator[str]:
+        """Every stored file the posts of a channel show, once each, in path order (read batch by batch)."""
+        after = ""
+        while True:
+            rows = self._db.execute(
+                "SELECT DISTINCT path FROM plan_media WHERE channel_id = ? AND path > ? ORDER BY path LIMIT ?",
+                (channel_id, after, batch),
+            ).fetchall()
+            if not rows:
+                return
+            for (path,) in rows:
+                yield str(path)
+            after = str(rows[-1][0])
+
     def media_in_use(self, store_path: str) -> bool:
         """True when some post of the kept plan shows this stored file."""
         row = self._db.execute("SELECT 1 FROM plan_media WHERE path = ? LIMIT 1", (store_path,)).fetchone()

@@ -17,7 +17,7 @@ import heapq
 from array import array
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from itertools import compress, groupby, repeat
@@ -676,18 +676,29 @@ def _local(moment: datetime, zone: tzinfo) -> tuple[int, int]:
     return local.year * 12 + local.month - 1, local.toordinal()
 
 
-def plan_channel(channel: Channel, outlines: Iterable[PostOutline], options: SiteOptions) -> ChannelPlan:
+MEDIA_BATCH = 1000  # (message id, file) pairs handed to a media sink at a time
+
+
+def plan_channel(
+    channel: Channel,
+    outlines: Iterable[PostOutline],
+    options: SiteOptions,
+    media_sink: Callable[[list[tuple[int, str]]], None] | None = None,
+) -> ChannelPlan:
     """Place every post of a channel: month and day in the site's timezone, page, tags, media used.
 
     ``outlines`` come from :meth:`PostRepository.outline`, ascending by message id. Posts of one album
     (``grouped_id``) stay together: they take the month and date of the album's first post and are
-    never split across pages.
+    never split across pages. The file each post shows is collected in the plan (``media``,
+    ``media_by_post``), or, with ``media_sink``, handed to it in batches and not kept, so a channel of
+    a million files plans in the memory of one without.
     """
     zone = options.zone()
     posts = PlannedPosts()
     tags: dict[str, TagPlan] = {}
     media: set[str] = set()
     media_by_post: dict[int, str] = {}
+    shown: list[tuple[int, str]] = []  # for the media sink
     # per month, the sort date (microseconds) and message id of its posts, as two int64 columns
     by_month: dict[int, tuple[array[int], array[int]]] = {}
     group_start: dict[int, tuple[datetime, int, int]] = {}
@@ -724,8 +735,14 @@ def plan_channel(channel: Channel, outlines: Iterable[PostOutline], options: Sit
         dates.append(_micros(sort_date))
         ids.append(outline.message_id)
         if outline.media_path:
-            media.add(outline.media_path)
-            media_by_post[outline.message_id] = outline.media_path
+            if media_sink is None:
+                media.add(outline.media_path)
+                media_by_post[outline.message_id] = outline.media_path
+            else:
+                shown.append((outline.message_id, outline.media_path))
+                if len(shown) >= MEDIA_BATCH:
+                    media_sink(shown)
+                    shown = []
         if outline.hashtags:
             for key, label in outline_tags(outline).items():
                 tag = tags.get(key)
@@ -733,6 +750,8 @@ def plan_channel(channel: Channel, outlines: Iterable[PostOutline], options: Sit
                     tag = tags[key] = TagPlan(key=key, label=label, slug=tag_slug(key))
                 if not tag.ids or tag.ids[-1] != outline.message_id:
                     tag.ids.append(outline.message_id)
+    if shown and media_sink is not None:
+        media_sink(shown)
     posts.seal()
 
     pages: list[TimelinePage] = []
