@@ -355,6 +355,23 @@ def test_a_large_hashtag_is_paged_and_a_new_post_rewrites_only_its_newest_pages(
     sites.fresh()
     assert_same_site(tmp_path / "site", tmp_path / "fresh")
 
+    # a full landing page, then one post more: the new post opens page 12, page 11 moves to its number,
+    # and page 10 (which changed nothing itself) links to it instead of to the landing page
+    tagged_posts(range(102, 111), start + timedelta(days=32))
+    sites.build("site")
+    tagged_posts(range(111, 112), start + timedelta(days=33))
+    opened = sites.build("site")
+    tag_pages = sorted(path for path in opened.written_paths if "/tags/" in path)
+    assert [
+        f"c/{NEWS.id}/tags/index.html",
+        f"c/{NEWS.id}/tags/news.html",
+        f"c/{NEWS.id}/tags/news/10.html",
+        f"c/{NEWS.id}/tags/news/11.html",
+    ] == tag_pages
+    assert 'href="11.html">← Newer posts' in (tags / "news" / "10.html").read_text()
+    sites.fresh()
+    assert_same_site(tmp_path / "site", tmp_path / "fresh")
+
 
 def test_a_kept_plan_that_is_unreadable_or_behind_a_removal_is_replanned_from_scratch(
     unit_of_work: UoW, tmp_path: Path

@@ -489,7 +489,9 @@ class _Build:
                     shard=month in changes.shard_months,
                 )
         self._channel_index(plan)
-        self._tags(plan, None if changes is None else changes.tags)
+        self._tags(
+            plan, None if changes is None else changes.tags, None if changes is None else changes.tag_from
+        )
         self._stats(plan)
         self._feeds(plan)
         if changes is not None:
@@ -770,7 +772,11 @@ class _Build:
         )
         self.writer.write(path, html)
 
-    def _tags(self, plan: ChannelPlan, only: set[str] | None = None) -> None:
+    def _tags(
+        self, plan: ChannelPlan, only: set[str] | None = None, reached: Mapping[str, int] | None = None
+    ) -> None:
+        """The hashtag index and the tags' pages: all of them, or those of the tags in ``only``, from the
+        page holding the lowest changed message id in ``reached`` on (see :class:`ChannelChanges`)."""
         if not plan.tags:
             return
         tags = sorted(plan.tags.values(), key=lambda tag: (-len(tag.ids), tag.key))
@@ -799,7 +805,9 @@ class _Build:
                 if tag.key not in only:
                     continue
                 self._drop_stale_tag_pages(plan, tag)
-            for number in range(1, tag.page_count + 1):
+            for number in self._tag_pages_to_check(
+                plan, tag, None if reached is None else reached.get(tag.key)
+            ):
                 path = plan.tag_page_path(tag, number)
                 key = digest(
                     self.global_key,
@@ -820,6 +828,21 @@ class _Build:
                     batch, batch_size = [], 0
         if batch:
             self._tag_pages(plan, batch)
+
+    @staticmethod
+    def _tag_pages_to_check(plan: ChannelPlan, tag: TagPlan, lowest: int | None) -> list[int]:
+        """Numbers of the tag's pages a change from message id ``lowest`` on can reach (None: all).
+
+        The page holding ``lowest`` and those after it; two before it, whose links change when the
+        landing page moves or a page appears or goes; and the landing page (its count).
+        """
+        count = tag.page_count
+        if lowest is None:
+            return list(range(1, count + 1))
+        first = tag.page_reaching(lowest)
+        numbers = set(range(max(1, first - 2), count + 1))
+        numbers.add(plan.tag_landing(tag))
+        return sorted(numbers)
 
     def _drop_stale_tag_pages(self, plan: ChannelPlan, tag: TagPlan) -> None:
         """Remove numbered pages a tag no longer fills (it shrank, or its landing page moved)."""

@@ -158,6 +158,9 @@ class ChannelChanges:
     timeline: set[int] | None = field(default_factory=set)  # page indexes (None: every page)
     permalinks: set[int] = field(default_factory=set)  # page indexes whose posts' permalinks to key
     tags: set[str] = field(default_factory=set)
+    # tag key -> the lowest message id whose change reaches the tag: its pages from the one holding that
+    # id on may differ (with their neighbours and the landing page); the pages before it do not
+    tag_from: dict[str, int] = field(default_factory=dict)
     removed: list[str] = field(default_factory=list)
     media: dict[int, str | None] = field(default_factory=dict)  # the file each changed post shows
 
@@ -180,6 +183,13 @@ def _neighbours(pages: Sequence[TimelinePage]) -> dict[str, tuple[str | None, st
         path: (paths[at - 1] if at > 0 else None, paths[at + 1] if at + 1 < len(paths) else None)
         for at, path in enumerate(paths)
     }
+
+
+def _reach(changes: ChannelChanges, key: str, message_id: int) -> None:
+    """Note that a change at ``message_id`` reaches the pages of hashtag ``key``."""
+    known = changes.tag_from.get(key)
+    if known is None or message_id < known:
+        changes.tag_from[key] = message_id
 
 
 def _tags_holding(tags: Iterable[TagPlan], ids: Sequence[int]) -> dict[str, list[int]]:
@@ -404,6 +414,8 @@ def merge_changes(
             label = ""
         plan.tags[key] = TagPlan(key=key, label=label, slug=tag_slug(key), ids=ordered_ids)
         changes.tags.add(key)
+        reaching = [*touched.get(key, ()), *(i for i in changed if key in new_tags[i])]
+        _reach(changes, key, min(reaching))
     if relabel:
         for outline in read_outlines(sorted(relabel)):
             found = outline_tags(outline)
@@ -411,7 +423,9 @@ def merge_changes(
                 plan.tags[key].label = found.get(key, "")
         if relabel:
             raise StalePlan("the first post of a hashtag is gone")
-    changes.tags.update(_tags_holding(plan.tags.values(), sorted(dirty | moved_index)))
+    for key, held in _tags_holding(plan.tags.values(), sorted(dirty | moved_index)).items():
+        changes.tags.add(key)
+        _reach(changes, key, held[0])
     if bool(plan.tags) != had_tags:
         raise StalePlan("the channel's hashtag index appeared or went away")
     changes.permalinks.discard(-1)

@@ -453,6 +453,10 @@ class TagPlan:
         """How many pages the tag's posts fill (at least one)."""
         return max(1, -(-len(self.ids) // TAG_PAGE_SIZE))
 
+    def page_reaching(self, message_id: int) -> int:
+        """The number of the page that holds ``message_id``, or would (the last page for later ids)."""
+        return min(self.page_count, bisect_left(self.ids, message_id) // TAG_PAGE_SIZE + 1)
+
     def page_ids(self, number: int) -> array[int]:
         """The message ids on page ``number`` (1 holds the oldest posts)."""
         start = (number - 1) * TAG_PAGE_SIZE
