@@ -336,20 +336,18 @@ def test_a_large_hashtag_is_paged_and_a_new_post_rewrites_only_its_newest_pages(
     ]
     assert list(range(1, 96)) == sorted(listed)
 
+    def tag_pages_written(report: SiteBuildReport) -> list[str]:
+        prefix = f"c/{NEWS.id}/tags/"
+        return sorted(path.removeprefix(prefix) for path in report.written_paths if path.startswith(prefix))
+
     tagged_posts(range(96, 97), start + timedelta(days=30))
-    one = sites.build("site")
-    tag_pages = sorted(path for path in one.written_paths if "/tags/" in path)
-    assert [f"c/{NEWS.id}/tags/index.html", f"c/{NEWS.id}/tags/news.html"] == tag_pages
+    assert ["index.html", "news.html"] == tag_pages_written(sites.build("site"))
 
     tagged_posts(range(97, 102), start + timedelta(days=31))
-    six = sites.build("site")
-    tag_pages = sorted(path for path in six.written_paths if "/tags/" in path)
-    assert [
-        f"c/{NEWS.id}/tags/index.html",
-        f"c/{NEWS.id}/tags/news.html",
-        f"c/{NEWS.id}/tags/news/10.html",
-        f"c/{NEWS.id}/tags/news/9.html",  # its "newer" link now leads to page 10
-    ] == tag_pages
+    # page 9's "newer" link now leads to page 10
+    assert ["index.html", "news.html", "news/10.html", "news/9.html"] == tag_pages_written(
+        sites.build("site")
+    )
     assert 1 == (tags / "news.html").read_text().count('<li class="tag-post')
     assert 10 == (tags / "news" / "10.html").read_text().count('<li class="tag-post')
     sites.fresh()
@@ -360,14 +358,9 @@ def test_a_large_hashtag_is_paged_and_a_new_post_rewrites_only_its_newest_pages(
     tagged_posts(range(102, 111), start + timedelta(days=32))
     sites.build("site")
     tagged_posts(range(111, 112), start + timedelta(days=33))
-    opened = sites.build("site")
-    tag_pages = sorted(path for path in opened.written_paths if "/tags/" in path)
-    assert [
-        f"c/{NEWS.id}/tags/index.html",
-        f"c/{NEWS.id}/tags/news.html",
-        f"c/{NEWS.id}/tags/news/10.html",
-        f"c/{NEWS.id}/tags/news/11.html",
-    ] == tag_pages
+    assert ["index.html", "news.html", "news/10.html", "news/11.html"] == tag_pages_written(
+        sites.build("site")
+    )
     assert 'href="11.html">← Newer posts' in (tags / "news" / "10.html").read_text()
     sites.fresh()
     assert_same_site(tmp_path / "site", tmp_path / "fresh")
