@@ -849,7 +849,7 @@ class _Build:
         current = set(plan.tag_page_paths(tag))
         number = 1
         while True:
-            path = f"{plan.root}/tags/{tag.slug}/{number}.html"
+            path = plan.tag_numbered_path(tag, number)
             if path not in current:
                 if number > tag.page_count and self.writer.manifest.page(path) is None:
                     return

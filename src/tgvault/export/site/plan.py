@@ -533,6 +533,10 @@ class ChannelPlan:
         """Page ``number`` of a hashtag: the landing page, or ``tags/<slug>/<number>.html``."""
         if number == self.tag_landing(tag):
             return f"{self.root}/tags/{tag.slug}.html"
+        return self.tag_numbered_path(tag, number)
+
+    def tag_numbered_path(self, tag: TagPlan, number: int) -> str:
+        """Where page ``number`` of a hashtag goes when it is not the landing page."""
         return f"{self.root}/tags/{tag.slug}/{number}.html"
 
     def tag_page_paths(self, tag: TagPlan) -> list[str]:
