@@ -805,24 +805,26 @@ class _Build:
                 if tag.key not in only:
                     continue
                 self._drop_stale_tag_pages(plan, tag)
+            landing = plan.tag_landing(tag)
             for number in self._tag_pages_to_check(
                 plan, tag, None if reached is None else reached.get(tag.key)
             ):
                 path = plan.tag_page_path(tag, number)
+                ids = tag.page_ids(number)
                 key = digest(
                     self.global_key,
                     "tag",
                     tag.key,
                     tag.label,
-                    plan.posts.keyed(tag.page_ids(number)),
+                    plan.posts.keyed(ids),
                     path,
                     self._tag_neighbours(plan, tag, number),
-                    len(tag.ids) if path == plan.tag_path(tag.key) else -1,
+                    len(tag.ids) if number == landing else -1,
                 )
                 if self.writer.skip_if_current(path, key):
                     continue
                 batch.append((tag, number, path, key))
-                batch_size += len(tag.page_ids(number))
+                batch_size += len(ids)
                 if batch_size >= FETCH_CHUNK:
                     self._tag_pages(plan, batch)
                     batch, batch_size = [], 0
@@ -908,7 +910,7 @@ class _Build:
                 "next": links.to(later) if later else None,
                 "next_label": "Older posts" if newest_first else "Newer posts",
             }
-            landing = path == plan.tag_path(tag.key)
+            landing = number == plan.tag_landing(tag)
             html = self.renderer.render(
                 "tag.html",
                 **context,

@@ -140,9 +140,7 @@ def decode_plan(channel: Channel, order: Order, parts: dict[str, bytes]) -> Kept
         media_since = datetime.fromisoformat(meta["media_since"])
     except (KeyError, ValueError, TypeError, UnicodeDecodeError) as exc:
         raise StalePlan(f"kept plan unreadable: {exc}") from exc
-    plan = ChannelPlan(
-        channel=channel, order=order, posts=posts, pages=pages, months=months, tags=tags, media=set()
-    )
+    plan = ChannelPlan(channel=channel, order=order, posts=posts, pages=pages, months=months, tags=tags)
     return KeptPlan(plan, posts_since, media_since)
 
 

@@ -473,8 +473,6 @@ class ChannelPlan:
     pages: list[TimelinePage]
     months: dict[int, list[int]]
     tags: dict[str, TagPlan]
-    media: set[str]
-    media_by_post: dict[int, str] = field(default_factory=dict, repr=False)
     _month_days: dict[int, list[tuple[int, str]]] = field(default_factory=dict, repr=False)
 
     @property
@@ -523,7 +521,7 @@ class ChannelPlan:
     def tag_path(self, key: str) -> str | None:
         """The landing page of a hashtag of this channel, or None for a tag the plan does not know."""
         tag = self.tags.get(key)
-        return None if tag is None else f"{self.root}/tags/{tag.slug}.html"
+        return None if tag is None else self.tag_page_path(tag, self.tag_landing(tag))
 
     def tag_landing(self, tag: TagPlan) -> int:
         """The number of the tag's page shown first: its newest posts, or its oldest (the site's order)."""
@@ -697,15 +695,13 @@ def plan_channel(
 
     ``outlines`` come from :meth:`PostRepository.outline`, ascending by message id. Posts of one album
     (``grouped_id``) stay together: they take the month and date of the album's first post and are
-    never split across pages. The file each post shows is collected in the plan (``media``,
-    ``media_by_post``), or, with ``media_sink``, handed to it in batches and not kept, so a channel of
-    a million files plans in the memory of one without.
+    never split across pages. The file each post shows is not kept in the plan: it is handed to
+    ``media_sink`` as (message id, stored file) pairs, in batches, so a channel of a million files plans
+    in the memory of one without (None: the caller does not need them).
     """
     zone = options.zone()
     posts = PlannedPosts()
     tags: dict[str, TagPlan] = {}
-    media: set[str] = set()
-    media_by_post: dict[int, str] = {}
     shown: list[tuple[int, str]] = []  # for the media sink
     # per month, the sort date (microseconds) and message id of its posts, as two int64 columns
     by_month: dict[int, tuple[array[int], array[int]]] = {}
@@ -742,15 +738,11 @@ def plan_channel(
         dates, ids = by_month.setdefault(month, (array("q"), array("q")))
         dates.append(_micros(sort_date))
         ids.append(outline.message_id)
-        if outline.media_path:
-            if media_sink is None:
-                media.add(outline.media_path)
-                media_by_post[outline.message_id] = outline.media_path
-            else:
-                shown.append((outline.message_id, outline.media_path))
-                if len(shown) >= MEDIA_BATCH:
-                    media_sink(shown)
-                    shown = []
+        if outline.media_path and media_sink is not None:
+            shown.append((outline.message_id, outline.media_path))
+            if len(shown) >= MEDIA_BATCH:
+                media_sink(shown)
+                shown = []
         if outline.hashtags:
             for key, label in outline_tags(outline).items():
                 tag = tags.get(key)
@@ -790,8 +782,6 @@ def plan_channel(
         pages=pages,
         months=months,
         tags=tags,
-        media=media,
-        media_by_post=media_by_post,
     )
 
 
