@@ -5,19 +5,21 @@ problem as a :class:`~tgvault.errors.ConfigError` naming the field and the fix.
 """
 
 from tgvault.config.channel_refs import ChannelRef, parse_channel_ref
-from tgvault.config.channel_settings import ChannelConfig, ChannelSource
-from tgvault.config.config_files import CONFIG_ENV_VAR, DEFAULT_CONFIG_PATHS, find_config_file
-from tgvault.config.database_settings import DatabaseSettings
-from tgvault.config.loading import load_settings
-from tgvault.config.media_settings import MediaSettings
+from tgvault.config.channels import ChannelConfig, ChannelSource
+from tgvault.config.loading import CONFIG_ENV_VAR, DEFAULT_CONFIG_PATHS, find_config_file, load_settings
 from tgvault.config.schedules import CronSchedule, IntervalSchedule, Schedule, parse_schedule
+from tgvault.config.sections import (
+    DatabaseSettings,
+    MediaSettings,
+    SiteMediaMode,
+    SiteSettings,
+    SyncSettings,
+    TelegramSettings,
+    WebSettings,
+    WorkersSettings,
+)
 from tgvault.config.settings import ENV_PREFIX, Settings
-from tgvault.config.site_settings import SiteMediaMode, SiteSettings
 from tgvault.config.sizes import parse_size
-from tgvault.config.sync_settings import SyncSettings
-from tgvault.config.telegram_settings import TelegramSettings
-from tgvault.config.web_settings import WebSettings
-from tgvault.config.workers_settings import WorkersSettings
 
 __all__ = [
     "CONFIG_ENV_VAR",

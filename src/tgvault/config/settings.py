@@ -10,14 +10,16 @@ from pydantic import BaseModel, Field, PrivateAttr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from tgvault.config.channel_refs import parse_channel_ref
-from tgvault.config.channel_settings import ChannelConfig
-from tgvault.config.database_settings import DatabaseSettings
-from tgvault.config.media_settings import MediaSettings
-from tgvault.config.site_settings import SiteSettings
-from tgvault.config.sync_settings import SyncSettings
-from tgvault.config.telegram_settings import TelegramSettings
-from tgvault.config.web_settings import WebSettings
-from tgvault.config.workers_settings import WorkersSettings
+from tgvault.config.channels import ChannelConfig
+from tgvault.config.sections import (
+    DatabaseSettings,
+    MediaSettings,
+    SiteSettings,
+    SyncSettings,
+    TelegramSettings,
+    WebSettings,
+    WorkersSettings,
+)
 from tgvault.errors import ConfigError
 
 ENV_PREFIX: Final = "TGVAULT_"

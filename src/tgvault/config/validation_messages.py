@@ -9,9 +9,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from tgvault.config.channel_settings import ChannelConfig
+from tgvault.config.channels import ChannelConfig
+from tgvault.config.sections import SECRET_FIELDS
 from tgvault.config.settings import SECTION_MODELS, Settings
-from tgvault.config.telegram_settings import SECRET_FIELDS
 from tgvault.config.value_display import show_value
 
 

@@ -11,7 +11,7 @@ from pydantic import Field, PlainSerializer, PlainValidator, field_validator, mo
 
 from tgvault.config.channel_refs import ChannelRef, parse_channel_ref
 from tgvault.config.schedules import IntervalSchedule, ScheduleField
-from tgvault.config.section_model import SettingsSection
+from tgvault.config.sections import SettingsSection
 from tgvault.config.sizes import SizeField
 from tgvault.config.value_display import show_value
 from tgvault.domain import MediaKind
