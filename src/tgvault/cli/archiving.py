@@ -1,0 +1,257 @@
+"""The commands that archive a channel from its source: backfill, sync, audit, and reparse."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+import click
+from rich.console import Console
+
+from tgvault.cli.exits import EXIT_CONFIG, EXIT_FAILED, fail, handles_errors, run_async
+from tgvault.cli.state import cli_state
+from tgvault.errors import TgvaultError
+
+
+def _date(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD", param_hint=option) from None
+
+
+def _progress(console: Console) -> Any:
+    from tgvault.cli.progress import BarProgress, LogProgress
+
+    return BarProgress(console) if console.is_terminal else LogProgress()
+
+
+_SOURCE_OPTION = click.option(
+    "--source",
+    type=click.Choice(["telegram", "web", "auto"]),
+    help="telegram (your account), web (the public t.me/s/ preview, no account) or auto (web when no "
+    "API id/hash is set). Default: the channel's configured source, else telegram.",
+)
+
+
+@click.command()
+@click.argument("channel")
+@click.option("--since", help="Only posts on or after this date (YYYY-MM-DD).")
+@click.option("--until", help="Only posts on or before this date (YYYY-MM-DD).")
+@click.option("--no-media", is_flag=True, help="Archive text only; media can be fetched by a later sync.")
+@_SOURCE_OPTION
+@click.pass_context
+@handles_errors
+def backfill(
+    ctx: click.Context, channel: str, since: str | None, until: str | None, no_media: bool, source: str | None
+) -> None:
+    """Archive a channel's whole history (or a date range), resumably.
+
+    A checkpoint is committed with every page of 100 posts, so after Ctrl-C, a crash or kill -9 the
+    same command resumes where it stopped. CHANNEL is @username, a t.me link or a numeric id; it
+    need not be in the config (its media policy then uses the defaults).
+
+    \b
+    Examples:
+      tgvault backfill @durov
+      tgvault backfill https://t.me/durov --since 2024-01-01 --no-media
+      tgvault backfill @durov --since 2023-01-01 --until 2023-12-31
+      tgvault backfill @durov --source web
+    """
+    from contextlib import nullcontext
+
+    from tgvault.app import make_archiver, open_archive, plan_for, source_for, source_kind_for
+
+    settings = cli_state(ctx).settings()
+    kind = source_kind_for(settings, channel, source)
+    plan = plan_for(
+        settings, channel, since=_date(since, "--since"), until=_date(until, "--until"), media=not no_media
+    )
+    console = Console(stderr=True)
+    progress = _progress(console)
+    archive = open_archive(settings)
+
+    async def go() -> Any:
+        async with source_for(settings, kind) as posts:
+            return await make_archiver(archive, posts, progress=progress).backfill(plan)
+
+    try:
+        with progress if hasattr(progress, "__enter__") else nullcontext():
+            counts = run_async(go())
+    finally:
+        archive.close()
+    click.echo(
+        f"{plan.key}: {counts.posts_added} new, {counts.posts_edited} edited, "
+        f"{counts.media_files} files ({counts.media_bytes:,} bytes)"
+    )
+
+
+@click.command()
+@click.argument("channels", nargs=-1)
+@click.option("--no-media", is_flag=True, help="Skip media downloads in this pass.")
+@_SOURCE_OPTION
+@click.pass_context
+@handles_errors
+def sync(ctx: click.Context, channels: Sequence[str], no_media: bool, source: str | None = None) -> None:
+    """One pass over channels: new posts, then re-read the newest for edits, deletions and counters.
+
+    Without CHANNELS, every configured channel is synced. A channel that fails (private, renamed,
+    flood-limited) is reported and the others carry on; the exit code is 1 if any failed.
+
+    \b
+    Examples:
+      tgvault sync
+      tgvault sync @durov @telegram
+      tgvault sync @durov --source web
+    """
+    from tgvault.app import make_archiver, open_archive, plan_for, source_for, source_kind_for
+
+    settings = cli_state(ctx).settings()
+    names = list(channels) or [channel.name for channel in settings.channels]
+    if not names:
+        fail("no channels to sync: name some, or add [[channels]] to the config", EXIT_CONFIG)
+    plans = [plan_for(settings, name, media=not no_media) for name in names]
+    kinds = [source_kind_for(settings, name, source) for name in names]
+    archive = open_archive(settings)
+
+    async def go() -> Any:
+        outcomes = []
+        for kind in dict.fromkeys(kinds):  # one source per kind, channels in the order given
+            group = [plan for plan, plan_kind in zip(plans, kinds, strict=True) if plan_kind is kind]
+            async with source_for(settings, kind) as posts:
+                outcomes.extend(await make_archiver(archive, posts).sync_many(group))
+        order = {plan.key: index for index, plan in enumerate(plans)}
+        return sorted(outcomes, key=lambda outcome: order.get(outcome.key, 0))
+
+    try:
+        outcomes = run_async(go())
+    finally:
+        archive.close()
+    report_outcomes(outcomes)
+
+
+@click.command()
+@click.argument("channel")
+@click.option("--full", is_flag=True, help="Start over from the oldest post, even if an audit is under way.")
+@click.option("--since", help="Only posts dated on or after this day (YYYY-MM-DD).")
+@click.option(
+    "--pause",
+    type=click.FloatRange(min=0),
+    help="Seconds between two requests (default: [sync] audit_pause, 1.0).",
+)
+@_SOURCE_OPTION
+@click.pass_context
+@handles_errors
+def audit(
+    ctx: click.Context,
+    channel: str,
+    full: bool,
+    since: str | None,
+    pause: float | None,
+    source: str | None,
+) -> None:
+    """Re-read a channel's whole archived history for edits, deletions and counters far back.
+
+    A sync re-reads only the newest posts; the audit walks every archived post, oldest first, 100 per
+    request (channels.getMessages): an edit becomes a revision, a deletion a tombstone (the content is
+    kept), changed views/forwards/reactions a new point of their time series. It continues an audit
+    that was stopped (Ctrl-C, a crash, the service's slices) unless --full; --since limits it to posts
+    dated on or after a day. `tgvault run` audits each channel on its `audit_schedule` (default weekly).
+
+    \b
+    Examples:
+      tgvault audit @durov
+      tgvault audit @durov --full
+      tgvault audit @durov --since 2024-01-01 --pause 0.5
+    """
+    from tgvault.app import make_archiver, open_archive, plan_for, source_for, source_kind_for
+    from tgvault.services.audit import Auditor
+
+    if full and since is not None:
+        raise click.UsageError("use either --full or --since, not both")
+    settings = cli_state(ctx).settings()
+    kind = source_kind_for(settings, channel, source)
+    plan = plan_for(settings, channel)
+    day = _date(since, "--since")
+    start = None if day is None else datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+    archive = open_archive(settings)
+
+    async def go() -> Any:
+        async with source_for(settings, kind) as posts:
+            archiver = make_archiver(archive, posts)
+            return await Auditor(archiver, archive.unit_of_work).audit(
+                plan,
+                restart=full,
+                since=start,
+                pause=settings.sync.audit_pause if pause is None else pause,
+            )
+
+    try:
+        outcome = run_async(go())
+    finally:
+        archive.close()
+    counts = outcome.counts
+    click.echo(
+        f"{plan.key}: audited {outcome.checked} posts: {counts.posts_edited} edited, "
+        f"{counts.posts_deleted} deleted, {counts.media_files} files"
+    )
+
+
+def report_outcomes(outcomes: Sequence[Any]) -> None:
+    """One line per channel; exit 1 when any channel failed."""
+    failed = 0
+    for outcome in outcomes:
+        if outcome.ok:
+            counts = outcome.counts
+            click.echo(
+                f"{outcome.key}: {counts.posts_added} new, {counts.posts_edited} edited, "
+                f"{counts.posts_deleted} deleted, {counts.media_files} files"
+            )
+        else:
+            failed += 1
+            click.echo(f"{outcome.key}: FAILED: {outcome.error}", err=True)
+    if failed:
+        sys.exit(EXIT_FAILED)
+
+
+@click.command()
+@click.argument("channel", required=False)
+@click.pass_context
+@handles_errors
+def reparse(ctx: click.Context, channel: str | None) -> None:
+    """Read again the posts kept "not fully understood" (from their raw TL) and upgrade them.
+
+    A message this version could not map is archived with its raw TL, its text and a parse error.
+    After upgrading tgvault, this maps them again; newly understood media is downloaded by the next run.
+    No Telegram access is needed.
+
+    \b
+    Examples:
+      tgvault reparse
+      tgvault reparse @durov
+    """
+    from tgvault.app import open_archive
+    from tgvault.services.reparse import reparse as reparse_posts
+    from tgvault.sources.telegram_raw import remap_raw
+    from tgvault.storage.tables import utcnow
+
+    archive = open_archive(cli_state(ctx).settings())
+    try:
+        channel_id = None
+        if channel is not None:
+            with archive.unit_of_work() as uow:
+                found = uow.channels.find(channel)
+            if found is None:
+                raise TgvaultError(f"channel {channel} is not in the archive (see `tgvault status`)")
+            channel_id = found.id
+        report = reparse_posts(archive.unit_of_work, remap_raw, utcnow, channel_id)
+    finally:
+        archive.close()
+    click.echo(
+        f"{report.examined} posts with a parse error read again: {report.upgraded} now fully understood, "
+        f"{report.improved} better understood, {report.still_failing} still not fully understood"
+    )

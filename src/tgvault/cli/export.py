@@ -1,0 +1,117 @@
+"""The ``tgvault export`` commands: a Desktop-style JSON of a channel, the static site."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from tgvault.cli.exits import handles_errors
+from tgvault.cli.state import cli_state
+
+
+@click.group()
+def export() -> None:
+    """Export the archive (a Desktop-style JSON, a static site).
+
+    \b
+    Examples:
+      tgvault export json @durov --out durov/result.json
+      tgvault export site
+    """
+
+
+@export.command("json")
+@click.argument("channel")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    help="A .json file, or a folder that gets result.json (default: ./<channel>/result.json).",
+)
+@click.pass_context
+@handles_errors
+def export_json(ctx: click.Context, channel: str, out: Path | None) -> None:
+    """Export an archived channel as a Telegram Desktop style result.json.
+
+    Tools that read Desktop's "Export chat history" read it too. Media files are copied next to it
+    (media/ab/cd/<sha256>.<ext>) and referenced by relative paths; what Desktop lacks (views,
+    deletions, earlier revisions, sha256) is in a "tgvault" object per message.
+
+    \b
+    Examples:
+      tgvault export json @durov
+      tgvault export json @durov --out exports/durov/result.json
+    """
+    from tgvault.app import open_archive
+    from tgvault.errors import StorageError
+    from tgvault.export.desktop_json import export_channel_json
+
+    archive = open_archive(cli_state(ctx).settings())
+    try:
+        with archive.unit_of_work() as uow:
+            found = uow.channels.find(channel)
+            if found is None:
+                raise StorageError(
+                    f"channel {channel} is not in the archive; archive it first: tgvault backfill {channel}"
+                )
+            target = out or Path(found.username or str(found.id)) / "result.json"
+            summary = export_channel_json(uow, found, target, archive.media_store)
+    finally:
+        archive.close()
+    click.echo(
+        f"{summary.path}: {summary.messages} messages, {summary.media_files} media files "
+        f"({summary.media_bytes:,} bytes), {summary.media_not_included} not downloaded"
+    )
+
+
+@export.command("site")
+@click.option(
+    "--out",
+    help="Output folder ([site] dir), or s3://bucket/prefix to publish there (built in [site] dir first).",
+)
+@click.option(
+    "--full", is_flag=True, help="Rewrite (and upload) every page instead of only the changed ones."
+)
+@click.pass_context
+@handles_errors
+def export_site(ctx: click.Context, out: str | None, full: bool) -> None:
+    """Render the archive as a static website (only changed pages are rewritten).
+
+    Open index.html from disk or serve the folder with any web server; search works from both
+    (file:// tested in Chromium). Dates and month pages follow [site] timezone. With --out
+    s3://bucket/prefix the site is built in [site] dir and only the files changed since the last
+    publish are uploaded ([media] endpoint_url / region and the AWS_* variables reach the storage).
+
+    \b
+    Examples:
+      tgvault export site
+      tgvault export site --out public/ --full
+      tgvault export site --out s3://my-site/archive
+    """
+    from tgvault.app import SiteExport, open_archive, site_options
+
+    settings = cli_state(ctx).settings()
+    publish_to = out if out is not None and out.startswith("s3://") else None
+    folder = None if out is None or publish_to is not None else Path(out)
+    options = site_options(settings, folder)
+    archive = open_archive(settings)
+    try:
+        report = SiteExport(archive, options).build(full=full)
+    finally:
+        archive.close()
+    click.echo(
+        f"{options.out_dir}: {report.channels} channels, {report.posts:,} posts; "
+        f"{report.written} pages written, {report.unchanged} unchanged, {report.removed} removed "
+        f"in {report.seconds:.1f} s"
+    )
+    if publish_to is not None:
+        from tgvault.export.site.publish import publish_site
+        from tgvault.storage.s3_store import S3Options, S3Writer, make_s3_client, parse_s3_url
+
+        location = parse_s3_url(publish_to)
+        client = make_s3_client(S3Options(settings.media.endpoint_url, settings.media.region))
+        published = publish_site(options.out_dir, S3Writer(client, location), full=full)
+        click.echo(
+            f"{location.url}: {published.uploaded} files uploaded ({published.uploaded_bytes:,} bytes), "
+            f"{published.unchanged} unchanged, {published.deleted} deleted"
+        )
