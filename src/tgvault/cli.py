@@ -25,7 +25,7 @@ from tgvault.errors import ConfigError, TgvaultError
 from tgvault.logs import configure_logging, register_secret
 
 if TYPE_CHECKING:
-    from tgvault.storage.media_queue import Backlog
+    from tgvault.storage.repositories import Backlog
 
 P = ParamSpec("P")
 R = TypeVar("R")
