@@ -13,7 +13,7 @@ from tgvault.cli.exits import handles_errors
 from tgvault.cli.state import cli_state
 
 if TYPE_CHECKING:
-    from tgvault.storage.media_queue import Backlog
+    from tgvault.storage.repositories import Backlog
 
 
 def _when(value: datetime | None) -> str:

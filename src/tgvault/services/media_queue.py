@@ -35,8 +35,8 @@ from tgvault.errors import (
 )
 from tgvault.services.plans import MediaPolicy
 from tgvault.sources.base import FetchedPost, PostSource
-from tgvault.storage.media_queue import FAILED, QueuedDownload
 from tgvault.storage.media_store import LocalMediaStore, PendingFile
+from tgvault.storage.repositories import FAILED, QueuedDownload
 from tgvault.storage.unit_of_work import UnitOfWork
 
 log = structlog.get_logger(__name__)

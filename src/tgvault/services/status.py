@@ -7,9 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from tgvault.domain import ChannelAlert, ChannelServiceState, ChannelSummary, SyncRun
-from tgvault.storage.leases import WorkerInfo
-from tgvault.storage.media_queue import Backlog
-from tgvault.storage.repositories import LockHolder
+from tgvault.storage.repositories import Backlog, LockHolder, WorkerInfo
 from tgvault.storage.unit_of_work import UnitOfWork
 
 SERVICE_LOCK_KEY = "service:run"

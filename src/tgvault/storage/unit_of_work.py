@@ -9,20 +9,22 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tgvault.errors import ResourceFaultError
-from tgvault.storage.leases import LeaseRepository
-from tgvault.storage.media_queue import MediaQueueRepository
-from tgvault.storage.observations import AlertRepository, AuditStateRepository, CounterRepository
-from tgvault.storage.reparse import ReparseRepository
 from tgvault.storage.repositories import (
+    AlertRepository,
+    AuditStateRepository,
     ChannelLockRepository,
     ChannelRepository,
+    CounterRepository,
+    LeaseRepository,
+    MediaQueueRepository,
     MediaRepository,
     PostRepository,
+    ReparseRepository,
     RunRepository,
+    ServiceStateRepository,
     SummaryRepository,
     SyncStateRepository,
 )
-from tgvault.storage.service_state import ServiceStateRepository
 
 
 class UnitOfWork:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from tgvault.domain import MediaItem, MediaStatus
 from tgvault.storage.bulk import insert_rows
-from tgvault.storage.repositories import _chunks, _media_from_row, _table
+from tgvault.storage.repositories.rows import chunks, media_from_row, table
 from tgvault.storage.tables import MediaDownloadRow, MediaItemRow
 
 QUEUED = "queued"
@@ -54,7 +54,7 @@ class MediaQueueRepository:
     def add(self, channel_id: int, message_ids: Sequence[int], now: datetime) -> int:
         """Queue the files of these posts that are not stored yet (and not already queued); returns how many."""
         added = 0
-        for chunk in _chunks(list(message_ids)):
+        for chunk in chunks(list(message_ids)):
             rows = self._session.execute(
                 _not_queued(select(MediaItemRow.message_id, MediaItemRow.size), channel_id, _WAITING).where(
                     MediaItemRow.message_id.in_(chunk)
@@ -62,7 +62,7 @@ class MediaQueueRepository:
             ).all()
             insert_rows(
                 self._session.connection(),
-                _table(MediaDownloadRow),
+                table(MediaDownloadRow),
                 [_new_row(channel_id, message_id, size, now) for message_id, size in rows],
             )
             added += len(rows)
@@ -102,7 +102,7 @@ class MediaQueueRepository:
                 continue
             found.append(
                 QueuedDownload(
-                    channel_id, queued.message_id, _media_from_row(media), queued.attempts, queued.state
+                    channel_id, queued.message_id, media_from_row(media), queued.attempts, queued.state
                 )
             )
         return found[:limit]
@@ -148,7 +148,7 @@ class MediaQueueRepository:
 
     def remove(self, channel_id: int, message_ids: Sequence[int]) -> None:
         """Take files off the queue (stored, refused by the policy, or no longer on Telegram)."""
-        for chunk in _chunks(list(message_ids)):
+        for chunk in chunks(list(message_ids)):
             self._session.execute(
                 delete(MediaDownloadRow).where(
                     MediaDownloadRow.channel_id == channel_id, MediaDownloadRow.message_id.in_(chunk)

@@ -8,7 +8,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tgvault.domain import Post, SourceKind
-from tgvault.storage.repositories import PostRepository, _post_values
+from tgvault.storage.repositories.post_writes import PostWriter
+from tgvault.storage.repositories.rows import post_values
 from tgvault.storage.tables import PostRow
 
 
@@ -40,7 +41,7 @@ class ReparseRepository:
 
     def replace(self, post: Post, now: datetime) -> None:
         """Overwrite a post's reading (same message, better understood): no revision, tombstone kept."""
-        values = _post_values(post)
+        values = post_values(post)
         values.pop("source")
         self._session.execute(
             update(PostRow)
@@ -48,5 +49,5 @@ class ReparseRepository:
             .values(updated_at=now, **values)
         )
         if post.media is not None:
-            PostRepository(self._session)._upsert_media(post.channel_id, [post], now)
+            PostWriter(self._session).upsert_media(post.channel_id, [post], now)
         self._session.flush()

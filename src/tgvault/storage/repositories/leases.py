@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from tgvault.storage.repositories import this_process
+from tgvault.storage.repositories.channel_locks import this_process
 from tgvault.storage.tables import ChannelLeaseRow, ChannelLockRow, WorkerRow
 
 

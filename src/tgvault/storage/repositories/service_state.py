@@ -8,7 +8,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from tgvault.domain import ChannelServiceState, JobOutcome
-from tgvault.storage.repositories import LockHolder
+from tgvault.storage.repositories.channel_locks import LockHolder
 from tgvault.storage.tables import ChannelLockRow, ServiceStateRow
 
 

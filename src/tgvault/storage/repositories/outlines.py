@@ -1,0 +1,161 @@
+"""Post outlines: the light facts of posts a site build plans its pages from, and what changed since."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, String, and_, case, func, select
+from sqlalchemy import cast as cast_to
+from sqlalchemy.orm import Session
+
+from tgvault.domain import EntityKind, MediaStatus, TextEntity
+from tgvault.storage.database import load_json
+from tgvault.storage.repositories.rows import chunks
+from tgvault.storage.tables import MediaItemRow, PostRow
+
+
+@dataclass(frozen=True, slots=True)
+class PostOutline:
+    """A post's light facts for planning pages: dates, links between posts, counters, text and hashtags.
+
+    ``version`` changes whenever the post or its media row is written (their ``updated_at`` stamps, as
+    the database spells them). ``media_path`` is the stored file the site shows: the attachment when
+    downloaded, else its stored thumbnail if any; ``hashtags`` are the post's hashtag entities (the only
+    entities a page plan needs) and ``text`` is read only for posts that have some (else "").
+    """
+
+    message_id: int
+    date: datetime
+    version: str
+    media_path: str | None
+    grouped_id: int | None
+    reply_to_message_id: int | None
+    reply_to_channel_id: int | None
+    views: int | None
+    is_service: bool
+    deleted: bool
+    text: str
+    hashtags: tuple[TextEntity, ...]
+
+
+class OutlineReader:
+    """Outlines of a channel's posts and the marks that tell a site build which posts changed."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def outline(self, channel_id: int, *, batch_size: int = 5000) -> Iterator[PostOutline]:
+        """Stream the light facts of a channel's posts by message id (no raw TL, no media description).
+
+        Enough to plan pages and to tell from the archive which pages changed. A hot path on every
+        site build: the stamps are read as text (no datetime objects), and the text and entities only
+        of posts with a hashtag entity.
+        """
+        last: int | None = None
+        while True:
+            query = _outline_query(channel_id).order_by(PostRow.message_id).limit(batch_size)
+            if last is not None:
+                query = query.where(PostRow.message_id > last)
+            rows = self._session.execute(query).all()
+            if not rows:
+                return
+            yield from map(_outline_from_row, rows)
+            last = rows[-1][0]
+
+    def outline_for(self, channel_id: int, message_ids: Iterable[int]) -> list[PostOutline]:
+        """The outlines (as :meth:`outline` makes them) of the given posts that exist, by message id."""
+        found: list[PostOutline] = []
+        for chunk in chunks(sorted(set(message_ids))):
+            query = _outline_query(channel_id).where(PostRow.message_id.in_(chunk))
+            found.extend(map(_outline_from_row, self._session.execute(query).all()))
+        found.sort(key=lambda outline: outline.message_id)
+        return found
+
+    def change_marks(self, channel_id: int) -> tuple[datetime | None, datetime | None]:
+        """The latest ``updated_at`` of the channel's posts and of its media rows (None when none).
+
+        With :meth:`changed_since`, a site build reads only the posts written after its last build.
+        """
+        posts = self._session.scalar(
+            select(func.max(PostRow.updated_at)).where(PostRow.channel_id == channel_id)
+        )
+        media = self._session.scalar(
+            select(func.max(MediaItemRow.updated_at)).where(MediaItemRow.channel_id == channel_id)
+        )
+        return posts, media
+
+    def changed_since(self, channel_id: int, posts_since: datetime, media_since: datetime) -> set[int]:
+        """Ids of the channel's posts whose row was written after ``posts_since``, or whose media row was
+        written after ``media_since`` (both read through ``(channel_id, updated_at)`` indexes)."""
+        posts = self._session.scalars(
+            select(PostRow.message_id).where(
+                PostRow.channel_id == channel_id, PostRow.updated_at > posts_since
+            )
+        )
+        media = self._session.scalars(
+            select(MediaItemRow.message_id).where(
+                MediaItemRow.channel_id == channel_id, MediaItemRow.updated_at > media_since
+            )
+        )
+        return set(posts) | set(media)
+
+
+def _outline_query(channel_id: int) -> Select[*tuple[Any, ...]]:
+    has_hashtag = cast_to(PostRow.entities, String).contains('"hashtag"')
+    return (
+        select(
+            PostRow.message_id,
+            PostRow.date,
+            cast_to(PostRow.updated_at, String).label("post_version"),
+            cast_to(MediaItemRow.updated_at, String).label("media_version"),
+            MediaItemRow.status,
+            MediaItemRow.path,
+            PostRow.grouped_id,
+            PostRow.reply_to_message_id,
+            PostRow.reply_to_channel_id,
+            PostRow.views,
+            PostRow.service.is_not(None).label("is_service"),
+            PostRow.deleted_at.is_not(None).label("is_deleted"),
+            case((has_hashtag, PostRow.text), else_="").label("hashtag_text"),
+            case((has_hashtag, PostRow.entities), else_=None).label("hashtag_entities"),
+            MediaItemRow.thumbnail_path,
+        )
+        .outerjoin(
+            MediaItemRow,
+            and_(
+                MediaItemRow.channel_id == PostRow.channel_id,
+                MediaItemRow.message_id == PostRow.message_id,
+            ),
+        )
+        .where(PostRow.channel_id == channel_id)
+    )
+
+
+_DOWNLOADED = MediaStatus.DOWNLOADED.value
+
+
+def _outline_from_row(row: Any) -> PostOutline:
+    entities = row[13]
+    if isinstance(entities, str):  # a CASE hides the JSON type from some dialects
+        entities = load_json(entities)
+    return PostOutline(
+        message_id=row[0],
+        date=row[1],
+        version=f"{row[2]}|{row[3]}",
+        media_path=row[5] if row[4] == _DOWNLOADED else row[14],
+        grouped_id=row[6],
+        reply_to_message_id=row[7],
+        reply_to_channel_id=row[8],
+        views=row[9],
+        is_service=bool(row[10]),
+        deleted=bool(row[11]),
+        text=row[12] or "",
+        hashtags=tuple(
+            TextEntity.model_validate(item)
+            for item in entities or ()
+            if item.get("kind") == EntityKind.HASHTAG.value
+        ),
+    )
