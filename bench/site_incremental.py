@@ -23,7 +23,7 @@ from typing import Any
 
 from tgvault.domain import Channel
 from tgvault.export.site import SiteOptions, build_site
-from tgvault.sources.telegram_mapping import message_to_post
+from tgvault.sources.telegram import message_to_post
 from tgvault.storage.database import create_archive_engine, make_session_factory
 from tgvault.storage.media_store import LocalMediaStore
 from tgvault.storage.schema import upgrade

@@ -20,8 +20,7 @@ from tgvault.domain import MediaKind, MediaStatus, Post, RunStatus
 from tgvault.errors import ChannelBusyError, ChannelUnavailableError
 from tgvault.services.archiver import Archiver
 from tgvault.services.plans import NO_MEDIA, ChannelPlan, MediaPolicy, RefreshWindow
-from tgvault.sources.telegram import TelegramSource
-from tgvault.sources.telegram_mapping import message_to_post
+from tgvault.sources.telegram import TelegramSource, message_to_post
 from tgvault.storage.media_store import LocalMediaStore
 from tgvault.storage.unit_of_work import UnitOfWork
 from tgvault.testing import (

@@ -17,8 +17,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from tgvault.domain import Channel, EntityKind, Post, Reaction, RunStatus, TextEntity
 from tgvault.services.archiver import Archiver
 from tgvault.services.plans import NO_MEDIA, ChannelPlan
-from tgvault.sources.telegram import TelegramSource
-from tgvault.sources.telegram_mapping import message_to_post
+from tgvault.sources.telegram import TelegramSource, message_to_post
 from tgvault.storage.bulk import insert_rows
 from tgvault.storage.database import create_archive_engine, dump_json, make_session_factory
 from tgvault.storage.media_store import LocalMediaStore

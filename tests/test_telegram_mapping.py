@@ -39,7 +39,7 @@ from tgvault.domain import (
     TextEntity,
     WebPagePreview,
 )
-from tgvault.sources.telegram_mapping import (
+from tgvault.sources.telegram import (
     MISSING_DATE,
     MappingError,
     channel_to_record,

@@ -19,9 +19,14 @@ from tgvault.export.site import SiteOptions, build_site
 from tgvault.services.archiver import Archiver
 from tgvault.services.plans import ChannelPlan, MediaPolicy
 from tgvault.services.reparse import reparse
-from tgvault.sources.telegram import TelegramSource
-from tgvault.sources.telegram_mapping import message_to_post, tl_to_raw
-from tgvault.sources.telegram_raw import NOT_UNDERSTOOD, remap_raw, tl_from_raw
+from tgvault.sources.telegram import (
+    NOT_UNDERSTOOD,
+    TelegramSource,
+    message_to_post,
+    remap_raw,
+    tl_from_raw,
+    tl_to_raw,
+)
 from tgvault.storage.database import create_archive_engine, make_session_factory
 from tgvault.storage.media_store import LocalMediaStore
 from tgvault.storage.schema import upgrade

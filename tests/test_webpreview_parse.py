@@ -23,7 +23,7 @@ from tgvault.domain import (
     WebPagePreview,
 )
 from tgvault.errors import PageLayoutError
-from tgvault.sources.webpreview_parse import (
+from tgvault.sources.webpreview import (
     RAW_KEY,
     PageKind,
     ParsedPost,

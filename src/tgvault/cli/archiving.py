@@ -236,7 +236,7 @@ def reparse(ctx: click.Context, channel: str | None) -> None:
     """
     from tgvault.app import open_archive
     from tgvault.services.reparse import reparse as reparse_posts
-    from tgvault.sources.telegram_raw import remap_raw
+    from tgvault.sources.telegram import remap_raw
     from tgvault.storage.tables import utcnow
 
     archive = open_archive(cli_state(ctx).settings())

@@ -1,64 +1,35 @@
-"""Telegram through Telethon: the only module that talks to a live ``TelegramClient``.
-
-It turns Telethon's objects into domain records (through :mod:`tgvault.sources.telegram_mapping`) and
-Telethon's errors into tgvault's typed exceptions, so services never see Telethon.
-"""
+"""The Telegram :class:`~tgvault.sources.base.PostSource`: history, re-reads, live updates, downloads."""
 
 from __future__ import annotations
 
 import asyncio
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager, contextmanager, suppress
-from dataclasses import dataclass
+from contextlib import suppress
 from datetime import datetime
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import structlog
 from telethon import TelegramClient, errors, events, functions, types
-from telethon.sessions import SQLiteSession, StringSession
 
 from tgvault.domain import Channel, Post
-from tgvault.errors import (
-    ChannelUnavailableError,
-    FloodWaitTooLongError,
-    MediaUnavailableError,
-    NotLoggedInError,
-    SourceError,
-)
+from tgvault.errors import ChannelUnavailableError, MediaUnavailableError, SourceError
 from tgvault.sources.base import ByteSink, ChannelUpdate, FetchedPost, HistoryPage
-from tgvault.sources.telegram_mapping import channel_to_record, message_to_post
-from tgvault.sources.telegram_raw import NOT_UNDERSTOOD, Mapper, map_or_keep_raw
+from tgvault.sources.telegram.channels import channel_to_record
+from tgvault.sources.telegram.failures import NO_SUCH_USERNAME, translated_errors
+from tgvault.sources.telegram.kept_raw import NOT_UNDERSTOOD, Mapper, map_or_keep_raw
+from tgvault.sources.telegram.posts import message_to_post
 
-PAGE_SIZE = 100
+PAGE_SIZE = 100  # Telegram's limit for messages.getHistory
 PREFETCH_PAGES = 1  # pages read from Telegram ahead of the one being stored (see TelegramSource._pages)
 RESUME_ALIGN = 512 * 1024
 """Documents are fetched in parts of this size; a resumed download restarts on such a boundary."""
-_NO_SUCH_USERNAME = (
-    "no channel has this username (renamed or deleted?)"  # Telegram's limit for messages.getHistory
-)
 
-T = TypeVar("T")
-log = structlog.get_logger(__name__)
+log = structlog.get_logger("tgvault.sources.telegram")  # the package's name, as log lines always said
 
 _LINK = re.compile(
     r"^(?:https?://)?(?:www\.)?(?:t\.me|telegram\.me)/(?:s/)?(?P<name>[A-Za-z0-9_]+)/?(?:\d+)?$"
 )
-
-
-@dataclass(frozen=True)
-class ClientOptions:
-    """How to build a Telegram client: credentials, session and pacing."""
-
-    api_id: int
-    api_hash: str
-    session_string: str | None = None
-    session_file: Path | None = None
-    flood_sleep_threshold: int = 60
-    request_retries: int = 5
-    receive_updates: bool = False
-    """True for live mode: the connection also receives the updates of the channels the account joined."""
 
 
 def parse_channel_key(key: str) -> str | int:
@@ -75,251 +46,6 @@ def parse_channel_key(key: str) -> str | int:
             return int(str(number)[4:])
         return abs(number)
     return text
-
-
-def make_session(options: ClientOptions) -> StringSession | SQLiteSession:
-    """The Telethon session named by the options: a session string wins over a session file."""
-    if options.session_string:
-        try:
-            return StringSession(options.session_string)
-        except Exception as exc:  # Telethon raises ValueError or binascii errors for a bad string
-            raise NotLoggedInError(
-                "TGVAULT_TELEGRAM__SESSION_STRING is not a valid Telethon session string; "
-                "create one with `tgvault login --string`"
-            ) from exc
-    if options.session_file is None:
-        raise NotLoggedInError("no Telegram session configured: run `tgvault login` first")
-    options.session_file.parent.mkdir(parents=True, exist_ok=True)
-    session = SQLiteSession(str(options.session_file))
-    _restrict_permissions(options.session_file)
-    return session
-
-
-def _restrict_permissions(session_file: Path) -> None:
-    for candidate in (session_file, Path(f"{session_file}.session")):
-        if candidate.exists():
-            candidate.chmod(0o600)
-
-
-class ReconnectingClient(TelegramClient):  # type: ignore[misc]  # Telethon is untyped
-    """A ``TelegramClient`` that says when it reconnected on its own, since updates may have been missed."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.on_reconnect: list[Callable[[], None]] = []
-
-    async def _handle_auto_reconnect(self) -> None:
-        await super()._handle_auto_reconnect()
-        for callback in list(self.on_reconnect):
-            callback()
-
-
-def build_client(options: ClientOptions) -> TelegramClient:
-    """A Telethon client for the configured account (not yet connected)."""
-    client = ReconnectingClient(
-        make_session(options),
-        options.api_id,
-        options.api_hash,
-        flood_sleep_threshold=options.flood_sleep_threshold,
-        request_retries=options.request_retries,
-        receive_updates=options.receive_updates,
-    )
-    return client
-
-
-@asynccontextmanager
-async def connected_client(options: ClientOptions) -> AsyncIterator[TelegramClient]:
-    """Connect, make sure the session is logged in, and disconnect on leaving."""
-    client = build_client(options)
-    try:
-        with translated_errors("(connecting)"):
-            await client.connect()
-            if not await client.is_user_authorized():
-                raise NotLoggedInError(
-                    "the Telegram session is not logged in: run `tgvault login` "
-                    "(or set TGVAULT_TELEGRAM__SESSION_STRING from `tgvault login --string`)"
-                )
-        yield client
-    finally:
-        await client.disconnect()
-        if options.session_file is not None and not options.session_string:
-            _restrict_permissions(options.session_file)
-
-
-async def interactive_login(
-    options: ClientOptions,
-    *,
-    as_string: bool,
-    phone: Callable[[], str],
-    code: Callable[[], str],
-    password: Callable[[], str],
-    notify: Callable[[str], None] | None = None,
-    attempts: int = 3,
-) -> str | None:
-    """Log in with phone, code and (if set) the 2FA password; ``attempts`` tries for each answer.
-
-    Writes the session file (mode 0600), or with ``as_string`` returns a StringSession to keep in
-    TGVAULT_TELEGRAM__SESSION_STRING. A session that is already logged in is kept as it is. With
-    ``as_string`` the login starts from ``options.session_string`` when one is set (same data center and
-    auth key), else from a fresh session. ``notify`` receives progress and retry messages for the user.
-    The session string is a secret: never log it. Failures raise :class:`NotLoggedInError` (wrong code or
-    password too often, unknown phone, ...) or :class:`SourceError`, never Telethon's exceptions.
-    """
-    say = notify if notify is not None else _ignore
-    session: StringSession | SQLiteSession
-    if as_string:
-        session = StringSession(options.session_string) if options.session_string else StringSession()
-    else:
-        session = make_session(
-            ClientOptions(options.api_id, options.api_hash, session_file=options.session_file)
-        )
-    client = TelegramClient(session, options.api_id, options.api_hash, receive_updates=False)
-    try:
-        with _login_errors():
-            await client.connect()
-            me = await client.get_me()
-            if me is None:
-                me = await _sign_in(client, phone, code, password, say, max(1, attempts))
-                say(f"signed in as {_display_name(me)}")
-            else:
-                say(f"this session is already logged in as {_display_name(me)}")
-        return session.save() if as_string else None
-    finally:
-        await client.disconnect()
-        if not as_string and options.session_file is not None:
-            _restrict_permissions(options.session_file)
-
-
-def _ignore(message: str) -> None:
-    """The default ``notify``: say nothing."""
-
-
-def _display_name(user: Any) -> str:
-    name = " ".join(part for part in (user.first_name, user.last_name) if part) or str(user.id)
-    return f"{name} (@{user.username})" if user.username else name
-
-
-def _delivery(sent: Any) -> str:
-    kind = getattr(sent, "type", None)
-    if isinstance(kind, types.auth.SentCodeTypeApp):
-        return "to your Telegram app (a message from Telegram)"
-    if isinstance(kind, types.auth.SentCodeTypeSms):
-        return "by SMS"
-    if isinstance(kind, types.auth.SentCodeTypeCall | types.auth.SentCodeTypeFlashCall):
-        return "by a phone call"
-    return "(see your Telegram apps, SMS or e-mail)"
-
-
-def _phone_number(text: str) -> str | None:
-    """Digits of an international phone number (``+1 555-000 1111`` -> ``15550001111``), or None."""
-    digits = re.sub(r"[+()\s.-]", "", text)
-    return digits if digits.isdigit() and 5 <= len(digits) <= 15 else None
-
-
-async def _sign_in(
-    client: TelegramClient,
-    phone: Callable[[], str],
-    code: Callable[[], str],
-    password: Callable[[], str],
-    say: Callable[[str], None],
-    attempts: int,
-) -> Any:
-    """Telegram's sign-in dialogue (send code, check it, then the 2FA password if needed); the user."""
-    number = None
-    for _ in range(attempts):
-        number = _phone_number(phone())
-        if number is not None:
-            break
-        say("that is not a phone number; use the international format, e.g. +1 555 000 1111")
-    if number is None:
-        raise NotLoggedInError(f"login failed: no valid phone number after {attempts} attempts")
-    sent = await client.send_code_request(number)
-    say(f"Telegram sent a login code {_delivery(sent)}")
-    for attempt in range(1, attempts + 1):
-        value = re.sub(r"[\s-]", "", code())
-        failure: Exception | None = None
-        if value:
-            try:
-                return await client.sign_in(number, code=value)
-            except errors.SessionPasswordNeededError:
-                break
-            except (errors.PhoneCodeInvalidError, errors.PhoneCodeEmptyError) as exc:
-                failure = exc
-        if attempt == attempts:
-            raise NotLoggedInError(
-                f"login failed: the login code was wrong {attempts} times; run `tgvault login` again"
-            ) from failure
-        say("that login code is wrong; try again")
-    say("this account has two-step verification")
-    for attempt in range(1, attempts + 1):
-        secret = password()
-        failure = None
-        if secret:
-            try:
-                return await client.sign_in(password=secret)
-            except errors.PasswordHashInvalidError as exc:
-                failure = exc
-            except ValueError as exc:  # Telethon refuses the server's SRP parameters
-                raise NotLoggedInError(f"login failed: cannot check the 2FA password ({exc})") from exc
-        if attempt == attempts:
-            raise NotLoggedInError(
-                f"login failed: the two-step verification password was wrong {attempts} times"
-            ) from failure
-        say("that password is wrong; try again")
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-@contextmanager
-def _login_errors() -> Any:
-    """Turn Telethon's errors during login into tgvault's, with what to do about them."""
-    try:
-        yield
-    except errors.FloodWaitError as exc:
-        raise NotLoggedInError(
-            f"Telegram asks to wait {int(exc.seconds)} s before the next login attempt"
-        ) from exc
-    except (errors.ApiIdInvalidError, errors.ApiIdPublishedFloodError) as exc:
-        raise NotLoggedInError(
-            f"Telegram refused telegram.api_id / api_hash ({exc}); check them at https://my.telegram.org"
-        ) from exc
-    except (errors.PhoneNumberInvalidError, errors.PhoneNumberBannedError) as exc:
-        raise NotLoggedInError(f"login failed: Telegram refused the phone number ({exc})") from exc
-    except errors.PhoneNumberUnoccupiedError as exc:
-        raise NotLoggedInError(
-            "login failed: no Telegram account uses this phone number; sign up in a Telegram app first"
-        ) from exc
-    except (errors.PhoneCodeExpiredError, errors.PhoneCodeHashEmptyError) as exc:
-        raise NotLoggedInError("login failed: the login code expired; run `tgvault login` again") from exc
-    except errors.RPCError as exc:
-        raise SourceError(f"login: Telegram answered {exc}") from exc
-    except ConnectionError as exc:
-        raise SourceError(f"login: cannot reach Telegram ({exc})") from exc
-
-
-@contextmanager
-def translated_errors(channel: str) -> Any:
-    """Turn Telethon's errors into tgvault's, naming the channel."""
-    try:
-        yield
-    except errors.FloodWaitError as exc:
-        raise FloodWaitTooLongError(int(exc.seconds)) from exc
-    except (
-        errors.ChannelPrivateError,
-        errors.ChannelInvalidError,
-        errors.ChannelPublicGroupNaError,
-        errors.ChatForbiddenError,
-    ) as exc:
-        raise ChannelUnavailableError(channel, "is private, or this account was banned from it") from exc
-    except (errors.UsernameNotOccupiedError, errors.UsernameInvalidError) as exc:
-        raise ChannelUnavailableError(channel, _NO_SUCH_USERNAME) from exc
-    except errors.AuthKeyError as exc:
-        raise NotLoggedInError(
-            f"the Telegram session is not authorised ({exc}); run `tgvault login`"
-        ) from exc
-    except errors.RPCError as exc:
-        raise SourceError(f"channel {channel}: Telegram answered {exc}") from exc
-    except ConnectionError as exc:
-        raise SourceError(f"channel {channel}: cannot reach Telegram ({exc})") from exc
 
 
 class TelegramSource:
@@ -357,7 +83,7 @@ class TelegramSource:
                     entity = await self._client.get_entity(target)
             except ValueError as exc:
                 if isinstance(exc.__cause__, (errors.UsernameNotOccupiedError, errors.UsernameInvalidError)):
-                    raise ChannelUnavailableError(key, _NO_SUCH_USERNAME) from exc
+                    raise ChannelUnavailableError(key, NO_SUCH_USERNAME) from exc
                 raise ChannelUnavailableError(key, f"cannot be found ({exc})") from exc
             if not isinstance(entity, types.Channel):
                 raise ChannelUnavailableError(key, "is a user or a basic group, not a channel")

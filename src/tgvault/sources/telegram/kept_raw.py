@@ -1,6 +1,6 @@
 """Messages the mapping cannot read, kept raw; and raw TL read back into Telethon objects to map again.
 
-When :func:`~tgvault.sources.telegram_mapping.message_to_post` fails on a message (a TL constructor or
+When :func:`~tgvault.sources.telegram.posts.message_to_post` fails on a message (a TL constructor or
 field this version does not know), :func:`unparsed_post` still archives it: its id, date and text when
 those can be read, the whole TL as ``raw``, and a ``parse_error`` saying what failed. The channel's
 cursor moves on. Later, :func:`remap_raw` rebuilds the Telethon object from ``raw`` and maps it again,
@@ -9,18 +9,13 @@ so ``tgvault reparse`` upgrades such posts once the mapping learns the type.
 
 from __future__ import annotations
 
-import base64
-import inspect
 from collections.abc import Callable
 from datetime import UTC, datetime
-from functools import cache
 from typing import Any
 
-from telethon.tl import alltlobjects
-from telethon.tl.tlobject import TLObject
-
 from tgvault.domain import Post
-from tgvault.sources.telegram_mapping import MISSING_DATE, message_to_post, tl_to_raw
+from tgvault.sources.telegram.posts import MISSING_DATE, message_to_post
+from tgvault.sources.telegram.raw import tl_from_raw, tl_to_raw
 
 NOT_UNDERSTOOD = "not understood"
 """How a ``parse_error`` of a post kept raw begins."""
@@ -69,55 +64,3 @@ def map_or_keep_raw(mapper: Mapper, message: Any, channel_id: int) -> Post | Non
 def remap_raw(raw: dict[str, Any], channel_id: int, mapper: Mapper = message_to_post) -> Post | None:
     """Rebuild the Telethon message from a post's ``raw`` and map it again (raises when it cannot)."""
     return mapper(tl_from_raw(raw), channel_id)
-
-
-@cache
-def _classes() -> dict[str, type[TLObject]]:
-    """TL constructors by the name ``to_dict()`` writes in ``_`` (e.g. ``"Message"``)."""
-    found: dict[str, type[TLObject]] = {}
-    for cls in alltlobjects.tlobjects.values():
-        name = cls.__name__
-        module = cls.__module__
-        inner = module.removeprefix("telethon.tl.types.") if module.startswith("telethon.tl.types.") else ""
-        found[f"{inner}.{name}" if inner else name] = cls
-    return found
-
-
-_DATE_FIELDS: dict[str, frozenset[str]] = {}
-
-
-def _date_fields(name: str, cls: Any) -> frozenset[str]:
-    found = _DATE_FIELDS.get(name)
-    if found is None:
-        signature = inspect.signature(cls.__init__)
-        found = _DATE_FIELDS[name] = frozenset(
-            key for key, parameter in signature.parameters.items() if "datetime" in str(parameter.annotation)
-        )
-    return found
-
-
-def tl_from_raw(value: Any) -> Any:
-    """The inverse of :func:`~tgvault.sources.telegram_mapping.tl_to_raw`: TL objects, bytes and dates back."""
-    if isinstance(value, list):
-        return [tl_from_raw(item) for item in value]
-    if not isinstance(value, dict):
-        return value
-    if set(value) == {"_bytes"}:
-        return base64.b64decode(value["_bytes"])
-    name = value.get("_")
-    if not isinstance(name, str):
-        return {key: tl_from_raw(item) for key, item in value.items()}
-    cls = _classes().get(name)
-    if cls is None:
-        raise ValueError(f"unknown TL type {name!r}")
-    accepted = inspect.signature(cls.__init__).parameters
-    dates = _date_fields(name, cls)
-    arguments: dict[str, Any] = {}
-    for key, item in value.items():
-        if key == "_" or key not in accepted:
-            continue
-        if key in dates and isinstance(item, str):
-            arguments[key] = datetime.fromisoformat(item)
-        else:
-            arguments[key] = tl_from_raw(item)
-    return cls(**arguments)
