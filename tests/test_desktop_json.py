@@ -34,7 +34,7 @@ from tgvault.export.desktop_json import (
     export_channel_json,
     is_file_placeholder,
 )
-from tgvault.sources.tdesktop import import_tdesktop
+from tgvault.services.tdesktop_import import import_tdesktop
 from tgvault.storage.media_store import LocalMediaStore
 from tgvault.storage.unit_of_work import UnitOfWork
 from tgvault.text import utf16_len

@@ -19,7 +19,7 @@ import pytest
 
 from tgvault.domain import EntityKind, MediaKind, MediaStatus, Post
 from tgvault.errors import ImportFormatError, SourceError, TimezoneRequiredError
-from tgvault.sources.tdesktop import import_tdesktop
+from tgvault.services.tdesktop_import import import_tdesktop
 from tgvault.storage.database import create_archive_engine, make_session_factory
 from tgvault.storage.media_store import LocalMediaStore
 from tgvault.storage.schema import upgrade

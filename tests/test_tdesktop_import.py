@@ -25,7 +25,7 @@ from tgvault.domain import (
 )
 from tgvault.errors import ImportFormatError, SourceError, TimezoneRequiredError
 from tgvault.export.desktop_json import FILE_NOT_INCLUDED
-from tgvault.sources.tdesktop import import_tdesktop
+from tgvault.services.tdesktop_import import import_tdesktop
 from tgvault.storage.media_store import LocalMediaStore
 from tgvault.storage.unit_of_work import UnitOfWork
 

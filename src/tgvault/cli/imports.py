@@ -50,7 +50,7 @@ def import_tdesktop(ctx: click.Context, path: Path, channel: str | None, zone: s
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     from tgvault.app import open_archive
-    from tgvault.sources.tdesktop import import_tdesktop as run_import
+    from tgvault.services.tdesktop_import import import_tdesktop as run_import
 
     timezone = None
     if zone is not None:

@@ -1,0 +1,80 @@
+"""Map one message of a Desktop JSON export (a ``messages`` item) to a post and the files it names."""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+from typing import Any
+
+from pydantic import ValidationError
+
+from tgvault.domain import Forward, Post, ServiceAction, SourceKind
+from tgvault.errors import ImportFormatError
+from tgvault.formats.desktop import DESKTOP_ACTIONS, RAW_MESSAGE_KEY, is_file_placeholder
+from tgvault.sources.tdesktop.json_attachments import contact_of, location_of, media_of, poll_of, reactions_of
+from tgvault.sources.tdesktop.json_fields import Fields
+from tgvault.sources.tdesktop.json_text import text_of
+from tgvault.sources.tdesktop.records import ExportMessage
+
+__all__ = ["message_of"]
+
+_SERVICE_TYPES = {action: kind for kind, action in DESKTOP_ACTIONS.items()}
+
+
+def message_of(data: object, where: str, channel_id: int, zone: tzinfo | None) -> ExportMessage:
+    """Message ``data`` (at ``where`` in the file) as a post of ``channel_id``; local times read in ``zone``."""
+    fields = Fields(data, where)
+    message_id = fields.integer("id", required=True)
+    assert message_id is not None
+    fields.where = where = f"{where} (id {message_id})"
+    kind = fields.string("type", required=True)
+    if kind not in ("message", "service"):
+        fields.fail("type", f'expected "message" or "service", got {kind!r}')
+    service = kind == "service"
+    files: list[str] = []
+    values: dict[str, Any] = {
+        "channel_id": channel_id,
+        "message_id": message_id,
+        "source": SourceKind.TDESKTOP,
+        "date": fields.moment("date", zone, required=True),
+        "edit_date": fields.moment("edited", zone),
+    }
+    values["text"], values["entities"] = text_of(fields, files)
+    media, media_path = media_of(fields, service)
+    if media_path is not None:
+        files.append(media_path)
+    values["media"] = media
+    if service:
+        action = fields.string("action", required=True) or ""
+        values["service"] = ServiceAction(
+            type=_SERVICE_TYPES.get(action, action),
+            title=fields.string("title"),
+            pinned_message_id=fields.integer("message_id") if action == "pin_message" else None,
+        )
+    else:
+        values["author"] = fields.string("author")
+        values["reply_to_message_id"] = fields.integer("reply_to_message_id")
+        reply_peer = fields.peer("reply_to_peer_id")
+        if reply_peer is not None and reply_peer[0] == "channel":
+            values["reply_to_channel_id"] = reply_peer[1]
+        if fields.has("forwarded_from"):
+            origin = fields.peer("forwarded_from_id")
+            values["forward"] = Forward(
+                from_name=fields.string("forwarded_from"),
+                from_channel_id=origin[1] if origin and origin[0] == "channel" else None,
+                from_user_id=origin[1] if origin and origin[0] == "user" else None,
+            )
+        values["reactions"] = reactions_of(fields, files)
+        values["poll"] = poll_of(fields)
+        values["location"] = location_of(fields)
+        values["contact"] = contact_of(fields, files)
+        thumbnail = fields.string("thumbnail")
+        if thumbnail and not is_file_placeholder(thumbnail):
+            files.append(thumbnail)
+    values["raw"] = {RAW_MESSAGE_KEY: dict(fields.data)}
+    try:
+        post = Post(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        place = ".".join(str(part) for part in first["loc"])
+        raise ImportFormatError(f"{first['msg']} ({place})", location=where) from exc
+    return ExportMessage(post=post, where=where, media_path=media_path, files=tuple(dict.fromkeys(files)))

@@ -1,0 +1,71 @@
+"""The records a Telegram Desktop export is read into: channels, messages, and the files beside them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from tgvault.domain import Channel, Post
+
+__all__ = ["ExportChat", "ExportFile", "ExportMessage", "HtmlExport", "JsonExport"]
+
+
+@dataclass(frozen=True)
+class ExportMessage:
+    """One message of a Desktop export (HTML or JSON): the post (media not yet stored) and its files."""
+
+    post: Post
+    where: str
+    """Where the message stands in the export (file, message index), for error messages."""
+    media_path: str | None
+    """The attachment's path in the export (None for no attachment or a placeholder)."""
+    files: tuple[str, ...]
+    """Every path-valued field's path (attachment, thumbnail, vCard, custom emoji)."""
+
+
+@dataclass(frozen=True)
+class ExportFile:
+    """A file a message of the export names by its path, as found beside the export."""
+
+    name: str
+    """The path as the export writes it (relative to the export's folder)."""
+    path: Path | None
+    """The file, inside the export's folder; None when the path is refused or the file is not there."""
+    size: int | None
+    """The file's size in bytes, when it is there."""
+    refused: bool
+    """True when the path leads outside the export's folder (``../``, absolute, or through a symlink)."""
+
+
+@dataclass(frozen=True)
+class ExportChat:
+    """One channel of an export and its messages, in the export's order."""
+
+    channel: Channel
+    messages: list[ExportMessage]
+
+
+@dataclass(frozen=True)
+class JsonExport:
+    """A JSON export: its ``result.json``, the channels read from it, and the files its messages name."""
+
+    path: Path
+    chats: tuple[ExportChat, ...]
+    local_times: bool
+    """True when some time had no UTC offset and was read in the given zone."""
+    files: Mapping[str, ExportFile]
+    """Every file the messages name, by the path the export writes."""
+
+
+@dataclass(frozen=True)
+class HtmlExport:
+    """An HTML export: the chat's name (from the page header), its messages, and its pages."""
+
+    title: str
+    messages: list[ExportMessage]
+    pages: tuple[Path, ...]
+    local_times: bool
+    """True when some date had no UTC offset and was read in the given zone."""
+    files: Mapping[str, ExportFile]
+    """Every file the messages name, by the path the export writes."""
