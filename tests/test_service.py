@@ -18,9 +18,9 @@ import pytest
 from service_support import FAST, OneArchiver, UoW, eventually
 from tgvault.app import plan_for
 from tgvault.config import ChannelConfig, Settings
+from tgvault.daemon import Service, ServiceLock, ServiceOptions
 from tgvault.domain import JobOutcome, RunStatus
 from tgvault.errors import ServiceBusyError
-from tgvault.service import Service, ServiceLock, ServiceOptions
 from tgvault.services.archiver import Archiver
 from tgvault.sources.telegram import TelegramSource
 from tgvault.storage.media_store import LocalMediaStore
