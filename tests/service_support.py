@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 
 from tgvault.config import ChannelConfig, Settings
-from tgvault.service import ServiceOptions
+from tgvault.daemon.options import ServiceOptions
 from tgvault.services.archiver import Archiver
 from tgvault.storage.unit_of_work import UnitOfWork
 

@@ -12,7 +12,7 @@ from telethon.sessions import StringSession
 from service_support import FAST, OneArchiver, UoW, eventually
 from tgvault.app import plan_for
 from tgvault.config import ChannelConfig, Settings
-from tgvault.service import Service
+from tgvault.daemon.orchestrator import Service
 from tgvault.services.archiver import Archiver
 from tgvault.sources.base import UpdateFeed
 from tgvault.sources.telegram import ReconnectingClient, TelegramSource

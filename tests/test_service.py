@@ -18,9 +18,11 @@ import pytest
 from service_support import FAST, OneArchiver, UoW, eventually
 from tgvault.app import plan_for
 from tgvault.config import ChannelConfig, Settings
+from tgvault.daemon.lock import ServiceLock
+from tgvault.daemon.options import ServiceOptions
+from tgvault.daemon.orchestrator import Service
 from tgvault.domain import JobOutcome, RunStatus
 from tgvault.errors import ServiceBusyError
-from tgvault.service import Service, ServiceLock, ServiceOptions
 from tgvault.services.archiver import Archiver
 from tgvault.sources.telegram import TelegramSource
 from tgvault.storage.media_store import LocalMediaStore

@@ -10,8 +10,8 @@ from pathlib import Path
 from service_support import FAST, OneArchiver, UoW, eventually
 from tgvault.app import plan_for
 from tgvault.config import ChannelConfig, Settings
+from tgvault.daemon.orchestrator import Service
 from tgvault.domain import RunStatus
-from tgvault.service import Service
 from tgvault.services.archiver import Archiver
 from tgvault.sources.telegram import TelegramSource
 from tgvault.storage.media_store import LocalMediaStore

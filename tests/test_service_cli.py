@@ -20,8 +20,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
+from tgvault.daemon.health import check_health
 from tgvault.errors import HealthCheckError
-from tgvault.health import check_health
 from tgvault.testing import FAKE_API_HASH, FAKE_API_ID, FakeTelegram, add_post, build_realistic_channel
 from tgvault.testing.mtproto_server import LoopbackTelegramServer, ServerThread
 from tgvault.testing.webpreview import FakeWebPreview

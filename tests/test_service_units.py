@@ -19,10 +19,9 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import inspect
 
 from tgvault.config import CronSchedule, IntervalSchedule, parse_schedule
-from tgvault.domain import ChannelServiceState, JobOutcome
-from tgvault.errors import HealthCheckError, ServiceBusyError
-from tgvault.health import check_health, health_document, write_health_file
-from tgvault.scheduling import (
+from tgvault.daemon.health import check_health, health_document, write_health_file
+from tgvault.daemon.lock import ServiceLock
+from tgvault.daemon.scheduling import (
     BACKOFF_CEILING,
     backoff_delay,
     first_run_at,
@@ -30,7 +29,8 @@ from tgvault.scheduling import (
     period,
     trigger_for,
 )
-from tgvault.service import ServiceLock
+from tgvault.domain import ChannelServiceState, JobOutcome
+from tgvault.errors import HealthCheckError, ServiceBusyError
 from tgvault.storage.database import create_archive_engine
 from tgvault.storage.schema import alembic_config, upgrade
 from tgvault.storage.tables import ChannelLockRow

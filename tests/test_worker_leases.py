@@ -1,4 +1,4 @@
-"""Channel leases among workers (`tgvault.workers`), on real SQLite and PostgreSQL: fair shares, pinned
+"""Channel leases among workers (`tgvault.daemon.workers`), on real SQLite and PostgreSQL: fair shares, pinned
 channels, takeover after expiry, and a single `tgvault run` refusing an archive that workers share."""
 
 from __future__ import annotations
@@ -9,10 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tgvault.config import Settings
+from tgvault.daemon.lock import _refuse_if_workers
+from tgvault.daemon.options import ServiceOptions
+from tgvault.daemon.workers import WorkerLeases, fair_share
 from tgvault.errors import ServiceBusyError
-from tgvault.service import ServiceOptions, _refuse_if_workers
 from tgvault.storage.unit_of_work import UnitOfWork
-from tgvault.workers import WorkerLeases, fair_share
 
 UoW = Callable[[], UnitOfWork]
 LEASE = timedelta(seconds=30)

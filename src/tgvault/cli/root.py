@@ -11,13 +11,13 @@ import click
 
 from tgvault import __version__
 from tgvault.cli.archiving import audit, backfill, reparse, sync
+from tgvault.cli.daemon import health, run
 from tgvault.cli.db import db
 from tgvault.cli.exits import EXIT_CONFIG, fail
 from tgvault.cli.export import export
 from tgvault.cli.imports import import_
 from tgvault.cli.login import login
 from tgvault.cli.media import media
-from tgvault.cli.service import health, run
 from tgvault.cli.state import CliState
 from tgvault.cli.status import status
 from tgvault.errors import ConfigError

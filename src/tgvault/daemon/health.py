@@ -24,14 +24,19 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import structlog
+
 from tgvault.domain import ChannelServiceState
 from tgvault.errors import HealthCheckError
+
+# The service's events keep the logger name they have always had (log filters and alerts match on it).
+log = structlog.get_logger("tgvault.service")
 
 HEALTH_VERSION = 1
 
@@ -83,6 +88,44 @@ def write_health_file(path: Path, document: Mapping[str, Any]) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+class HealthWriter:
+    """The running service's side: rewrites its health file (nothing when it keeps none)."""
+
+    def __init__(
+        self,
+        path: Path | None,
+        *,
+        pid: int,
+        host: str,
+        started_at: datetime,
+        clock: Callable[[], datetime],
+        channels: Callable[[], Mapping[str, ChannelServiceState]],
+    ) -> None:
+        self._path = path
+        self._pid = pid
+        self._host = host
+        self._started_at = started_at
+        self._clock = clock
+        self._channels = channels
+
+    def write(self, status: str) -> None:
+        """Write the file with ``status`` and the channels' states now (a failure is logged, never raised)."""
+        if self._path is None:
+            return
+        document = health_document(
+            status=status,
+            pid=self._pid,
+            host=self._host,
+            started_at=self._started_at,
+            heartbeat_at=self._clock(),
+            channels=self._channels(),
+        )
+        try:
+            write_health_file(self._path, document)
+        except OSError as error:
+            log.warning("cannot write the health file", path=str(self._path), error=str(error))
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,8 @@ from tgvault.config import Settings
 from tgvault.storage.tables import utcnow
 from tgvault.storage.unit_of_work import UnitOfWork
 
-log = structlog.get_logger(__name__)
+# The workers' events keep the logger name they have always had (log filters and alerts match on it).
+log = structlog.get_logger("tgvault.workers")
 
 
 @dataclass(frozen=True)

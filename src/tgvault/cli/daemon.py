@@ -74,7 +74,7 @@ def run(ctx: click.Context, once: bool, live: bool, health_file: Path | None, wo
       tgvault run --worker # on each of several machines sharing one PostgreSQL archive
     """
     from tgvault.app import live_settings, open_archive
-    from tgvault.service import serve, sync_once
+    from tgvault.daemon.entry import serve, sync_once
     from tgvault.storage.database import describe_url
 
     if once and worker:
@@ -141,7 +141,7 @@ def health(path: Path, max_age: int) -> None:
     """
     from datetime import UTC, timedelta
 
-    from tgvault.health import check_health
+    from tgvault.daemon.health import check_health
 
     report = check_health(path, timedelta(seconds=max_age), datetime.now(UTC))
     click.echo(

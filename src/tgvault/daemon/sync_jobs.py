@@ -1,0 +1,168 @@
+"""One channel's sync job: :meth:`Archiver.sync`, then its outcome recorded (backing a failure off)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+
+from tgvault.config import ChannelConfig, Settings
+from tgvault.daemon.channel_states import ChannelStates
+from tgvault.daemon.health import HealthWriter
+from tgvault.daemon.options import ServiceOptions
+from tgvault.daemon.rebuilds import RebuildQueue
+from tgvault.daemon.scheduling import backoff_delay, period
+from tgvault.daemon.shared_sources import ChannelArchivers
+from tgvault.daemon.timetable import Timetable
+from tgvault.daemon.turns import ChannelTurns
+from tgvault.domain import JobOutcome, RunCounts, SyncRun
+from tgvault.errors import ChannelBusyError, FloodWaitTooLongError, TgvaultError
+from tgvault.services.archiver import ChannelOutcome
+from tgvault.services.plans import ChannelPlan
+
+# The service's events keep the logger name they have always had (log filters and alerts match on it).
+log = structlog.get_logger("tgvault.service")
+
+
+class SyncJobs:
+    """Runs a channel's sync in its turn and a sync slot, and records what came of it: the channel's
+    state (next run, failures in a row, backoff, last error), a backoff on failure, a site rebuild."""
+
+    def __init__(
+        self,
+        settings: Callable[[], Settings],
+        archivers: ChannelArchivers,
+        *,
+        plan_for: Callable[[Settings, str], ChannelPlan],
+        states: ChannelStates,
+        turns: ChannelTurns,
+        timetable: Timetable,
+        rebuilds: RebuildQueue,
+        health: HealthWriter,
+        options: ServiceOptions,
+        clock: Callable[[], datetime],
+        serves: Callable[[str], bool],
+        stopping: Callable[[], bool],
+    ) -> None:
+        self._settings = settings
+        self._archivers = archivers
+        self._plan_for = plan_for
+        self._states = states
+        self._turns = turns
+        self._timetable = timetable
+        self._rebuilds = rebuilds
+        self._health = health
+        self._options = options
+        self._clock = clock
+        self._serves = serves
+        self._stopping = stopping
+
+    async def job(self, key: str) -> None:
+        """The scheduled job of one channel (never raises: a failure is recorded and backed off)."""
+        try:
+            await self.sync_channel(key)
+        except asyncio.CancelledError:
+            return  # stopping; the run is already recorded as interrupted
+
+    async def sync_channel(self, key: str) -> ChannelOutcome | None:
+        """Sync one channel with :meth:`Archiver.sync` and record the outcome; None if no longer configured."""
+        channel = self._states.channel(key)
+        if channel is None or self._stopping():
+            return None
+        task = asyncio.current_task()
+        if task is not None:
+            self._turns.running[key] = task
+        try:
+            assert self._turns.slots is not None
+            async with self._turns.turn(key), self._turns.slots:
+                if not self._serves(key):
+                    return None  # released or lost while waiting for a slot
+                self._turns.syncing.add(key)
+                try:
+                    return await self._sync_now(channel)
+                finally:
+                    self._turns.syncing.discard(key)
+        finally:
+            self._turns.running.pop(key, None)
+
+    async def _sync_now(self, channel: ChannelConfig) -> ChannelOutcome:
+        plan = self._plan_for(self._settings(), channel.name)
+        started = self._clock()
+        try:
+            archiver = await self._archivers.archiver_for(self._settings(), channel)
+            counts: RunCounts = await archiver.sync(plan)
+        except asyncio.CancelledError:
+            self._record(channel, started, JobOutcome.INTERRUPTED, error="interrupted by shutdown")
+            raise
+        except ChannelBusyError as error:
+            self._record(channel, started, JobOutcome.BUSY, error=str(error))
+            return ChannelOutcome(plan.key, RunCounts(), error=str(error))
+        except Exception as error:  # one channel failing never stops the others
+            if isinstance(error, TgvaultError | OSError):
+                message = str(error)
+            else:  # a bug, or the database went away
+                log.exception("channel sync crashed", channel=channel.name)
+                message = f"{type(error).__name__}: {error}"
+            run = self._record(channel, started, JobOutcome.FAILED, error=message, exc=error)
+            if run is not None and run.counts.changed and run.channel_id is not None:
+                self._rebuilds.queue(run.channel_id)  # pages committed before the failure
+            return ChannelOutcome(plan.key, RunCounts(), error=message)
+        run = self._record(channel, started, JobOutcome.OK)
+        channel_id = run.channel_id if run is not None else None
+        if counts.changed and channel_id is not None:
+            self._rebuilds.queue(channel_id)
+        return ChannelOutcome(plan.key, counts)
+
+    def _record(
+        self,
+        channel: ChannelConfig,
+        started: datetime,
+        outcome: JobOutcome,
+        *,
+        error: str | None = None,
+        exc: BaseException | None = None,
+    ) -> SyncRun | None:
+        """Update the channel's state after a run (backing it off when it failed); returns the recorded run."""
+        key = channel.key
+        if self._states.channel(key) is None:  # removed by a reload while it ran
+            return None
+        state = self._states.state(channel)
+        now = self._clock()
+        run = self._states.last_run(channel)
+        if run is not None and run.started_at < started:
+            run = None  # the run never got recorded (its source could not even be opened)
+        channel_id = (run.channel_id if run is not None else None) or state.channel_id
+        changes: dict[str, Any] = {
+            "channel_id": channel_id,
+            "last_run_at": started,
+            "last_outcome": outcome,
+            "last_error": error,
+        }
+        if outcome is JobOutcome.OK:
+            changes.update(consecutive_failures=0, backoff_until=None)
+        elif outcome is JobOutcome.FAILED:
+            failures = state.consecutive_failures + 1
+            base = period(channel.schedule, self._settings().site.tzinfo, now)
+            until = now + backoff_delay(failures, base, self._options.backoff_ceiling)
+            if isinstance(exc, FloodWaitTooLongError):
+                until = max(until, now + timedelta(seconds=exc.seconds))
+            changes.update(consecutive_failures=failures, backoff_until=until)
+            self._timetable.back_off(key, until)
+            log.warning(
+                "channel sync failed; backing off",
+                channel=channel.name,
+                failures=failures,
+                retry_at=until.isoformat(),
+                error=error,
+            )
+        elif outcome is JobOutcome.BUSY:
+            log.info("channel is busy in another process; trying again at the next run", channel=channel.name)
+        changes["next_run_at"] = self._timetable.next_run(key)
+        self._states.update(key, **changes)
+        self._states.save(key)
+        if self._timetable.active:
+            self._health.write("running")
+        return run
