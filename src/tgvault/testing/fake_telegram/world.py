@@ -68,6 +68,7 @@ class FakeWorld:
         self._user_ids = itertools.count(5_100_000_003, 7_919)
 
     # -- world building --------------------------------------------------------------------------------
+
     def add_channel(
         self,
         username: str | None,
