@@ -25,11 +25,11 @@ from telethon.tl import functions, types
 
 from tgvault.testing.mtproto_server import (
     LoopbackTelegramServer,
-    _serialize_result,
     innermost_request,
     request_name,
     rpc_error_wire,
 )
+from tgvault.testing.mtproto_server.rpc import _serialize_result
 
 NOW = dt.datetime(2024, 5, 1, 12, 0, tzinfo=dt.UTC)
 SELF_USER = types.User(
