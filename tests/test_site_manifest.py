@@ -17,7 +17,7 @@ from test_site_build import Site
 from tgvault.export.site import SiteError
 from tgvault.export.site.manifest import LEGACY_MANIFEST, MANIFEST_DB, SiteManifest, read_manifest
 from tgvault.export.site.options import SiteBuildReport
-from tgvault.export.site.plan import PlannedPost, PlannedPosts
+from tgvault.export.site.planned_posts import PlannedPost, PlannedPosts
 from tgvault.export.site.writer import SiteWriter
 from tgvault.storage.media_store import LocalMediaStore
 

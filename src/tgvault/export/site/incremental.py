@@ -31,18 +31,9 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from tgvault.domain import Channel
 from tgvault.export.site.links import tag_slug
 from tgvault.export.site.options import Order
-from tgvault.export.site.plan import (
-    ChannelPlan,
-    PlannedPost,
-    PlannedPosts,
-    TagPlan,
-    TimelinePage,
-    cut_pages,
-    outline_tags,
-    page_path,
-    place_of,
-    stamp_of,
-)
+from tgvault.export.site.placing import cut_pages, outline_tags, page_path, place_of
+from tgvault.export.site.plan import ChannelPlan, TagPlan, TimelinePage, stamp_of
+from tgvault.export.site.planned_posts import PlannedPost, PlannedPosts
 from tgvault.storage.repositories import PostOutline
 
 PLAN_FORMAT = 1

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from tgvault.domain import Post
-from tgvault.export.site.plan import ChannelPlan, month_key
+from tgvault.export.site.formatting import month_key
+from tgvault.export.site.plan import ChannelPlan
 from tgvault.export.site.richtext import clean_text
 
 MAX_TEXT = 8000

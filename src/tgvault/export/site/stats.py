@@ -12,8 +12,8 @@ from datetime import datetime, tzinfo
 
 from markupsafe import Markup
 
-from tgvault.export.site.plan import MONTH_NAMES, ChannelPlan, month_key, month_label
-from tgvault.export.site.views import format_day, human_count
+from tgvault.export.site.formatting import MONTH_NAMES, format_day, human_count, month_key, month_label
+from tgvault.export.site.plan import ChannelPlan
 
 WIDTH = 720
 HEIGHT = 220

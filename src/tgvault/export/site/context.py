@@ -1,0 +1,37 @@
+"""The state one site build shares between its phases and page builders.
+
+Planning fills in the site plan, the files found missing, the channels' photos and the site-wide key;
+the page builders read them, render with the renderer and write with the writer, which counts what it
+did in the report. Caches that serve a single kind of page stay with that page's builder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import tzinfo
+
+from tgvault.export.site.options import SiteBuildReport, SiteOptions
+from tgvault.export.site.plan import SitePlan
+from tgvault.export.site.render import Renderer
+from tgvault.export.site.writer import MediaFiles, SiteWriter
+from tgvault.storage.unit_of_work import UnitOfWork
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+
+@dataclass(slots=True)
+class BuildContext:
+    """What every phase of one build reads and writes besides its own caches."""
+
+    uow_factory: UnitOfWorkFactory
+    media_store: MediaFiles
+    options: SiteOptions
+    zone: tzinfo
+    report: SiteBuildReport
+    renderer: Renderer
+    writer: SiteWriter
+    site: SitePlan = field(default_factory=lambda: SitePlan({}))
+    missing_media: set[str] = field(default_factory=set)  # site paths of files posts show but lack
+    avatars: dict[int, str | None] = field(default_factory=dict)  # each channel's photo in the site
+    global_key: str = ""  # what every page's key starts from (see Planner)

@@ -1,0 +1,21 @@
+"""A channel's feeds (``feed.atom`` and ``feed.rss``): its newest posts, read for the feed writers."""
+
+from __future__ import annotations
+
+from tgvault.domain import Post
+from tgvault.export.site.context import BuildContext
+from tgvault.export.site.feeds import atom_feed, rss_feed
+from tgvault.export.site.plan import ChannelPlan
+
+
+def channel_feeds(ctx: BuildContext, plan: ChannelPlan) -> None:
+    """A channel's Atom and RSS feeds of its newest posts."""
+    ids = plan.newest(ctx.options.feed_size)
+    posts: list[Post] = []
+    if ids:
+        with ctx.uow_factory() as uow:
+            found = uow.posts.for_display(plan.channel.id, ids)
+        posts = [found[i] for i in ids if i in found]
+    title, base = ctx.options.title, ctx.options.absolute_base
+    ctx.writer.write(plan.atom_path, atom_feed(plan, posts, title, base))
+    ctx.writer.write(plan.rss_path, rss_feed(plan, posts, title, base))

@@ -1,0 +1,230 @@
+"""Month pages: a month's timeline pages (parts of a long month), its posts' permalinks, its search shard.
+
+Every page gets a key from the archive state it shows (its posts' stamps, the places of replied posts,
+the navigation); pages whose key the manifest already holds are not rendered. The posts of pages that
+are rendered are read a page at a time, and each card is rendered once for the timeline page and the
+permalinks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from tgvault.export.site.context import BuildContext
+from tgvault.export.site.formatting import MONTH_NAMES, format_full, month_label
+from tgvault.export.site.options import Order
+from tgvault.export.site.page_keys import digest
+from tgvault.export.site.page_links import PageLinks
+from tgvault.export.site.pages.cards import Card, card_items, related_posts, render_cards, reply_info
+from tgvault.export.site.pages.layout import months_navigator, page_context, page_header
+from tgvault.export.site.pages.permalinks import PermalinkPages
+from tgvault.export.site.plan import ChannelPlan, TimelinePage, day_anchor
+from tgvault.export.site.planned_posts import PlannedPost
+from tgvault.export.site.search import SearchEntry, searchable_text, shard_script
+
+
+@dataclass
+class _PageWork:
+    """A page of a month to look at: its key, whether it is rendered, the permalinks of it to write."""
+
+    page: TimelinePage
+    key: str
+    needed: bool
+    permalinks: list[tuple[int, str]]
+
+
+class MonthPages:
+    """Writes the pages of a channel's months; the permalinks of their posts through ``permalink_pages``."""
+
+    def __init__(self, ctx: BuildContext, permalink_pages: PermalinkPages) -> None:
+        self.ctx = ctx
+        self.permalink_pages = permalink_pages
+
+    def write(
+        self,
+        plan: ChannelPlan,
+        month: int,
+        navigation: object,
+        display: list[TimelinePage],
+        position: dict[int, int],
+        *,
+        timeline: set[int] | None = None,
+        permalinks: set[int] | None = None,
+        shard: bool = True,
+    ) -> None:
+        """A month's timeline pages, permalinks and search shard (only the pages named, when named)."""
+        ctx = self.ctx
+        writer = ctx.writer
+        days = plan.month_days(month)
+        pages = [plan.pages[i] for i in plan.months[month]]
+        parts = [(page.path, first, last) for page, first, last in plan.month_parts(month)]
+        shard_path = plan.shard_path(month)
+        shard_key = ""
+        shard_needed = False
+        if shard:
+            shard_key = digest(
+                ctx.global_key,
+                "shard",
+                [(i, plan.posts[i].stamp, page.path) for page in pages for i in page.ids],
+            )
+            shard_needed = not writer.skip_if_current(shard_path, shard_key)
+        work: list[_PageWork] = []
+        for page in pages:
+            keyed = timeline is None or page.index in timeline
+            linked = permalinks is None or page.index in permalinks
+            if not (keyed or linked):
+                if shard_needed:  # its posts are still read for the month's search shard
+                    work.append(_PageWork(page, "", False, []))
+                continue
+            at = position[page.index]
+            neighbours = (
+                display[at - 1].path if at > 0 else None,
+                display[at + 1].path if at + 1 < len(display) else None,
+            )
+            rows = [plan.posts[i] for i in page.ids]
+            page_key = digest(
+                ctx.global_key,
+                "timeline",
+                page.path,
+                navigation,
+                days,
+                neighbours,
+                parts,
+                [(row.message_id, row.stamp, reply_info(ctx.site, row)) for row in rows],
+            )
+            needed = keyed and not writer.skip_if_current(page.path, page_key)
+            stale: list[tuple[int, str]] = []
+            for group_rows in _album_runs(rows if linked else []):
+                ids = [row.message_id for row in group_rows]
+                group_key = digest(
+                    ctx.global_key,
+                    "post",
+                    page.path,
+                    [(row.message_id, row.stamp, reply_info(ctx.site, row)) for row in group_rows],
+                )
+                for message_id in ids:
+                    if not writer.skip_if_current(plan.permalink_path(message_id), group_key):
+                        stale.append((message_id, group_key))
+            work.append(_PageWork(page, page_key, needed, stale))
+        if not shard_needed and not any(item.needed or item.permalinks for item in work):
+            return
+        entries: list[SearchEntry] = []
+        channel_id = plan.channel.id
+        with ctx.uow_factory() as uow:
+            for item in work:
+                if not (item.needed or item.permalinks or shard_needed):
+                    continue
+                page = item.page
+                page_ids = list(page.ids)
+                posts = uow.posts.for_display(channel_id, page_ids)
+                ordered = [posts[i] for i in page_ids if i in posts]
+                if item.needed or item.permalinks:
+                    revisions = uow.posts.revisions_for(channel_id, page_ids)
+                    related = related_posts(ctx.site, uow, posts, channel_id)
+                    # one rendering per card, shared by the timeline page and the permalinks
+                    cards = render_cards(
+                        ctx, plan, PageLinks(plan.card_base, ctx.site), ordered, revisions, related
+                    )
+                    if item.needed:
+                        self._timeline_page(plan, page, pages, cards, display, position, item.key)
+                    by_id = {message_id: card for card in cards for message_id in card.ids}
+                    views = uow.counters.views_for(channel_id, [i for i, _ in item.permalinks], min_points=2)
+                    for message_id, key in item.permalinks:
+                        self.permalink_pages.write(
+                            plan, message_id, by_id.get(message_id), key, views.get(message_id, [])
+                        )
+                if shard_needed:
+                    links = PageLinks("search.html", ctx.site)
+                    for post in ordered:
+                        entries.append(
+                            SearchEntry(
+                                message_id=post.message_id,
+                                url=links.to(page.path, f"post-{post.message_id}"),
+                                date=format_full(post.date, ctx.zone),
+                                text=searchable_text(post),
+                            )
+                        )
+        if shard_needed:
+            writer.write(shard_path, shard_script(plan, month, entries), shard_key)
+
+    def _timeline_page(
+        self,
+        plan: ChannelPlan,
+        page: TimelinePage,
+        month_pages: list[TimelinePage],
+        cards: Sequence[Card],
+        display: list[TimelinePage],
+        position: dict[int, int],
+        key: str,
+    ) -> None:
+        """One timeline page: a month, or a part of a long month, with its pager and day links."""
+        ctx = self.ctx
+        title = month_label(page.month)
+        if len(month_pages) > 1:
+            title += f", part {page.number} of {len(month_pages)}"
+        context = page_context(ctx, page.path, f"{plan.channel.title} — {title}")
+        links: PageLinks = context["links"]
+        at = position[page.index]
+        newer_first = plan.order is Order.NEWEST
+        previous = display[at - 1] if at > 0 else None
+        following = display[at + 1] if at + 1 < len(display) else None
+        pager = {
+            "previous": links.to(previous.path) if previous else None,
+            "previous_label": "Newer posts" if newer_first else "Older posts",
+            "next": links.to(following.path) if following else None,
+            "next_label": "Older posts" if newer_first else "Newer posts",
+        }
+        days = [
+            {"label": str(_day_of_month(day)), "url": links.to(path, day_anchor(day))}
+            for day, path in plan.month_days(page.month)
+        ]
+        parts = []
+        if len(month_pages) > 1:
+            for part, first, last in plan.month_parts(page.month):
+                span = (
+                    f"{_day_of_month(first)}–{_day_of_month(last)}"
+                    if first != last
+                    else f"{_day_of_month(first)}"
+                )
+                parts.append(
+                    {
+                        "label": f"Part {part.number}",
+                        "days": f"{span} {MONTH_NAMES[page.month % 12][:3]}",
+                        "url": links.to(part.path),
+                        "current": part.path == page.path,
+                    }
+                )
+            if newer_first:
+                parts.reverse()
+        html = ctx.renderer.render(
+            "timeline.html",
+            **context,
+            channel=page_header(ctx, plan, links),
+            heading=title,
+            months_nav=months_navigator(plan, links, page.month, counts=False),
+            days=days,
+            parts=parts,
+            pager=pager,
+            items=card_items(ctx, plan, cards, days=True),
+        )
+        ctx.writer.write(page.path, html, key)
+
+
+def _album_runs(rows: Sequence[PlannedPost]) -> Iterator[list[PlannedPost]]:
+    """Consecutive rows of one album together, every other row alone."""
+    run: list[PlannedPost] = []
+    for row in rows:
+        if run and row.group is not None and run[-1].group == row.group:
+            run.append(row)
+            continue
+        if run:
+            yield run
+        run = [row]
+    if run:
+        yield run
+
+
+def _day_of_month(day: int) -> int:
+    return date.fromordinal(day).day

@@ -1,0 +1,234 @@
+"""Phase one of a build: plan every channel from scratch, or bring the last build's plan up to date.
+
+Planning also finds the files posts show and the channels' photos (a missing file changes the
+site-wide key), computes that key, and keeps the plan in the manifest for the next build (see
+:mod:`tgvault.export.site.incremental`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+from tgvault import __version__
+from tgvault.domain import Channel
+from tgvault.export.site.context import BuildContext
+from tgvault.export.site.incremental import (
+    PLAN_FORMAT,
+    ChannelChanges,
+    StalePlan,
+    add_repliers,
+    decode_plan,
+    encode_plan,
+    merge_changes,
+    next_since,
+)
+from tgvault.export.site.links import media_site_path
+from tgvault.export.site.manifest import plan_digests
+from tgvault.export.site.options import SiteBuildReport, SiteError
+from tgvault.export.site.page_keys import digest
+from tgvault.export.site.plan import ChannelPlan, SitePlan, plan_channel
+from tgvault.storage.repositories import PostOutline
+
+
+class Planner:
+    """Plans the site of one build into its context: the site plan, missing files, photos, the site key."""
+
+    def __init__(self, ctx: BuildContext) -> None:
+        self.ctx = ctx
+        self._engine = ""
+        self._kept_parts: dict[int, dict[str, str]] = {}  # digests of the kept plan's parts, by channel
+        self.marks: dict[int, tuple[datetime, datetime]] = {}  # where the next build reads changes from
+
+    def channels(self) -> list[Channel]:
+        """The channels to build: every channel of the archive, or those the options name."""
+        ctx = self.ctx
+        with ctx.uow_factory() as uow:
+            channels = uow.channels.list()
+        wanted = ctx.options.channel_ids
+        if wanted is not None:
+            known = {channel.id for channel in channels}
+            unknown = sorted(set(wanted) - known)
+            if unknown:
+                raise SiteError(f"channels not in the archive: {', '.join(map(str, unknown))}")
+            channels = [channel for channel in channels if channel.id in set(wanted)]
+        return channels
+
+    def plan(self, channels: Sequence[Channel], clock: datetime) -> None:
+        """Plan every post of every channel (today's archive, read whole)."""
+        ctx = self.ctx
+        ctx.site = SitePlan({})
+        ctx.missing_media = set()
+        manifest = ctx.writer.manifest
+        manifest.clear_plan()  # planned again from scratch; the files posts show are recorded as planned
+        for channel in channels:
+            with ctx.uow_factory() as uow:
+                posts_mark, media_mark = uow.posts.change_marks(channel.id)
+
+                def record(shown: list[tuple[int, str]], channel_id: int = channel.id) -> None:
+                    manifest.add_post_media(channel_id, shown)
+
+                ctx.site.channels[channel.id] = plan_channel(
+                    channel, uow.posts.outline(channel.id), ctx.options, media_sink=record
+                )
+            self.marks[channel.id] = (next_since(posts_mark, clock), next_since(media_mark, clock))
+        self._media()
+        ctx.global_key = self._global_key(channels)
+
+    def incremental(self, channels: Sequence[Channel], clock: datetime) -> dict[int, ChannelChanges] | None:
+        """Bring the last build's plan up to date; None when the site must be planned from scratch."""
+        ctx = self.ctx
+        manifest = ctx.writer.manifest
+        raw = manifest.plan_value("site")
+        if raw is None:
+            return None
+        try:
+            kept_site = json.loads(raw.decode("utf-8"))
+        except ValueError:
+            return None
+        for channel in channels:
+            ctx.avatars[channel.id] = self._avatar(channel)
+        if (
+            not isinstance(kept_site, dict)
+            or kept_site.get("missing")
+            or kept_site.get("fingerprint") != self._fingerprint(channels)
+        ):
+            return None
+        zone, per_page = ctx.zone, ctx.options.posts_per_page
+        changes: dict[int, ChannelChanges] = {}
+        try:
+            kept = {}
+            for channel in channels:
+                parts = manifest.channel_plan(channel.id)
+                self._kept_parts[channel.id] = plan_digests(parts)
+                kept[channel.id] = decode_plan(channel, ctx.options.order, parts)
+                del parts  # decoded: the plan holds its own copy
+            with ctx.uow_factory() as uow:
+                for channel in channels:
+                    kept_plan = kept[channel.id]
+                    posts_mark, media_mark = uow.posts.change_marks(channel.id)
+                    ids = uow.posts.changed_since(channel.id, kept_plan.posts_since, kept_plan.media_since)
+                    outlines = uow.posts.outline_for(channel.id, ids)
+                    ctx.report.changed_posts += len(outlines)
+
+                    def more(wanted: list[int], channel_id: int = channel.id) -> list[PostOutline]:
+                        return uow.posts.outline_for(channel_id, wanted)
+
+                    changes[channel.id] = merge_changes(kept_plan.plan, outlines, zone, per_page, more)
+                    if len(kept_plan.plan.posts) != uow.posts.count(channel.id):
+                        raise StalePlan("posts were removed from the archive")
+                    self.marks[channel.id] = (next_since(posts_mark, clock), next_since(media_mark, clock))
+        except StalePlan:
+            self._restart()
+            return None
+        # the files of changed posts: in place, or plan from scratch (the site-wide key names missing ones)
+        mode = ctx.options.media_mode
+        unused: set[str] = set()
+        for channel_id, change in changes.items():
+            before = manifest.post_media(channel_id, sorted(change.media))
+            for store_path in sorted({path for path in change.media.values() if path}):
+                missing = ctx.writer.media(ctx.media_store, store_path, mode) is None
+                if missing and media_site_path(store_path) is not None:
+                    self._restart()
+                    return None
+            manifest.set_post_media(channel_id, change.media)
+            unused.update(path for i, path in before.items() if change.media.get(i) != path)
+        for store_path in sorted(unused):
+            site_path = media_site_path(store_path)
+            if site_path is not None and not manifest.media_in_use(store_path):
+                ctx.writer.drop_media(site_path)
+        ctx.site = SitePlan({channel_id: kept[channel_id].plan for channel_id in kept})
+        targets = {channel_id: change.dirty for channel_id, change in changes.items() if change.dirty}
+        if targets:
+            for plan in ctx.site.channels.values():
+                add_repliers(plan, changes[plan.channel.id], targets)
+        ctx.global_key = self._global_key(channels)
+        ctx.writer.incremental = True
+        ctx.report.incremental = True
+        return changes
+
+    def _restart(self) -> None:
+        """Forget what an incremental attempt did before planning from scratch."""
+        ctx = self.ctx
+        ctx.site = SitePlan({})
+        self.marks.clear()
+        self._kept_parts = {}
+        ctx.report = ctx.writer.report = SiteBuildReport()
+
+    def keep(self, plans: Sequence[ChannelPlan], *, from_scratch: bool) -> None:
+        """Keep this build's plan in the manifest for the next build."""
+        ctx = self.ctx
+        manifest = ctx.writer.manifest
+        for plan in plans:
+            posts_since, media_since = self.marks[plan.channel.id]
+            manifest.save_channel_plan(
+                plan.channel.id,
+                encode_plan(plan, posts_since, media_since),
+                None if from_scratch else self._kept_parts.get(plan.channel.id),
+            )
+        kept = {
+            "fingerprint": self._fingerprint([plan.channel for plan in plans]),
+            "missing": sorted(ctx.missing_media),
+        }
+        manifest.save_plan_value("site", json.dumps(kept).encode("utf-8"))
+
+    def _media(self) -> None:
+        ctx = self.ctx
+        mode = ctx.options.media_mode
+        manifest = ctx.writer.manifest
+        for plan in ctx.site.channels.values():
+            for store_path in manifest.files_shown(plan.channel.id):
+                if ctx.writer.media(ctx.media_store, store_path, mode) is None:
+                    site_path = media_site_path(store_path)
+                    if site_path is not None:
+                        ctx.missing_media.add(site_path)
+            ctx.avatars[plan.channel.id] = self._avatar(plan.channel)
+
+    def _avatar(self, channel: Channel) -> str | None:
+        ctx = self.ctx
+        sha = channel.photo_sha256
+        if not sha or len(sha) != 64 or not all(c in "0123456789abcdef" for c in sha):
+            return None
+        for candidate in ctx.media_store.find(sha):
+            site_path = ctx.writer.media(ctx.media_store, candidate, ctx.options.media_mode)
+            if site_path is not None:
+                return site_path
+        return None
+
+    def _engine_hash(self) -> str:
+        if not self._engine:
+            self._engine = self.ctx.renderer.engine_hash()
+        return self._engine
+
+    def _global_key(self, channels: Sequence[Channel]) -> str:
+        ctx = self.ctx
+        options = ctx.options
+        return digest(
+            self._engine_hash(),
+            options.title,
+            options.base_url,
+            options.timezone,
+            options.order.value,
+            options.posts_per_page,
+            # every page of a channel links to its hashtag index once it has one
+            [(c.id, c.username, c.title, ctx.avatars.get(c.id), self._has_tags(c.id)) for c in channels],
+            sorted(ctx.missing_media),
+        )
+
+    def _has_tags(self, channel_id: int) -> bool:
+        plan = self.ctx.site.channels.get(channel_id)
+        return plan is not None and bool(plan.tags)
+
+    def _fingerprint(self, channels: Sequence[Channel]) -> str:
+        """Everything besides the posts that a kept plan and its pages depend on."""
+        ctx = self.ctx
+        return digest(
+            PLAN_FORMAT,
+            __version__,
+            self._engine_hash(),
+            replace(ctx.options, out_dir=Path()),
+            [(c.id, c.username, c.title, ctx.avatars.get(c.id)) for c in channels],
+        )
