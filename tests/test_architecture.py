@@ -58,6 +58,13 @@ MAY_IMPORT: dict[str, frozenset[str]] = {
     "testing": frozenset({"package", "kernel"}),
 }
 
+# Single arrows allowed across rooms, each with its reason.
+EXCEPTIONS: dict[tuple[str, str], str] = {
+    ("tgvault.config.sections", "tgvault.storage.s3_store"): (
+        "[media] store is checked with the S3 store's own address parser: one rule for what an S3 address is"
+    ),
+}
+
 # Third-party libraries that belong to one room each (a line of code should know its room).
 LIBRARY_ROOMS: dict[str, frozenset[str]] = {
     "telethon": frozenset({"sources", "testing"}),
@@ -133,7 +140,7 @@ def arrows_against_the_flow(modules: Mapping[str, Path]) -> list[str]:
         source, target = room_of(arrow.source), room_of(arrow.target)
         if source is None or target is None or source == target:
             continue
-        if target not in MAY_IMPORT[source]:
+        if target not in MAY_IMPORT[source] and (arrow.source, arrow.target) not in EXCEPTIONS:
             found.append(f"{arrow.source}:{arrow.line} ({source}) imports {arrow.target} ({target})")
     return found
 
