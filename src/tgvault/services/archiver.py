@@ -2,12 +2,9 @@
 
 Every page of posts is committed in one transaction together with the checkpoint that covers it, so
 a run stopped at any moment (Ctrl-C, a crash, ``kill -9``) is completed by the next one with every
-post exactly once. The archive's coverage of a channel is kept contiguous:
-
-* ``newest_id`` — everything above the backfill checkpoint up to this id is archived; a sync walks
-  upward from it (oldest first), raising it page by page.
-* ``backfill_offset_id`` — a backfill walks downward (newest first) from ``backfill_top_id``; this is
-  the lowest id it committed, where the next run resumes. ``backfill_complete`` marks the bottom.
+post exactly once (the walks and their checkpoints: :mod:`tgvault.services.history_walks`). Around the
+walks an :class:`Archiver` records each run, holds the channel's lock, re-reads the refresh window and
+works the channel's download queue.
 """
 
 from __future__ import annotations
@@ -16,21 +13,21 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import structlog
 
-from tgvault.domain import Channel, RunCounts, RunStatus, SyncState
+from tgvault.domain import Channel, RunCounts, RunStatus
 from tgvault.errors import ChannelBusyError, TgvaultError
 from tgvault.services.alerts import Reread, watch_vanished
+from tgvault.services.history_walks import HistoryWalker
 from tgvault.services.media_queue import MediaQueue
 from tgvault.services.plans import ChannelPlan, MediaPolicy
 from tgvault.services.progress import Progress, SilentProgress
-from tgvault.sources.base import FetchedPost, PostSource
+from tgvault.services.tallies import Tally
+from tgvault.sources.base import PostSource
 from tgvault.storage.media_store import LocalMediaStore
-from tgvault.storage.repositories import UpsertOutcome
 from tgvault.storage.tables import utcnow
 from tgvault.storage.unit_of_work import UnitOfWork
 
@@ -38,17 +35,6 @@ log = structlog.get_logger(__name__)
 
 LOCK_STALE_AFTER = timedelta(minutes=10)
 REFRESH_BATCH = 100
-
-
-@dataclass
-class Tally:
-    """Counts of one run, kept up to date as pages are committed (so a failed run records them too)."""
-
-    counts: RunCounts = field(default_factory=RunCounts)
-
-    def add(self, **changes: int) -> None:
-        """Add to the counts."""
-        self.counts = self.counts + RunCounts(**changes)
 
 
 @dataclass(frozen=True)
@@ -86,6 +72,14 @@ class Archiver:
         self._clock = clock
         self._owner = owner or uuid.uuid4().hex
         self._queues: dict[int, MediaQueue] = {}
+        self._walks = HistoryWalker(
+            source,
+            unit_of_work,
+            progress=self._progress,
+            clock=clock,
+            heartbeat=self._heartbeat,
+            queue_for=self._queue,
+        )
 
     # -- public services ---------------------------------------------------------------------
 
@@ -93,11 +87,11 @@ class Archiver:
         """Archive a channel's whole history (or ``plan.since`` .. ``plan.until``), resuming a stopped run."""
         async with self._recorded_run(plan.key, "backfill") as (channel, tally):
             if plan.until is not None:
-                await self._walk_range(channel, plan, tally)
+                await self._walks.walk_range(channel, plan, tally)
             else:
-                if self._has_started(channel):
-                    await self._walk_newer(channel, plan, tally)
-                await self._walk_older(channel, plan, tally)
+                if self._walks.has_started(channel):
+                    await self._walks.walk_newer(channel, plan, tally)
+                await self._walks.walk_older(channel, plan, tally)
             await self._retry_media(channel, plan.media, tally)
             return tally.counts
         raise AssertionError("unreachable")  # pragma: no cover
@@ -105,9 +99,9 @@ class Archiver:
     async def sync(self, plan: ChannelPlan) -> RunCounts:
         """One pass over a channel: new posts, the unfinished part of its history, then the refresh window."""
         async with self._recorded_run(plan.key, "sync") as (channel, tally):
-            if self._has_started(channel):
-                await self._walk_newer(channel, plan, tally)
-            await self._walk_older(channel, plan, tally)
+            if self._walks.has_started(channel):
+                await self._walks.walk_newer(channel, plan, tally)
+            await self._walks.walk_older(channel, plan, tally)
             await self._refresh(channel, plan, tally)
             await self._retry_media(channel, plan.media, tally)
             return tally.counts
@@ -196,117 +190,7 @@ class Archiver:
     def _heartbeat(self, uow: UnitOfWork, channel: Channel) -> None:
         uow.locks.heartbeat(_lock_key(channel), self._owner)
 
-    async def _commit_page(
-        self,
-        channel: Channel,
-        items: Sequence[FetchedPost],
-        checkpoint: Callable[[SyncState, list[int]], dict[str, Any]] | None,
-        queue: MediaQueue,
-    ) -> UpsertOutcome:
-        """Store a page, queue its files and move the channel's checkpoint over it, in one transaction run
-        in a worker thread; then set the download pool to work.
-
-        The database drivers release the GIL while SQLite or PostgreSQL works, so the next page arrives
-        from Telegram during the commit. Awaiting it keeps pages committed one at a time and in order; a
-        cancelled run still lets the transaction (posts, queued files and checkpoint together) finish or
-        roll back whole.
-        """
-        posts = [item.post for item in items]
-
-        def commit() -> tuple[UpsertOutcome, list[int]]:
-            with self._uow() as uow:
-                outcome = uow.posts.upsert_many(posts, self._clock())
-                queued = queue.enqueue(uow, items)
-                if checkpoint is not None:
-                    state = uow.sync_state.get(channel.id)
-                    ids = [post.message_id for post in posts]
-                    uow.sync_state.save(state.model_copy(update=checkpoint(state, ids)))
-                self._heartbeat(uow, channel)
-                uow.commit()
-            return outcome, queued
-
-        outcome, queued = await asyncio.to_thread(commit)
-        queue.wake(items, queued)
-        return outcome
-
-    def _has_started(self, channel: Channel) -> bool:
-        """True once any walk of the channel committed (or found it empty)."""
-        with self._uow() as uow:
-            state = uow.sync_state.get(channel.id)
-        return state.newest_id > 0 or state.backfill_complete
-
-    # -- walks -------------------------------------------------------------------------------
-
-    async def _walk_newer(self, channel: Channel, plan: ChannelPlan, tally: Tally) -> None:
-        """Archive posts above ``newest_id``, oldest first, raising the checkpoint page by page."""
-        with self._uow() as uow:
-            newest = uow.sync_state.get(channel.id).newest_id
-        self._progress.started(plan.key, None)
-        queue = self._queue(channel, plan.media, tally)
-        async for page in self._source.newer(channel, min_id=newest):
-            if not page.posts:
-                continue
-
-            def newer_checkpoint(state: SyncState, ids: list[int]) -> dict[str, Any]:
-                return {"newest_id": max(state.newest_id, *ids), "last_sync_at": self._clock()}
-
-            outcome = await self._commit_page(channel, page.posts, newer_checkpoint, queue)
-            tally.add(posts_added=outcome.added, posts_edited=outcome.edited)
-            self._progress.posts(len(page.posts))
-
-    async def _walk_older(self, channel: Channel, plan: ChannelPlan, tally: Tally) -> None:
-        """Continue (or start) the downward walk of the channel's history, down to ``plan.since``."""
-        with self._uow() as uow:
-            state = uow.sync_state.get(channel.id)
-            if state.backfill_complete:
-                return
-            if plan.since is not None and state.backfill_offset_id is not None:
-                lowest_post = uow.posts.get(channel.id, state.backfill_offset_id)
-                if lowest_post is not None and lowest_post.date < plan.since:
-                    return
-        offset = state.backfill_offset_id or 0
-        started = False
-        queue = self._queue(channel, plan.media, tally)
-        async for page in self._source.older(channel, offset_id=offset):
-            if not started:
-                self._progress.started(plan.key, page.total)
-                started = True
-            in_range = [item for item in page.posts if plan.since is None or item.post.date >= plan.since]
-            reached_since = len(in_range) < len(page.posts)
-            if in_range:
-
-                def older_checkpoint(state: SyncState, ids: list[int]) -> dict[str, Any]:
-                    top = state.backfill_top_id or max(ids)
-                    return {
-                        "backfill_top_id": top,
-                        "backfill_offset_id": min(ids),
-                        "newest_id": max(state.newest_id, top),
-                        "last_sync_at": self._clock(),
-                    }
-
-                outcome = await self._commit_page(channel, in_range, older_checkpoint, queue)
-                offset = min(item.post.message_id for item in in_range)
-                tally.add(posts_added=outcome.added, posts_edited=outcome.edited)
-                self._progress.posts(len(in_range))
-            if reached_since:
-                return
-        with self._uow() as uow:
-            state = uow.sync_state.get(channel.id)
-            uow.sync_state.save(state.model_copy(update={"backfill_complete": True}))
-            uow.commit()
-
-    async def _walk_range(self, channel: Channel, plan: ChannelPlan, tally: Tally) -> None:
-        """Archive posts dated ``plan.since`` .. ``plan.until``; no checkpoint, upserts make it repeatable."""
-        self._progress.started(plan.key, None)
-        queue = self._queue(channel, plan.media, tally)
-        async for page in self._source.older(channel, offset_date=plan.until):
-            in_range = [item for item in page.posts if plan.since is None or item.post.date >= plan.since]
-            if in_range:
-                outcome = await self._commit_page(channel, in_range, None, queue)
-                tally.add(posts_added=outcome.added, posts_edited=outcome.edited)
-                self._progress.posts(len(in_range))
-            if len(in_range) < len(page.posts):
-                return
+    # -- the refresh window ------------------------------------------------------------------
 
     async def _refresh(self, channel: Channel, plan: ChannelPlan, tally: Tally) -> None:
         """Re-read the newest posts to record edits, deletions and the latest counters."""
