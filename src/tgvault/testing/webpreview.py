@@ -213,10 +213,12 @@ class FakeWebPreview:
                         self.send_header(key, value)
                     self.send_header("Content-Length", str(len(body)))
                     self.end_headers()
-                    self.wfile.write(body)
                 finally:
+                    # Counted out before the body goes: the client can send its next request only once it
+                    # has the whole body, so that request is never counted beside this one.
                     with fake._lock:
                         fake._in_flight -= 1
+                self.wfile.write(body)
 
             def log_message(self, format: str, *args: object) -> None:
                 """Keep test output quiet."""
