@@ -97,6 +97,7 @@ def test_an_unreadable_manifest_means_everything_is_written_again(site: Site) ->
 def test_the_manifest_counts_builds_and_keeps_media_sizes(tmp_path: Path) -> None:
     manifest = SiteManifest(tmp_path)
     manifest.record_media("media/ab/abc.jpg", 1234)
+    (tmp_path / "index.html").write_text("the page")  # a manifest describes files that are there
     manifest.record_page("index.html", "k", "h" * 24)
     manifest.commit()
     manifest.close()

@@ -153,9 +153,9 @@ def download_name(name: str, site_path: str) -> str:
     at most 120 characters; ``file.<ext>`` when nothing is left."""
     kept = "".join(
         "_" if ch in _NAME_REFUSED or unicodedata.category(ch) in _NAME_CATEGORIES else ch
-        for ch in unicodedata.normalize("NFC", name)
+        for ch in " ".join(unicodedata.normalize("NFC", name).split())  # tabs and newlines: one space
     )
-    kept = " ".join(kept.split()).strip(" ._")
+    kept = kept.strip(" ._")
     if len(kept) > _NAME_MAX:
         stem, dot, extension = kept.rpartition(".")
         if dot and 0 < len(extension) <= 10:

@@ -30,6 +30,7 @@ OLD_MANIFEST_DB = ".tgvault-site.db"  # inside the site folder, before the manif
 LEGACY_MANIFEST = ".tgvault-site.json"
 MANIFEST_VERSION = 1
 _SQLITE_COMPANIONS = ("-journal", "-wal", "-shm")
+SITE_INDEX = "index.html"  # the front page every build writes
 
 
 def manifest_path(out_dir: Path) -> Path:
@@ -54,6 +55,14 @@ def _move_database(source: Path, target: Path) -> None:
         moving = source.with_name(source.name + suffix)
         if moving.exists():
             shutil.move(moving, target.with_name(target.name + suffix))
+
+
+def _remove_database(path: Path) -> None:
+    try:
+        for suffix in ("", *_SQLITE_COMPANIONS):
+            path.with_name(path.name + suffix).unlink(missing_ok=True)
+    except OSError as exc:
+        raise SiteError(f"cannot remove the outdated site manifest {path}: {exc.strerror or exc}") from exc
 
 
 def adopt_old_manifest(out_dir: Path, target: Path) -> None:
@@ -129,15 +138,23 @@ class SiteManifest:
     def __init__(self, out_dir: Path) -> None:
         self._path = manifest_path(out_dir)
         adopt_old_manifest(out_dir, self._path)
+        db: sqlite3.Connection | None = None
         try:
-            self._db = self._open()
+            db = self._open()
+            usable = not self._describes_missing_files(db, out_dir)
         except sqlite3.DatabaseError:
-            # An unreadable manifest means: compare nothing, write everything.
-            self._path.unlink(missing_ok=True)
+            usable = False  # unreadable: compare nothing, write everything
+        if not usable:
+            # also when the folder was removed or emptied: the manifest lists files that are gone
+            if db is not None:
+                db.close()
+            _remove_database(self._path)
             try:
-                self._db = self._open()
+                db = self._open()
             except sqlite3.Error as exc:  # e.g. the folder beside the site cannot be written
                 raise SiteError(f"cannot create the site manifest {self._path}: {exc}") from exc
+        assert db is not None
+        self._db = db
         self._db.execute("BEGIN")
         row = self._db.execute("SELECT value FROM meta WHERE name = 'build'").fetchone()
         self.build = (int(row[0]) if row else 0) + 1
@@ -155,6 +172,15 @@ class SiteManifest:
             db.close()
             raise
         return db
+
+    @staticmethod
+    def _describes_missing_files(db: sqlite3.Connection, out_dir: Path) -> bool:
+        """True when the front page, or the first page, the manifest records is not in the folder."""
+        rows = db.execute(
+            "SELECT path FROM pages WHERE path = ? UNION ALL SELECT path FROM (SELECT path FROM pages LIMIT 1)",
+            (SITE_INDEX,),
+        )
+        return any(not (out_dir / str(path)).is_file() for (path,) in rows.fetchall())
 
     def _import_legacy(self, legacy: Path) -> None:
         if not legacy.is_file():

@@ -113,6 +113,8 @@ class SiteWriter:
         # An incremental build produces only the pages its changes reach: finish() then removes only
         # what it was told to (drop), and counts every other page of the manifest as unchanged.
         self.incremental = False
+        # Render every page again (a page whose key is unchanged is not skipped); written only if it differs.
+        self.rerender = False
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -126,10 +128,12 @@ class SiteWriter:
 
     def _rename_media(self) -> None:
         """Remove media files an earlier build published under a name this version never gives (an
-        ``.svg``, ``.html`` or ``.js`` kept from the store): the pages now link to their passive names."""
+        ``.svg``, ``.html`` or ``.js`` kept from the store). The first build under another naming
+        renders every page again (writing those that differ), so every page links to the new names."""
         manifest = self._manifest
         if manifest.meta_value("media_naming") == MEDIA_NAMING:
             return
+        self.rerender = True
         for path in manifest.media_paths():
             if not is_passive_media_path(path):
                 self._remove(path)
@@ -179,7 +183,7 @@ class SiteWriter:
         Otherwise the path is reserved for a following :meth:`write`.
         """
         entry = self._claim(_check_path(path))
-        if self.full or entry is None or entry[0] != key or not self._exists(path):
+        if self.full or self.rerender or entry is None or entry[0] != key or not self._exists(path):
             return False
         self._claimed.discard(path)
         self._manifest.keep_page(path, key)
