@@ -18,7 +18,7 @@ from pathlib import Path
 
 from tgvault.errors import StorageError
 from tgvault.export.site.links import media_type
-from tgvault.export.site.manifest import MANIFEST_VERSION, parse_legacy_manifest, read_manifest
+from tgvault.export.site.manifest import MANIFEST_VERSION, manifest_path, parse_legacy_manifest, read_manifest
 from tgvault.export.site.options import SiteError
 from tgvault.export.site.writer import MANIFEST, is_safe_path
 from tgvault.storage.s3_store import S3Writer
@@ -106,7 +106,8 @@ def publish_site(out_dir: Path, writer: S3Writer, *, full: bool = False) -> Publ
         separators=(",", ":"),
         sort_keys=True,
     ).encode("utf-8")
-    temp = out_dir / f".{MANIFEST}.publish"
+    beside = manifest_path(out_dir)  # written outside the site folder, like the build's manifest
+    temp = beside.with_name(f"{beside.name}.publish.json")
     temp.write_bytes(local_raw)
     try:
         writer.upload(temp, writer.location.key(MANIFEST), len(local_raw), content_type="application/json")
