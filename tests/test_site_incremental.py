@@ -20,7 +20,7 @@ from test_site_archive import NEWS, SECRET, UoW, at, make_archive, png
 from tgvault.domain import EntityKind, MediaItem, MediaKind, MediaStatus, Post, TextEntity
 from tgvault.export.site import Order, SiteBuildReport, SiteOptions, build_site
 from tgvault.export.site import plan as site_plan
-from tgvault.export.site.manifest import MANIFEST_DB
+from tgvault.export.site.manifest import manifest_path
 from tgvault.storage.media_store import LocalMediaStore
 from tgvault.storage.repositories import PostOutline
 from tgvault.text import utf16_len
@@ -53,11 +53,11 @@ class Sites:
 
 
 def tree(folder: Path) -> dict[str, bytes]:
-    """Every file of a site (but the manifest) with its bytes."""
+    """Every file of a site with its bytes (the manifest is kept beside the folder)."""
     return {
         str(path.relative_to(folder)): path.read_bytes()
         for path in sorted(folder.rglob("*"))
-        if path.is_file() and not path.name.startswith(MANIFEST_DB)
+        if path.is_file()
     }
 
 
@@ -375,7 +375,7 @@ def test_a_kept_plan_that_is_unreadable_or_behind_a_removal_is_replanned_from_sc
     make_archive(unit_of_work, store)
     sites = Sites(unit_of_work, store, tmp_path)
     sites.build("site")
-    with sqlite3.connect(tmp_path / "site" / MANIFEST_DB) as db:
+    with sqlite3.connect(manifest_path(tmp_path / "site")) as db:
         db.execute("UPDATE plan SET data = x'00ff' WHERE name = 'page_ids'")
     broken = sites.build("site")
     assert (False, 0) == (broken.incremental, broken.written)

@@ -15,7 +15,7 @@ import pytest
 from test_site_archive import UoW, make_archive
 from test_site_build import Site
 from tgvault.export.site import SiteError
-from tgvault.export.site.manifest import LEGACY_MANIFEST, MANIFEST_DB, SiteManifest, read_manifest
+from tgvault.export.site.manifest import LEGACY_MANIFEST, SiteManifest, manifest_path, read_manifest
 from tgvault.export.site.options import SiteBuildReport
 from tgvault.export.site.planned_posts import PlannedPost, PlannedPosts
 from tgvault.export.site.writer import SiteWriter
@@ -75,7 +75,7 @@ def test_an_older_json_manifest_is_taken_over(site: Site) -> None:
     legacy["pages"]["c/9999/old.html"] = ["k", "0" * 24]
     (site.out / "c/9999").mkdir(parents=True)
     (site.out / "c/9999/old.html").write_text("old")
-    (site.out / MANIFEST_DB).unlink()
+    manifest_path(site.out).unlink()
     (site.out / LEGACY_MANIFEST).write_text(json.dumps(legacy))
     report = site.build()
     assert 0 == report.written  # same content: nothing rewritten (keys differ, so pages render)
@@ -88,7 +88,7 @@ def test_an_older_json_manifest_is_taken_over(site: Site) -> None:
 
 def test_an_unreadable_manifest_means_everything_is_written_again(site: Site) -> None:
     first = site.build()
-    (site.out / MANIFEST_DB).write_bytes(b"this is not a database" * 100)
+    manifest_path(site.out).write_bytes(b"this is not a database" * 100)
     again = site.build()
     assert first.pages == again.rendered
     assert 0 == site.build().written
@@ -97,6 +97,7 @@ def test_an_unreadable_manifest_means_everything_is_written_again(site: Site) ->
 def test_the_manifest_counts_builds_and_keeps_media_sizes(tmp_path: Path) -> None:
     manifest = SiteManifest(tmp_path)
     manifest.record_media("media/ab/abc.jpg", 1234)
+    (tmp_path / "index.html").write_text("the page")  # a manifest describes files that are there
     manifest.record_page("index.html", "k", "h" * 24)
     manifest.commit()
     manifest.close()

@@ -3,13 +3,14 @@
 A file is streamed into a temporary file in the store (hashing as it goes), fsynced, and renamed
 into place only when complete, so a crash never leaves a partial file under a final name. The same
 content posted twice is stored once. Names Telegram supplies are never used as paths: only the
-sha256 and a sanitised extension are.
+sha256 and a passive extension are (an image, video, audio or download type; ``bin`` for anything a
+browser could run, see :mod:`tgvault.storage.media_types`). Files stored by older versions keep
+their names; the site and the JSON export publish them under passive names.
 """
 
 from __future__ import annotations
 
 import hashlib
-import mimetypes
 import os
 import re
 import time
@@ -21,36 +22,18 @@ from types import TracebackType
 from typing import BinaryIO, Protocol, Self, cast
 
 from tgvault.errors import IncompleteDownloadError, StorageError
+from tgvault.storage.media_types import extension_for
 
 _PART_NAME = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 _ONE_SHOT_PART = re.compile(r"^[0-9a-f]{32}$")
-_SAFE_EXTENSION = re.compile(r"^[a-z0-9]{1,10}$")
-_PREFERRED_EXTENSIONS = {
-    "image/jpeg": "jpg",
-    "video/mp4": "mp4",
-    "audio/mpeg": "mp3",
-    "audio/ogg": "ogg",
-    "application/x-tgsticker": "tgs",
-    "image/webp": "webp",
-    "video/webm": "webm",
-    "text/plain": "txt",
-}
 
 
 def safe_extension(mime_type: str | None, file_name: str | None = None) -> str:
-    """A short, safe file extension for stored media (``bin`` when nothing better is known)."""
-    if mime_type:
-        preferred = _PREFERRED_EXTENSIONS.get(mime_type.lower())
-        if preferred:
-            return preferred
-        guessed = mimetypes.guess_extension(mime_type.lower(), strict=False)
-        if guessed and _SAFE_EXTENSION.match(guessed[1:]):
-            return guessed[1:]
-    if file_name and "." in file_name:
-        candidate = file_name.rsplit(".", 1)[1].lower()
-        if _SAFE_EXTENSION.match(candidate):
-            return candidate
-    return "bin"
+    """The extension a new stored file gets: a passive one (:mod:`tgvault.storage.media_types`), else ``bin``.
+
+    HTML, SVG, XML, script and any other type a browser would run never keep their extension.
+    """
+    return extension_for(mime_type, file_name)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,9 @@
-"""Place the media files of exported posts in the ``media/`` folder next to the JSON file."""
+"""Place the media files of exported posts in the ``media/`` folder next to the JSON file.
+
+Files are named as in the media store (``media/ab/cd/<sha256>.<ext>``) but always with a passive
+extension (:mod:`tgvault.storage.media_types`): a file an older version stored as ``.html`` or ``.svg``
+is placed as ``.bin``, so an export put on a web server runs nothing when a file is opened.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,8 @@ from tgvault.domain import MediaItem, MediaStatus
 from tgvault.errors import StorageError
 from tgvault.export.desktop_json.raw_messages import DesktopRaw
 from tgvault.formats.desktop import FILE_NOT_INCLUDED, is_file_placeholder
-from tgvault.storage.media_store import MediaStore
+from tgvault.storage.media_store import MediaStore, content_path, parse_content_path
+from tgvault.storage.media_types import passive_extension
 
 __all__ = ["MediaFiles"]
 
@@ -26,9 +32,9 @@ class MediaFiles:
     def __init__(self, out: Path, store: MediaStore, link: bool) -> None:
         self._out_dir = out.parent
         self._store = store
-        self._store_root = store.root.resolve()
         self._link = link
         self._placed: dict[Path, str | None] = {}
+        self._targets: set[str] = set()
         self.media_files = 0
         self.media_bytes = 0
         self.media_not_included = 0
@@ -36,34 +42,40 @@ class MediaFiles:
 
     def _place(self, relative: str) -> str | None:
         """Copy a stored file into ``media/``; its path relative to the JSON, or None if it is unusable."""
+        parsed = parse_content_path(relative)
+        if parsed is None:
+            return None
         try:
             source = self._store.path_of(relative)
         except StorageError:
             return None
         if source in self._placed:
             return self._placed[source]
-        placed = self._copy(source) if source.is_file() else None
+        sha256, extension = parsed
+        placed = self._copy(source, sha256, passive_extension(extension)) if source.is_file() else None
         self._placed[source] = placed
         return placed
 
-    def _copy(self, source: Path) -> str | None:
-        inside = source.relative_to(self._store_root)
+    def _copy(self, source: Path, sha256: str, extension: str) -> str | None:
+        inside = content_path(sha256, extension)
+        if inside in self._targets:  # the same content stored under two names: placed once
+            return f"media/{inside}"
         target = self._out_dir / "media" / inside
-        expected = source.name.split(".", 1)[0]
         size = source.stat().st_size
         if not (target.is_file() and target.stat().st_size == size):
             target.parent.mkdir(parents=True, exist_ok=True)
             temp = target.with_name(f".{uuid.uuid4().hex}.part")
             try:
-                if not self._hard_link(source, temp) and self._copy_verified(source, temp) != expected:
+                if not self._hard_link(source, temp) and self._copy_verified(source, temp) != sha256:
                     temp.unlink(missing_ok=True)
                     return None
                 temp.replace(target)
             finally:
                 temp.unlink(missing_ok=True)
+        self._targets.add(inside)
         self.media_files += 1
         self.media_bytes += size
-        return f"media/{inside.as_posix()}"
+        return f"media/{inside}"
 
     def _hard_link(self, source: Path, temp: Path) -> bool:
         if not self._link:

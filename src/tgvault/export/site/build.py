@@ -57,11 +57,12 @@ class _Build:
     def __init__(
         self, uow_factory: UnitOfWorkFactory, media_store: MediaFiles, options: SiteOptions, full: bool
     ) -> None:
-        self.full = full
         zone = options.zone()
         report = SiteBuildReport()
         renderer = Renderer(options)
         writer = SiteWriter(options.out_dir, report, full=full)
+        # planned from scratch: asked for, or the first build after the media naming changed
+        self.replan = full or writer.rerender
         self.ctx = BuildContext(uow_factory, media_store, options, zone, report, renderer, writer)
         self.planner = Planner(self.ctx)
         self.months = MonthPages(self.ctx, PermalinkPages(self.ctx))
@@ -75,7 +76,7 @@ class _Build:
         clock = datetime.now(UTC)  # before anything is read: where the next build reads changes from
         ctx, planner = self.ctx, self.planner
         channels = planner.channels()
-        changes = None if self.full else planner.incremental(channels, clock)
+        changes = None if self.replan else planner.incremental(channels, clock)
         if changes is None:
             planner.plan(channels, clock)
         for name, data in static_files().items():

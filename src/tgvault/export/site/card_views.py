@@ -18,7 +18,14 @@ from tgvault.export.site.formatting import (
     human_size,
     iso,
 )
-from tgvault.export.site.links import media_site_path, safe_href, tme_post_url
+from tgvault.export.site.links import (
+    download_name,
+    media_display,
+    media_site_path,
+    media_type,
+    safe_href,
+    tme_post_url,
+)
 from tgvault.export.site.page_links import PageLinks
 from tgvault.export.site.plan import ChannelPlan, post_anchor
 from tgvault.export.site.richtext import clean_text, plain, render_text, snippet
@@ -35,6 +42,7 @@ from tgvault.export.site.views import (
     RevisionView,
     WebPageView,
 )
+from tgvault.storage.media_types import Display
 
 _SERVICE_TEXT = {
     "channel_create": "Channel created",
@@ -67,8 +75,26 @@ class CardContext:
     media_ok: Callable[[str], bool]
 
 
+# What each kind of attachment needs to be shown inline; a file of another display is offered as a download.
+_SHOWN_AS: dict[str, dict[Display, str]] = {
+    "photo": {Display.IMAGE: "photo"},
+    "sticker": {Display.IMAGE: "sticker"},
+    "video": {Display.VIDEO: "video"},
+    "round": {Display.VIDEO: "round"},
+    "sticker-video": {Display.VIDEO: "sticker-video"},
+    "gif": {Display.VIDEO: "gif", Display.IMAGE: "photo"},
+    "voice": {Display.AUDIO: "voice", Display.VIDEO: "voice"},
+    "audio": {Display.AUDIO: "audio", Display.VIDEO: "audio"},
+}
+
+
 def media_view(item: MediaItem, context: CardContext, deleted: bool = False) -> MediaView:
-    """An attachment with a working link when its file is in the site, else a note saying why not."""
+    """An attachment with a working link when its file is in the site, else a note saying why not.
+
+    A file is shown inline only when its published name is of the display its kind needs (a "photo"
+    that is an SVG or HTML file is published as ``.bin`` and offered as a download); downloads carry a
+    cleaned file name and the type their published name is served with.
+    """
     site_path = media_site_path(item.path) if item.status is MediaStatus.DOWNLOADED else None
     url = context.links.to(site_path) if site_path and context.media_ok(site_path) else None
     kind = {
@@ -87,6 +113,10 @@ def media_view(item: MediaItem, context: CardContext, deleted: bool = False) -> 
             kind, url = "sticker-animated", None
         elif mime.startswith("video/"):
             kind = "sticker-video"
+    default_names = {"voice": "Voice message", "round": "Video message", "document": "File"}
+    name = clean_text(item.file_name or item.title or default_names.get(kind, kind.capitalize()))
+    if url is not None and site_path is not None:
+        kind = _SHOWN_AS.get(kind, {}).get(media_display(site_path), "document")
     note = ""
     if url is None and kind != "sticker-animated":
         note = {
@@ -98,10 +128,9 @@ def media_view(item: MediaItem, context: CardContext, deleted: bool = False) -> 
     thumbnail = None
     if url is None and item.thumbnail_path:
         thumb_path = media_site_path(item.thumbnail_path)
-        if thumb_path and context.media_ok(thumb_path):
+        if thumb_path and media_display(thumb_path) is Display.IMAGE and context.media_ok(thumb_path):
             thumbnail = context.links.to(thumb_path)
-    default_names = {"voice": "Voice message", "round": "Video message", "document": "File"}
-    name = clean_text(item.file_name or item.title or default_names.get(kind, kind.capitalize()))
+    offered = url is not None and site_path is not None and kind == "document"
     return MediaView(
         kind=kind,
         url=url,
@@ -118,6 +147,8 @@ def media_view(item: MediaItem, context: CardContext, deleted: bool = False) -> 
         note=note,
         deleted=deleted,
         thumbnail=thumbnail,
+        download_name=download_name(name, site_path) if offered and site_path else "",
+        served_type=media_type(site_path) if offered and site_path else "",
     )
 
 

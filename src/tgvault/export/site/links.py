@@ -16,6 +16,7 @@ from functools import lru_cache
 from urllib.parse import urlsplit
 
 from tgvault.domain import Channel
+from tgvault.storage.media_types import Display, passive_extension, passive_type
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.\-]*):")
 # Browsers drop tabs and newlines inside URLs ("java\nscript:"), so any control, space, backslash or
@@ -27,6 +28,9 @@ _BARE_HOST = re.compile(r"^[^\W_](?:[\w-]*[^\W_])?(?:\.[^\W_](?:[\w-]*[^\W_])?)*
 _EMAIL = re.compile(r"^[^\s@<>\"'\\]{1,64}@[^\s@<>\"'\\/]{1,255}$")
 _USERNAME = re.compile(r"^[A-Za-z0-9_]{3,32}$")
 _MEDIA_PATH = re.compile(r"^([0-9a-f]{2})/([0-9a-f]{2})/([0-9a-f]{64})\.([a-z0-9]{1,10})$")
+_NAME_REFUSED = frozenset('/\\:*?"<>|')
+_NAME_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+_NAME_MAX = 120
 MAX_URL_LENGTH = 4096
 ALLOWED_SCHEMES = frozenset({"http", "https", "tg", "mailto"})
 
@@ -111,16 +115,54 @@ def tme_post_url(channel_id: int, message_id: int, username: str | None = None) 
 
 
 def media_site_path(store_path: str | None) -> str | None:
-    """Where a stored file lives in the site (``media/ab/cd/<sha256>.<ext>``), or None for a bad path.
+    """Where a stored file is published in the site (``media/ab/cd/<sha256>.<ext>``), or None for a bad path.
 
     The archive's recorded path is checked against the store's own naming, so nothing else is linked.
+    The published extension is passive whatever the stored one (``.bin`` for a file an older version
+    stored as ``.html`` or ``.svg``; see :mod:`tgvault.storage.media_types`), so no file of the site
+    runs script when opened directly.
     """
     if not store_path:
         return None
     match = _MEDIA_PATH.match(store_path)
     if match is None or not match.group(3).startswith(match.group(1) + match.group(2)):
         return None
-    return "media/" + store_path
+    head, _, extension = store_path.rpartition(".")
+    return f"media/{head}.{passive_extension(extension)}"
+
+
+def is_passive_media_path(site_path: str) -> bool:
+    """True for a path under ``media/`` whose extension is passive (what this version publishes)."""
+    _, dot, extension = site_path.rpartition(".")
+    return bool(dot) and site_path.startswith("media/") and passive_extension(extension) == extension
+
+
+def media_display(site_path: str) -> Display:
+    """How a page may show a published media file: as an image, in a player, or only as a download."""
+    return passive_type(site_path.rpartition(".")[2]).display
+
+
+def media_type(site_path: str) -> str:
+    """The Content-Type a published media file is served with (``application/octet-stream`` for ``.bin``)."""
+    return passive_type(site_path.rpartition(".")[2]).mime_type
+
+
+def download_name(name: str, site_path: str) -> str:
+    """The file name a download link offers (its ``download`` attribute): the post's own name without
+    path separators, control, invisible or bidi characters, characters Windows refuses, or leading dots,
+    at most 120 characters; ``file.<ext>`` when nothing is left."""
+    kept = "".join(
+        "_" if ch in _NAME_REFUSED or unicodedata.category(ch) in _NAME_CATEGORIES else ch
+        for ch in " ".join(unicodedata.normalize("NFC", name).split())  # tabs and newlines: one space
+    )
+    kept = kept.strip(" ._")
+    if len(kept) > _NAME_MAX:
+        stem, dot, extension = kept.rpartition(".")
+        if dot and 0 < len(extension) <= 10:
+            kept = f"{stem[: _NAME_MAX - len(extension) - 1].rstrip(' ._')}.{extension}"
+        else:
+            kept = kept[:_NAME_MAX].rstrip(" ._")
+    return kept or f"file.{site_path.rpartition('.')[2] or 'bin'}"
 
 
 def relative_url(from_page: str, to_path: str, fragment: str | None = None) -> str:

@@ -1,11 +1,14 @@
 """The site's manifest: what every build wrote, kept on disk so memory stays flat however big the site.
 
-A SQLite file in the output folder (``.tgvault-site.db``) records, for every page, the key of the
-archive state it was rendered from, the hash of its content and the number of the build that last
-produced it; for every media file, its size. A build runs in one transaction committed at the end,
-so a build that is killed leaves the previous manifest, and the next build compares against it.
+A SQLite file beside the output folder (``<folder>.tgvault-manifest.db``: ``site/`` is described by
+``site.tgvault-manifest.db``) records, for every page, the key of the archive state it was rendered
+from, the hash of its content and the number of the build that last produced it; for every media file,
+its size; and the plan of the last build. It is kept outside the folder because a static host publishes
+whatever the folder holds. A build runs in one transaction committed at the end, so a build that is
+killed leaves the previous manifest, and the next build compares against it.
 
-Older sites kept the manifest as JSON (``.tgvault-site.json``): it is read once into the new file.
+Older sites kept the manifest inside the folder: as SQLite (``.tgvault-site.db``), moved out on the
+first build; or as JSON (``.tgvault-site.json``), read once into the new file.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
+import shutil
 import sqlite3
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -20,9 +25,63 @@ from typing import Any
 
 from tgvault.export.site.options import SiteError
 
-MANIFEST_DB = ".tgvault-site.db"
+MANIFEST_SUFFIX = ".tgvault-manifest.db"
+OLD_MANIFEST_DB = ".tgvault-site.db"  # inside the site folder, before the manifest moved beside it
 LEGACY_MANIFEST = ".tgvault-site.json"
 MANIFEST_VERSION = 1
+_SQLITE_COMPANIONS = ("-journal", "-wal", "-shm")
+SITE_INDEX = "index.html"  # the front page every build writes
+
+
+def manifest_path(out_dir: Path) -> Path:
+    """Where the manifest of the site built in ``out_dir`` is kept: beside the folder, never inside it.
+
+    ``/srv/www/site`` is described by ``/srv/www/site.tgvault-manifest.db`` (symbolic links in the path
+    are not followed, so the manifest stays where the folder is named).
+    """
+    folder = Path(os.path.abspath(out_dir))  # noqa: PTH100 (normalises without following links)
+    if not folder.name:
+        raise SiteError(
+            f"cannot keep the site manifest beside {folder}: build the site into a folder below it"
+        )
+    return folder.with_name(folder.name + MANIFEST_SUFFIX)
+
+
+def _move_database(source: Path, target: Path) -> None:
+    """Move a SQLite file with its journal (a hot journal must stay beside its database)."""
+    for companion in _SQLITE_COMPANIONS:
+        target.with_name(target.name + companion).unlink(missing_ok=True)
+    for suffix in ("", *_SQLITE_COMPANIONS):
+        moving = source.with_name(source.name + suffix)
+        if moving.exists():
+            shutil.move(moving, target.with_name(target.name + suffix))
+
+
+def _remove_database(path: Path) -> None:
+    try:
+        for suffix in ("", *_SQLITE_COMPANIONS):
+            path.with_name(path.name + suffix).unlink(missing_ok=True)
+    except OSError as exc:
+        raise SiteError(f"cannot remove the outdated site manifest {path}: {exc.strerror or exc}") from exc
+
+
+def adopt_old_manifest(out_dir: Path, target: Path) -> None:
+    """Move a manifest an older version kept inside the site folder to ``target`` (beside the folder).
+
+    The newer of the two wins when both exist; the one inside the folder is always gone afterwards, so
+    it is never published. Raises SiteError when it cannot be moved or removed.
+    """
+    old = out_dir / OLD_MANIFEST_DB
+    try:
+        if old.is_file() and (not target.exists() or old.stat().st_mtime >= target.stat().st_mtime):
+            _move_database(old, target)
+        for suffix in ("", *_SQLITE_COMPANIONS):
+            old.with_name(old.name + suffix).unlink(missing_ok=True)
+    except OSError as exc:
+        raise SiteError(
+            f"cannot move the site manifest {old} out of the site folder to {target}: {exc.strerror or exc}"
+        ) from exc
+
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL)",
@@ -77,24 +136,51 @@ class SiteManifest:
     """
 
     def __init__(self, out_dir: Path) -> None:
-        self._path = out_dir / MANIFEST_DB
+        self._path = manifest_path(out_dir)
+        adopt_old_manifest(out_dir, self._path)
+        db: sqlite3.Connection | None = None
         try:
-            self._db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            for statement in _SCHEMA:
-                self._db.execute(statement)
+            db = self._open()
+            usable = not self._describes_missing_files(db, out_dir)
         except sqlite3.DatabaseError:
-            # An unreadable manifest means: compare nothing, write everything.
-            self._path.unlink(missing_ok=True)
-            self._db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-            for statement in _SCHEMA:
-                self._db.execute(statement)
+            usable = False  # unreadable: compare nothing, write everything
+        if not usable:
+            # also when the folder was removed or emptied: the manifest lists files that are gone
+            if db is not None:
+                db.close()
+            _remove_database(self._path)
+            try:
+                db = self._open()
+            except sqlite3.Error as exc:  # e.g. the folder beside the site cannot be written
+                raise SiteError(f"cannot create the site manifest {self._path}: {exc}") from exc
+        assert db is not None
+        self._db = db
         self._db.execute("BEGIN")
         row = self._db.execute("SELECT value FROM meta WHERE name = 'build'").fetchone()
         self.build = (int(row[0]) if row else 0) + 1
         self._db.execute("INSERT OR REPLACE INTO meta VALUES ('build', ?)", (self.build,))
         if row is None:
             self._import_legacy(out_dir / LEGACY_MANIFEST)
+
+    def _open(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        try:
+            db.execute("PRAGMA synchronous=NORMAL")
+            for statement in _SCHEMA:
+                db.execute(statement)
+        except sqlite3.Error:
+            db.close()
+            raise
+        return db
+
+    @staticmethod
+    def _describes_missing_files(db: sqlite3.Connection, out_dir: Path) -> bool:
+        """True when the front page, or the first page, the manifest records is not in the folder."""
+        rows = db.execute(
+            "SELECT path FROM pages WHERE path = ? UNION ALL SELECT path FROM (SELECT path FROM pages LIMIT 1)",
+            (SITE_INDEX,),
+        )
+        return any(not (out_dir / str(path)).is_file() for (path,) in rows.fetchall())
 
     def _import_legacy(self, legacy: Path) -> None:
         if not legacy.is_file():
@@ -130,6 +216,19 @@ class SiteManifest:
     def record_media(self, path: str, size: int) -> None:
         """This build put the media file in place (or found it there) with ``size`` bytes."""
         self._db.execute("INSERT OR REPLACE INTO media VALUES (?, ?, ?)", (path, size, self.build))
+
+    def media_paths(self) -> list[str]:
+        """Every media file of the site the manifest knows, in path order."""
+        return [str(row[0]) for row in self._db.execute("SELECT path FROM media ORDER BY path")]
+
+    def meta_value(self, name: str) -> int | None:
+        """A number kept about the site (e.g. the media naming it was built with), or None."""
+        row = self._db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def set_meta_value(self, name: str, value: int) -> None:
+        """Keep a number about the site (committed with the build)."""
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (name, value))
 
     def stale_pages(self) -> Iterator[str]:
         """Pages earlier builds wrote that this one did not produce, in path order."""
@@ -240,6 +339,17 @@ class SiteManifest:
         row = self._db.execute("SELECT 1 FROM plan_media WHERE path = ? LIMIT 1", (store_path,)).fetchone()
         return row is not None
 
+    def shown_with_content(self, store_path: str) -> list[str]:
+        """Stored files posts of the kept plan show that have the content of ``store_path`` (the same
+        ``ab/cd/<sha256>.`` before the extension), this one included."""
+        stem = store_path.rpartition(".")[0]
+        if not stem:
+            return []
+        rows = self._db.execute(
+            "SELECT DISTINCT path FROM plan_media WHERE path >= ? AND path < ?", (f"{stem}.", f"{stem}/")
+        )
+        return [str(row[0]) for row in rows]
+
     def untouched_pages(self) -> int:
         """How many pages of earlier builds this build has not produced (yet)."""
         row = self._db.execute("SELECT count(*) FROM pages WHERE build < ?", (self.build,)).fetchone()
@@ -263,11 +373,11 @@ class SiteManifest:
 def read_manifest(out_dir: Path) -> tuple[dict[str, str], dict[str, int]] | None:
     """The pages (path -> content hash) and media (path -> size) of the site built in ``out_dir``,
     or None when no build finished there."""
-    path = out_dir / MANIFEST_DB
+    path = manifest_path(out_dir)
     if not path.is_file():
         return None
     try:
-        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as db:
+        with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as db:
             if db.execute("SELECT value FROM meta WHERE name = 'build'").fetchone() is None:
                 return None
             pages = dict(db.execute("SELECT path, hash FROM pages"))

@@ -26,11 +26,12 @@ from tgvault.export.site.incremental import (
     merge_changes,
     next_since,
 )
-from tgvault.export.site.links import media_site_path
+from tgvault.export.site.links import media_display, media_site_path
 from tgvault.export.site.manifest import plan_digests
 from tgvault.export.site.options import SiteBuildReport, SiteError
 from tgvault.export.site.page_keys import digest
 from tgvault.export.site.plan import ChannelPlan, SitePlan, plan_channel
+from tgvault.storage.media_types import MEDIA_NAMING, Display
 from tgvault.storage.repositories import PostOutline
 
 
@@ -138,7 +139,9 @@ class Planner:
             unused.update(path for i, path in before.items() if change.media.get(i) != path)
         for store_path in sorted(unused):
             site_path = media_site_path(store_path)
-            if site_path is not None and not manifest.media_in_use(store_path):
+            # files stored twice under two names can be published under one passive name
+            shown = (media_site_path(path) for path in manifest.shown_with_content(store_path))
+            if site_path is not None and site_path not in shown:
                 ctx.writer.drop_media(site_path)
         ctx.site = SitePlan({channel_id: kept[channel_id].plan for channel_id in kept})
         targets = {channel_id: change.dirty for channel_id, change in changes.items() if change.dirty}
@@ -193,6 +196,9 @@ class Planner:
         if not sha or len(sha) != 64 or not all(c in "0123456789abcdef" for c in sha):
             return None
         for candidate in ctx.media_store.find(sha):
+            published = media_site_path(candidate)
+            if published is None or media_display(published) is not Display.IMAGE:
+                continue  # a photo only shows as an image
             site_path = ctx.writer.media(ctx.media_store, candidate, ctx.options.media_mode)
             if site_path is not None:
                 return site_path
@@ -216,6 +222,7 @@ class Planner:
             # every page of a channel links to its hashtag index once it has one
             [(c.id, c.username, c.title, ctx.avatars.get(c.id), self._has_tags(c.id)) for c in channels],
             sorted(ctx.missing_media),
+            MEDIA_NAMING,  # pages link to media by their published names
         )
 
     def _has_tags(self, channel_id: int) -> bool:
@@ -230,5 +237,6 @@ class Planner:
             __version__,
             self._engine_hash(),
             replace(ctx.options, out_dir=Path()),
+            MEDIA_NAMING,
             [(c.id, c.username, c.title, ctx.avatars.get(c.id)) for c in channels],
         )

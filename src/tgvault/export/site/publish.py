@@ -3,7 +3,10 @@
 The site is built into a local folder as usual; its manifest (every page's content hash, every media
 file's size) is compared with the manifest uploaded by the last publish (``.tgvault-site.json``).
 Changed and new files are uploaded (verified), files the site no longer has are deleted, and the
-manifest goes up last — so a publish stopped midway is completed by the next one.
+manifest goes up last — so a publish stopped midway is completed by the next one. The uploaded JSON
+manifest lists only the published files (path, content hash, size); the build's own manifest (the plan,
+beside the local folder) is never uploaded, nor any file whose name starts with a dot. Media files go
+up with the Content-Type of their passive extension (``application/octet-stream`` for ``.bin``).
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tgvault.errors import StorageError
-from tgvault.export.site.manifest import MANIFEST_VERSION, parse_legacy_manifest, read_manifest
+from tgvault.export.site.links import media_type
+from tgvault.export.site.manifest import MANIFEST_VERSION, manifest_path, parse_legacy_manifest, read_manifest
 from tgvault.export.site.options import SiteError
 from tgvault.export.site.writer import MANIFEST, is_safe_path
 from tgvault.storage.s3_store import S3Writer
@@ -33,7 +37,9 @@ class PublishReport:
 
 
 def content_type(path: str) -> str:
-    """The Content-Type a static file is served with (text in UTF-8)."""
+    """The Content-Type a static file is served with (text in UTF-8; media by their passive extension)."""
+    if path.startswith("media/"):
+        return media_type(path)
     suffix = Path(path).suffix.lower()
     if suffix in _TEXT_TYPES:
         return f"{_TEXT_TYPES[suffix]}; charset=utf-8"
@@ -65,11 +71,15 @@ def publish_site(out_dir: Path, writer: S3Writer, *, full: bool = False) -> Publ
     report = PublishReport()
     wanted: list[str] = []
     for path, digest in sorted(pages.items()):
+        if not is_safe_path(path):  # a tampered manifest uploads nothing odd
+            continue
         if full or remote_pages.get(path, [None, None])[1] != digest:
             wanted.append(path)
         else:
             report.unchanged += 1
     for path, size in sorted(media.items()):
+        if not is_safe_path(path):
+            continue
         if full or remote_media.get(path) != size:
             wanted.append(path)
         else:
@@ -96,7 +106,8 @@ def publish_site(out_dir: Path, writer: S3Writer, *, full: bool = False) -> Publ
         separators=(",", ":"),
         sort_keys=True,
     ).encode("utf-8")
-    temp = out_dir / f".{MANIFEST}.publish"
+    beside = manifest_path(out_dir)  # written outside the site folder, like the build's manifest
+    temp = beside.with_name(f"{beside.name}.publish.json")
     temp.write_bytes(local_raw)
     try:
         writer.upload(temp, writer.location.key(MANIFEST), len(local_raw), content_type="application/json")

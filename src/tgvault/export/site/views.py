@@ -32,6 +32,10 @@ class MediaView:
     deleted: bool = False
     thumbnail: str | None = None
     """A preview image of a file the archive has not downloaded (e.g. from the web preview)."""
+    download_name: str = ""
+    """The file name a download link offers (cleaned of separators, control and bidi characters)."""
+    served_type: str = ""
+    """The Content-Type of the published file (from its passive extension), for a download link's ``type``."""
 
     @property
     def visual(self) -> bool:

@@ -1,10 +1,12 @@
 """Writing the site: atomic files, a manifest of what was written, and media from the archive's store.
 
-The manifest (:mod:`tgvault.export.site.manifest`, on disk in the output folder) records, for every
+The manifest (:mod:`tgvault.export.site.manifest`, on disk beside the output folder) records, for every
 page, the key of the archive state it was rendered from and the hash of its content. A rebuild skips a
 page whose key is unchanged, writes a page only when its content differs, and removes pages it no
 longer plans. Every write goes to a temporary file in the same folder and is renamed into place, so a
 reader never sees a half-written page. Two pages can never target one path: the second is refused.
+Media files are published under passive names (:func:`~tgvault.export.site.links.media_site_path`);
+one an earlier build published under another name (``.svg``, ``.html``) is removed.
 """
 
 from __future__ import annotations
@@ -19,9 +21,10 @@ from pathlib import Path
 from typing import Protocol
 
 from tgvault.errors import StorageError
-from tgvault.export.site.links import media_site_path
-from tgvault.export.site.manifest import LEGACY_MANIFEST, MANIFEST_DB, SiteManifest
+from tgvault.export.site.links import is_passive_media_path, media_site_path
+from tgvault.export.site.manifest import LEGACY_MANIFEST, OLD_MANIFEST_DB, SiteManifest
 from tgvault.export.site.options import MediaMode, SiteBuildReport, SiteError
+from tgvault.storage.media_types import MEDIA_NAMING
 
 MANIFEST = LEGACY_MANIFEST  # the manifest a publish uploads next to the site (JSON)
 _SAFE_PATH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*(?:/[A-Za-z0-9_][A-Za-z0-9_.\-]*)*$")
@@ -58,7 +61,7 @@ def is_safe_path(path: str) -> bool:
 
 
 def _check_path(path: str) -> str:
-    if not _SAFE_PATH.match(path) or ".." in path.split("/") or path in (MANIFEST, MANIFEST_DB):
+    if not _SAFE_PATH.match(path) or ".." in path.split("/") or path in (MANIFEST, OLD_MANIFEST_DB):
         raise SiteError(f"refusing to write outside the site or to an unsafe path: {path!r}")
     return path
 
@@ -110,6 +113,8 @@ class SiteWriter:
         # An incremental build produces only the pages its changes reach: finish() then removes only
         # what it was told to (drop), and counts every other page of the manifest as unchanged.
         self.incremental = False
+        # Render every page again (a page whose key is unchanged is not skipped); written only if it differs.
+        self.rerender = False
         try:
             out_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -119,6 +124,22 @@ class SiteWriter:
         self._media_seen: set[str] = set()
         self._folders: set[Path] = set()
         self._root = str(out_dir)
+        self._rename_media()
+
+    def _rename_media(self) -> None:
+        """Remove media files an earlier build published under a name this version never gives (an
+        ``.svg``, ``.html`` or ``.js`` kept from the store). The first build under another naming
+        renders every page again (writing those that differ), so every page links to the new names."""
+        manifest = self._manifest
+        if manifest.meta_value("media_naming") == MEDIA_NAMING:
+            return
+        self.rerender = True
+        for path in manifest.media_paths():
+            if not is_passive_media_path(path):
+                self._remove(path)
+                manifest.forget_media(path)
+                self.report.media_removed += 1
+        manifest.set_meta_value("media_naming", MEDIA_NAMING)
 
     @property
     def manifest(self) -> SiteManifest:
@@ -162,7 +183,7 @@ class SiteWriter:
         Otherwise the path is reserved for a following :meth:`write`.
         """
         entry = self._claim(_check_path(path))
-        if self.full or entry is None or entry[0] != key or not self._exists(path):
+        if self.full or self.rerender or entry is None or entry[0] != key or not self._exists(path):
             return False
         self._claimed.discard(path)
         self._manifest.keep_page(path, key)
