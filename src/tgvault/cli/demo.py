@@ -17,7 +17,7 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-@click.command()
+@click.command(short_help="Archive sample channels offline, then build their site.")
 @click.option(
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
@@ -36,13 +36,15 @@ def _shown(path: Path) -> str:
 )
 @handles_errors
 def demo(out: Path, serve: bool, port: int) -> None:
-    """Archive a built-in sample channel offline and build its site, to see what tgvault makes.
+    """Archive built-in sample channels offline and build their site, to see what tgvault makes.
 
     No account, network or config is needed. A stand-in for Telegram runs in a child process on
-    127.0.0.1 (the loopback MTProto server with a made-up channel: long posts, emoji flags, hashtags,
-    an album, a poll, a forward, a reply, a document); the real Telegram client archives it with its
-    media, the channel then changes (an edit, a deletion) and a sync records both; then the static
-    site is built. Running it again refreshes the same archive (no duplicates). Takes a few seconds.
+    127.0.0.1 (the loopback MTProto server with two made-up channels: long posts, emoji flags,
+    hashtags, an album, a poll, a forward, a reply, a document); the real Telegram client archives
+    them with their media, then a channel changes (an edit, a deletion) and a sync records both; then
+    the static site is built and the page to open is printed. Everything goes into the demo's own
+    folder, never into your archive. Running it again refreshes the same archive (no duplicates).
+    Takes a few seconds.
 
     \b
     Examples:
