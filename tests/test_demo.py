@@ -97,6 +97,23 @@ def stand_ins_running_in(workdir: Path) -> list[int]:
     return found
 
 
+def stand_ins_started_by_this_process() -> list[int]:
+    """Pids of demo stand-ins for Telegram whose parent is the test process (commands run in-process)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        parent = re.search(r"^PPid:\s+(\d+)", status, re.M)
+        if SERVER_MODULE in command and parent is not None and int(parent.group(1)) == os.getpid():
+            found.append(int(entry.name))
+    return found
+
+
 def wait_for(predicate: object, timeout: float = 60) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -232,6 +249,26 @@ def test_a_folder_the_demo_did_not_make_is_refused(tmp_path: Path) -> None:
     assert "not made by `tgvault demo`" in result.output
     assert ["tgvault.db"] == [path.name for path in real.iterdir()]
     assert b"someone's archive" == (real / "tgvault.db").read_bytes()
+
+
+def test_a_demo_archive_of_another_version_is_reported_with_the_fix(tmp_path: Path) -> None:
+    """An older demo archive is not migrated, nor is the user told to upgrade their real one."""
+    from tgvault.storage.database import create_archive_engine
+    from tgvault.storage.schema import upgrade
+
+    folder = tmp_path / "demo"
+    folder.mkdir()
+    (folder / ".tgvault-demo").write_text("made by tgvault demo\n")
+    engine = create_archive_engine(f"sqlite:///{folder / 'demo.db'}")
+    upgrade(engine, "0001")
+    engine.dispose()
+    result = CliRunner().invoke(main, ["demo", "--out", str(folder)])
+    assert 1 == result.exit_code
+    assert (
+        f"made by another version of tgvault; delete {folder} and run `tgvault demo` again" in result.output
+    )
+    assert "db upgrade" not in result.output
+    assert [] == stand_ins_started_by_this_process()
 
 
 def test_a_port_in_use_is_reported_before_anything_is_archived(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from tgvault.config import ChannelConfig, ChannelSource, Settings, parse_channel_ref
-from tgvault.errors import ConfigError, StorageError
+from tgvault.errors import ConfigError, SchemaOutOfDateError, StorageError
 from tgvault.services.archiver import Archiver
 from tgvault.services.plans import NO_MEDIA, ChannelPlan, MediaPolicy, RefreshWindow
 from tgvault.services.progress import Progress
@@ -308,6 +308,18 @@ def prepare_demo_folder(folder: Path) -> Path:
     return folder
 
 
+def open_demo_archive(settings: Settings, folder: Path) -> Archive:
+    """The demo's own archive; one another version of tgvault made is reported with the fix (the demo
+    migrates nothing: deleting the folder is the whole fix)."""
+    try:
+        return open_archive(settings)
+    except SchemaOutOfDateError:
+        raise StorageError(
+            f"the demo's archive in {folder} was made by another version of tgvault; "
+            f"delete {folder} and run `tgvault demo` again"
+        ) from None
+
+
 async def run_demo(folder: Path) -> DemoRun:
     """Archive the sample channels into ``folder`` from the stand-in for Telegram (started and always
     stopped here), then build the site there."""
@@ -317,7 +329,7 @@ async def run_demo(folder: Path) -> DemoRun:
     async with SampleTelegram(folder / "stand-in-telegram.log") as sample:
         assert sample.address is not None
         settings = demo_settings(folder, sample.address)
-        archive = open_archive(settings)
+        archive = open_demo_archive(settings, folder)
         try:
             async with telegram_source(settings) as source:
                 plans = [plan_for(settings, name) for name in sample.address.channels]
