@@ -1,4 +1,4 @@
-"""tgvault's benchmark suite: ``.venv/bin/python -m bench [--quick]`` (see the README's Performance section).
+"""tgvault's benchmark suite: ``.venv/bin/python -m bench [--quick]`` (see docs/benchmarks.md).
 
 Prints a table and saves every figure, with each run's raw numbers, to ``bench/results/<timestamp>.json``.
 
@@ -601,7 +601,7 @@ def _spread(figure: dict[str, Any], digits: int = 0) -> str:
 
 
 def table(results: dict[str, Any]) -> str:
-    """The figures as a Markdown table (also what the README shows)."""
+    """The figures as a Markdown table (also what docs/benchmarks.md shows)."""
     lines = ["| figure | N | median | spread (min–max) | target | met |", "|---|---|---|---|---|---|"]
 
     def add(name: str, n: Any, median: str, spread: str, target: str, met: bool | None) -> None:

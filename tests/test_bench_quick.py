@@ -2,8 +2,8 @@
 
 Benchmarks are not tests, so nothing here checks a number against a target; this proves only that the
 suite works (fake Telegram process, loopback MTProto, tgvault and Telethon workloads, tg-archive in its
-own virtual environment, the site build) and reports each figure the README's table is made of. The export
-section (tg-archive from PyPI) is left out: tests never reach the network.
+own virtual environment, the site build) and reports each figure the tables of docs/benchmarks.md are
+made of. The export section (tg-archive from PyPI) is left out: tests never reach the network.
 """
 
 from __future__ import annotations

@@ -69,26 +69,39 @@ def test_defaults_are_valid_without_any_file(workdir: Path) -> None:
 
 
 def test_example_file_loads() -> None:
-    """The shipped, commented example is a valid configuration."""
+    """The shipped, commented example is a valid configuration; its one active channel is read through
+    the web preview, so it works without an account."""
     settings = load_settings(EXAMPLE, env={})
 
     assert EXAMPLE == settings.source_file
-    assert ["@telegram", "@durov"] == [channel.name for channel in settings.channels]
-    first, second = settings.channels
-    assert IntervalSchedule(1800) == first.schedule
-    assert tuple(MediaKind) == first.media_kinds
-    assert 50_000_000 == first.media_max_size
-    assert CronSchedule("0 */6 * * *") == second.schedule
-    assert ChannelSource.WEB == second.source
-    assert date(2020, 1, 1) == second.since
-    assert 20_000_000 == second.media_max_size
-    assert (IntervalSchedule(86400), True) == (first.audit_schedule, first.live)
-    assert (IntervalSchedule(7 * 86400), False) == (second.audit_schedule, second.live)
+    assert ["@telegram"] == [channel.name for channel in settings.channels]
+    (first,) = settings.channels
+    assert ChannelSource.WEB == first.source
+    assert CronSchedule("0 */6 * * *") == first.schedule
+    assert date(2025, 1, 1) == first.since
+    assert (MediaKind.PHOTO, MediaKind.VIDEO, MediaKind.ANIMATION) == first.media_kinds
+    assert 20_000_000 == first.media_max_size
+    assert (IntervalSchedule(7 * 86400), False) == (first.audit_schedule, first.live)
     assert (0.5, 1.0, None) == (
         settings.sync.mass_deletion_share,
         settings.sync.audit_pause,
         first.mass_deletion_share,
     )
+
+
+def test_the_examples_commented_account_channel_is_valid_once_uncommented(workdir: Path) -> None:
+    """The commented-out Telegram-source channel of the example is what a user gets by uncommenting it."""
+    text = EXAMPLE.read_text()
+    start = text.index("# [[channels]]")
+    uncommented = text[:start] + "\n".join(line.removeprefix("# ") for line in text[start:].splitlines())
+    settings = load_text(uncommented)
+    assert ["@telegram", "@durov"] == [channel.name for channel in settings.channels]
+    second = settings.channels[1]
+    assert ChannelSource.TELEGRAM == second.source
+    assert IntervalSchedule(1800) == second.schedule
+    assert tuple(MediaKind) == second.media_kinds
+    assert 50_000_000 == second.media_max_size
+    assert (IntervalSchedule(86400), True) == (second.audit_schedule, second.live)
 
 
 def test_live_needs_telegram_and_the_share_must_be_a_fraction() -> None:

@@ -19,10 +19,66 @@ def readme_commands() -> list[str]:
     return [line for line in block.group(1).splitlines() if line and not line.startswith("#")]
 
 
-def test_the_readme_has_exactly_two_commands_run_then_test() -> None:
-    run_command, test_command = readme_commands()
-    assert "tgvault run" in run_command
+def readme_section(title: str) -> str:
+    """The text of one ``## title`` section of the README (up to the next ``## `` heading)."""
+    found = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## |\Z)", README, re.S | re.M)
+    assert found is not None, f"README has a {title!r} section"
+    return found.group(1)
+
+
+def test_the_readme_has_exactly_two_commands_demo_then_test() -> None:
+    """The first command shows the product offline on the default install: the demo, which ends with a
+    site to open (tests/test_demo.py runs it); the second runs the tests."""
+    demo_command, test_command = readme_commands()
+    assert demo_command.endswith("&& .venv/bin/tgvault demo")
+    assert "pip install -q -c constraints.txt -e . &&" in demo_command, "the core install, no extras"
     assert "pytest" in test_command
+
+
+def test_getting_started_shows_the_three_ways_in_then_the_site() -> None:
+    """Account, web preview, Desktop export — in that order of fidelity — then the site to open."""
+    section = readme_section("Getting started")
+    steps = [
+        "tgvault login",
+        'source = "web"',
+        "--source web",
+        "tgvault import tdesktop",
+        "tgvault export site",
+        "data/site/index.html",
+    ]
+    positions = [section.find(step) for step in steps]
+    assert -1 not in positions, dict(zip(steps, positions, strict=True))
+    assert sorted(positions) == positions
+
+
+def test_the_example_configs_default_channel_needs_no_account() -> None:
+    """`cp config/tgvault.example.toml tgvault.toml && tgvault run --once` works without credentials."""
+    from tgvault.app import source_kind_for
+    from tgvault.config import ChannelSource, load_settings
+
+    settings = load_settings(ROOT / "config" / "tgvault.example.toml", env={})
+    assert settings.channels, "the example has a channel to archive"
+    kinds = [source_kind_for(settings, channel.name) for channel in settings.channels]
+    assert [ChannelSource.WEB] * len(settings.channels) == kinds
+
+
+def test_benchmark_detail_lives_in_docs_benchmarks() -> None:
+    """The README keeps the headline figures and links the method and tables in docs/benchmarks.md."""
+    benchmarks = (ROOT / "docs" / "benchmarks.md").read_text()
+    performance = readme_section("Performance")
+    assert "docs/benchmarks.md" in performance
+    assert len(performance.splitlines()) < 20
+    for detail in (
+        "## Latest results",
+        "## Where each target stands",
+        "## Fixed after profiling",
+        "## Workers",
+    ):
+        assert detail in benchmarks
+        assert detail not in README
+    for table in ("| figure | N | median |", "| workload | workers |"):
+        assert table in benchmarks
+        assert table not in README
 
 
 def test_ci_runs_the_readme_test_command_with_postgres_and_no_skips() -> None:

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from tgvault.config import ChannelConfig, ChannelSource, Settings, parse_channel_ref
+from tgvault.errors import ConfigError, SchemaOutOfDateError, StorageError
 from tgvault.services.archiver import Archiver
 from tgvault.services.plans import NO_MEDIA, ChannelPlan, MediaPolicy, RefreshWindow
 from tgvault.services.progress import Progress
@@ -28,6 +29,7 @@ from tgvault.storage.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
     from tgvault.export.site import SiteBuildReport, SiteOptions
+    from tgvault.services.demo import DemoReport, SampleTelegramAddress
 
 
 @dataclass
@@ -253,3 +255,92 @@ class SiteExport:
 def site_rebuilder(settings: Settings, archive: Archive) -> SiteRebuilder:
     """What ``tgvault run`` calls to bring the static site up to date after a sync changed the archive."""
     return SiteExport(archive, site_options(settings))
+
+
+# -- tgvault demo ---------------------------------------------------------------------------------------
+
+DEMO_MARKER = ".tgvault-demo"
+"""A file in the demo's folder saying tgvault demo made it (the demo writes into no other folder)."""
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    """What ``tgvault demo`` did: the archive's side, the site's side, and the page to open."""
+
+    report: DemoReport
+    site: SiteBuildReport
+    folder: Path
+    index: Path
+
+
+def demo_settings(folder: Path, address: SampleTelegramAddress) -> Settings:
+    """The demo's own settings, whatever the config file or the environment say: an archive, media and
+    a site under ``folder``, and the sample channels read from the stand-in at ``address``."""
+    return Settings(
+        database={"url": f"sqlite:///{folder / 'demo.db'}"},
+        media={"dir": folder / "media"},
+        telegram={
+            "api_id": address.api_id,
+            "api_hash": address.api_hash,
+            "session_string": address.session,
+            "session_file": folder / "demo.session",
+            "request_delay": 0,
+        },
+        site={"dir": folder / "site", "title": "tgvault demo"},
+        channels=[{"name": name, "source": "telegram"} for name in address.channels],
+    )
+
+
+def prepare_demo_folder(folder: Path) -> Path:
+    """The demo's folder, made and marked as the demo's (returned absolute). A folder the demo did not
+    make is refused: the sample would be mixed into a real archive or site."""
+    folder = folder.expanduser().resolve()
+    if folder.is_dir() and any(folder.iterdir()) and not (folder / DEMO_MARKER).is_file():
+        raise ConfigError(
+            f"--out {folder}: the folder is not empty and was not made by `tgvault demo`; "
+            "choose a new or empty folder (the demo never writes into a real archive)"
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / DEMO_MARKER).write_text("made by tgvault demo; delete the folder to start afresh\n")
+    except OSError as error:
+        raise StorageError(f"cannot write the demo's folder {folder}: {error.strerror or error}") from None
+    return folder
+
+
+def open_demo_archive(settings: Settings, folder: Path) -> Archive:
+    """The demo's own archive; one another version of tgvault made is reported with the fix (the demo
+    migrates nothing: deleting the folder is the whole fix)."""
+    try:
+        return open_archive(settings)
+    except SchemaOutOfDateError:
+        raise StorageError(
+            f"the demo's archive in {folder} was made by another version of tgvault; "
+            f"delete {folder} and run `tgvault demo` again"
+        ) from None
+
+
+async def run_demo(folder: Path) -> DemoRun:
+    """Archive the sample channels into ``folder`` from the stand-in for Telegram (started and always
+    stopped here), then build the site there."""
+    from tgvault.services.demo import SampleTelegram, archive_sample
+
+    folder = prepare_demo_folder(folder)
+    async with SampleTelegram(folder / "stand-in-telegram.log") as sample:
+        assert sample.address is not None
+        settings = demo_settings(folder, sample.address)
+        archive = open_demo_archive(settings, folder)
+        try:
+            async with telegram_source(settings) as source:
+                plans = [plan_for(settings, name) for name in sample.address.channels]
+                archiver = make_archiver(archive, source)
+                report = await archive_sample(archiver, plans, sample, archive.unit_of_work)
+        except BaseException:
+            archive.close()
+            raise
+    try:
+        options = site_options(settings)
+        site = SiteExport(archive, options).build()
+    finally:
+        archive.close()
+    return DemoRun(report=report, site=site, folder=folder, index=options.out_dir / "index.html")

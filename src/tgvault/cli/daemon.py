@@ -114,7 +114,23 @@ def run(ctx: click.Context, once: bool, live: bool, health_file: Path | None, wo
             )
         )
         return
-    report_outcomes(run_async(sync_once(settings)))
+    outcomes = run_async(sync_once(settings))
+    try:
+        report_outcomes(outcomes)
+    finally:
+        click.echo(_where_the_site_is(settings))
+
+
+def _where_the_site_is(settings: Settings) -> str:
+    """The last line of `run --once`: the page to open, or how to build the site."""
+    index = settings.site.dir / "index.html"
+    if not index.is_file():
+        return "site: not built yet; build it with: tgvault export site"
+    try:
+        shown = index.relative_to(Path.cwd())
+    except ValueError:
+        shown = index
+    return f"site: open {shown}"
 
 
 @click.command()

@@ -13,6 +13,7 @@ from tgvault import __version__
 from tgvault.cli.archiving import audit, backfill, reparse, sync
 from tgvault.cli.daemon import health, run
 from tgvault.cli.db import db
+from tgvault.cli.demo import demo
 from tgvault.cli.exits import EXIT_CONFIG, fail
 from tgvault.cli.export import export
 from tgvault.cli.imports import import_
@@ -37,6 +38,7 @@ COMMANDS: list[click.Command] = [
     export,
     media,
     import_,
+    demo,
 ]
 
 
