@@ -121,8 +121,10 @@ class BarProgress:
         description = escape(figures.label)
         if self._task is None:
             self._task = self._bar.add_task(description, total=total, detail=figures.detail())
-        else:
-            self._bar.reset(self._task, total=total, description=description, detail=figures.detail())
+            return
+        self._bar.reset(self._task, total=total, description=description, detail=figures.detail())
+        if total is None:  # reset() keeps the last piece's total for None; this piece has none
+            self._set_total(None)
 
     def advance(self, count: int, size: int = 0) -> None:
         """Advance the bar."""
@@ -147,8 +149,18 @@ class BarProgress:
         """Count the warning; the first few of a kind are logged (above the bar), the rest at debug level."""
         self.warnings.warn(kind, **fields)
 
+    def _set_total(self, total: float | None) -> None:
+        for task in self._bar.tasks:
+            if task.id == self._task:
+                task.total = total
+
     def finished(self) -> None:
-        """The piece of work ended: its bar stays as it is; the overall bar advances."""
+        """The piece of work ended: its bar stays, shown whole when it had no total; the overall bar
+        advances."""
+        if self._task is not None and self._figures.total is None:
+            done = max(self._figures.count, 1)
+            self._set_total(done)
+            self._bar.update(self._task, completed=done)
         if self._overall is None or self._overall_task is None:
             return
         self._done += 1
