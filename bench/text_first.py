@@ -39,7 +39,7 @@ class Clock:
     def started(self, channel: str, total_posts: int | None) -> None:
         pass
 
-    def posts(self, count: int) -> None:
+    def advance(self, count: int, size: int = 0) -> None:
         now = time.perf_counter()
         self.first_text = self.first_text or now
         self.last_text = now

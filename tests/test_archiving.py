@@ -45,7 +45,7 @@ class CrashAfter:
     def started(self, channel: str, total_posts: int | None) -> None:
         pass
 
-    def posts(self, count: int) -> None:
+    def advance(self, count: int, size: int = 0) -> None:
         self.left -= 1
         if self.left <= 0:
             raise SystemExit("simulated crash")
@@ -263,7 +263,7 @@ def test_a_long_flood_wait_ends_the_run_and_keeps_the_checkpoint(unit_of_work: U
         def started(self, channel: str, total_posts: int | None) -> None:
             pass
 
-        def posts(self, count: int) -> None:
+        def advance(self, count: int, size: int = 0) -> None:
             self.pages += 1
             if self.pages == 1:
                 world.flood_wait(GetHistoryRequest, 3600)

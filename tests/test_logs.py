@@ -132,6 +132,21 @@ def test_auto_is_json_when_not_a_terminal_and_console_on_a_terminal() -> None:
     assert not terminal.getvalue().lstrip().startswith("{")
 
 
+def test_lines_go_to_stderr_as_it_is_when_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A progress bar replaces sys.stderr while it is drawn (to print above itself): log lines follow."""
+    configure_logging("json", "info")
+    before, during = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stderr", before)
+    get_logger("tgvault").info("before the bar")
+    monkeypatch.setattr(sys, "stderr", during)
+    get_logger("tgvault").info("while the bar is drawn")
+
+    assert ["before the bar"] == [json.loads(line)["event"] for line in before.getvalue().splitlines()]
+    assert ["while the bar is drawn"] == [
+        json.loads(line)["event"] for line in during.getvalue().splitlines()
+    ]
+
+
 def test_telethon_stays_at_warning_by_default() -> None:
     stream = io.StringIO()
     configure_logging("json", "debug", stream)

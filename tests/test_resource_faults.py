@@ -144,7 +144,7 @@ class AfterFiles:
     def started(self, channel: str, total_posts: int | None) -> None:
         pass
 
-    def posts(self, count: int) -> None:
+    def advance(self, count: int, size: int = 0) -> None:
         pass
 
     def media(self, files: int, size: int) -> None:

@@ -28,6 +28,7 @@ from tgvault.storage.tables import utcnow
 from tgvault.storage.unit_of_work import UnitOfWork
 
 if TYPE_CHECKING:
+    from tgvault.export.progress import ExportProgress
     from tgvault.export.site import SiteBuildReport, SiteOptions
     from tgvault.services.demo import DemoReport, SampleTelegramAddress
 
@@ -241,11 +242,13 @@ class SiteExport:
         self._archive = archive
         self._options = options
 
-    def build(self, *, full: bool = False) -> SiteBuildReport:
-        """Render the site; only changed pages are written unless ``full``."""
+    def build(self, *, full: bool = False, progress: ExportProgress | None = None) -> SiteBuildReport:
+        """Render the site; only changed pages are written unless ``full`` (``progress`` is told how far)."""
         from tgvault.export.site import build_site
 
-        return build_site(self._archive.unit_of_work, self._archive.media_store, self._options, full=full)
+        return build_site(
+            self._archive.unit_of_work, self._archive.media_store, self._options, full=full, progress=progress
+        )
 
     def rebuild(self, changed_channel_ids: frozenset[int]) -> None:
         """Bring the site up to date after a sync changed these channels."""

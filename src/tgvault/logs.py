@@ -123,6 +123,22 @@ def _parse_level(level: str, what: str) -> int:
     return number
 
 
+class _CurrentStderrHandler(logging.StreamHandler[IO[str]]):
+    """Writes each record to ``sys.stderr`` as it is when the record is written, not when logging was set up.
+
+    A live progress display (rich's) replaces ``sys.stderr`` while it is drawn with a proxy that prints
+    above the bar, so log lines appear above it instead of through it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Write the record to the current ``sys.stderr`` (called with the handler's lock held)."""
+        self.stream = sys.stderr
+        super().emit(record)
+
+
 def configure_logging(
     fmt: Literal["auto", "console", "json"] = "auto",
     level: str = "info",
@@ -133,6 +149,8 @@ def configure_logging(
     """Send structlog and stdlib logging to ``stream`` (default stderr) as console text or JSON lines.
 
     ``auto`` means readable console output when ``stream`` is a terminal and JSON lines otherwise.
+    Without ``stream``, each line goes to ``sys.stderr`` as it is at that moment (see
+    :class:`_CurrentStderrHandler`), so a progress bar that redirects stderr keeps log lines above it.
     Telethon's loggers stay at ``telethon_level`` (WARNING by default) whatever ``level`` is.
     Calling it again replaces the previous configuration.
     """
@@ -176,7 +194,7 @@ def configure_logging(
             renderer,
         ],
     )
-    handler = logging.StreamHandler(out)
+    handler = logging.StreamHandler(out) if stream is not None else _CurrentStderrHandler()
     handler.setFormatter(formatter)
 
     root = logging.getLogger()

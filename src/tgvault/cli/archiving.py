@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import click
-from rich.console import Console
 
 from tgvault.cli.exits import EXIT_CONFIG, EXIT_FAILED, fail, handles_errors, run_async
 from tgvault.cli.state import cli_state
@@ -22,12 +21,6 @@ def _date(value: str | None, option: str) -> date | None:
         return date.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD", param_hint=option) from None
-
-
-def _progress(console: Console) -> Any:
-    from tgvault.cli.progress import BarProgress, LogProgress
-
-    return BarProgress(console) if console.is_terminal else LogProgress()
 
 
 _SOURCE_OPTION = click.option(
@@ -62,17 +55,15 @@ def backfill(
       tgvault backfill @durov --since 2023-01-01 --until 2023-12-31
       tgvault backfill @durov --source web
     """
-    from contextlib import nullcontext
-
     from tgvault.app import make_archiver, open_archive, plan_for, source_for, source_kind_for
+    from tgvault.cli.progress import progress_display
 
     settings = cli_state(ctx).settings()
     kind = source_kind_for(settings, channel, source)
     plan = plan_for(
         settings, channel, since=_date(since, "--since"), until=_date(until, "--until"), media=not no_media
     )
-    console = Console(stderr=True)
-    progress = _progress(console)
+    progress = progress_display()
     archive = open_archive(settings)
 
     async def go() -> Any:
@@ -80,7 +71,7 @@ def backfill(
             return await make_archiver(archive, posts, progress=progress).backfill(plan)
 
     try:
-        with progress if hasattr(progress, "__enter__") else nullcontext():
+        with progress:
             counts = run_async(go())
     finally:
         archive.close()
@@ -109,6 +100,7 @@ def sync(ctx: click.Context, channels: Sequence[str], no_media: bool, source: st
       tgvault sync @durov --source web
     """
     from tgvault.app import make_archiver, open_archive, plan_for, source_for, source_kind_for
+    from tgvault.cli.progress import progress_display
 
     settings = cli_state(ctx).settings()
     names = list(channels) or [channel.name for channel in settings.channels]
@@ -116,6 +108,7 @@ def sync(ctx: click.Context, channels: Sequence[str], no_media: bool, source: st
         fail("no channels to sync: name some, or add [[channels]] to the config", EXIT_CONFIG)
     plans = [plan_for(settings, name, media=not no_media) for name in names]
     kinds = [source_kind_for(settings, name, source) for name in names]
+    progress = progress_display(overall=("channels", len(plans)))
     archive = open_archive(settings)
 
     async def go() -> Any:
@@ -123,12 +116,13 @@ def sync(ctx: click.Context, channels: Sequence[str], no_media: bool, source: st
         for kind in dict.fromkeys(kinds):  # one source per kind, channels in the order given
             group = [plan for plan, plan_kind in zip(plans, kinds, strict=True) if plan_kind is kind]
             async with source_for(settings, kind) as posts:
-                outcomes.extend(await make_archiver(archive, posts).sync_many(group))
+                outcomes.extend(await make_archiver(archive, posts, progress=progress).sync_many(group))
         order = {plan.key: index for index, plan in enumerate(plans)}
         return sorted(outcomes, key=lambda outcome: order.get(outcome.key, 0))
 
     try:
-        outcomes = run_async(go())
+        with progress:
+            outcomes = run_async(go())
     finally:
         archive.close()
     report_outcomes(outcomes)
@@ -169,6 +163,7 @@ def audit(
       tgvault audit @durov --since 2024-01-01 --pause 0.5
     """
     from tgvault.app import make_archiver, open_archive, plan_for, source_for, source_kind_for
+    from tgvault.cli.progress import progress_display
     from tgvault.services.audit import Auditor
 
     if full and since is not None:
@@ -178,11 +173,12 @@ def audit(
     plan = plan_for(settings, channel)
     day = _date(since, "--since")
     start = None if day is None else datetime.combine(day, datetime.min.time(), tzinfo=UTC)
+    progress = progress_display()
     archive = open_archive(settings)
 
     async def go() -> Any:
         async with source_for(settings, kind) as posts:
-            archiver = make_archiver(archive, posts)
+            archiver = make_archiver(archive, posts, progress=progress)
             return await Auditor(archiver, archive.unit_of_work).audit(
                 plan,
                 restart=full,
@@ -191,7 +187,8 @@ def audit(
             )
 
     try:
-        outcome = run_async(go())
+        with progress:
+            outcome = run_async(go())
     finally:
         archive.close()
     counts = outcome.counts
@@ -235,6 +232,7 @@ def reparse(ctx: click.Context, channel: str | None) -> None:
       tgvault reparse @durov
     """
     from tgvault.app import open_archive
+    from tgvault.cli.progress import progress_display
     from tgvault.services.reparse import reparse as reparse_posts
     from tgvault.sources.telegram import remap_raw
     from tgvault.storage.tables import utcnow
@@ -248,7 +246,8 @@ def reparse(ctx: click.Context, channel: str | None) -> None:
             if found is None:
                 raise TgvaultError(f"channel {channel} is not in the archive (see `tgvault status`)")
             channel_id = found.id
-        report = reparse_posts(archive.unit_of_work, remap_raw, utcnow, channel_id)
+        with progress_display() as progress:
+            report = reparse_posts(archive.unit_of_work, remap_raw, utcnow, channel_id, progress=progress)
     finally:
         archive.close()
     click.echo(

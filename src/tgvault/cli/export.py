@@ -43,6 +43,7 @@ def export_json(ctx: click.Context, channel: str, out: Path | None) -> None:
       tgvault export json @durov --out exports/durov/result.json
     """
     from tgvault.app import open_archive
+    from tgvault.cli.progress import progress_display
     from tgvault.errors import StorageError
     from tgvault.export.desktop_json import export_channel_json
 
@@ -55,7 +56,8 @@ def export_json(ctx: click.Context, channel: str, out: Path | None) -> None:
                     f"channel {channel} is not in the archive; archive it first: tgvault backfill {channel}"
                 )
             target = out or Path(found.username or str(found.id)) / "result.json"
-            summary = export_channel_json(uow, found, target, archive.media_store)
+            with progress_display() as progress:
+                summary = export_channel_json(uow, found, target, archive.media_store, progress=progress)
     finally:
         archive.close()
     click.echo(
@@ -89,6 +91,7 @@ def export_site(ctx: click.Context, out: str | None, full: bool) -> None:
       tgvault export site --out s3://my-site/archive
     """
     from tgvault.app import SiteExport, open_archive, site_options
+    from tgvault.cli.progress import progress_display
 
     settings = cli_state(ctx).settings()
     publish_to = out if out is not None and out.startswith("s3://") else None
@@ -96,7 +99,8 @@ def export_site(ctx: click.Context, out: str | None, full: bool) -> None:
     options = site_options(settings, folder)
     archive = open_archive(settings)
     try:
-        report = SiteExport(archive, options).build(full=full)
+        with progress_display() as progress:
+            report = SiteExport(archive, options).build(full=full, progress=progress)
     finally:
         archive.close()
     click.echo(
@@ -110,7 +114,10 @@ def export_site(ctx: click.Context, out: str | None, full: bool) -> None:
 
         location = parse_s3_url(publish_to)
         client = make_s3_client(S3Options(settings.media.endpoint_url, settings.media.region))
-        published = publish_site(options.out_dir, S3Writer(client, location), full=full)
+        with progress_display() as progress:
+            published = publish_site(
+                options.out_dir, S3Writer(client, location), full=full, progress=progress
+            )
         click.echo(
             f"{location.url}: {published.uploaded} files uploaded ({published.uploaded_bytes:,} bytes), "
             f"{published.unchanged} unchanged, {published.deleted} deleted"

@@ -50,6 +50,7 @@ def import_tdesktop(ctx: click.Context, path: Path, channel: str | None, zone: s
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     from tgvault.app import open_archive
+    from tgvault.cli.progress import progress_display
     from tgvault.services.tdesktop_import import import_tdesktop as run_import
 
     timezone = None
@@ -60,15 +61,19 @@ def import_tdesktop(ctx: click.Context, path: Path, channel: str | None, zone: s
             raise click.BadParameter(f"{zone!r} is not an IANA timezone", param_hint="--timezone") from None
     archive = open_archive(cli_state(ctx).settings())
     try:
-        summary = run_import(
-            path, archive.unit_of_work, archive.media_store, channel_name=channel, timezone=timezone
-        )
+        with progress_display() as progress:
+            summary = run_import(
+                path,
+                archive.unit_of_work,
+                archive.media_store,
+                channel_name=channel,
+                timezone=timezone,
+                progress=progress,
+            )
     finally:
         archive.close()
     if summary.timezone_assumed:
         click.echo(f"local times read as {summary.timezone_assumed}")
-    for warning in summary.warnings:
-        click.echo(f"warning: {warning}", err=True)
     for item in summary.channels:
         click.echo(
             f"{item.title}: {item.messages} messages read, {item.added} new, {item.edited} edited, "

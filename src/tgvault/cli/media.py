@@ -39,6 +39,7 @@ def media_migrate(ctx: click.Context, target: str, endpoint_url: str | None, reg
       tgvault media migrate --to s3://archive/media --endpoint-url http://minio:9000
     """
     from tgvault.app import open_archive
+    from tgvault.cli.progress import progress_display
     from tgvault.errors import StorageError
     from tgvault.services.media_migrate import migrate_media
     from tgvault.storage.media_store import LocalMediaStore
@@ -52,15 +53,16 @@ def media_migrate(ctx: click.Context, target: str, endpoint_url: str | None, reg
     store = S3MediaStore(location, settings.media.dir, options=options)
     archive = open_archive(settings)
     try:
-        report = migrate_media(LocalMediaStore(settings.media.dir), store, archive.unit_of_work)
+        with progress_display() as progress:
+            report = migrate_media(
+                LocalMediaStore(settings.media.dir), store, archive.unit_of_work, progress=progress
+            )
     finally:
         archive.close()
     click.echo(
         f"{location.url}: {report.copied} files copied ({report.copied_bytes:,} bytes), "
         f"{report.already_there} already there"
     )
-    for path in report.damaged:
-        click.echo(f"damaged (content does not match its name; not copied): {path}", err=True)
     if report.missing:
         shown = ", ".join(report.missing[:5]) + (" ..." if len(report.missing) > 5 else "")
         raise StorageError(

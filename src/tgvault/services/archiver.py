@@ -119,6 +119,11 @@ class Archiver:
                 outcomes.append(ChannelOutcome(plan.key, counts))
         return outcomes
 
+    @property
+    def progress(self) -> Progress:
+        """Where this archiver's runs report their progress and warnings."""
+        return self._progress
+
     def recorded_run(self, key: str, kind: str) -> AbstractAsyncContextManager[tuple[Channel, Tally]]:
         """Resolve, lock and record a run of ``kind`` (e.g. an audit) exactly as backfill and sync are."""
         return self._recorded_run(key, kind)
@@ -132,6 +137,7 @@ class Archiver:
         with self._uow() as uow:
             run_id = uow.runs.start(key, kind, self._clock())
             uow.commit()
+        self._progress.started(key, None)
         channel: Channel | None = None
         lock_key: str | None = None
         status, error = RunStatus.FAILED, None

@@ -92,9 +92,12 @@ class Auditor:
                 )
             log.info("audit started", channel=plan.key, posts=len(ids), after_id=state.cursor_id)
             start = state
+            progress = self._archiver.progress
+            progress.started(plan.key, len(ids), "posts re-read")
 
             def checkpoint(uow: UnitOfWork, chunk: Sequence[int]) -> None:
                 uow.audits.save(start.model_copy(update={"cursor_id": max(chunk)}))
+                progress.advance(len(chunk))
 
             seen = await self._archiver.reread(channel, plan, ids, tally, pause=pause, after_batch=checkpoint)
             complete = limit is None or len(ids) < limit

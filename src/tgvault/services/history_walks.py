@@ -68,7 +68,7 @@ class HistoryWalker:
 
             outcome = await self._commit_page(channel, page.posts, newer_checkpoint, queue)
             tally.add(posts_added=outcome.added, posts_edited=outcome.edited)
-            self._progress.posts(len(page.posts))
+            self._progress.advance(len(page.posts))
 
     async def walk_older(self, channel: Channel, plan: ChannelPlan, tally: Tally) -> None:
         """Continue (or start) the downward walk of the channel's history, down to ``plan.since``."""
@@ -103,7 +103,7 @@ class HistoryWalker:
                 outcome = await self._commit_page(channel, in_range, older_checkpoint, queue)
                 offset = min(item.post.message_id for item in in_range)
                 tally.add(posts_added=outcome.added, posts_edited=outcome.edited)
-                self._progress.posts(len(in_range))
+                self._progress.advance(len(in_range))
             if reached_since:
                 return
         with self._uow() as uow:
@@ -120,7 +120,7 @@ class HistoryWalker:
             if in_range:
                 outcome = await self._commit_page(channel, in_range, None, queue)
                 tally.add(posts_added=outcome.added, posts_edited=outcome.edited)
-                self._progress.posts(len(in_range))
+                self._progress.advance(len(in_range))
             if len(in_range) < len(page.posts):
                 return
 

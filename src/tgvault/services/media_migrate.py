@@ -13,12 +13,15 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Final, Literal
 
+from tgvault.services.progress import Progress, SilentProgress
 from tgvault.storage.media_store import LocalMediaStore, StoredFile
 from tgvault.storage.s3_store import S3MediaStore
 from tgvault.storage.unit_of_work import UnitOfWork
 
 HASH_CHUNK = 1024 * 1024
+DAMAGED: Final = "damaged file not copied (its content does not match its name)"
 
 
 @dataclass
@@ -53,29 +56,53 @@ def migrate_media(
     unit_of_work: Callable[[], UnitOfWork],
     *,
     on_file: Callable[[StoredFile, bool], None] | None = None,
+    progress: Progress | None = None,
 ) -> MigrationReport:
     """Copy every file of ``source`` into ``target`` (idempotent, resumable), then check that every file
-    the archive records is in ``target``. ``on_file(file, copied)`` is called after each file."""
+    the archive records is in ``target``. ``on_file(file, copied)`` is called after each file;
+    ``progress`` counts the files (and bytes) checked of the folder's total, and the files copied."""
+    progress = progress or SilentProgress()
     target.prepare()
     report = MigrationReport()
     present = target.listing()
-    for stored in source.files():
-        if present.get(stored.path) == stored.size:
-            report.already_there += 1
-            if on_file is not None:
-                on_file(stored, False)
-            continue
-        local = source.path_of(stored.path)
-        if _sha256_of(local) != stored.sha256:
-            report.damaged.append(stored.path)
-            continue
-        target.place(local, stored.path, stored.size, stored.sha256)
-        present[stored.path] = stored.size
-        report.copied += 1
-        report.copied_bytes += stored.size
-        if on_file is not None:
-            on_file(stored, True)
+    files = source.files()
+    progress.started(target.location.url, len(files), "files", total_bytes=sum(f.size for f in files))
+    try:
+        for stored in files:
+            outcome = _migrate_file(source, target, stored, present, report)
+            if outcome == "damaged":
+                progress.warn(DAMAGED, path=stored.path)
+            else:
+                if outcome == "copied":
+                    progress.media(1, stored.size)
+                if on_file is not None:
+                    on_file(stored, outcome == "copied")
+            progress.advance(1, stored.size)
+    finally:
+        progress.finished()
     with unit_of_work() as uow:
         recorded = uow.media.downloaded_paths()
     report.missing = sorted(recorded - set(present))
     return report
+
+
+def _migrate_file(
+    source: LocalMediaStore,
+    target: S3MediaStore,
+    stored: StoredFile,
+    present: dict[str, int],
+    report: MigrationReport,
+) -> Literal["copied", "there", "damaged"]:
+    """Copy one file unless ``target`` holds it already or it is damaged (counted in ``report``)."""
+    if present.get(stored.path) == stored.size:
+        report.already_there += 1
+        return "there"
+    local = source.path_of(stored.path)
+    if _sha256_of(local) != stored.sha256:
+        report.damaged.append(stored.path)
+        return "damaged"
+    target.place(local, stored.path, stored.size, stored.sha256)
+    present[stored.path] = stored.size
+    report.copied += 1
+    report.copied_bytes += stored.size
+    return "copied"

@@ -7,12 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import structlog
-
 from tgvault.domain import Post
+from tgvault.services.progress import Progress, SilentProgress
 from tgvault.storage.unit_of_work import UnitOfWork
-
-log = structlog.get_logger(__name__)
 
 Remap = Callable[[dict[str, Any], int], Post | None]
 
@@ -32,12 +29,32 @@ def reparse(
     remap: Remap,
     clock: Callable[[], datetime],
     channel_id: int | None = None,
+    *,
+    progress: Progress | None = None,
 ) -> ReparseReport:
     """Re-map every post with a parse error (of one channel, or all) from its raw TL; store better readings.
 
     A post is written again only when its new reading differs in what failed; one that still cannot be
     mapped is left as it is. Newly understood media is recorded and downloaded by the channel's next run.
+    ``progress`` counts the posts read again of their total.
     """
+    progress = progress or SilentProgress()
+    with unit_of_work() as uow:
+        total = uow.reparse.count_with_parse_errors(channel_id)
+    progress.started("reparse", total, "posts")
+    try:
+        return _reparse_all(unit_of_work, remap, clock, channel_id, progress)
+    finally:
+        progress.finished()
+
+
+def _reparse_all(
+    unit_of_work: Callable[[], UnitOfWork],
+    remap: Remap,
+    clock: Callable[[], datetime],
+    channel_id: int | None,
+    progress: Progress,
+) -> ReparseReport:
     examined = upgraded = improved = failing = 0
     after = (0, 0)
     while True:
@@ -51,7 +68,7 @@ def reparse(
                     post = remap(raw, post_channel)
                 except Exception as exc:
                     failing += 1
-                    log.info(
+                    progress.warn(
                         "post still not understood",
                         channel_id=post_channel,
                         message_id=message_id,
@@ -69,4 +86,5 @@ def reparse(
                     failing += 1
             uow.commit()
             after = (batch[-1][0], batch[-1][1])
+        progress.advance(len(batch))
     return ReparseReport(examined, upgraded, improved, failing)

@@ -33,6 +33,7 @@ from typing import Any, TextIO
 from tgvault.domain import Channel, ChannelKind, Post
 from tgvault.export.desktop_json.media_files import MediaFiles
 from tgvault.export.desktop_json.messages import MessageWriter
+from tgvault.export.progress import ExportProgress, NoProgress
 from tgvault.storage.media_store import MediaStore
 from tgvault.storage.unit_of_work import UnitOfWork
 
@@ -79,7 +80,12 @@ def _dump(value: Any) -> str:
 
 
 def _write_messages(
-    stream: TextIO, writer: MessageWriter, uow: UnitOfWork, channel: Channel, batch_size: int
+    stream: TextIO,
+    writer: MessageWriter,
+    uow: UnitOfWork,
+    channel: Channel,
+    batch_size: int,
+    progress: ExportProgress,
 ) -> int:
     count = 0
     for batch in _batches(uow.posts.iter_channel(channel.id, batch_size=batch_size), batch_size):
@@ -89,6 +95,7 @@ def _write_messages(
             stream.write(",\n" if count else "\n")
             stream.write("\n".join(f"  {line}" for line in encoded.splitlines()))
             count += 1
+        progress.advance(len(batch))
     return count
 
 
@@ -101,6 +108,7 @@ def export_channel_json(
     timezone: tzinfo = UTC,
     link_media: bool = False,
     batch_size: int = 500,
+    progress: ExportProgress | None = None,
 ) -> ExportSummary:
     """Write ``channel``'s archive as a Telegram Desktop ``result.json``; returns what was written.
 
@@ -108,9 +116,10 @@ def export_channel_json(
     ``result.json``. Downloaded media are copied into ``media/`` next to the JSON file (checked against
     their sha256; hard-linked instead with ``link_media``). ``date`` and ``edited`` are written in
     ``timezone`` (UTC by default). The JSON file is written under a temporary name and renamed when
-    complete. Reads through ``uow`` only: nothing in the archive changes. Raises ``OSError`` when
-    ``out`` cannot be written.
+    complete. Reads through ``uow`` only: nothing in the archive changes. ``progress`` counts the
+    messages written of the channel's total. Raises ``OSError`` when ``out`` cannot be written.
     """
+    progress = progress or NoProgress()
     target = out if out.suffix.lower() == ".json" and not out.is_dir() else out / "result.json"
     target.parent.mkdir(parents=True, exist_ok=True)
     files = MediaFiles(target, media_store, link_media)
@@ -128,7 +137,9 @@ def export_channel_json(
             ):
                 stream.write(f" {json.dumps(key)}: {_dump(value).replace(chr(10), chr(10) + ' ')},\n")
             stream.write(' "messages": [')
-            count = _write_messages(stream, writer, uow, channel, batch_size)
+            progress.started(channel.title, uow.posts.count(channel.id), "messages")
+            count = _write_messages(stream, writer, uow, channel, batch_size, progress)
+            progress.finished()
             stream.write("\n ]\n}\n" if count else "]\n}\n")
             stream.flush()
             os.fsync(stream.fileno())

@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 
+from tgvault.export.progress import ExportProgress, NoProgress
 from tgvault.export.site.context import BuildContext, UnitOfWorkFactory
 from tgvault.export.site.incremental import ChannelChanges
 from tgvault.export.site.options import SiteBuildReport, SiteOptions
@@ -37,14 +38,18 @@ def build_site(
     options: SiteOptions,
     *,
     full: bool = False,
+    progress: ExportProgress | None = None,
 ) -> SiteBuildReport:
     """Build (or bring up to date) the static site of the archive in ``options.out_dir``.
 
     With ``full`` every page and media file is written again; otherwise only pages whose content
-    changed are written and pages that no longer exist are removed. Raises :class:`SiteError` when
-    the site cannot be built (bad options, unwritable folder, a broken user template).
+    changed are written and pages that no longer exist are removed. ``progress`` is told of the
+    posts planned (a build from scratch), then of the pages written (counted by the posts of the
+    months written). Raises :class:`SiteError` when the site cannot be built (bad options, unwritable
+    folder, a broken user template).
     """
     build = _Build(uow_factory, media_store, options, full)
+    build.ctx.progress = progress or NoProgress()
     try:
         return build.run()
     finally:
@@ -82,8 +87,19 @@ class _Build:
         for name, data in static_files().items():
             ctx.writer.write(f"static/{name}", data)
         plans = list(ctx.site.channels.values())
+        months = {
+            plan.channel.id: _months_to_write(plan, None if changes is None else changes[plan.channel.id])
+            for plan in plans
+        }
+        ctx.progress.started(
+            "writing pages",
+            sum(_posts_in(plan, month) for plan in plans for month in months[plan.channel.id]),
+            "posts",
+        )
         for plan in plans:
-            self._channel(plan, None if changes is None else changes[plan.channel.id])
+            self._channel(
+                plan, months[plan.channel.id], None if changes is None else changes[plan.channel.id]
+            )
         landing_page(ctx, plans)
         search_page(ctx, plans)
         planner.keep(plans, from_scratch=changes is None)
@@ -91,37 +107,33 @@ class _Build:
         ctx.report.channels = len(plans)
         ctx.report.posts = sum(len(plan.posts) for plan in plans)
         ctx.report.seconds = time.perf_counter() - started
+        ctx.progress.finished()
         return ctx.report
 
     # ---- a channel ---------------------------------------------------------------------------------
 
-    def _channel(self, plan: ChannelPlan, changes: ChannelChanges | None = None) -> None:
-        """Every page of a channel; with ``changes`` (an incremental build) only the pages they reach."""
+    def _channel(self, plan: ChannelPlan, months: list[int], changes: ChannelChanges | None = None) -> None:
+        """Every page of a channel; with ``changes`` (an incremental build) only the pages they reach
+        (in ``months``, see :func:`_months_to_write`)."""
         ctx = self.ctx
         navigation = tuple((month, plan.month_entry(month).path) for month in plan.display_months())
         display = plan.display_pages()
         position = {page.index: number for number, page in enumerate(display)}
-        if changes is None:
-            for month in sorted(plan.months):
+        for month in months:
+            if changes is None:
                 self.months.write(plan, month, navigation, display, position)
-        else:
-            timeline = changes.timeline
-            months = {plan.pages[i].month for i in changes.permalinks} | changes.shard_months
-            if timeline is None:
-                months.update(plan.months)
             else:
-                months.update(plan.pages[i].month for i in timeline)
-            for month in sorted(months & set(plan.months)):
                 self.months.write(
                     plan,
                     month,
                     navigation,
                     display,
                     position,
-                    timeline=timeline,
+                    timeline=changes.timeline,
                     permalinks=changes.permalinks,
                     shard=month in changes.shard_months,
                 )
+            ctx.progress.advance(_posts_in(plan, month))
         channel_index(ctx, plan)
         self.tags.write(
             plan, None if changes is None else changes.tags, None if changes is None else changes.tag_from
@@ -131,3 +143,21 @@ class _Build:
         if changes is not None:
             for path in changes.removed:
                 ctx.writer.drop(path)
+
+
+def _months_to_write(plan: ChannelPlan, changes: ChannelChanges | None) -> list[int]:
+    """The months whose pages a build writes: all of them, or those an incremental build's changes reach."""
+    if changes is None:
+        return sorted(plan.months)
+    timeline = changes.timeline
+    months = {plan.pages[i].month for i in changes.permalinks} | changes.shard_months
+    if timeline is None:
+        months.update(plan.months)
+    else:
+        months.update(plan.pages[i].month for i in timeline)
+    return sorted(months & set(plan.months))
+
+
+def _posts_in(plan: ChannelPlan, month: int) -> int:
+    """How many posts a month of the channel's timeline holds."""
+    return sum(len(plan.pages[index].ids) for index in plan.months[month])

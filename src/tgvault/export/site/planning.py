@@ -8,13 +8,14 @@ site-wide key), computes that key, and keeps the plan in the manifest for the ne
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
 from tgvault import __version__
 from tgvault.domain import Channel
+from tgvault.export.progress import ExportProgress
 from tgvault.export.site.context import BuildContext
 from tgvault.export.site.incremental import (
     PLAN_FORMAT,
@@ -65,6 +66,9 @@ class Planner:
         ctx.missing_media = set()
         manifest = ctx.writer.manifest
         manifest.clear_plan()  # planned again from scratch; the files posts show are recorded as planned
+        with ctx.uow_factory() as uow:
+            total = sum(uow.posts.count(channel.id) for channel in channels)
+        ctx.progress.started("planning", total, "posts")
         for channel in channels:
             with ctx.uow_factory() as uow:
                 posts_mark, media_mark = uow.posts.change_marks(channel.id)
@@ -72,10 +76,12 @@ class Planner:
                 def record(shown: list[tuple[int, str]], channel_id: int = channel.id) -> None:
                     manifest.add_post_media(channel_id, shown)
 
+                outlines = _counted(uow.posts.outline(channel.id), ctx.progress)
                 ctx.site.channels[channel.id] = plan_channel(
-                    channel, uow.posts.outline(channel.id), ctx.options, media_sink=record
+                    channel, outlines, ctx.options, media_sink=record
                 )
             self.marks[channel.id] = (next_since(posts_mark, clock), next_since(media_mark, clock))
+        ctx.progress.finished()
         self._media()
         ctx.global_key = self._global_key(channels)
 
@@ -240,3 +246,18 @@ class Planner:
             MEDIA_NAMING,
             [(c.id, c.username, c.title, ctx.avatars.get(c.id)) for c in channels],
         )
+
+
+def _counted(
+    outlines: Iterable[PostOutline], progress: ExportProgress, every: int = 1000
+) -> Iterator[PostOutline]:
+    """``outlines`` as they are, telling ``progress`` of every ``every`` posts read (and the rest at the end)."""
+    count = 0
+    for outline in outlines:
+        yield outline
+        count += 1
+        if count == every:
+            progress.advance(count)
+            count = 0
+    if count:
+        progress.advance(count)

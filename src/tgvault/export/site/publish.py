@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tgvault.errors import StorageError
+from tgvault.export.progress import ExportProgress, NoProgress
 from tgvault.export.site.links import media_type
 from tgvault.export.site.manifest import MANIFEST_VERSION, manifest_path, parse_legacy_manifest, read_manifest
 from tgvault.export.site.options import SiteError
@@ -60,9 +61,13 @@ def _remote_manifest(writer: S3Writer) -> bytes:
     return body
 
 
-def publish_site(out_dir: Path, writer: S3Writer, *, full: bool = False) -> PublishReport:
+def publish_site(
+    out_dir: Path, writer: S3Writer, *, full: bool = False, progress: ExportProgress | None = None
+) -> PublishReport:
     """Upload the site built in ``out_dir`` to ``writer``'s bucket/prefix: only files changed since the
-    last publish (every file with ``full``); files no longer in the site are deleted there."""
+    last publish (every file with ``full``); files no longer in the site are deleted there. ``progress``
+    counts the files uploaded of those to upload."""
+    progress = progress or NoProgress()
     local = read_manifest(out_dir)
     if local is None:
         raise SiteError(f"{out_dir} holds no finished site build; build the site first")
@@ -84,6 +89,7 @@ def publish_site(out_dir: Path, writer: S3Writer, *, full: bool = False) -> Publ
             wanted.append(path)
         else:
             report.unchanged += 1
+    progress.started(writer.location.url, len(wanted), "files uploaded")
     for path in wanted:
         file = out_dir / path
         try:
@@ -93,6 +99,8 @@ def publish_site(out_dir: Path, writer: S3Writer, *, full: bool = False) -> Publ
         writer.upload(file, writer.location.key(path), size, content_type=content_type(path))
         report.uploaded += 1
         report.uploaded_bytes += size
+        progress.advance(1, size)
+    progress.finished()
     gone = (set(remote_pages) - set(pages)) | (set(remote_media) - set(media))
     for path in sorted(filter(is_safe_path, gone)):  # a tampered manifest deletes nothing odd
         writer.delete(writer.location.key(path))

@@ -67,6 +67,30 @@ class ChannelWriter:
         if uow.channels.get(channel.id) is None:
             uow.channels.upsert(channel)
         tally = Tally()
+        progress = self.files.progress
+        progress.started(channel.title, len(chat.messages), "messages")
+        try:
+            self._write(uow, chat, tally)
+        finally:
+            progress.finished()
+        return ChannelImportSummary(
+            channel_id=channel.id,
+            title=channel.title,
+            messages=len(chat.messages),
+            added=tally.added,
+            edited=tally.edited,
+            unchanged=tally.unchanged,
+            kept=tally.kept,
+            older=tally.older,
+            files_stored=tally.files,
+            bytes_stored=tally.bytes,
+            media_pending=tally.pending,
+            paths_refused=tally.refused,
+        )
+
+    def _write(self, uow: UnitOfWork, chat: ExportChat, tally: Tally) -> None:
+        """Merge the chat's messages into the archive, a batch at a time, counting what was done."""
+        channel = chat.channel
         for batch in _chunks(chat.messages, _BATCH):
             archived = uow.posts.get_many(channel.id, [message.post.message_id for message in batch])
             posts: list[Post] = []
@@ -110,20 +134,7 @@ class ChannelWriter:
                 uow.media.mark_downloaded(
                     channel.id, message_id, sha256=stored.sha256, path=stored.path, size=stored.size
                 )
-        return ChannelImportSummary(
-            channel_id=channel.id,
-            title=channel.title,
-            messages=len(chat.messages),
-            added=tally.added,
-            edited=tally.edited,
-            unchanged=tally.unchanged,
-            kept=tally.kept,
-            older=tally.older,
-            files_stored=tally.files,
-            bytes_stored=tally.bytes,
-            media_pending=tally.pending,
-            paths_refused=tally.refused,
-        )
+            self.files.progress.advance(len(batch))
 
     def _post(self, message: ExportMessage, old: Post | None, tally: Tally) -> tuple[Post, StoredFile | None]:
         """The export's post with its files stored, ready to upsert over ``old`` (or insert)."""

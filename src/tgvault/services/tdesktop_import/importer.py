@@ -31,6 +31,7 @@ from pathlib import Path
 
 from tgvault.domain import Channel
 from tgvault.errors import SourceError, TimezoneRequiredError
+from tgvault.services.progress import Progress, SilentProgress
 from tgvault.services.tdesktop_import.channel_writes import ChannelWriter
 from tgvault.services.tdesktop_import.file_copies import ExportFileCopier
 from tgvault.services.tdesktop_import.summaries import ImportSummary
@@ -56,23 +57,30 @@ def import_tdesktop(
     *,
     channel_name: str | None = None,
     timezone: tzinfo | None = None,
+    progress: Progress | None = None,
 ) -> ImportSummary:
     """Import a Telegram Desktop JSON export (a chat's ``result.json``, its folder, or a full-account export).
 
     ``channel_name`` picks one channel of a full-account export (by name or id). ``timezone`` is the zone
     of the computer that made an older export whose times have no UTC offset. Everything is validated
     before anything is written, then written in one transaction (see
-    :mod:`~tgvault.services.tdesktop_import.merge_rule` for the merge rule). Raises :class:`ImportFormatError` for a malformed or truncated export,
-    :class:`TimezoneRequiredError` when local times need ``timezone``, :class:`SourceError` when the file
-    cannot be read or holds no (such) channel, and :class:`StorageError` when the media store cannot be
-    written.
+    :mod:`~tgvault.services.tdesktop_import.merge_rule` for the merge rule). ``progress`` is told each
+    channel's messages written of its total and the files stored, and receives the warnings (files
+    missing from the export, refused paths), counted by kind. Raises :class:`ImportFormatError` for a
+    malformed or truncated export, :class:`TimezoneRequiredError` when local times need ``timezone``,
+    :class:`SourceError` when the file cannot be read or holds no (such) channel, and
+    :class:`StorageError` when the media store cannot be written.
     """
+    progress = progress or SilentProgress()
     located = locate_export(path)
+    progress.started(f"reading {located.name}", None, "messages")
     if located.is_dir():
-        return _import_html(located, uow_factory, media_store, channel_name=channel_name, timezone=timezone)
+        return _import_html(
+            located, uow_factory, media_store, channel_name=channel_name, timezone=timezone, progress=progress
+        )
     export = read_json_export(located, channel_name, timezone)
     media_store.prepare()
-    copier = ExportFileCopier(files=export.files, store=media_store)
+    copier = ExportFileCopier(files=export.files, store=media_store, progress=progress)
     writer = ChannelWriter(copier)
     with uow_factory() as uow:
         summaries = tuple(writer.import_chat(uow, chat) for chat in export.chats)
@@ -81,7 +89,7 @@ def import_tdesktop(
         source=export.path,
         channels=summaries,
         timezone_assumed=str(timezone) if export.local_times else None,
-        warnings=tuple(copier.warnings),
+        warnings=dict(copier.warnings),
     )
 
 
@@ -121,6 +129,7 @@ def _import_html(
     *,
     channel_name: str | None,
     timezone: tzinfo | None,
+    progress: Progress,
 ) -> ImportSummary:
     """Import an HTML export (``messages.html``, ``messages2.html``, ...) by the same rules as JSON."""
     pages = html_pages(folder)
@@ -135,7 +144,7 @@ def _import_html(
         channel = _html_channel(uow, title, channel_name, folder)
     export = read_html_export(folder, channel.id, timezone)
     media_store.prepare()
-    copier = ExportFileCopier(files=export.files, store=media_store)
+    copier = ExportFileCopier(files=export.files, store=media_store, progress=progress)
     writer = ChannelWriter(copier)
     with uow_factory() as uow:
         summary = writer.import_chat(uow, ExportChat(channel=channel, messages=export.messages))
@@ -144,5 +153,5 @@ def _import_html(
         source=pages[0],
         channels=(summary,),
         timezone_assumed=str(timezone) if export.local_times else None,
-        warnings=tuple(copier.warnings),
+        warnings=dict(copier.warnings),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,13 +36,14 @@ class ChannelImportSummary:
 
 @dataclass(frozen=True)
 class ImportSummary:
-    """What an import did: per channel, plus the time zone assumed for local times and any warnings."""
+    """What an import did: per channel, plus the time zone assumed for local times and the warnings."""
 
     source: Path
     channels: tuple[ChannelImportSummary, ...]
     timezone_assumed: str | None
     """The zone local times were read in; None when every time had a Unix timestamp."""
-    warnings: tuple[str, ...]
+    warnings: Mapping[str, int]
+    """How many warnings of each kind the import reported (each one went to its ``progress``)."""
 
     @property
     def posts_added(self) -> int:

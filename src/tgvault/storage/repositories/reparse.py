@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from tgvault.domain import Post, SourceKind
@@ -38,6 +38,21 @@ class ReparseRepository:
         if channel_id is not None:
             query = query.where(PostRow.channel_id == channel_id)
         return [(row[0], row[1], row[2], row[3]) for row in self._session.execute(query)]
+
+    def count_with_parse_errors(self, channel_id: int | None) -> int:
+        """How many Telegram posts (of one channel, or all) :meth:`with_parse_errors` would read."""
+        query = (
+            select(func.count())
+            .select_from(PostRow)
+            .where(
+                PostRow.parse_error.is_not(None),
+                PostRow.raw.is_not(None),
+                PostRow.source == SourceKind.TELEGRAM.value,
+            )
+        )
+        if channel_id is not None:
+            query = query.where(PostRow.channel_id == channel_id)
+        return int(self._session.scalar(query) or 0)
 
     def replace(self, post: Post, now: datetime) -> None:
         """Overwrite a post's reading (same message, better understood): no revision, tombstone kept."""
