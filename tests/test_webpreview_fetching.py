@@ -334,19 +334,31 @@ def test_a_server_trickling_bytes_is_cut_off_at_the_deadline(preview: FakeWebPre
 def unreachable_setup(
     preview: FakeWebPreview, how: str
 ) -> tuple[WebPreviewSource, FakeTime, FakeNetwork, list[FetchedPost]]:
-    preview.files_url = f"http://{CDN}"
+    preview.files_url = f"{'https' if how == 'tls' else 'http'}://{CDN}"
     network = FakeNetwork()
     if how == "refused":
         network.add_host(CDN, TELEGRAM_IP)  # no route: the connection is refused, as by a closed port
+    if how == "tls":
+        network.add_host(CDN, TELEGRAM_IP, serve_on=preview.port)  # an HTTP server where TLS is expected
     source, clock = make_source(preview, network, backoff=2.0)
     fetched = run(source.get_posts(CHANNEL, [3, 5, 11, 19]))
     return source, clock, network, [item for item in fetched.values() if item is not None]
 
 
-@pytest.mark.parametrize("how", ["no such name", "refused"])
-def test_an_unreachable_file_host_is_reported_once_and_skipped(preview: FakeWebPreview, how: str) -> None:
-    """DNS failure or a refused connection: one more try, then one warning naming the host, and every
-    other file of that host fails at once (no five retries each, no "busy" message, no long URLs)."""
+@pytest.mark.parametrize(
+    ("how", "reason"),
+    [
+        ("no such name", "its name does not resolve"),
+        ("refused", "the connection was refused"),
+        ("tls", "TLS failed"),
+    ],
+)
+def test_an_unreachable_file_host_is_reported_once_and_skipped(
+    preview: FakeWebPreview, how: str, reason: str
+) -> None:
+    """DNS failure, a refused connection or a TLS failure: one more try, then one warning naming the host,
+    and every other file of that host fails at once (no five retries each, no "busy" message, no long
+    URLs)."""
     source, clock, network, posts = unreachable_setup(preview, how)
 
     async def go() -> list[BaseException | None]:
@@ -365,9 +377,11 @@ def test_an_unreachable_file_host_is_reported_once_and_skipped(preview: FakeWebP
     assert 4 == len(posts)
     assert [HostUnreachableError] * 4 == [type(outcome) for outcome in outcomes]
     assert {CDN} == {outcome.host for outcome in outcomes if isinstance(outcome, HostUnreachableError)}
+    assert all(str(outcome).startswith(f"cannot reach {CDN}: {reason}") for outcome in outcomes)
     assert [2.0] == clock.sleeps  # one short pause before the one retry, then nothing
     attempts = network.lookups if how == "no such name" else network.connections
     assert 2 == len([entry for entry in attempts if CDN in entry or TELEGRAM_IP in entry])
+    assert [] == file_requests(preview)
     warnings = [entry for entry in logs if entry["log_level"] == "warning"]
     assert [("web host cannot be reached; its requests wait", CDN)] == [
         (entry["event"], entry["host"]) for entry in warnings

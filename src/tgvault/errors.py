@@ -138,11 +138,14 @@ class HostUnreachableError(SourceError):
     Requests to it are not tried again for ``retry_after`` seconds; files it serves stay queued.
     """
 
-    def __init__(self, host: str, reason: str, retry_after: float) -> None:
-        super().__init__(
-            f"cannot reach {host} ({reason}); its requests wait {round(retry_after)} s and its files stay "
-            "queued for a later run"
-        )
+    def __init__(
+        self,
+        host: str,
+        reason: str,
+        retry_after: float,
+        advice: str = "its files stay queued for a later run",
+    ) -> None:
+        super().__init__(f"cannot reach {host}: {reason}; {advice}")
         self.host = host
         self.reason = reason
         self.retry_after = retry_after

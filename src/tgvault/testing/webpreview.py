@@ -333,7 +333,7 @@ class FakeNetwork:
 
     ``resolve`` is a resolver for ``WebClient(resolve=...)``; :meth:`backend` a network backend for
     ``WebClient(network=...)`` that connects loopback addresses as they are and a routed public address to
-    the local port it was given (an address without a route refuses the connection, as a closed port does).
+    the local port it was given (an address without a route goes to a closed local port: refused).
     ``lookups`` and ``connections`` record what the client asked for.
     """
 
@@ -367,6 +367,14 @@ class FakeNetwork:
         return _RoutedBackend(self)
 
 
+def _closed_port() -> int:
+    """A local port nothing listens on (just freed), so a connection to it is really refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
 class _RoutedBackend(httpcore.AsyncNetworkBackend):
     def __init__(self, network: FakeNetwork) -> None:
         self._network = network
@@ -382,10 +390,7 @@ class _RoutedBackend(httpcore.AsyncNetworkBackend):
     ) -> httpcore.AsyncNetworkStream:
         self._network.connections.append((host, port))
         if host not in ("127.0.0.1", "::1", "localhost"):
-            local = self._network.routes.get(host)
-            if local is None:
-                raise httpcore.ConnectError(f"[Errno 111] Connection refused ({host} has no route here)")
-            host, port = "127.0.0.1", local
+            host, port = "127.0.0.1", self._network.routes.get(host) or _closed_port()
         return await self._inner.connect_tcp(host, port, timeout=timeout, socket_options=socket_options)
 
     async def connect_unix_socket(

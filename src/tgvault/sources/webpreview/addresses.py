@@ -115,7 +115,8 @@ class VettedNetwork(httpcore.AsyncNetworkBackend):
             except TimeoutError as exc:
                 raise httpcore.ConnectTimeout(f"its name did not resolve within {timeout} s") from exc
             except OSError as exc:
-                raise httpcore.ConnectError(f"its name does not resolve ({exc})") from exc
+                detail = exc.strerror or str(exc) or type(exc).__name__
+                raise httpcore.ConnectError(f"its name does not resolve ({detail})") from exc
         if not found:
             raise httpcore.ConnectError("its name has no address")
         if not trusted:

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import codecs
 import math
+import socket
 import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -139,6 +140,38 @@ def _reason(exc: BaseException) -> str:
     return text if len(text) <= 200 else text[:200] + "…"
 
 
+def _connect_reason(exc: BaseException) -> str:
+    """What stopped a connection, in words: the cause under httpx's and anyio's wrappers."""
+    seen: BaseException | None = exc
+    for _depth in range(10):
+        if seen is None:
+            break
+        if isinstance(seen, BaseExceptionGroup) and seen.exceptions:
+            seen = seen.exceptions[0]
+            continue
+        if isinstance(seen, ssl.SSLError):
+            return f"TLS failed ({seen.reason or _reason(seen)})"
+        if isinstance(seen, socket.gaierror):
+            return f"its name does not resolve ({seen.strerror or _reason(seen)})"
+        if isinstance(seen, ConnectionRefusedError):
+            return "the connection was refused"
+        if isinstance(seen, httpx.ConnectTimeout | httpcore.ConnectTimeout | TimeoutError):
+            return "no connection within the timeout"
+        if isinstance(seen, OSError) and seen.errno is not None and seen.strerror:
+            return f"the connection failed ({seen.strerror})"
+        seen = seen.__cause__ or seen.__context__
+    return _reason(exc)
+
+
+def _unreachable(host: str, reason: str, wait: float, page: bool) -> HostUnreachableError:
+    advice = (
+        "check the network connection (and [web] base_url), then run again"
+        if page
+        else f"its files stay queued for a later run (the host is tried again in {math.ceil(wait)} s)"
+    )
+    return HostUnreachableError(host, reason, wait, advice)
+
+
 class _VettedTransport(httpx.AsyncHTTPTransport):
     """httpx's transport over a connection pool whose network layer is :class:`VettedNetwork`.
 
@@ -193,7 +226,7 @@ class WebClient:
 
     # -- one request, retried ------------------------------------------------------------------------
 
-    def _check_reachable(self, host: str) -> None:
+    def _check_reachable(self, host: str, page: bool) -> None:
         marked = self._unreachable.get(host)
         if marked is None:
             return
@@ -202,25 +235,25 @@ class WebClient:
         if left <= 0:
             del self._unreachable[host]
             return
-        raise HostUnreachableError(host, reason, left)
+        raise _unreachable(host, reason, left, page)
 
-    def _mark_unreachable(self, host: str, reason: str) -> HostUnreachableError:
+    def _mark_unreachable(self, host: str, reason: str, page: bool) -> HostUnreachableError:
         wait = self.options.unreachable_for
         self._unreachable[host] = (self._clock() + wait, reason)
         log.warning("web host cannot be reached; its requests wait", host=host, reason=reason, seconds=wait)
-        return HostUnreachableError(host, reason, wait)
+        return _unreachable(host, reason, wait, page)
 
     async def _request(self, url: str, sink: ByteSink | None, limit: int | None) -> WebResponse:
         target = self.destinations.check(url)
         host = host_of(target)
         key = f"{host}:{target.port or ''}"
-        self._check_reachable(host)
+        self._check_reachable(host, sink is None)
         options = self.options
         async with self._lock(key):
             attempt = connect_failures = 0
             problem = ""
             while True:
-                self._check_reachable(host)  # found unreachable while this request waited its turn
+                self._check_reachable(host, sink is None)  # found unreachable while this one waited
                 last = self._last.get(key)
                 if last is not None and options.request_delay > 0:
                     pause = last + options.request_delay - self._clock()
@@ -231,7 +264,7 @@ class WebClient:
                     response = await self._exchange(target, sink, limit)
                 except _ConnectFailed as failed:
                     if connect_failures >= CONNECT_RETRIES:
-                        raise self._mark_unreachable(failed.host, failed.reason) from None
+                        raise self._mark_unreachable(failed.host, failed.reason, sink is None) from None
                     connect_failures += 1
                     log.info(
                         "web host did not answer; trying once more",
@@ -310,7 +343,7 @@ class WebClient:
             try:
                 answer = await http.send(http.build_request("GET", current, headers=headers), stream=True)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-                raise _ConnectFailed(host_of(current), _reason(exc)) from exc
+                raise _ConnectFailed(host_of(current), _connect_reason(exc)) from exc
             except httpx.TransportError as exc:
                 raise _Transient(f"cannot fetch {short_url(current)} ({_reason(exc)})") from exc
             try:
