@@ -440,3 +440,18 @@ def test_only_http_urls_are_fetched_and_refusals_are_typed() -> None:
     client = WebClient(WebOptions(request_delay=0))
     with pytest.raises(RefusedURLError, match="not an http"):
         run(client.get("gopher://t.me/s/x"))
+
+
+def test_the_deadline_is_a_setting(tmp_path: Path) -> None:
+    """``[web] deadline`` reaches the client (300 s unless set); 0 is refused naming the field."""
+    from tgvault.app import web_source
+    from tgvault.config import load_settings
+    from tgvault.errors import ConfigError
+
+    assert 300.0 == web_source(load_settings(None, env={}))._client.options.deadline
+    settings = load_settings(None, env={"TGVAULT_WEB__DEADLINE": "45"})
+    assert 45.0 == web_source(settings)._client.options.deadline
+    path = tmp_path / "tgvault.toml"
+    path.write_text("[web]\ndeadline = 0\n")
+    with pytest.raises(ConfigError, match=re.escape("web.deadline: 0 is out of range")):
+        load_settings(path, env={})
