@@ -455,3 +455,22 @@ def test_the_deadline_is_a_setting(tmp_path: Path) -> None:
     path.write_text("[web]\ndeadline = 0\n")
     with pytest.raises(ConfigError, match=re.escape("web.deadline: 0 is out of range")):
         load_settings(path, env={})
+
+
+@pytest.mark.parametrize("location", ["file:///etc/passwd", "gopher://t.me/x", "http://[::1", "//10.0.0.1/x"])
+def test_a_redirect_to_a_non_web_or_broken_url_is_refused(preview: FakeWebPreview, location: str) -> None:
+    """A hop to another scheme, a URL that does not parse or a private address is refused by name."""
+    preview.redirect("/cdn/file/photo3.jpg", location)
+    source, _ = make_source(preview)
+
+    with pytest.raises(MediaUnavailableError, match="was not fetched: refusing to fetch"):
+        run(download(source, 3, Sink()))
+
+
+def test_urls_in_messages_are_short_and_printable() -> None:
+    """Log lines and errors show a URL's host and path start, with terminal escapes neutralised."""
+    from tgvault.sources.webpreview.destinations import short_url
+
+    assert "cdn4.telesco.pe/file/" + "A" * 34 + "…" == short_url("https://cdn4.telesco.pe/file/" + "A" * 500)
+    assert "t.me/s/name?before=30" == short_url("https://t.me/s/name?before=30")
+    assert "\x1b" not in short_url("http://x/\x1b[2J\x1b]0;owned\x07")

@@ -45,6 +45,7 @@ from tgvault.errors import (
     FloodWaitTooLongError,
     HostUnreachableError,
     MediaTooLargeError,
+    RefusedURLError,
     SourceError,
 )
 from tgvault.sources.base import ByteSink
@@ -344,12 +345,18 @@ class WebClient:
                 answer = await http.send(http.build_request("GET", current, headers=headers), stream=True)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 raise _ConnectFailed(host_of(current), _connect_reason(exc)) from exc
+            except httpx.RemoteProtocolError as exc:
+                if str(exc).startswith("Invalid URL in location header"):  # httpx reads Location itself
+                    raise RefusedURLError(
+                        f"refusing to fetch the redirect from {short_url(current)}: {_reason(exc)}"
+                    ) from exc
+                raise _Transient(f"cannot fetch {short_url(current)} ({_reason(exc)})") from exc
             except httpx.TransportError as exc:
                 raise _Transient(f"cannot fetch {short_url(current)} ({_reason(exc)})") from exc
             try:
                 location = answer.headers.get("Location")
                 if answer.status_code in REDIRECT_STATUSES and location:
-                    current = self.destinations.check(current.join(location.strip()))
+                    current = self.destinations.check(_joined(current, location))
                     continue
                 if answer.status_code != 200:
                     return WebResponse(answer.status_code, str(current), answer.headers)
@@ -362,6 +369,14 @@ class WebClient:
             finally:
                 await answer.aclose()
         raise SourceError(f"{short_url(url)}: more than {MAX_REDIRECTS} redirects; not followed")
+
+
+def _joined(current: httpx.URL, location: str) -> httpx.URL | str:
+    """Where a redirect points, resolved against the URL that answered (left as text when it cannot be)."""
+    try:
+        return current.join(location.strip())
+    except (httpx.InvalidURL, TypeError, ValueError):
+        return location
 
 
 async def _read_page(answer: httpx.Response, url: httpx.URL) -> bytes:

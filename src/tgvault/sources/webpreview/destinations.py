@@ -28,18 +28,17 @@ SHORT_PATH: Final = 40
 
 
 def short_url(url: str | httpx.URL) -> str:
-    """A URL for a log line or a message: its host and the start of its path (file URLs run to 500 chars)."""
-    text = str(url)
+    """A URL for a log line or a message: its host and the start of its path (file URLs run to 500 chars),
+    with anything unprintable (a terminal escape in a hostile page's URL) shown as ``?``."""
+    text = "".join(char if char.isprintable() else "?" for char in str(url)[:2000])
     try:
         split = urlsplit(text)
     except ValueError:
         return text[:60] + ("…" if len(text) > 60 else "")
-    path = split.path or "/"
-    if len(path) > SHORT_PATH:
-        path = path[:SHORT_PATH] + "…"
-    elif split.query:
-        path += "?…"
-    return f"{split.hostname or '?'}{path}"
+    tail = (split.path or "/") + (f"?{split.query}" if split.query else "")
+    if len(tail) > SHORT_PATH:
+        tail = tail[:SHORT_PATH] + "…"
+    return f"{split.hostname or '?'}{tail}"
 
 
 def host_of(url: httpx.URL) -> str:
