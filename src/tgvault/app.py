@@ -110,7 +110,11 @@ def web_source(settings: Settings) -> WebPreviewSource:
     """A source reading the public web preview (``[web]`` settings); it needs no account."""
     web = settings.web
     options = WebOptions(
-        base_url=web.base_url, request_delay=web.request_delay, user_agent=web.user_agent, timeout=web.timeout
+        base_url=web.base_url,
+        request_delay=web.request_delay,
+        user_agent=web.user_agent,
+        timeout=web.timeout,
+        deadline=web.deadline,
     )
     return WebPreviewSource(WebClient(options))
 

@@ -119,3 +119,39 @@ class PageLayoutError(SourceError):
         )
         self.url = url
         self.problem = problem
+
+
+class MediaTooLargeError(MediaUnavailableError):
+    """A file turned out larger than the channel's ``media_max_size`` while it was fetched: the download
+    stopped there, nothing was kept, and the file is recorded as skipped (as one announced too large is)."""
+
+    def __init__(self, limit: int, size: int | None = None) -> None:
+        told = f"{size} bytes" if size is not None else "more bytes"
+        super().__init__(f"the file is {told}, over the channel's media_max_size ({limit}); not downloaded")
+        self.limit = limit
+        self.size = size
+
+
+class HostUnreachableError(SourceError):
+    """A web host cannot be reached (its name does not resolve, the connection is refused, TLS fails).
+
+    Requests to it are not tried again for ``retry_after`` seconds; files it serves stay queued.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        reason: str,
+        retry_after: float,
+        advice: str = "its files stay queued for a later run",
+    ) -> None:
+        super().__init__(f"cannot reach {host}: {reason}; {advice}")
+        self.host = host
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class RefusedURLError(SourceError):
+    """A URL a page (or a redirect) pointed at is not fetched: not http(s), not a host tgvault fetches from
+    (the web preview's own and Telegram's), or a name that resolves to a private, loopback, link-local or
+    otherwise non-public address."""

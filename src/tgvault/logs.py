@@ -205,8 +205,8 @@ def configure_logging(
         _handler = handler
     root.setLevel(root_level)
     logging.getLogger("telethon").setLevel(telethon)
-    # Alembic narrates every migration step at INFO; its news is tgvault's to tell.
-    for chatty in ("alembic", "apscheduler"):
+    # Alembic narrates every migration step at INFO, httpx every request; their news is tgvault's to tell.
+    for chatty in ("alembic", "apscheduler", "httpx", "httpcore"):
         logging.getLogger(chatty).setLevel(max(logging.WARNING, root_level))
 
     structlog.configure(

@@ -185,6 +185,8 @@ class WebSettings(SettingsSection):
     request_delay: float = Field(default=1.0, ge=0)
     user_agent: str = Field(default_factory=_default_user_agent, min_length=1)
     timeout: float = Field(default=30.0, gt=0)
+    deadline: float = Field(default=300.0, gt=0)
+    """Seconds one request may take in all (redirects and body included), however slowly bytes arrive."""
 
     @field_validator("base_url")
     @classmethod

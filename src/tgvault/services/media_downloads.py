@@ -19,7 +19,9 @@ import structlog
 from tgvault.domain import Channel, MediaKind, Post
 from tgvault.errors import (
     FloodWaitTooLongError,
+    HostUnreachableError,
     IncompleteDownloadError,
+    MediaTooLargeError,
     MediaUnavailableError,
     MediaUploadError,
     ResourceFaultError,
@@ -86,16 +88,23 @@ class MediaDownloader:
         try:
             pending = self._open(item, resumable)
             with pending:
-                await self._source.download_media(self._channel, fetched, pending)
+                sink = SizeCappedSink(pending, self._policy.max_size)
+                await self._source.download_media(self._channel, fetched, sink)
                 expected = None if media.kind is MediaKind.PHOTO else media.size
                 # off the event loop: a remote store uploads (and verifies) the file here
                 stored = await asyncio.to_thread(pending.commit, expected)
+        except MediaTooLargeError as exc:
+            self._too_large(item, str(exc))
+            return
         except MediaUnavailableError as exc:
             self.settle_gone(item, str(exc))
             await self._thumbnail(fetched)
             return
         except FloodWaitTooLongError as exc:
             self._attempt_failed(item, str(exc), wait=timedelta(seconds=exc.seconds))
+            return
+        except HostUnreachableError as exc:  # reported once by the source; the file waits, quietly
+            self._attempt_failed(item, str(exc), wait=timedelta(seconds=exc.retry_after), quiet=True)
             return
         except (SourceError, IncompleteDownloadError, MediaUploadError) as exc:
             self._attempt_failed(item, f"{type(exc).__name__}: {exc}")
@@ -122,9 +131,13 @@ class MediaDownloader:
                 return
         try:
             with self._store.begin("image/jpeg", None) as pending:
-                if not await self._source.download_thumbnail(channel, fetched, pending):
+                sink = SizeCappedSink(pending, self._policy.max_size)
+                if not await self._source.download_thumbnail(channel, fetched, sink):
                     return
                 stored = pending.commit()
+        except (HostUnreachableError, MediaTooLargeError) as exc:  # already reported, or simply no preview
+            log.debug("no thumbnail", channel_id=channel.id, message_id=message_id, error=str(exc))
+            return
         except (SourceError, StorageError, OSError) as exc:
             log.warning(
                 "thumbnail download failed", channel_id=channel.id, message_id=message_id, error=str(exc)
@@ -147,14 +160,29 @@ class MediaDownloader:
         except StorageError as exc:
             raise ResourceFaultError(str(exc)) from exc
 
-    def _attempt_failed(self, item: QueuedDownload, reason: str, *, wait: timedelta = timedelta(0)) -> None:
-        """Count a failed attempt: retry after a growing delay, or after the ceiling give up for a while."""
+    def _too_large(self, item: QueuedDownload, reason: str) -> None:
+        """The file grew past ``media_max_size`` while it came in: recorded as skipped, nothing kept."""
+        log.info("file over media_max_size skipped", channel_id=self._channel.id, message_id=item.message_id)
+        with self._uow() as uow:
+            uow.media.mark_skipped(self._channel.id, item.message_id, reason)
+            uow.media_queue.remove(self._channel.id, [item.message_id])
+            uow.commit()
+        self._store.drop_part(self._part_name(item))
+        self._on_gone(item.message_id)
+
+    def _attempt_failed(
+        self, item: QueuedDownload, reason: str, *, wait: timedelta = timedelta(0), quiet: bool = False
+    ) -> None:
+        """Count a failed attempt: retry after a growing delay, or after the ceiling give up for a while.
+
+        ``quiet``: the cause was already reported once (a host that cannot be reached), so debug level.
+        """
         now = self._clock()
         attempt = item.attempts + 1
         gave_up = attempt >= self._policy.max_attempts
         delay = self._policy.failed_retry_after if gave_up else self._policy.retry_delay * 2 ** (attempt - 1)
         retry_at = now + max(delay, wait)
-        log.info(
+        (log.debug if quiet else log.info)(
             "media download failed",
             channel_id=self._channel.id,
             message_id=item.message_id,
@@ -178,6 +206,33 @@ class MediaDownloader:
             uow.commit()
         self._store.drop_part(self._part_name(item))
         self._on_gone(item.message_id)
+
+
+class SizeCappedSink:
+    """A pending file that takes at most ``limit`` bytes in all (:class:`MediaTooLargeError` past it).
+
+    ``limit`` is also there to read: a source that streams (the web preview) stops before it, and refuses
+    an announced size over it without reading the body. ``size`` and ``restart`` are the pending file's.
+    """
+
+    def __init__(self, pending: PendingFile, limit: int) -> None:
+        self._pending = pending
+        self.limit = limit
+
+    @property
+    def size(self) -> int:
+        """Bytes the file holds (a resumed part's included)."""
+        return self._pending.size
+
+    def restart(self) -> None:
+        """Start the file again from byte 0."""
+        self._pending.restart()
+
+    def write(self, chunk: bytes) -> int:
+        """Append bytes, unless they would take the file past ``limit``."""
+        if self._pending.size + len(chunk) > self.limit:
+            raise MediaTooLargeError(self.limit)
+        return self._pending.write(chunk)
 
 
 def _placeholder(item: QueuedDownload) -> Post:

@@ -15,15 +15,18 @@ A :class:`~tgvault.sources.base.PostSource` over the pages Telegram serves to br
   way (the newest post of the channel, or the edge of a page) is left out of the result: unknown, not
   deleted.
 - **Files.** Photos, videos the page can play, voice notes and stickers are downloaded from the URL the
-  page gives (http(s) only; a URL is never used as a path). Documents, and videos shown only as a
-  thumbnail, have no file on the page: their download fails with
+  page gives — only from the preview's own host or Telegram's, never from a private address, and at most
+  the ``limit`` the sink carries (the channel's ``media_max_size``); see
+  :mod:`~tgvault.sources.webpreview.client`. A URL is never used as a path. Documents, and videos shown
+  only as a thumbnail, have no file on the page: their download fails with
   :class:`~tgvault.errors.MediaUnavailableError` saying why (the file stays recorded as not downloaded,
   with the name and size shown, so a later Telegram sync can fetch it), and the thumbnail the page shows
   is stored instead (:meth:`WebPreviewSource.download_thumbnail`).
 - **Politeness.** One request at a time per host, ``request_delay`` seconds between two requests to
   one host, a clear User-Agent, and retries with exponential backoff on 429 and 5xx that honour
   ``Retry-After`` (a wait longer than ``max_wait`` ends the run with
-  :class:`~tgvault.errors.FloodWaitTooLongError`).
+  :class:`~tgvault.errors.FloodWaitTooLongError`). A host that cannot be reached is reported once and
+  skipped for a while (:class:`~tgvault.errors.HostUnreachableError`): its files stay queued.
 - **Errors.** An unknown name raises :class:`~tgvault.errors.ChannelNotFoundError`, a name without a
   public preview :class:`~tgvault.errors.NoWebPreviewError`, a page whose layout changed
   :class:`~tgvault.errors.PageLayoutError` — never "0 posts".
@@ -45,14 +48,16 @@ from tgvault.errors import (
     MediaUnavailableError,
     NoWebPreviewError,
     PageLayoutError,
+    RefusedURLError,
     SourceError,
 )
 from tgvault.sources.base import ByteSink, FetchedPost, HistoryPage
-from tgvault.sources.webpreview.client import WebClient
+from tgvault.sources.webpreview.client import WebClient, WebResponse
 from tgvault.sources.webpreview.pages import page_kind, parse_preview_page
 from tgvault.sources.webpreview.records import PageKind, PreviewPage, WebMedia
 
 EXPIRED_STATUSES: Final = frozenset({403, 404, 410})
+MAX_PHOTO_BYTES: Final = 10 * 1024 * 1024  # a channel's photo, fetched outside any channel's media policy
 WINDOW_POSTS: Final = 100  # posts per window of an upward walk (about five pages)
 REFRESH_MARGIN: Final = 3  # ids above the highest wanted one, so a deletion there can be proven
 
@@ -102,7 +107,7 @@ class WebPreviewSource:
             raise ChannelNotFoundError(key, "no channel has this @username")
         if response.status != 200:
             raise SourceError(f"channel {key}: {url} answered HTTP {response.status}")
-        html = response.body.decode(response.headers.get_content_charset() or "utf-8", errors="replace")
+        html = response.body.decode(response.charset or "utf-8", errors="replace")
         kind, detail = page_kind(html)
         redirected = "/s/" not in urlsplit(response.url).path
         if kind is PageKind.UNKNOWN_NAME:
@@ -271,7 +276,7 @@ class WebPreviewSource:
                 raise MediaUnavailableError(
                     media.unavailable or "the web preview offers no file for this post"
                 )
-            response = await self._client.download(media.url, sink)
+            response = await self._download(media.url, sink, f"the file of post {message_id}")
             if response.status == 200:
                 return
             if response.status in EXPIRED_STATUSES and attempt == 0:
@@ -284,8 +289,18 @@ class WebPreviewSource:
         media = fetched.handle if isinstance(fetched.handle, WebMedia) else None
         if media is None or media.thumbnail is None:
             return False
-        response = await self._client.download(media.thumbnail, sink)
+        response = await self._download(media.thumbnail, sink, "the thumbnail")
         return response.status == 200
+
+    async def _download(self, url: str, sink: ByteSink, what: str, limit: int | None = None) -> WebResponse:
+        """Download into ``sink`` at most its ``limit`` (when it carries one); a refused URL is no file."""
+        if limit is None:
+            carried = getattr(sink, "limit", None)
+            limit = carried if isinstance(carried, int) else None
+        try:
+            return await self._client.download(url, sink, limit=limit)
+        except RefusedURLError as exc:
+            raise MediaUnavailableError(f"{what} was not fetched: {exc}") from exc
 
     async def _fresh_media(self, channel: Channel, message_id: int) -> WebMedia:
         again = (await self.get_posts(channel, [message_id])).get(message_id)
@@ -298,5 +313,5 @@ class WebPreviewSource:
         page = await self._history(channel, None)
         if page.header.photo_url is None:
             return False
-        response = await self._client.download(page.header.photo_url, sink)
+        response = await self._download(page.header.photo_url, sink, "the channel photo", MAX_PHOTO_BYTES)
         return response.status == 200
