@@ -18,6 +18,7 @@ import structlog
 
 from tgvault.domain import Channel, MediaKind, Post
 from tgvault.errors import (
+    AccountError,
     FloodWaitTooLongError,
     IncompleteDownloadError,
     MediaUnavailableError,
@@ -97,6 +98,8 @@ class MediaDownloader:
         except FloodWaitTooLongError as exc:
             self._attempt_failed(item, str(exc), wait=timedelta(seconds=exc.seconds))
             return
+        except AccountError:
+            raise  # not this file's fault: the run stops, and no file's attempts are spent
         except (SourceError, IncompleteDownloadError, MediaUploadError) as exc:
             self._attempt_failed(item, f"{type(exc).__name__}: {exc}")
             return
