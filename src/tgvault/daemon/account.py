@@ -135,6 +135,11 @@ class AccountWatch:
         if self._timetable.active:
             self._timetable.drop(channel.key)
 
+    def failure_for(self, channel: ChannelConfig) -> AccountError | None:
+        """The account's failure when it stands and ``channel`` is read through the account, else None."""
+        failure = self._account.failure
+        return failure if failure is not None and self.is_telegram(channel) else None
+
     def is_telegram(self, channel: ChannelConfig) -> bool:
         """True when the channel is read through the Telegram account."""
         from tgvault.app import source_kind_for
@@ -180,13 +185,15 @@ class AccountWatch:
     def _telegram_channels(self) -> list[ChannelConfig]:
         return [channel for channel in self._settings().channels if self.is_telegram(channel)]
 
-    def _then(self) -> str:
+    def _then(self, *, pid: bool = True) -> str:
+        """How the fixed session is picked up (the health file names this process; an alert, which
+        outlives it, does not)."""
         if not self._service:
-            return "then run again; Telegram channels were not archived, web-source ones were"
-        reload = f"kill -HUP {self._pid}" if self._pid else "send it SIGHUP"
+            return "then run again (web-source channels were archived meanwhile)"
+        reload = f"kill -HUP {self._pid}" if pid and self._pid else "SIGHUP"
         return (
-            f"then reload the service ({reload}) to pick the new session up; until then its Telegram "
-            "channels are stopped (web-source channels carry on)"
+            f"then reload the service ({reload}); until then its Telegram channels are stopped and "
+            "web-source channels carry on"
         )
 
     def _failed(self, error: AccountError) -> None:
@@ -206,7 +213,7 @@ class AccountWatch:
             )
         try:
             run_kind = "service" if self._service else "run --once"
-            raise_account_alert(self._uow, error, run_kind, self._clock(), then=self._then())
+            raise_account_alert(self._uow, error, run_kind, self._clock(), then=self._then(pid=False))
         except Exception:  # the alert is a courtesy; the archive may be unreachable right now
             log.exception("cannot record the account alert")
         if self._timetable.active:

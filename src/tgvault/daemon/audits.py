@@ -43,9 +43,11 @@ class AuditJobs:
         serves: Callable[[str], bool],
         stopping: Callable[[], bool],
         on_account_failure: Callable[[ChannelConfig, AccountError], None] = lambda channel, error: None,
+        account_failure: Callable[[ChannelConfig], AccountError | None] = lambda channel: None,
     ) -> None:
         self._settings = settings
         self._on_account_failure = on_account_failure
+        self._account_failure = account_failure
         self._archivers = archivers
         self._uow = unit_of_work
         self._plan_for = plan_for
@@ -91,6 +93,8 @@ class AuditJobs:
                 self._on_account_failure(channel, error)
                 return
             except (TgvaultError, OSError) as error:
+                if self._account_failure(channel) is not None:
+                    return  # its connection was closed because the account failed: said once for it
                 log.warning(
                     "channel audit failed; it continues at its next run",
                     channel=channel.name,

@@ -135,6 +135,7 @@ class Service:
             serves=share.serves,
             stopping=lambda: self.stopping,
             on_account_failure=self._account.failed_in,
+            account_failure=self._account.failure_for,
         )
         self._audits = AuditJobs(
             current,
@@ -149,6 +150,7 @@ class Service:
             serves=share.serves,
             stopping=lambda: self.stopping,
             on_account_failure=self._account.failed_in,
+            account_failure=self._account.failure_for,
         )
         self._following = LiveFollowing(
             current,

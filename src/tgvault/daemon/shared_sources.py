@@ -37,8 +37,9 @@ class SharedSources:
     of the start (a reload cannot change them), except after the account failed: the retry a reload
     asks for connects with the reloaded settings and the session read afresh.
 
-    While ``account`` has failed, no Telegram request is made: a Telegram channel's archiver raises the
-    account's failure at once. With ``once`` (``tgvault run --once``) a failure to reach Telegram is
+    While ``account`` has failed, no Telegram request is made: the connection is closed (which also
+    lets ``tgvault login`` write the session file) and a Telegram channel's archiver raises the account's
+    failure at once. With ``once`` (``tgvault run --once``) a failure to reach Telegram is
     remembered too, so each of its channels reports it without trying again.
     """
 
@@ -63,6 +64,8 @@ class SharedSources:
         self._unreachable: SourceError | None = None
         self._telegram_stack = AsyncExitStack()
         self._connecting = asyncio.Lock()
+        self._closing: set[asyncio.Task[None]] = set()
+        self.account.subscribe(self._account_changed)
 
     async def open_for(self, settings: Settings) -> None:
         """Connect the sources the configured channels need now, so a bad session shows at the start.
@@ -141,6 +144,20 @@ class SharedSources:
         """The Telegram source, whose connection receives updates when a channel is ``live`` at the start."""
         return await self._telegram_source()
 
+    def _account_changed(self, failure: AccountError | None) -> None:
+        """The account failed: close the connection Telegram no longer accepts (in the background)."""
+        if failure is None or self._telegram is None:
+            return
+        task = asyncio.get_running_loop().create_task(self._close_refused(), name="tgvault-close-telegram")
+        self._closing.add(task)
+        task.add_done_callback(self._closing.discard)
+
+    async def _close_refused(self) -> None:
+        async with self._connecting:
+            if self.account.failure is not None and not self.account.retrying and self._telegram is not None:
+                log.info("closing the Telegram connection the account can no longer use")
+                await self._close_telegram()
+
     async def _close_telegram(self) -> None:
         """Close the Telegram connection (bounded in time), so that the next use connects afresh."""
         stack, self._telegram_stack = self._telegram_stack, AsyncExitStack()
@@ -150,6 +167,9 @@ class SharedSources:
 
     async def aclose(self) -> None:
         """Close the Telegram connection (bounded in time)."""
+        for task in list(self._closing):
+            task.cancel()
+        await asyncio.gather(*self._closing, return_exceptions=True)
         if self._telegram is not None:
             log.info("closing the Telegram connection")
         await self._close(self._telegram_stack)

@@ -47,9 +47,11 @@ class SyncJobs:
         serves: Callable[[str], bool],
         stopping: Callable[[], bool],
         on_account_failure: Callable[[ChannelConfig, AccountError], None] = lambda channel, error: None,
+        account_failure: Callable[[ChannelConfig], AccountError | None] = lambda channel: None,
     ) -> None:
         self._settings = settings
         self._on_account_failure = on_account_failure
+        self._account_failure = account_failure
         self._archivers = archivers
         self._plan_for = plan_for
         self._states = states
@@ -104,13 +106,12 @@ class SyncJobs:
         except ChannelBusyError as error:
             self._record(channel, started, JobOutcome.BUSY, error=str(error))
             return ChannelOutcome(plan.key, RunCounts(), error=str(error))
-        except (
-            AccountError
-        ) as error:  # the account's failure, not the channel's: every Telegram channel stops
-            self._on_account_failure(channel, error)
-            self._record(channel, started, JobOutcome.FAILED, error=str(error), exc=error, opened=opened)
-            return ChannelOutcome(plan.key, RunCounts(), error=str(error), stopped=True)
+        except AccountError as error:  # not the channel's failure: every Telegram channel stops
+            return self._stopped_by_account(channel, plan.key, started, error, opened=opened)
         except Exception as error:  # one channel failing never stops the others
+            standing = self._account_failure(channel)
+            if standing is not None and isinstance(error, SourceError):  # its connection closed meanwhile
+                return self._stopped_by_account(channel, plan.key, started, standing, opened=opened)
             if isinstance(error, TgvaultError | OSError):
                 message = str(error)
             else:  # a bug, or the database went away
@@ -126,6 +127,13 @@ class SyncJobs:
         if counts.changed and channel_id is not None:
             self._rebuilds.queue(channel_id)
         return ChannelOutcome(plan.key, counts)
+
+    def _stopped_by_account(
+        self, channel: ChannelConfig, key: str, started: datetime, error: AccountError, *, opened: bool
+    ) -> ChannelOutcome:
+        self._on_account_failure(channel, error)
+        self._record(channel, started, JobOutcome.FAILED, error=str(error), exc=error, opened=opened)
+        return ChannelOutcome(key, RunCounts(), error=str(error), stopped=True)
 
     def _record(
         self,
@@ -172,13 +180,14 @@ class SyncJobs:
                 until = max(until, now + timedelta(seconds=exc.seconds))
             changes.update(consecutive_failures=failures, backoff_until=until)
             self._timetable.back_off(key, until)
-            log.warning(
-                "channel sync failed; backing off",
-                channel=channel.name,
-                failures=failures,
-                retry_at=until.isoformat(),
-                error=error,
-            )
+            if opened or self._timetable.active:  # with --once, a source that failed as a whole is said once
+                log.warning(
+                    "channel sync failed; backing off",
+                    channel=channel.name,
+                    failures=failures,
+                    retry_at=until.isoformat(),
+                    error=error,
+                )
         elif outcome is JobOutcome.BUSY:
             log.info("channel is busy in another process; trying again at the next run", channel=channel.name)
         changes["next_run_at"] = self._timetable.next_run(key)

@@ -90,7 +90,8 @@ def raise_account_alert(
     """Keep one open alert saying the Telegram account cannot be used, why, and what to do (``then``: how
     the running service or the next run picks the fixed session up). An alert already open with the same
     message stays as it is (None is returned); one with another cause is replaced."""
-    message = f"{error}; {then}"
+    text = str(error)
+    message = f"{text.removeprefix(f'{ACCOUNT_ALERT_KEY}: ')}; {then}"  # shown after the key
     with unit_of_work() as uow:
         open_alerts = [alert for alert in uow.alerts.open() if alert.kind is AlertKind.ACCOUNT]
         if any(alert.message == message for alert in open_alerts):
