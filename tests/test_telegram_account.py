@@ -222,3 +222,47 @@ def test_the_health_check_reports_an_unhealthy_service_with_its_problem(tmp_path
 
     write("running", beat=now, problem=None)
     assert 42 == check_health(path, timedelta(seconds=120), now).pid
+
+
+def test_one_account_alert_stands_until_the_account_works_and_mass_deletions_stay(unit_of_work: UoW) -> None:
+    """On SQLite and PostgreSQL: the same failure twice is one alert, another cause replaces it, and the
+    account working again clears it and nothing else."""
+    from tgvault.domain import AlertKind, ChannelAlert
+    from tgvault.services.alerts import clear_account_alerts, raise_account_alert
+
+    now = datetime(2026, 1, 31, 9, 0, tzinfo=UTC)
+    revoked = AccountError("Telegram account: the session was terminated (SESSION_REVOKED)")
+    banned = AccountError("Telegram account: the account was banned by Telegram (USER_DEACTIVATED_BAN)")
+    mass = ChannelAlert(
+        channel_id=7,
+        channel_key="@wiped",
+        kind=AlertKind.MASS_DELETION,
+        run_kind="sync",
+        raised_at=now,
+        checked=10,
+        vanished=9,
+        message="9 of 10 posts are gone",
+    )
+    with unit_of_work() as uow:
+        uow.alerts.raise_alert(mass)
+        uow.commit()
+    reload = "then reload the service"
+
+    first = raise_account_alert(unit_of_work, revoked, "service", now, then=reload)
+    again = raise_account_alert(unit_of_work, revoked, "service", now + timedelta(minutes=1), then=reload)
+    with unit_of_work() as uow:
+        shown = [alert for alert in uow.alerts.open() if alert.kind is AlertKind.ACCOUNT]
+    assert first is not None and again is None
+    assert ["the session was terminated (SESSION_REVOKED); then reload the service"] == [
+        a.message for a in shown
+    ]
+    assert ["Telegram account"] == [alert.channel_key for alert in shown]
+
+    raise_account_alert(unit_of_work, banned, "run --once", now + timedelta(hours=1), then="then run again")
+    with unit_of_work() as uow:
+        shown = [alert.message for alert in uow.alerts.open() if alert.kind is AlertKind.ACCOUNT]
+    assert ["the account was banned by Telegram (USER_DEACTIVATED_BAN); then run again"] == shown
+
+    assert 1 == clear_account_alerts(unit_of_work, now + timedelta(hours=2))
+    with unit_of_work() as uow:
+        assert [AlertKind.MASS_DELETION] == [alert.kind for alert in uow.alerts.open()]
