@@ -228,7 +228,7 @@ def test_one_account_alert_stands_until_the_account_works_and_mass_deletions_sta
     """On SQLite and PostgreSQL: the same failure twice is one alert, another cause replaces it, and the
     account working again clears it and nothing else."""
     from tgvault.domain import AlertKind, ChannelAlert
-    from tgvault.services.alerts import clear_account_alerts, raise_account_alert
+    from tgvault.services.alerts import account_alert_key, clear_account_alerts, raise_account_alert
 
     now = datetime(2026, 1, 31, 9, 0, tzinfo=UTC)
     revoked = AccountError("Telegram account: the session was terminated (SESSION_REVOKED)")
@@ -263,6 +263,13 @@ def test_one_account_alert_stands_until_the_account_works_and_mass_deletions_sta
         shown = [alert.message for alert in uow.alerts.open() if alert.kind is AlertKind.ACCOUNT]
     assert ["the account was banned by Telegram (USER_DEACTIVATED_BAN); then run again"] == shown
 
+    worker = account_alert_key("account-b")  # a worker with its own account has its own alert
+    raise_account_alert(unit_of_work, revoked, "service", now + timedelta(hours=1), then=reload, key=worker)
     assert 1 == clear_account_alerts(unit_of_work, now + timedelta(hours=2))
+    with unit_of_work() as uow:
+        left = [(alert.kind, alert.channel_key) for alert in uow.alerts.open()]
+    assert [(AlertKind.ACCOUNT, "Telegram account of worker session account-b")] == left[:1]
+    assert [(AlertKind.MASS_DELETION, "@wiped")] == left[1:]
+    assert 1 == clear_account_alerts(unit_of_work, now + timedelta(hours=2), key=worker)
     with unit_of_work() as uow:
         assert [AlertKind.MASS_DELETION] == [alert.kind for alert in uow.alerts.open()]

@@ -20,7 +20,7 @@ from tgvault.daemon.channel_states import ChannelStates
 from tgvault.daemon.health import HealthWriter
 from tgvault.daemon.timetable import Timetable
 from tgvault.errors import AccountError, TgvaultError
-from tgvault.services.alerts import clear_account_alerts, raise_account_alert
+from tgvault.services.alerts import ACCOUNT_ALERT_KEY, clear_account_alerts, raise_account_alert
 from tgvault.storage.unit_of_work import UnitOfWork
 
 # The service's events keep the logger name they have always had (log filters and alerts match on it).
@@ -97,8 +97,10 @@ class AccountWatch:
         serves: Callable[[str], bool],
         reconnect: Callable[[Settings], Awaitable[None]] | None = None,
         on_recovered: Callable[[], None] = lambda: None,
+        alert_key: str = ACCOUNT_ALERT_KEY,
     ) -> None:
         self._account = account
+        self._alert_key = alert_key
         self._settings = settings
         self._uow = unit_of_work
         self._states = states
@@ -189,12 +191,9 @@ class AccountWatch:
         """How the fixed session is picked up (the health file names this process; an alert, which
         outlives it, does not)."""
         if not self._service:
-            return "then run again (web-source channels were archived meanwhile)"
+            return "then run again"
         reload = f"kill -HUP {self._pid}" if pid and self._pid else "SIGHUP"
-        return (
-            f"then reload the service ({reload}); until then its Telegram channels are stopped and "
-            "web-source channels carry on"
-        )
+        return f"then reload the service ({reload}); until then its Telegram channels are stopped"
 
     def _failed(self, error: AccountError) -> None:
         self._shown = error
@@ -213,7 +212,9 @@ class AccountWatch:
             )
         try:
             run_kind = "service" if self._service else "run --once"
-            raise_account_alert(self._uow, error, run_kind, self._clock(), then=self._then(pid=False))
+            raise_account_alert(
+                self._uow, error, run_kind, self._clock(), then=self._then(pid=False), key=self._alert_key
+            )
         except Exception:  # the alert is a courtesy; the archive may be unreachable right now
             log.exception("cannot record the account alert")
         if self._timetable.active:
@@ -223,7 +224,7 @@ class AccountWatch:
         was_failed = self._shown is not None
         self._shown = None
         try:
-            clear_account_alerts(self._uow, self._clock())
+            clear_account_alerts(self._uow, self._clock(), key=self._alert_key)
         except Exception:
             log.exception("cannot clear the account alert")
         if not was_failed:

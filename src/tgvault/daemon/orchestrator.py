@@ -42,6 +42,7 @@ from tgvault.daemon.timetable import Timetable
 from tgvault.daemon.turns import ChannelTurns
 from tgvault.domain import ChannelServiceState
 from tgvault.errors import TgvaultError
+from tgvault.services.alerts import account_alert_key
 from tgvault.services.archiver import ChannelOutcome
 from tgvault.services.plans import ChannelPlan
 from tgvault.services.site_hook import SiteRebuilder
@@ -120,6 +121,7 @@ class Service:
             serves=share.serves,
             reconnect=reconnect,
             on_recovered=self._restart_live,
+            alert_key=account_alert_key(settings.workers.session if leases is not None else None),
         )
         self._syncs = SyncJobs(
             current,

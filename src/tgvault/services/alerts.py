@@ -84,21 +84,35 @@ def watch_vanished(
     return alert
 
 
+def account_alert_key(worker_session: str | None = None) -> str:
+    """What an account alert stands under: the account, or a worker's account when workers have their own."""
+    return f"{ACCOUNT_ALERT_KEY} of worker session {worker_session}" if worker_session else ACCOUNT_ALERT_KEY
+
+
 def raise_account_alert(
-    unit_of_work: Callable[[], UnitOfWork], error: AccountError, run_kind: str, now: datetime, *, then: str
+    unit_of_work: Callable[[], UnitOfWork],
+    error: AccountError,
+    run_kind: str,
+    now: datetime,
+    *,
+    then: str,
+    key: str = ACCOUNT_ALERT_KEY,
 ) -> ChannelAlert | None:
     """Keep one open alert saying the Telegram account cannot be used, why, and what to do (``then``: how
     the running service or the next run picks the fixed session up). An alert already open with the same
     message stays as it is (None is returned); one with another cause is replaced."""
-    text = str(error)
-    message = f"{text.removeprefix(f'{ACCOUNT_ALERT_KEY}: ')}; {then}"  # shown after the key
+    message = f"{str(error).removeprefix(f'{ACCOUNT_ALERT_KEY}: ')}; {then}"  # shown after the key
     with unit_of_work() as uow:
-        open_alerts = [alert for alert in uow.alerts.open() if alert.kind is AlertKind.ACCOUNT]
+        open_alerts = [
+            alert
+            for alert in uow.alerts.open()
+            if alert.kind is AlertKind.ACCOUNT and alert.channel_key == key
+        ]
         if any(alert.message == message for alert in open_alerts):
             return None
-        uow.alerts.clear(now, kind=AlertKind.ACCOUNT)
+        uow.alerts.clear(now, kind=AlertKind.ACCOUNT, channel_key=key)
         alert = ChannelAlert(
-            channel_key=ACCOUNT_ALERT_KEY,
+            channel_key=key,
             kind=AlertKind.ACCOUNT,
             run_kind=run_kind,
             raised_at=now,
@@ -111,9 +125,11 @@ def raise_account_alert(
     return alert
 
 
-def clear_account_alerts(unit_of_work: Callable[[], UnitOfWork], now: datetime) -> int:
+def clear_account_alerts(
+    unit_of_work: Callable[[], UnitOfWork], now: datetime, *, key: str = ACCOUNT_ALERT_KEY
+) -> int:
     """Mark the account alerts as seen: the account works again. Returns how many were open."""
     with unit_of_work() as uow:
-        cleared = uow.alerts.clear(now, kind=AlertKind.ACCOUNT)
+        cleared = uow.alerts.clear(now, kind=AlertKind.ACCOUNT, channel_key=key)
         uow.commit()
     return cleared
