@@ -169,10 +169,7 @@ class AccountWatch:
             return  # the account was told, and says so
         except TgvaultError as error:
             self._account.give_up_retry()
-            log.warning(
-                "cannot reach Telegram to try the account again; reload again once it can be reached",
-                error=str(error),
-            )
+            log.warning("cannot try the Telegram account again; reload again once fixed", error=str(error))
 
     # -- reacting ------------------------------------------------------------------------------
 
