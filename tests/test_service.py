@@ -271,7 +271,10 @@ def test_the_health_file_is_kept_fresh_and_says_stopped_at_the_end(uow_factory: 
     assert len(set(beats)) == 3, "the heartbeat moves"
     document = json.loads(health.read_text())
     assert "stopped" == document["status"]
-    assert {"version", "status", "pid", "host", "started_at", "heartbeat_at", "channels"} == set(document)
+    assert {"version", "status", "problem", "pid", "host", "started_at", "heartbeat_at", "channels"} == set(
+        document
+    )
+    assert document["problem"] is None
 
 
 def test_the_service_lock_is_renewed_and_a_takeover_stops_the_service(

@@ -412,6 +412,9 @@ class AlertKind(StrEnum):
     """What an alert is about."""
 
     MASS_DELETION = "mass_deletion"
+    ACCOUNT = (
+        "account"  # the Telegram account cannot be used (logged out, revoked, banned): not one channel's
+    )
 
 
 class ChannelAlert(Record):

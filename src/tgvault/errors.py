@@ -57,7 +57,26 @@ class MediaUnavailableError(SourceError):
     """A post's file cannot be downloaded (the post is gone, or Telegram refuses it)."""
 
 
-class NotLoggedInError(SourceError):
+class SourceConnectionError(SourceError):
+    """A source cannot be reached, or its server closed the connection (network, firewall, proxy, outage);
+    the channel is tried again at its next run."""
+
+
+class AccountError(SourceError):
+    """The account a source reads with cannot be used: logged out (from another device, or never logged
+    in), revoked, expired, used twice at once, banned, frozen or deactivated.
+
+    Every channel read through that account fails alike until a person fixes it (``tgvault login``), so
+    callers stop all of them at once and say so once. ``cause`` is the source's own code for it (e.g.
+    ``SESSION_REVOKED``); the message names the cause and the fix.
+    """
+
+    def __init__(self, message: str, *, cause: str = "NOT_LOGGED_IN") -> None:
+        super().__init__(message)
+        self.cause = cause
+
+
+class NotLoggedInError(AccountError):
     """No usable Telegram session: run `tgvault login` or set TGVAULT_TELEGRAM__SESSION_STRING."""
 
 

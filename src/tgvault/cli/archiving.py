@@ -11,7 +11,7 @@ import click
 
 from tgvault.cli.exits import EXIT_CONFIG, EXIT_FAILED, fail, handles_errors, run_async
 from tgvault.cli.state import cli_state
-from tgvault.errors import TgvaultError
+from tgvault.errors import SourceError, TgvaultError
 
 
 def _date(value: str | None, option: str) -> date | None:
@@ -112,11 +112,16 @@ def sync(ctx: click.Context, channels: Sequence[str], no_media: bool, source: st
     archive = open_archive(settings)
 
     async def go() -> Any:
+        from tgvault.services.archiver import stopped_outcomes
+
         outcomes = []
         for kind in dict.fromkeys(kinds):  # one source per kind, channels in the order given
             group = [plan for plan, plan_kind in zip(plans, kinds, strict=True) if plan_kind is kind]
-            async with source_for(settings, kind) as posts:
-                outcomes.extend(await make_archiver(archive, posts, progress=progress).sync_many(group))
+            try:
+                async with source_for(settings, kind) as posts:
+                    outcomes.extend(await make_archiver(archive, posts, progress=progress).sync_many(group))
+            except SourceError as error:  # the source cannot be opened: its channels stop, the others go on
+                outcomes.extend(stopped_outcomes([plan.key for plan in group], error))
         order = {plan.key: index for index, plan in enumerate(plans)}
         return sorted(outcomes, key=lambda outcome: order.get(outcome.key, 0))
 
@@ -199,8 +204,10 @@ def audit(
 
 
 def report_outcomes(outcomes: Sequence[Any]) -> None:
-    """One line per channel; exit 1 when any channel failed."""
+    """One line per channel, and one per source that failed as a whole (an account logged out, a source
+    out of reach) naming the channels it stopped; exit 1 when any channel failed."""
     failed = 0
+    stopped: dict[str, list[str]] = {}
     for outcome in outcomes:
         if outcome.ok:
             counts = outcome.counts
@@ -208,9 +215,14 @@ def report_outcomes(outcomes: Sequence[Any]) -> None:
                 f"{outcome.key}: {counts.posts_added} new, {counts.posts_edited} edited, "
                 f"{counts.posts_deleted} deleted, {counts.media_files} files"
             )
+        elif outcome.stopped:
+            failed += 1
+            stopped.setdefault(outcome.error, []).append(outcome.key)
         else:
             failed += 1
             click.echo(f"{outcome.key}: FAILED: {outcome.error}", err=True)
+    for error, keys in stopped.items():
+        click.echo(f"tgvault: error: {error} (not archived: {', '.join(keys)})", err=True)
     if failed:
         sys.exit(EXIT_FAILED)
 

@@ -62,7 +62,10 @@ def run(ctx: click.Context, once: bool, live: bool, health_file: Path | None, wo
     `audit_schedule` (default weekly). With --live (or `live = true` per channel) the one Telegram
     connection also receives the channels' updates: new, edited and deleted posts are recorded within
     seconds, and after a reconnection the live channels are synced for what was missed (the account must
-    have joined a channel for Telegram to push its updates).
+    have joined a channel for Telegram to push its updates). A Telegram account that cannot be used
+    (a session logged out from another device, revoked, banned) stops every Telegram channel at once
+    and makes the service unhealthy, while web-source channels carry on: run `tgvault login`, then
+    send SIGHUP (kill -HUP <pid>) and the session is picked up without a restart.
 
     \b
     Examples:
@@ -145,10 +148,12 @@ def _where_the_site_is(settings: Settings) -> str:
 @click.option("--max-age", default=120, show_default=True, help="Seconds a heartbeat stays fresh.")
 @handles_errors
 def health(path: Path, max_age: int) -> None:
-    """Exit 0 if the service's heartbeat is fresh, 1 if not (for a docker or systemd healthcheck).
+    """Exit 0 if the service's heartbeat is fresh and it is healthy, 1 with the reason if not (for a
+    docker or systemd healthcheck).
 
     Reads only the health file: no database, no Telegram. A failing channel does not make the
-    service unhealthy (see `tgvault status`).
+    service unhealthy (see `tgvault status`); a Telegram account that cannot be used does (a revoked
+    session: run `tgvault login`, then `kill -HUP <pid>`).
 
     \b
     Examples:

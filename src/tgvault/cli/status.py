@@ -51,7 +51,8 @@ def status(ctx: click.Context, clear_alerts: bool) -> None:
     Channels the service (`tgvault run`) failed to archive are listed too, with their last error and
     how long they back off. Alerts come first: a run that saw more than [sync] mass_deletion_share of
     the posts it re-read vanish (a wiped channel, a banned account) raises one, and it is shown until
-    --clear-alerts (nothing was removed from the archive).
+    --clear-alerts (nothing was removed from the archive); so does a Telegram account that cannot be
+    used (a revoked session), until it works again.
 
     \b
     Examples:

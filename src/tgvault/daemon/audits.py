@@ -8,14 +8,14 @@ from datetime import datetime
 
 import structlog
 
-from tgvault.config import Settings
+from tgvault.config import ChannelConfig, Settings
 from tgvault.daemon.channel_states import ChannelStates
 from tgvault.daemon.options import ServiceOptions
 from tgvault.daemon.rebuilds import RebuildQueue
 from tgvault.daemon.shared_sources import ChannelArchivers
 from tgvault.daemon.timetable import audit_job_id
 from tgvault.daemon.turns import ChannelTurns
-from tgvault.errors import ChannelBusyError, TgvaultError
+from tgvault.errors import AccountError, ChannelBusyError, TgvaultError
 from tgvault.services.audit import Auditor
 from tgvault.services.plans import ChannelPlan
 from tgvault.storage.unit_of_work import UnitOfWork
@@ -42,8 +42,12 @@ class AuditJobs:
         clock: Callable[[], datetime],
         serves: Callable[[str], bool],
         stopping: Callable[[], bool],
+        on_account_failure: Callable[[ChannelConfig, AccountError], None] = lambda channel, error: None,
+        account_failure: Callable[[ChannelConfig], AccountError | None] = lambda channel: None,
     ) -> None:
         self._settings = settings
+        self._on_account_failure = on_account_failure
+        self._account_failure = account_failure
         self._archivers = archivers
         self._uow = unit_of_work
         self._plan_for = plan_for
@@ -85,7 +89,12 @@ class AuditJobs:
             except ChannelBusyError:
                 await asyncio.sleep(self._options.audit_busy_retry)
                 continue
+            except AccountError as error:  # every Telegram channel stops; said once for the account
+                self._on_account_failure(channel, error)
+                return
             except (TgvaultError, OSError) as error:
+                if self._account_failure(channel) is not None:
+                    return  # its connection was closed because the account failed: said once for it
                 log.warning(
                     "channel audit failed; it continues at its next run",
                     channel=channel.name,

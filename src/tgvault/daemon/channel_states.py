@@ -9,7 +9,7 @@ from typing import Any
 import structlog
 
 from tgvault.config import ChannelConfig, CronSchedule, Settings
-from tgvault.domain import ChannelServiceState, RunStatus, SyncRun
+from tgvault.domain import ChannelServiceState, RunCounts, RunStatus, SyncRun
 from tgvault.storage.unit_of_work import UnitOfWork
 
 # The service's events keep the logger name they have always had (log filters and alerts match on it).
@@ -99,6 +99,24 @@ class ChannelStates:
         for key in list(self.states):
             if serves(key):  # a worker writes only the state of the channels it serves
                 self.save(key)
+
+    def record_failed_run(self, channel: ChannelConfig, started: datetime, error: str) -> None:
+        """Record a sync of the channel that failed before its source could be used (a failure is logged)."""
+        channel_id = self.state(channel).channel_id
+        try:
+            with self._uow() as uow:
+                run_id = uow.runs.start(channel.name, "sync", started)
+                uow.runs.finish(
+                    run_id,
+                    status=RunStatus.FAILED,
+                    counts=RunCounts(),
+                    channel_id=channel_id,
+                    error=error,
+                    finished_at=self._clock(),
+                )
+                uow.commit()
+        except Exception:
+            log.exception("cannot record the failed run", channel=channel.name)
 
     def by_name(self) -> dict[str, ChannelServiceState]:
         """Each channel's state, by configured name."""

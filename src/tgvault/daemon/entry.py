@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from tgvault.config import Settings
+from tgvault.daemon.account import TelegramAccount
 from tgvault.daemon.lock import ServiceLock, locked_archive
 from tgvault.daemon.options import ServiceOptions
 from tgvault.daemon.orchestrator import Service
@@ -38,6 +39,7 @@ def _service(
     options: ServiceOptions,
     leases: WorkerLeases | None = None,
 ) -> Service:
+    """The service over ``sources``: it shares their Telegram account, and a reload retries a failed one."""
     from tgvault.app import plan_for, site_rebuilder
 
     return Service(
@@ -53,14 +55,22 @@ def _service(
         options=options,
         leases=leases,
         updates=sources.update_feed,
+        account=sources.account,
+        reconnect=sources.reconnect_telegram,
     )
 
 
 async def sync_once(settings: Settings, *, options: ServiceOptions | None = None) -> list[ChannelOutcome]:
-    """``tgvault run --once``: hold the service lock, sync every configured channel once, rebuild the site."""
+    """``tgvault run --once``: hold the service lock, sync every configured channel once, rebuild the site.
+
+    Every channel is tried whatever another one's failure: a Telegram account that cannot be used, or a
+    Telegram that cannot be reached, is met once and each Telegram channel's outcome is ``stopped`` with it.
+    """
     options = options or ServiceOptions()
     async with locked_archive(settings, options) as (archive, lock):
-        sources = SharedSources(archive, settings, close_timeout=options.disconnect_timeout)
+        sources = SharedSources(
+            archive, settings, close_timeout=options.disconnect_timeout, account=TelegramAccount(), once=True
+        )
         try:
             await sources.open_for(settings)
             service = _service(

@@ -13,7 +13,7 @@ from tgvault.config import ChannelConfig, Settings
 from tgvault.daemon.channel_states import ChannelStates
 from tgvault.daemon.rebuilds import RebuildQueue
 from tgvault.daemon.turns import ChannelTurns
-from tgvault.errors import TgvaultError
+from tgvault.errors import AccountError, TgvaultError
 from tgvault.services.archiver import ChannelOutcome
 from tgvault.services.live import LiveWriter
 from tgvault.services.plans import ChannelPlan
@@ -59,6 +59,8 @@ class LiveFollowing:
             return
         try:
             feed = await self._updates()
+        except AccountError:
+            return  # said once for the account; following starts again when the account works again
         except TgvaultError as error:
             log.error("live mode is unavailable; the channels keep their schedules", error=str(error))
             return
@@ -70,6 +72,8 @@ class LiveFollowing:
                 with self._uow() as uow:
                     uow.channels.upsert(record, self._clock())
                     uow.commit()
+            except AccountError:
+                return  # said once for the account; following starts again when the account works again
             except TgvaultError as error:
                 log.warning("cannot follow the channel live", channel=channel.name, error=str(error))
                 continue

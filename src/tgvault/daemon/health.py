@@ -5,7 +5,9 @@ job. Its shape (version 1)::
 
     {
       "version": 1,
-      "status": "running",                      # "stopped" once the service has shut down cleanly
+      "status": "running",                      # "unhealthy" while "problem" stands; "stopped" once the
+                                                # service has shut down cleanly
+      "problem": null,                          # e.g. "Telegram account: the session was terminated ..."
       "pid": 4242, "host": "archive-1",
       "started_at": "2026-01-31T09:00:00+00:00",
       "heartbeat_at": "2026-01-31T09:12:30+00:00",
@@ -16,7 +18,9 @@ job. Its shape (version 1)::
     }
 
 The service is healthy while ``status`` is ``running`` and ``heartbeat_at`` is recent; a failing channel
-does not make it unhealthy (it backs off and shows in ``tgvault status``).
+does not make it unhealthy (it backs off and shows in ``tgvault status``), a Telegram account that cannot
+be used does (every Telegram channel is stopped until ``tgvault login`` and a reload): the file then says
+``unhealthy`` and the ``problem``, while the heartbeat goes on.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from tgvault.errors import HealthCheckError
 log = structlog.get_logger("tgvault.service")
 
 HEALTH_VERSION = 1
+UNHEALTHY = "unhealthy"
 
 
 def health_document(
@@ -49,11 +54,13 @@ def health_document(
     started_at: datetime,
     heartbeat_at: datetime,
     channels: Mapping[str, ChannelServiceState],
+    problem: str | None = None,
 ) -> dict[str, Any]:
-    """The JSON document written to the health file."""
+    """The JSON document written to the health file (a ``problem`` makes a running service unhealthy)."""
     return {
         "version": HEALTH_VERSION,
-        "status": status,
+        "status": UNHEALTHY if problem is not None and status == "running" else status,
+        "problem": problem,
         "pid": pid,
         "host": host,
         "started_at": started_at.isoformat(),
@@ -102,8 +109,10 @@ class HealthWriter:
         started_at: datetime,
         clock: Callable[[], datetime],
         channels: Callable[[], Mapping[str, ChannelServiceState]],
+        problem: Callable[[], str | None] = lambda: None,
     ) -> None:
         self._path = path
+        self._problem = problem
         self._pid = pid
         self._host = host
         self._started_at = started_at
@@ -121,6 +130,7 @@ class HealthWriter:
             started_at=self._started_at,
             heartbeat_at=self._clock(),
             channels=self._channels(),
+            problem=self._problem(),
         )
         try:
             write_health_file(self._path, document)
@@ -154,12 +164,15 @@ def check_health(path: Path, max_age: timedelta, now: datetime) -> HealthReport:
     except (OSError, ValueError, KeyError, TypeError) as error:
         raise HealthCheckError(f"{path}: not a tgvault health file ({error})") from None
     age = now - heartbeat
-    if status != "running":
+    if status not in ("running", UNHEALTHY):
         raise HealthCheckError(f"{path}: the service (pid {pid} on {host}) has {status}")
     if age > max_age:
         raise HealthCheckError(
             f"{path}: the last heartbeat of pid {pid} on {host} is {int(age.total_seconds())} s old "
             f"(more than {int(max_age.total_seconds())} s)"
         )
+    if status == UNHEALTHY:
+        problem = document.get("problem") or "no reason given"
+        raise HealthCheckError(f"{path}: the service (pid {pid} on {host}) is unhealthy: {problem}")
     failing = sum(1 for channel in channels.values() if channel.get("consecutive_failures"))
     return HealthReport(pid=pid, host=host, age=age, channels=len(channels), failing=failing)

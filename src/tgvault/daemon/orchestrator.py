@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from tgvault.config import Settings
+from tgvault.daemon.account import AccountWatch, TelegramAccount
 from tgvault.daemon.audits import AuditJobs
 from tgvault.daemon.channel_states import ChannelStates
 from tgvault.daemon.following import LiveFollowing
@@ -41,6 +42,7 @@ from tgvault.daemon.timetable import Timetable
 from tgvault.daemon.turns import ChannelTurns
 from tgvault.domain import ChannelServiceState
 from tgvault.errors import TgvaultError
+from tgvault.services.alerts import account_alert_key
 from tgvault.services.archiver import ChannelOutcome
 from tgvault.services.plans import ChannelPlan
 from tgvault.services.site_hook import SiteRebuilder
@@ -74,6 +76,8 @@ class Service:
         clock: Callable[[], datetime] = utcnow,
         leases: WorkerLeases | None = None,
         updates: Callable[[], Awaitable[UpdateFeed]] | None = None,
+        account: TelegramAccount | None = None,
+        reconnect: Callable[[Settings], Awaitable[None]] | None = None,
     ) -> None:
         self._settings = settings
         self._reload_settings = reload_settings
@@ -84,6 +88,8 @@ class Service:
         self.started_at = clock()
         self._stop: asyncio.Event | None = None
         self._fatal: TgvaultError | None = None
+        self._live: asyncio.Task[None] | None = None
+        self._pid = pid
 
         def current() -> Settings:
             return self._settings
@@ -92,11 +98,30 @@ class Service:
         self._turns = turns = ChannelTurns()
         self._rebuilds = rebuilds = RebuildQueue(rebuilder)
         self._health = health = HealthWriter(
-            health_file, pid=pid, host=host, started_at=self.started_at, clock=clock, channels=states.by_name
+            health_file,
+            pid=pid,
+            host=host,
+            started_at=self.started_at,
+            clock=clock,
+            channels=states.by_name,
+            problem=lambda: self._account.problem,
         )
         self._timetable = timetable = Timetable(current, states, turns, unit_of_work, options=options)
         self._share = share = ChannelShare(
             leases, current, unit_of_work, states=states, turns=turns, timetable=timetable, clock=clock
+        )
+        self._account = AccountWatch(
+            account or TelegramAccount(),
+            current,
+            unit_of_work,
+            states=states,
+            timetable=timetable,
+            health=health,
+            clock=clock,
+            serves=share.serves,
+            reconnect=reconnect,
+            on_recovered=self._restart_live,
+            alert_key=account_alert_key(settings.workers.session if leases is not None else None),
         )
         self._syncs = SyncJobs(
             current,
@@ -111,6 +136,8 @@ class Service:
             clock=clock,
             serves=share.serves,
             stopping=lambda: self.stopping,
+            on_account_failure=self._account.failed_in,
+            account_failure=self._account.failure_for,
         )
         self._audits = AuditJobs(
             current,
@@ -124,6 +151,8 @@ class Service:
             clock=clock,
             serves=share.serves,
             stopping=lambda: self.stopping,
+            on_account_failure=self._account.failed_in,
+            account_failure=self._account.failure_for,
         )
         self._following = LiveFollowing(
             current,
@@ -155,6 +184,7 @@ class Service:
         self._rebuilds.defer()  # one build at the end
         self._states.load(self._rebuilds.queue)
         self._states.save_all(self._share.serves)
+        self._account.start(service=False)
         heartbeat = asyncio.create_task(self._heartbeat_loop(), name="tgvault-heartbeat")
         try:
             outcomes = [await self._syncs.sync_channel(channel.key) for channel in self._settings.channels]
@@ -178,18 +208,21 @@ class Service:
                 if self._share.serves(channel.key):
                     self._timetable.schedule(channel, now=now)
             self._states.save_all(self._share.serves)
+            self._account.start(service=True, pid=self._pid)
             log.info(
                 "service started",
                 channels={name: str(state.next_run_at) for name, state in self._states.by_name().items()},
                 timezone=self._settings.site.timezone,
             )
             self._health.write("running")
-            live = asyncio.create_task(self._following.follow(stop), name="tgvault-live")
+            self._live = asyncio.create_task(self._following.follow(stop), name="tgvault-live")
             await stop.wait()
+            live, self._live = self._live, None
             live.cancel()
             await asyncio.gather(live, return_exceptions=True)
         finally:
             heartbeat.cancel()
+            self._account.cancel()
             self._following.cancel_heals()
             self._timetable.pause()
             await self._turns.interrupt(self.options.stop_timeout)
@@ -209,6 +242,13 @@ class Service:
     def stopping(self) -> bool:
         """True once :meth:`stop` was called."""
         return self._stop is not None and self._stop.is_set()
+
+    def _restart_live(self) -> None:
+        """Follow the live channels again on the new Telegram connection (the account works again)."""
+        if self._live is None or self.stopping:
+            return
+        self._live.cancel()
+        self._live = asyncio.create_task(self._following.follow(self._stop_event()), name="tgvault-live")
 
     def _stop_event(self) -> asyncio.Event:
         if self._stop is None:
@@ -248,6 +288,7 @@ class Service:
             log.error("config reload rejected; keeping the running config", error=str(error))
             return
         self.apply(new)
+        self._account.reload()  # a failed account is tried again, with the session read afresh
 
     def apply(self, new: Settings) -> dict[str, list[str]]:
         """Switch to ``new`` settings: jobs for added channels, none for removed ones, new triggers for

@@ -19,7 +19,7 @@ from tgvault.daemon.shared_sources import ChannelArchivers
 from tgvault.daemon.timetable import Timetable
 from tgvault.daemon.turns import ChannelTurns
 from tgvault.domain import JobOutcome, RunCounts, SyncRun
-from tgvault.errors import ChannelBusyError, FloodWaitTooLongError, TgvaultError
+from tgvault.errors import AccountError, ChannelBusyError, FloodWaitTooLongError, SourceError, TgvaultError
 from tgvault.services.archiver import ChannelOutcome
 from tgvault.services.plans import ChannelPlan
 
@@ -46,8 +46,12 @@ class SyncJobs:
         clock: Callable[[], datetime],
         serves: Callable[[str], bool],
         stopping: Callable[[], bool],
+        on_account_failure: Callable[[ChannelConfig, AccountError], None] = lambda channel, error: None,
+        account_failure: Callable[[ChannelConfig], AccountError | None] = lambda channel: None,
     ) -> None:
         self._settings = settings
+        self._on_account_failure = on_account_failure
+        self._account_failure = account_failure
         self._archivers = archivers
         self._plan_for = plan_for
         self._states = states
@@ -91,8 +95,10 @@ class SyncJobs:
     async def _sync_now(self, channel: ChannelConfig) -> ChannelOutcome:
         plan = self._plan_for(self._settings(), channel.name)
         started = self._clock()
+        opened = False
         try:
             archiver = await self._archivers.archiver_for(self._settings(), channel)
+            opened = True
             counts: RunCounts = await archiver.sync(plan)
         except asyncio.CancelledError:
             self._record(channel, started, JobOutcome.INTERRUPTED, error="interrupted by shutdown")
@@ -100,21 +106,34 @@ class SyncJobs:
         except ChannelBusyError as error:
             self._record(channel, started, JobOutcome.BUSY, error=str(error))
             return ChannelOutcome(plan.key, RunCounts(), error=str(error))
+        except AccountError as error:  # not the channel's failure: every Telegram channel stops
+            return self._stopped_by_account(channel, plan.key, started, error, opened=opened)
         except Exception as error:  # one channel failing never stops the others
+            standing = self._account_failure(channel)
+            if standing is not None and isinstance(error, SourceError):  # its connection closed meanwhile
+                return self._stopped_by_account(channel, plan.key, started, standing, opened=opened)
             if isinstance(error, TgvaultError | OSError):
                 message = str(error)
             else:  # a bug, or the database went away
                 log.exception("channel sync crashed", channel=channel.name)
                 message = f"{type(error).__name__}: {error}"
-            run = self._record(channel, started, JobOutcome.FAILED, error=message, exc=error)
+            run = self._record(channel, started, JobOutcome.FAILED, error=message, exc=error, opened=opened)
             if run is not None and run.counts.changed and run.channel_id is not None:
                 self._rebuilds.queue(run.channel_id)  # pages committed before the failure
-            return ChannelOutcome(plan.key, RunCounts(), error=message)
+            stopped = not opened and isinstance(error, SourceError)  # the source itself failed
+            return ChannelOutcome(plan.key, RunCounts(), error=message, stopped=stopped)
         run = self._record(channel, started, JobOutcome.OK)
         channel_id = run.channel_id if run is not None else None
         if counts.changed and channel_id is not None:
             self._rebuilds.queue(channel_id)
         return ChannelOutcome(plan.key, counts)
+
+    def _stopped_by_account(
+        self, channel: ChannelConfig, key: str, started: datetime, error: AccountError, *, opened: bool
+    ) -> ChannelOutcome:
+        self._on_account_failure(channel, error)
+        self._record(channel, started, JobOutcome.FAILED, error=str(error), exc=error, opened=opened)
+        return ChannelOutcome(key, RunCounts(), error=str(error), stopped=True)
 
     def _record(
         self,
@@ -124,11 +143,19 @@ class SyncJobs:
         *,
         error: str | None = None,
         exc: BaseException | None = None,
+        opened: bool = True,
     ) -> SyncRun | None:
-        """Update the channel's state after a run (backing it off when it failed); returns the recorded run."""
+        """Update the channel's state after a run (backing it off when it failed); returns the recorded run.
+
+        A run whose source could not be opened (``opened`` False) is recorded here as a failed run, so
+        ``tgvault status`` shows why; a failure of the account is not held against the channel (no
+        backoff: its job waits for the account).
+        """
         key = channel.key
         if self._states.channel(key) is None:  # removed by a reload while it ran
             return None
+        if not opened and error is not None:
+            self._states.record_failed_run(channel, started, error)
         state = self._states.state(channel)
         now = self._clock()
         run = self._states.last_run(channel)
@@ -143,6 +170,8 @@ class SyncJobs:
         }
         if outcome is JobOutcome.OK:
             changes.update(consecutive_failures=0, backoff_until=None)
+        elif isinstance(exc, AccountError):
+            changes.update(backoff_until=None)  # said once for the account, not per channel
         elif outcome is JobOutcome.FAILED:
             failures = state.consecutive_failures + 1
             base = period(channel.schedule, self._settings().site.tzinfo, now)
@@ -151,13 +180,14 @@ class SyncJobs:
                 until = max(until, now + timedelta(seconds=exc.seconds))
             changes.update(consecutive_failures=failures, backoff_until=until)
             self._timetable.back_off(key, until)
-            log.warning(
-                "channel sync failed; backing off",
-                channel=channel.name,
-                failures=failures,
-                retry_at=until.isoformat(),
-                error=error,
-            )
+            if opened or self._timetable.active:  # with --once, a source that failed as a whole is said once
+                log.warning(
+                    "channel sync failed; backing off",
+                    channel=channel.name,
+                    failures=failures,
+                    retry_at=until.isoformat(),
+                    error=error,
+                )
         elif outcome is JobOutcome.BUSY:
             log.info("channel is busy in another process; trying again at the next run", channel=channel.name)
         changes["next_run_at"] = self._timetable.next_run(key)

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 import structlog
 
 from tgvault.domain import Channel, RunCounts, RunStatus
-from tgvault.errors import ChannelBusyError, TgvaultError
+from tgvault.errors import AccountError, ChannelBusyError, TgvaultError
 from tgvault.services.alerts import Reread, watch_vanished
 from tgvault.services.history_walks import HistoryWalker
 from tgvault.services.media_queue import MediaQueue
@@ -45,11 +45,20 @@ class ChannelOutcome:
     counts: RunCounts
     error: str | None = None
     channel: Channel | None = None
+    stopped: bool = False
+    """Not the channel's own failure: its source as a whole could not be used (the account is logged out,
+    banned or deactivated, or the source cannot be reached at all); ``error`` is the source's, the same
+    for every channel stopped with it, so it is reported once."""
 
     @property
     def ok(self) -> bool:
         """True when the run finished without error."""
         return self.error is None
+
+
+def stopped_outcomes(keys: Sequence[str], error: TgvaultError) -> list[ChannelOutcome]:
+    """The outcomes of channels not archived because their source failed as a whole with ``error``."""
+    return [ChannelOutcome(key, RunCounts(), error=str(error), stopped=True) for key in keys]
 
 
 class Archiver:
@@ -108,11 +117,18 @@ class Archiver:
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def sync_many(self, plans: Sequence[ChannelPlan]) -> list[ChannelOutcome]:
-        """Sync several channels one after another; one channel failing never stops the others."""
-        outcomes = []
-        for plan in plans:
+        """Sync several channels one after another; one channel failing never stops the others.
+
+        An :class:`AccountError` is the source's, not the channel's: the channels left are not tried, and
+        every one from there on is a ``stopped`` outcome with that error.
+        """
+        outcomes: list[ChannelOutcome] = []
+        for index, plan in enumerate(plans):
             try:
                 counts = await self.sync(plan)
+            except AccountError as error:
+                outcomes.extend(stopped_outcomes([left.key for left in plans[index:]], error))
+                break
             except (TgvaultError, OSError) as error:
                 outcomes.append(ChannelOutcome(plan.key, RunCounts(), error=str(error)))
             else:
@@ -161,6 +177,12 @@ class Archiver:
             status = RunStatus.OK
         except (asyncio.CancelledError, KeyboardInterrupt):
             status, error = RunStatus.INTERRUPTED, "interrupted"
+            raise
+        except AccountError as exc:
+            error = str(exc)  # the account's failure, reported once by the caller (not per channel)
+            log.debug(
+                "channel run stopped: the account cannot be used", channel=key, kind=kind, cause=exc.cause
+            )
             raise
         except (TgvaultError, OSError) as exc:
             error = str(exc)

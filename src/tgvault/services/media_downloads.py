@@ -18,6 +18,7 @@ import structlog
 
 from tgvault.domain import Channel, MediaKind, Post
 from tgvault.errors import (
+    AccountError,
     FloodWaitTooLongError,
     HostUnreachableError,
     IncompleteDownloadError,
@@ -103,6 +104,8 @@ class MediaDownloader:
         except FloodWaitTooLongError as exc:
             self._attempt_failed(item, str(exc), wait=timedelta(seconds=exc.seconds))
             return
+        except AccountError:
+            raise  # not this file's fault: the run stops, and no file's attempts are spent
         except HostUnreachableError as exc:  # reported once by the source; the file waits, quietly
             self._attempt_failed(item, str(exc), wait=timedelta(seconds=exc.retry_after), quiet=True)
             return

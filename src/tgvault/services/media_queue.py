@@ -24,7 +24,7 @@ from datetime import datetime
 import structlog
 
 from tgvault.domain import Channel
-from tgvault.errors import ResourceFaultError, SourceError, StorageError
+from tgvault.errors import AccountError, ResourceFaultError, SourceError, StorageError
 from tgvault.services.media_downloads import MediaDownloader
 from tgvault.services.plans import MediaPolicy
 from tgvault.sources.base import FetchedPost, PostSource
@@ -200,7 +200,9 @@ class MediaQueue:
         """Record the fault that ends this channel's run; logged once however many workers hit it."""
         if self.fault is None:
             self.fault = exc
-            log.warning("media downloads stopped", channel_id=self._channel.id, error=str(exc))
+            # an account that cannot be used is said once for the account, by the caller
+            report = log.debug if isinstance(exc, AccountError) else log.warning
+            report("media downloads stopped", channel_id=self._channel.id, error=str(exc))
         self._closing = True
         self._wake.set()
 

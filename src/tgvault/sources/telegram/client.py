@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from telethon import TelegramClient
+from telethon import TelegramClient, functions
 from telethon.sessions import SQLiteSession, StringSession
 
 from tgvault.errors import NotLoggedInError
@@ -27,6 +28,8 @@ class ClientOptions:
     request_retries: int = 5
     receive_updates: bool = False
     """True for live mode: the connection also receives the updates of the channels the account joined."""
+    connect_timeout: float = 120.0
+    """Seconds to connect and check the session before giving up (Telethon alone may retry for ever)."""
 
 
 def make_session(options: ClientOptions) -> StringSession | SQLiteSession:
@@ -82,18 +85,31 @@ def build_client(options: ClientOptions) -> TelegramClient:
 
 @asynccontextmanager
 async def connected_client(options: ClientOptions) -> AsyncIterator[TelegramClient]:
-    """Connect, make sure the session is logged in, and disconnect on leaving."""
+    """Connect, make sure the session is logged in, and disconnect on leaving.
+
+    Raises :class:`~tgvault.errors.AccountError` naming the cause when Telegram refuses the session
+    (logged out, revoked, banned, ...) and :class:`~tgvault.errors.SourceConnectionError` when Telegram
+    cannot be reached, closes the connection, or does not answer within ``options.connect_timeout``.
+    """
     client = build_client(options)
     try:
-        with translated_errors("(connecting)"):
-            await client.connect()
-            if not await client.is_user_authorized():
-                raise NotLoggedInError(
-                    "the Telegram session is not logged in: run `tgvault login` "
-                    "(or set TGVAULT_TELEGRAM__SESSION_STRING from `tgvault login --string`)"
-                )
+        with translated_errors(None):
+            await asyncio.wait_for(_connect_authorised(client), options.connect_timeout)
         yield client
     finally:
         await client.disconnect()
         if options.session_file is not None and not options.session_string:
             restrict_permissions(options.session_file)
+
+
+async def _connect_authorised(client: TelegramClient) -> None:
+    """Connect and check the session; Telegram's reason for refusing it is raised as Telethon's error."""
+    await client.connect()
+    if await client.is_user_authorized():
+        return
+    # is_user_authorized() swallows Telegram's answer; ask again to learn why (revoked, banned, ...)
+    await client(functions.updates.GetStateRequest())
+    raise NotLoggedInError(
+        "the Telegram session is not logged in: run `tgvault login` "
+        "(or set TGVAULT_TELEGRAM__SESSION_STRING from `tgvault login --string`)"
+    )

@@ -10,8 +10,9 @@ from typing import Any
 from telethon import TelegramClient, errors, types
 from telethon.sessions import SQLiteSession, StringSession
 
-from tgvault.errors import NotLoggedInError, SourceError
+from tgvault.errors import NotLoggedInError, SourceConnectionError, SourceError
 from tgvault.sources.telegram.client import ClientOptions, make_session, restrict_permissions
+from tgvault.sources.telegram.failures import connection_problem
 
 
 async def interactive_login(
@@ -160,5 +161,7 @@ def _login_errors() -> Any:
         raise NotLoggedInError("login failed: the login code expired; run `tgvault login` again") from exc
     except errors.RPCError as exc:
         raise SourceError(f"login: Telegram answered {exc}") from exc
-    except ConnectionError as exc:
-        raise SourceError(f"login: cannot reach Telegram ({exc})") from exc
+    except (ConnectionError, EOFError, TimeoutError) as exc:  # EOFError: the server closed the connection
+        raise SourceConnectionError(
+            f"login: cannot reach Telegram: {connection_problem(exc)}; check the network, then try again"
+        ) from exc

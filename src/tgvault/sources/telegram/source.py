@@ -69,7 +69,7 @@ class TelegramSource:
             return
         async with self._reconnecting:
             if not self._client.is_connected():
-                with translated_errors("(reconnecting)"):
+                with translated_errors(None):
                     await self._client.connect()
 
     async def resolve(self, key: str) -> Channel:

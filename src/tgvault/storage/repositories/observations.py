@@ -133,11 +133,22 @@ class AlertRepository:
         )
         return [_alert_from_row(row) for row in rows]
 
-    def clear(self, cleared_at: datetime, channel_id: int | None = None) -> int:
-        """Mark open alerts (of one channel, or all) as seen; returns how many."""
+    def clear(
+        self,
+        cleared_at: datetime,
+        channel_id: int | None = None,
+        *,
+        kind: AlertKind | None = None,
+        channel_key: str | None = None,
+    ) -> int:
+        """Mark open alerts (of one channel, kind and/or key, or all) as seen; returns how many."""
         query = update(ChannelAlertRow).where(ChannelAlertRow.cleared_at.is_(None))
         if channel_id is not None:
             query = query.where(ChannelAlertRow.channel_id == channel_id)
+        if kind is not None:
+            query = query.where(ChannelAlertRow.kind == kind.value)
+        if channel_key is not None:
+            query = query.where(ChannelAlertRow.channel_key == channel_key)
         result = self._session.execute(query.values(cleared_at=cleared_at))
         return int(getattr(result, "rowcount", 0) or 0)
 
