@@ -59,7 +59,8 @@ def in_viewport(page: Any, selector: str) -> bool:
 def test_a_spoiler_stays_hidden_until_clicked(browsing: Browsing, page: Any) -> None:
     page.goto(browsing.base + "c/1001/posts/14.html")
     spoiler = page.locator(".spoiler").first
-    assert "the answer is 42" == spoiler.inner_text()
+    assert "the answer is 42" == spoiler.text_content()
+    assert "" == spoiler.inner_text()  # not painted, nor exposed to screen readers
     assert "rgba(0, 0, 0, 0)" == spoiler.evaluate("e => getComputedStyle(e).color")
     spoiler.click()
     assert "revealed" in (spoiler.get_attribute("class") or "")
@@ -75,6 +76,19 @@ def test_a_spoiler_can_be_revealed_from_the_keyboard(browsing: Browsing, page: A
     page.locator(".spoiler").first.focus()
     page.keyboard.press("Enter")
     assert "revealed" in (page.locator(".spoiler").first.get_attribute("class") or "")
+
+
+def test_a_spoiler_hides_its_words_from_screen_readers_until_revealed(browsing: Browsing, page: Any) -> None:
+    """Hidden, the spoiler is a button named "Spoiler"; revealed, its words are read as text, focus kept."""
+    page.goto(browsing.base + "c/1001/posts/14.html")
+    text = page.locator("#post-14 .text")
+    assert "Spoiler: activate to reveal" in text.aria_snapshot()
+    assert "the answer is 42" not in text.aria_snapshot()
+    page.locator(".spoiler").first.focus()
+    page.keyboard.press("Enter")
+    assert "the answer is 42" in text.aria_snapshot()
+    assert "button" not in text.aria_snapshot()
+    assert page.evaluate("() => document.activeElement.classList.contains('spoiler')")
 
 
 def test_the_lightbox_opens_on_a_photo_click_and_pages_through_the_album(

@@ -67,7 +67,7 @@ def test_simple_entities_render_as_their_tags(
 def test_spoiler_is_a_focusable_button_span() -> None:
     html = str(render_text("secret", [ent(EntityKind.SPOILER, 0, 6)]))
     assert html.startswith('<span class="spoiler" tabindex="0" role="button"')
-    assert html.endswith(">secret</span>")
+    assert html.endswith('<span class="spoiler-text">secret</span></span>')
 
 
 def test_pre_with_language_and_a_blockquote_are_blocks_without_stray_newlines() -> None:

@@ -39,10 +39,12 @@ _SIMPLE = {
     EntityKind.UNDERLINE: ("<u>", "</u>"),
     EntityKind.STRIKETHROUGH: ("<s>", "</s>"),
     EntityKind.CODE: ('<code class="inline">', "</code>"),
+    # The words sit in their own span, which the stylesheet hides (visibility) until revealed: hidden from
+    # screen readers too, and the button's name holds all of its visible text (WCAG 2.5.3).
     EntityKind.SPOILER: (
         '<span class="spoiler" tabindex="0" role="button" aria-pressed="false" '
-        'aria-label="Spoiler: activate to reveal">',
-        "</span>",
+        'aria-label="Spoiler: activate to reveal"><span class="spoiler-text">',
+        "</span></span>",
     ),
     EntityKind.CUSTOM_EMOJI: ('<span class="custom-emoji" title="Custom emoji">', "</span>"),
     EntityKind.CASHTAG: ('<span class="cashtag">', "</span>"),
