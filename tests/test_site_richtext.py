@@ -132,6 +132,19 @@ def test_unsafe_link_targets_become_plain_text(url: str) -> None:
     assert safe_href(url) is None
 
 
+@pytest.mark.parametrize("covered", [" ", "\n", "\u200b", "\u2060", "\u3164", " \u200d "])
+def test_a_link_over_nothing_visible_is_plain_text_not_a_nameless_tab_stop(covered: str) -> None:
+    """Channels put a link on a space or a zero-width character to get its preview without showing it."""
+    text = f"audio{covered}pdf"
+    html = str(render_text(text, [ent(EntityKind.TEXT_LINK, 5, len(covered), url="https://t.me/c/263")]))
+    assert f'audio<span class="unlinked">{covered}</span>pdf' == html
+
+
+def test_a_link_over_visible_text_with_spaces_stays_a_link() -> None:
+    html = str(render_text(" pdf ", [ent(EntityKind.TEXT_LINK, 0, 5, url="https://t.me/c/263")]))
+    assert html.startswith('<a class="link" href="https://t.me/c/263"')
+
+
 @pytest.mark.parametrize(
     "url", ["https://example.org/a?b=1&c=2", "http://t.me/x", "tg://resolve?domain=x", "mailto:a@b.org"]
 )
