@@ -104,7 +104,9 @@ def test_the_lightbox_opens_on_a_photo_click_and_pages_through_the_album(
     assert "2 / 3" == box.locator(".lb-count").inner_text()
     page.keyboard.press("ArrowRight")
     assert photos.nth(2).get_attribute("href") == box.locator("img").get_attribute("src")
-    assert box.locator("img").evaluate("img => img.complete && img.naturalWidth") == 480
+    # the next photo loads after its src is set: wait for it rather than read it mid-way (slow under load)
+    page.wait_for_function("() => document.querySelector('dialog.lightbox img').complete", timeout=10_000)
+    assert 480 == box.locator("img").evaluate("img => img.naturalWidth")
     page.keyboard.press("Escape")
     box.wait_for(state="hidden")
     assert page.url.endswith("2024/01.html")  # the link's default navigation was prevented
