@@ -1,31 +1,20 @@
 """The built site in a real headless Chromium (Debian's /usr/bin/chromium through Playwright).
 
-The site is served by a local http.server on 127.0.0.1; every request to another host is aborted and
-recorded, and a test fails if the site tried to make one.
+The site is served by a local http.server on 127.0.0.1 (``served_site``); every request to another host
+is aborted and recorded, and a test fails if the site tried to make one.
 """
 
 from __future__ import annotations
 
-import functools
-import http.server
 import os
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from served_site import CHROMIUM, Browsing, build_archive_site, served
 from test_site_archive import SEARCH_WORD, make_archive
-from tgvault.export.site import SiteOptions, build_site
-from tgvault.storage.database import create_archive_engine, make_session_factory
-from tgvault.storage.media_store import LocalMediaStore
-from tgvault.storage.schema import upgrade
-from tgvault.storage.unit_of_work import UnitOfWork
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 pytestmark = [
     pytest.mark.browser,
@@ -37,77 +26,12 @@ pytestmark = [
 sync_api = pytest.importorskip("playwright.sync_api", reason="browser tests need Playwright for Python")
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-@dataclass
-class Browsing:
-    """A served site, a browser, and what went wrong while browsing."""
-
-    site: Path
-    base: str
-    browser: Any
-    errors: list[str] = field(default_factory=list)
-    blocked: list[str] = field(default_factory=list)
-    dialogs: list[str] = field(default_factory=list)
-
-    def context(self, **options: Any) -> Any:
-        context = self.browser.new_context(viewport={"width": 1100, "height": 800}, **options)
-
-        def route(route: Any) -> None:
-            url = route.request.url
-            if url.startswith(self.base) or url.startswith("file://"):
-                route.continue_()
-            else:
-                self.blocked.append(url)
-                route.abort()
-
-        context.route("**/*", route)
-        return context
-
-    def page(self, context: Any) -> Any:
-        page = context.new_page()
-        page.on(
-            "console",
-            lambda m: self.errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None,
-        )
-        page.on("pageerror", lambda e: self.errors.append(f"page error: {e}"))
-
-        def dialog(d: Any) -> None:
-            self.dialogs.append(d.message)
-            d.dismiss()
-
-        page.on("dialog", dialog)
-        return page
-
-
 @pytest.fixture(scope="module")
 def browsing(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browsing]:
     root = tmp_path_factory.mktemp("browser-site")
-    engine = create_archive_engine(f"sqlite:///{root / 'archive.db'}")
-    upgrade(engine)
-    factory = make_session_factory(engine)
-    store = LocalMediaStore(root / "media")
-    make_archive(lambda: UnitOfWork(factory), store)
-    site = root / "site"
-    build_site(
-        lambda: UnitOfWork(factory), store, SiteOptions(out_dir=site, title="Browser test", posts_per_page=25)
-    )
-    engine.dispose()
-    handler = functools.partial(_QuietHandler, directory=str(site))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        try:
-            yield Browsing(site=site, base=f"http://127.0.0.1:{server.server_address[1]}/", browser=browser)
-        finally:
-            browser.close()
-            server.shutdown()
-            server.server_close()
+    site = build_archive_site(root, make_archive, title="Browser test", posts_per_page=25)
+    with served(site, sync_api) as browsing:
+        yield browsing
 
 
 @pytest.fixture
@@ -135,7 +59,8 @@ def in_viewport(page: Any, selector: str) -> bool:
 def test_a_spoiler_stays_hidden_until_clicked(browsing: Browsing, page: Any) -> None:
     page.goto(browsing.base + "c/1001/posts/14.html")
     spoiler = page.locator(".spoiler").first
-    assert "the answer is 42" == spoiler.inner_text()
+    assert "the answer is 42" == spoiler.text_content()
+    assert "" == spoiler.inner_text()  # not painted, nor exposed to screen readers
     assert "rgba(0, 0, 0, 0)" == spoiler.evaluate("e => getComputedStyle(e).color")
     spoiler.click()
     assert "revealed" in (spoiler.get_attribute("class") or "")
@@ -153,6 +78,19 @@ def test_a_spoiler_can_be_revealed_from_the_keyboard(browsing: Browsing, page: A
     assert "revealed" in (page.locator(".spoiler").first.get_attribute("class") or "")
 
 
+def test_a_spoiler_hides_its_words_from_screen_readers_until_revealed(browsing: Browsing, page: Any) -> None:
+    """Hidden, the spoiler is a button named "Spoiler"; revealed, its words are read as text, focus kept."""
+    page.goto(browsing.base + "c/1001/posts/14.html")
+    text = page.locator("#post-14 .text")
+    assert "Spoiler: activate to reveal" in text.aria_snapshot()
+    assert "the answer is 42" not in text.aria_snapshot()
+    page.locator(".spoiler").first.focus()
+    page.keyboard.press("Enter")
+    assert "the answer is 42" in text.aria_snapshot()
+    assert "button" not in text.aria_snapshot()
+    assert page.evaluate("() => document.activeElement.classList.contains('spoiler')")
+
+
 def test_the_lightbox_opens_on_a_photo_click_and_pages_through_the_album(
     browsing: Browsing, page: Any
 ) -> None:
@@ -166,7 +104,9 @@ def test_the_lightbox_opens_on_a_photo_click_and_pages_through_the_album(
     assert "2 / 3" == box.locator(".lb-count").inner_text()
     page.keyboard.press("ArrowRight")
     assert photos.nth(2).get_attribute("href") == box.locator("img").get_attribute("src")
-    assert box.locator("img").evaluate("img => img.complete && img.naturalWidth") == 480
+    # the next photo loads after its src is set: wait for it rather than read it mid-way (slow under load)
+    page.wait_for_function("() => document.querySelector('dialog.lightbox img').complete", timeout=10_000)
+    assert 480 == box.locator("img").evaluate("img => img.naturalWidth")
     page.keyboard.press("Escape")
     box.wait_for(state="hidden")
     assert page.url.endswith("2024/01.html")  # the link's default navigation was prevented

@@ -67,7 +67,7 @@ def test_simple_entities_render_as_their_tags(
 def test_spoiler_is_a_focusable_button_span() -> None:
     html = str(render_text("secret", [ent(EntityKind.SPOILER, 0, 6)]))
     assert html.startswith('<span class="spoiler" tabindex="0" role="button"')
-    assert html.endswith(">secret</span>")
+    assert html.endswith('<span class="spoiler-text">secret</span></span>')
 
 
 def test_pre_with_language_and_a_blockquote_are_blocks_without_stray_newlines() -> None:
@@ -130,6 +130,19 @@ def test_unsafe_link_targets_become_plain_text(url: str) -> None:
     html = str(render_text("click me", [ent(EntityKind.TEXT_LINK, 0, 8, url=url)]))
     assert '<span class="unlinked">click me</span>' == html
     assert safe_href(url) is None
+
+
+@pytest.mark.parametrize("covered", [" ", "\n", "\u200b", "\u2060", "\u3164", " \u200d "])
+def test_a_link_over_nothing_visible_is_plain_text_not_a_nameless_tab_stop(covered: str) -> None:
+    """Channels put a link on a space or a zero-width character to get its preview without showing it."""
+    text = f"audio{covered}pdf"
+    html = str(render_text(text, [ent(EntityKind.TEXT_LINK, 5, len(covered), url="https://t.me/c/263")]))
+    assert f'audio<span class="unlinked">{covered}</span>pdf' == html
+
+
+def test_a_link_over_visible_text_with_spaces_stays_a_link() -> None:
+    html = str(render_text(" pdf ", [ent(EntityKind.TEXT_LINK, 0, 5, url="https://t.me/c/263")]))
+    assert html.startswith('<a class="link" href="https://t.me/c/263"')
 
 
 @pytest.mark.parametrize(

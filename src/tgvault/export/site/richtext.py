@@ -20,6 +20,10 @@ from tgvault.text import split_by_entities
 HashtagLinker = Callable[[str], str | None]
 
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
+# Text that shows nothing: white space, zero-width characters and the blank fillers channels put under a
+# link to get its preview without showing it. A link over such text would be a nameless, invisible stop
+# of the Tab key (WCAG 2.4.4, 4.1.2), so it is rendered as plain text (the preview still shows the page).
+_INVISIBLE = re.compile(r"[\s\u200b-\u200d\u2060\ufeff\u115f\u1160\u3164\u2800]*")
 _LANGUAGE = re.compile(r"^[A-Za-z0-9_+#.\-]{1,32}$")
 _EXTERNAL = Markup(' rel="noopener noreferrer nofollow ugc" target="_blank"')
 _BLOCKS = frozenset({EntityKind.PRE, EntityKind.BLOCKQUOTE})
@@ -39,10 +43,12 @@ _SIMPLE = {
     EntityKind.UNDERLINE: ("<u>", "</u>"),
     EntityKind.STRIKETHROUGH: ("<s>", "</s>"),
     EntityKind.CODE: ('<code class="inline">', "</code>"),
+    # The words sit in their own span, which the stylesheet hides (visibility) until revealed: hidden from
+    # screen readers too, and the button's name holds all of its visible text (WCAG 2.5.3).
     EntityKind.SPOILER: (
         '<span class="spoiler" tabindex="0" role="button" aria-pressed="false" '
-        'aria-label="Spoiler: activate to reveal">',
-        "</span>",
+        'aria-label="Spoiler: activate to reveal"><span class="spoiler-text">',
+        "</span></span>",
     ),
     EntityKind.CUSTOM_EMOJI: ('<span class="custom-emoji" title="Custom emoji">', "</span>"),
     EntityKind.CASHTAG: ('<span class="cashtag">', "</span>"),
@@ -114,7 +120,7 @@ def _open_tag(entity: TextEntity, covered: str, inside_link: bool, hashtag_url: 
     elif kind is EntityKind.HASHTAG:
         key = tag_key(covered)
         href, css, external = (hashtag_url(key) if key else None), "hashtag", False
-    if href is None or inside_link:
+    if href is None or inside_link or _INVISIBLE.fullmatch(covered):
         css = {"link": "unlinked"}.get(css, css)
         return _Open(entity, f'<span class="{css}">', "</span>", False)
     return _Open(entity, _anchor(href, css, external), "</a>", True)

@@ -86,9 +86,12 @@ def _month_ticks(months: Sequence[int], x_of: list[float], slot: float) -> list[
     return parts
 
 
-def bar_chart(label: str, months: Sequence[int], values: Sequence[int], unit: str) -> Markup:
-    """A bar per month; each bar has a tooltip (``<title>``) with the month and value."""
-    maximum = max(values, default=0) or 1
+def bar_chart(label: str, months: Sequence[int], values: Sequence[int | None], unit: str) -> Markup:
+    """A bar per month; each bar has a tooltip (``<title>``) with the month and value.
+
+    A month whose value is None (nothing recorded, as opposed to zero) gets no bar.
+    """
+    maximum = max((value for value in values if value is not None), default=0) or 1
     inner_w = WIDTH - PAD_LEFT
     inner_h = HEIGHT - PAD_BOTTOM - PAD_TOP
     slot = inner_w / max(len(values), 1)
@@ -101,9 +104,11 @@ def bar_chart(label: str, months: Sequence[int], values: Sequence[int], unit: st
     parts.extend(_axis(maximum, inner_h))
     xs = []
     for position, (month, value) in enumerate(zip(months, values, strict=True)):
+        xs.append(PAD_LEFT + position * slot)
+        if value is None:
+            continue
         height = inner_h * value / maximum
         x = PAD_LEFT + position * slot + (slot - bar) / 2
-        xs.append(PAD_LEFT + position * slot)
         parts.append(
             Markup(
                 '<rect class="bar" x="{:.2f}" y="{:.2f}" width="{:.2f}" height="{:.2f}">'
@@ -171,9 +176,12 @@ def stats_context(
     months = [row.month for row in rows]
     subscribers = [(moment, count) for moment, count, _ in observations if count is not None]
     total_views = sum(row.views_total for row in rows)
+    # Telegram Desktop exports carry no view counts: then say so rather than show zeros and an empty chart
+    has_views = any(row.views_posts for row in rows)
     return {
         "total_posts": len(plan.posts),
         "deleted_posts": sum(row.deleted for row in rows),
+        "has_views": has_views,
         "total_views": f"{total_views:,}",
         "months": [
             {
@@ -186,8 +194,15 @@ def stats_context(
             for row in reversed(rows)
         ],
         "posts_chart": bar_chart("Posts per month", months, [row.posts for row in rows], "posts"),
-        "views_chart": bar_chart(
-            "Average views per post, by month", months, [row.views_average for row in rows], "views per post"
+        "views_chart": (
+            bar_chart(
+                "Average views per post, by month",
+                months,
+                [row.views_average if row.views_posts else None for row in rows],
+                "views per post",
+            )
+            if has_views
+            else None
         ),
         "subscribers_chart": (
             line_chart("Subscribers over time", subscribers, zone, "subscribers")

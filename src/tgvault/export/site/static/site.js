@@ -4,9 +4,10 @@
 
   function reveal(spoiler) {
     spoiler.classList.add("revealed");
-    spoiler.setAttribute("aria-pressed", "true");
-    spoiler.removeAttribute("tabindex");
+    spoiler.setAttribute("tabindex", "-1");  // out of the Tab order, but a keyboard's focus stays here
     spoiler.removeAttribute("role");
+    spoiler.removeAttribute("aria-pressed");
+    spoiler.removeAttribute("aria-label");
   }
 
   document.addEventListener("click", function (event) {
