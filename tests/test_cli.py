@@ -149,9 +149,10 @@ def words(message: dict[str, object]) -> list[tuple[object, object]]:
 
 
 def test_an_old_export_without_timezone_asks_for_one(tmp_path: Path) -> None:
+    """A missing --timezone where it is needed is a usage mistake: exit 2, like any missing option."""
     source = next(FIXTURES.glob("*2021*.json"))
     result = run_cli(tmp_path, "import", "tdesktop", str(source))
-    assert 1 == result.returncode
+    assert 2 == result.returncode
     assert "--timezone" in result.stderr
     assert "Traceback" not in result.stderr
     fixed = run_cli(tmp_path, "import", "tdesktop", str(source), "--timezone", "Europe/Berlin")

@@ -184,10 +184,10 @@ def test_status_shows_the_media_backlog_and_reparse_runs_from_the_command_line(t
 
     status = cli("status")
     assert 0 == status.returncode, status.stderr
-    assert "1 files, 4,000 bytes (1 failed)" in status.stdout, status.stdout
+    assert "1 file, 4,000 bytes (1 failed)" in status.stdout, status.stdout
     reparsed = cli("reparse", "@oddities")
     assert 0 == reparsed.returncode, reparsed.stderr
-    assert "1 posts with a parse error read again: 1 now fully understood" in reparsed.stdout
+    assert "1 post with a parse error read again: 1 now fully understood" in reparsed.stdout
     unknown = cli("reparse", "@nobody")
     assert (1, "channel @nobody is not in the archive") == (
         unknown.returncode,

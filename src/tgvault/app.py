@@ -23,7 +23,7 @@ from tgvault.sources.telegram import ClientOptions, TelegramSource, connected_cl
 from tgvault.sources.webpreview import WebClient, WebOptions, WebPreviewSource
 from tgvault.storage.database import create_archive_engine, make_session_factory
 from tgvault.storage.media_store import LocalMediaStore
-from tgvault.storage.schema import SchemaStatus, ensure_schema, schema_status
+from tgvault.storage.schema import SchemaStatus, ensure_schema, existing_schema, schema_status
 from tgvault.storage.tables import utcnow
 from tgvault.storage.unit_of_work import UnitOfWork
 
@@ -51,21 +51,22 @@ class Archive:
         self.engine.dispose()
 
 
-def open_archive(settings: Settings, *, check_schema: bool = True) -> Archive:
+def open_archive(settings: Settings, *, check_schema: bool = True, create: bool = True) -> Archive:
     """Open the configured archive.
 
-    With ``check_schema`` a brand-new database is created at the newest schema and an out-of-date one
-    raises :class:`~tgvault.errors.SchemaOutOfDateError` (run ``tgvault db upgrade``).
+    With ``create`` (the commands that write) a brand-new database is created at the newest schema;
+    without it (the commands that only read) nothing is created: a missing SQLite file or an empty
+    database raises :class:`~tgvault.errors.ArchiveMissingError`. With ``check_schema`` an out-of-date
+    archive raises :class:`~tgvault.errors.SchemaOutOfDateError` (run ``tgvault db upgrade``).
     """
-    engine = create_archive_engine(settings.database.url)
+    engine = create_archive_engine(settings.database.url, create=create)
     try:
-        status = ensure_schema(engine) if check_schema else schema_status(engine)
-    except Exception:
-        engine.dispose()
-        raise
-    try:
+        if not check_schema:
+            status = schema_status(engine)
+        else:
+            status = ensure_schema(engine) if create else existing_schema(engine)
         store = media_store_for(settings)
-    except Exception:
+    except BaseException:
         engine.dispose()
         raise
     return Archive(engine, make_session_factory(engine), store, status)

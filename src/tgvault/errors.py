@@ -96,8 +96,16 @@ class ImportFormatError(SourceError):
         self.location = location
 
 
-class TimezoneRequiredError(SourceError):
+class UsageError(TgvaultError):
+    """A command was called without something it needs (an option, a clearer name); exit code 2."""
+
+
+class TimezoneRequiredError(SourceError, UsageError):
     """An export gives local times without a UTC offset, and no time zone was given to read them in."""
+
+
+class ChannelChoiceError(SourceError, UsageError):
+    """An export does not say which channel it is (an HTML export), and ``--channel`` must say it."""
 
 
 class ServiceBusyError(TgvaultError):
@@ -174,3 +182,25 @@ class RefusedURLError(SourceError):
     """A URL a page (or a redirect) pointed at is not fetched: not http(s), not a host tgvault fetches from
     (the web preview's own and Telegram's), or a name that resolves to a private, loopback, link-local or
     otherwise non-public address."""
+
+
+class ArchiveMissingError(StorageError):
+    """A command that only reads found no archive where ``[database] url`` points (it creates none)."""
+
+
+class AmbiguousChannelError(UsageError):
+    """A channel name given on the command line is the title of several archived channels.
+
+    ``candidates`` are ``(id, username, title)`` of each, to be listed so the user can pick one by id.
+    """
+
+    def __init__(self, name: str, candidates: list[tuple[int, str | None, str]]) -> None:
+        listed = "; ".join(
+            f"{channel_id}" + (f" @{username}" if username else "") + f" {title!r}"
+            for channel_id, username, title in candidates
+        )
+        super().__init__(
+            f"{len(candidates)} archived channels are titled {name!r}: {listed}; name one by its id or @username"
+        )
+        self.name = name
+        self.candidates = candidates

@@ -10,7 +10,12 @@ Redaction, applied to every event from either side:
   ``auth_key``, ``secret``, at any nesting depth) is replaced by ``"[redacted]"``;
 - every registered secret is masked wherever it occurs inside any string: the message, other values,
   exception text and tracebacks;
-- phone numbers written in international form (``+`` then 7-15 digits) are masked as well.
+- phone numbers written in international form (``+`` then 7-15 digits) are masked as well;
+- the password inside any URL (``scheme://user:password@host``), registered or not, short or long.
+
+The same :func:`redact_text` is what the CLI applies to every message it prints, and :func:`printable`
+(control characters and bidirectional overrides removed) is what it applies to text that came from Telegram
+or an export before a terminal sees it; console logs pass through both.
 
 Exceptions are turned into text (or, for JSON, a dict without local variables) *before* redaction, so the
 renderers only ever see redacted text.
@@ -35,6 +40,7 @@ __all__ = [
     "REDACTED",
     "configure_logging",
     "get_logger",
+    "printable",
     "redact_event",
     "redact_text",
     "register_secret",
@@ -48,6 +54,14 @@ _SENSITIVE_KEY_RE: Final = re.compile(
     r"api_hash|session|password|passwd|auth_key|phone|secret", re.IGNORECASE
 )
 _PHONE_RE: Final = re.compile(r"\+\d(?:[\s\-().]?\d){6,14}")
+# scheme://user:password@host: the password is whatever lies between the user's colon and the last @
+# before the host (a password may itself contain @ or :, percent-encoded or not).
+_URL_PASSWORD_RE: Final = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://[^\s:/@'\"]*:)[^\s/'\"]*(@)")
+# C0 and C1 control characters (ESC starts every terminal escape; CSI is one byte in C1) and DEL, but
+# not tab and newline; the bidirectional embeddings, overrides and isolates (U+202A-U+202E,
+# U+2066-U+2069) that reorder what a terminal shows; lone surrogates, which no terminal can encode.
+_UNPRINTABLE_RE: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_LINE_BREAKS_RE: Final = re.compile(r"[\t\n\u2028\u2029]+")
 _LEVELS: Final = {
     "debug": logging.DEBUG,
     "info": logging.INFO,
@@ -78,11 +92,25 @@ def register_secret(value: str | SecretStr | None) -> None:
 
 
 def redact_text(text: str) -> str:
-    """``text`` with every registered secret and every international phone number masked."""
+    """``text`` with every registered secret, every URL's password and every international phone number
+    masked."""
     pattern = _secret_re
     if pattern is not None:
         text = pattern.sub(REDACTED, text)
+    text = _URL_PASSWORD_RE.sub(rf"\1{REDACTED}\2", text)
     return _PHONE_RE.sub(REDACTED, text)
+
+
+def printable(text: str, *, one_line: bool = False) -> str:
+    """``text`` safe to show on a terminal: no control characters (so no escape sequences: colours,
+    clear-screen, window titles, cursor moves), no bidirectional overrides, no lone surrogates.
+
+    Tabs and newlines are kept, unless ``one_line``, which turns every run of them into one space (for a
+    title inside a line of output, where a newline could forge a line of its own). Emoji sequences
+    (zero-width joiners, variation selectors) are untouched.
+    """
+    text = _UNPRINTABLE_RE.sub("", text)
+    return _LINE_BREAKS_RE.sub(" ", text) if one_line else text
 
 
 def _redact_value(value: object, depth: int = 0) -> object:
@@ -112,6 +140,11 @@ def redact_event(logger: WrappedLogger, method_name: str, event_dict: EventDict)
     return {
         key: REDACTED if _is_sensitive_key(key) else _redact_value(value) for key, value in event_dict.items()
     }
+
+
+def printable_event(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
+    """structlog processor for terminal output: every string value made :func:`printable`."""
+    return {key: printable(value) if isinstance(value, str) else value for key, value in event_dict.items()}
 
 
 def _parse_level(level: str, what: str) -> int:
@@ -191,6 +224,7 @@ def configure_logging(
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             exceptions,
             redact_event,
+            *([] if as_json else [printable_event]),
             renderer,
         ],
     )

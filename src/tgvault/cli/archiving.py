@@ -9,9 +9,11 @@ from typing import Any
 
 import click
 
+from tgvault.cli.channel_names import archived_channel
 from tgvault.cli.exits import EXIT_CONFIG, EXIT_FAILED, fail, handles_errors, run_async
+from tgvault.cli.output import plural, say
 from tgvault.cli.state import cli_state
-from tgvault.errors import SourceError, TgvaultError
+from tgvault.errors import SourceError
 
 
 def _date(value: str | None, option: str) -> date | None:
@@ -45,8 +47,8 @@ def backfill(
     """Archive a channel's whole history (or a date range), resumably.
 
     A checkpoint is committed with every page of 100 posts, so after Ctrl-C, a crash or kill -9 the
-    same command resumes where it stopped. CHANNEL is @username, a t.me link or a numeric id; it
-    need not be in the config (its media policy then uses the defaults).
+    same command resumes where it stopped. CHANNEL is @username, a t.me link, a numeric id or the title
+    of an archived channel; it need not be in the config (its media policy then uses the defaults).
 
     \b
     Examples:
@@ -54,17 +56,20 @@ def backfill(
       tgvault backfill https://t.me/durov --since 2024-01-01 --no-media
       tgvault backfill @durov --since 2023-01-01 --until 2023-12-31
       tgvault backfill @durov --source web
+      tgvault backfill "Durov's Channel"   # an archived channel's title
     """
-    from tgvault.app import make_archiver, open_archive, plan_for, source_for, source_kind_for
+    from tgvault.app import make_archiver, plan_for, source_for, source_kind_for
     from tgvault.cli.progress import progress_display
 
-    settings = cli_state(ctx).settings()
+    state = cli_state(ctx)
+    settings = state.settings()
+    (channel,) = state.source_names([channel])
     kind = source_kind_for(settings, channel, source)
     plan = plan_for(
         settings, channel, since=_date(since, "--since"), until=_date(until, "--until"), media=not no_media
     )
     progress = progress_display()
-    archive = open_archive(settings)
+    archive = state.archive(write=True)
 
     async def go() -> Any:
         async with source_for(settings, kind) as posts:
@@ -75,9 +80,9 @@ def backfill(
             counts = run_async(go())
     finally:
         archive.close()
-    click.echo(
+    say(
         f"{plan.key}: {counts.posts_added} new, {counts.posts_edited} edited, "
-        f"{counts.media_files} files ({counts.media_bytes:,} bytes)"
+        f"{plural(counts.media_files, 'file')} ({plural(counts.media_bytes, 'byte')})"
     )
 
 
@@ -90,7 +95,8 @@ def backfill(
 def sync(ctx: click.Context, channels: Sequence[str], no_media: bool, source: str | None = None) -> None:
     """One pass over channels: new posts, then re-read the newest for edits, deletions and counters.
 
-    Without CHANNELS, every configured channel is synced. A channel that fails (private, renamed,
+    Without CHANNELS, every configured channel is synced. A channel is named by @username, t.me link,
+    numeric id or the title of an archived channel. A channel that fails (private, renamed,
     flood-limited) is reported and the others carry on; the exit code is 1 if any failed.
 
     \b
@@ -99,17 +105,18 @@ def sync(ctx: click.Context, channels: Sequence[str], no_media: bool, source: st
       tgvault sync @durov @telegram
       tgvault sync @durov --source web
     """
-    from tgvault.app import make_archiver, open_archive, plan_for, source_for, source_kind_for
+    from tgvault.app import make_archiver, plan_for, source_for, source_kind_for
     from tgvault.cli.progress import progress_display
 
-    settings = cli_state(ctx).settings()
-    names = list(channels) or [channel.name for channel in settings.channels]
+    state = cli_state(ctx)
+    settings = state.settings()
+    names = state.source_names(channels) or [channel.name for channel in settings.channels]
     if not names:
         fail("no channels to sync: name some, or add [[channels]] to the config", EXIT_CONFIG)
     plans = [plan_for(settings, name, media=not no_media) for name in names]
     kinds = [source_kind_for(settings, name, source) for name in names]
     progress = progress_display(overall=("channels", len(plans)))
-    archive = open_archive(settings)
+    archive = state.archive(write=True)
 
     async def go() -> Any:
         from tgvault.services.archiver import stopped_outcomes
@@ -160,26 +167,30 @@ def audit(
     kept), changed views/forwards/reactions a new point of their time series. It continues an audit
     that was stopped (Ctrl-C, a crash, the service's slices) unless --full; --since limits it to posts
     dated on or after a day. `tgvault run` audits each channel on its `audit_schedule` (default weekly).
+    CHANNEL is @username, a t.me link, a numeric id or an archived channel's title.
 
     \b
     Examples:
       tgvault audit @durov
       tgvault audit @durov --full
       tgvault audit @durov --since 2024-01-01 --pause 0.5
+      tgvault audit 1006503122
     """
-    from tgvault.app import make_archiver, open_archive, plan_for, source_for, source_kind_for
+    from tgvault.app import make_archiver, plan_for, source_for, source_kind_for
     from tgvault.cli.progress import progress_display
     from tgvault.services.audit import Auditor
 
     if full and since is not None:
         raise click.UsageError("use either --full or --since, not both")
-    settings = cli_state(ctx).settings()
+    state = cli_state(ctx)
+    settings = state.settings()
+    (channel,) = state.source_names([channel])
     kind = source_kind_for(settings, channel, source)
     plan = plan_for(settings, channel)
     day = _date(since, "--since")
     start = None if day is None else datetime.combine(day, datetime.min.time(), tzinfo=UTC)
     progress = progress_display()
-    archive = open_archive(settings)
+    archive = state.archive(write=False)
 
     async def go() -> Any:
         async with source_for(settings, kind) as posts:
@@ -197,9 +208,9 @@ def audit(
     finally:
         archive.close()
     counts = outcome.counts
-    click.echo(
-        f"{plan.key}: audited {outcome.checked} posts: {counts.posts_edited} edited, "
-        f"{counts.posts_deleted} deleted, {counts.media_files} files"
+    say(
+        f"{plan.key}: audited {plural(outcome.checked, 'post')}: {counts.posts_edited} edited, "
+        f"{counts.posts_deleted} deleted, {plural(counts.media_files, 'file')}"
     )
 
 
@@ -211,18 +222,18 @@ def report_outcomes(outcomes: Sequence[Any]) -> None:
     for outcome in outcomes:
         if outcome.ok:
             counts = outcome.counts
-            click.echo(
+            say(
                 f"{outcome.key}: {counts.posts_added} new, {counts.posts_edited} edited, "
-                f"{counts.posts_deleted} deleted, {counts.media_files} files"
+                f"{counts.posts_deleted} deleted, {plural(counts.media_files, 'file')}"
             )
         elif outcome.stopped:
             failed += 1
             stopped.setdefault(outcome.error, []).append(outcome.key)
         else:
             failed += 1
-            click.echo(f"{outcome.key}: FAILED: {outcome.error}", err=True)
+            say(f"{outcome.key}: FAILED: {outcome.error}", err=True)
     for error, keys in stopped.items():
-        click.echo(f"tgvault: error: {error} (not archived: {', '.join(keys)})", err=True)
+        say(f"tgvault: error: {error} (not archived: {', '.join(keys)})", err=True)
     if failed:
         sys.exit(EXIT_FAILED)
 
@@ -242,27 +253,24 @@ def reparse(ctx: click.Context, channel: str | None) -> None:
     Examples:
       tgvault reparse
       tgvault reparse @durov
+      tgvault reparse "My Channel"
     """
-    from tgvault.app import open_archive
     from tgvault.cli.progress import progress_display
     from tgvault.services.reparse import reparse as reparse_posts
     from tgvault.sources.telegram import remap_raw
     from tgvault.storage.tables import utcnow
 
-    archive = open_archive(cli_state(ctx).settings())
+    archive = cli_state(ctx).archive(write=False)
     try:
         channel_id = None
         if channel is not None:
             with archive.unit_of_work() as uow:
-                found = uow.channels.find(channel)
-            if found is None:
-                raise TgvaultError(f"channel {channel} is not in the archive (see `tgvault status`)")
-            channel_id = found.id
+                channel_id = archived_channel(uow, channel).id
         with progress_display() as progress:
             report = reparse_posts(archive.unit_of_work, remap_raw, utcnow, channel_id, progress=progress)
     finally:
         archive.close()
-    click.echo(
-        f"{report.examined} posts with a parse error read again: {report.upgraded} now fully understood, "
-        f"{report.improved} better understood, {report.still_failing} still not fully understood"
+    say(
+        f"{plural(report.examined, 'post')} with a parse error read again: {report.upgraded:,} now fully "
+        f"understood, {report.improved:,} better understood, {report.still_failing:,} still not fully understood"
     )

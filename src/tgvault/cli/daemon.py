@@ -10,6 +10,7 @@ import click
 
 from tgvault.cli.archiving import report_outcomes
 from tgvault.cli.exits import EXIT_CONFIG, EXIT_INTERRUPTED, fail, handles_errors, run_async
+from tgvault.cli.output import plural, say
 from tgvault.cli.state import CliState, cli_state
 from tgvault.config import Settings, load_settings
 from tgvault.logs import register_secret
@@ -76,7 +77,7 @@ def run(ctx: click.Context, once: bool, live: bool, health_file: Path | None, wo
       kill -HUP <pid>      # after editing the config: add, remove or reschedule channels
       tgvault run --worker # on each of several machines sharing one PostgreSQL archive
     """
-    from tgvault.app import live_settings, open_archive
+    from tgvault.app import live_settings
     from tgvault.daemon.entry import serve, sync_once
     from tgvault.storage.database import describe_url
 
@@ -88,12 +89,12 @@ def run(ctx: click.Context, once: bool, live: bool, health_file: Path | None, wo
         raise click.UsageError("--live is for the single service; workers catch up on their schedules")
     state = cli_state(ctx)
     settings = live_settings(state.settings()) if live else state.settings()
-    archive = open_archive(settings)
+    archive = state.archive(write=True, settings=settings)
     try:
         archive.media_store.prepare()
         where = describe_url(settings.database.url)
         media = archive.media_store.describe()
-        click.echo(f"archive: {where} (schema {archive.schema.current}); media: {media}")
+        say(f"archive: {where} (schema {archive.schema.current}); media: {media}")
     finally:
         archive.close()
     if not settings.channels:
@@ -104,7 +105,7 @@ def run(ctx: click.Context, once: bool, live: bool, health_file: Path | None, wo
         )
         if not once:
             fail(message, EXIT_CONFIG)
-        click.echo(message)
+        say(message)
         return
     if not once:
         run_async(
@@ -165,7 +166,7 @@ def health(path: Path, max_age: int) -> None:
     from tgvault.daemon.health import check_health
 
     report = check_health(path, timedelta(seconds=max_age), datetime.now(UTC))
-    click.echo(
+    say(
         f"healthy: pid {report.pid} on {report.host}, heartbeat {int(report.age.total_seconds())} s ago, "
-        f"{report.channels} channels ({report.failing} failing)"
+        f"{plural(report.channels, 'channel')} ({report.failing:,} failing)"
     )

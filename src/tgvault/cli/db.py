@@ -5,10 +5,12 @@ from __future__ import annotations
 import click
 
 from tgvault.cli.exits import handles_errors
-from tgvault.cli.state import cli_state
+from tgvault.cli.help_text import WholeHelpGroup
+from tgvault.cli.output import say
+from tgvault.cli.state import cli_state, with_first_steps
 
 
-@click.group()
+@click.group(cls=WholeHelpGroup)
 def db() -> None:
     """Create and upgrade the archive database.
 
@@ -44,9 +46,9 @@ def db_upgrade(ctx: click.Context, revision: str) -> None:
         engine.dispose()
     where = describe_url(settings.database.url)
     if before == after:
-        click.echo(f"{where}: schema already at {after}")
+        say(f"{where}: schema already at {after}")
     else:
-        click.echo(f"{where}: schema upgraded from {before or 'empty'} to {after}")
+        say(f"{where}: schema upgraded from {before or 'empty'} to {after}")
 
 
 @db.command("status")
@@ -55,21 +57,27 @@ def db_upgrade(ctx: click.Context, revision: str) -> None:
 def db_status(ctx: click.Context) -> None:
     """Show the archive's schema revision and the newest this tgvault knows.
 
+    Only reads: a SQLite archive that does not exist is reported (exit 1) and not created.
+
     \b
     Example:
       tgvault db status
     """
+    from tgvault.errors import ArchiveMissingError
     from tgvault.storage.database import create_archive_engine, describe_url
     from tgvault.storage.schema import schema_status
 
     settings = cli_state(ctx).settings()
-    engine = create_archive_engine(settings.database.url)
+    try:
+        engine = create_archive_engine(settings.database.url, create=False)
+    except ArchiveMissingError as error:
+        raise with_first_steps(error, settings) from error
     try:
         status = schema_status(engine)
     finally:
         engine.dispose()
-    click.echo(f"database: {describe_url(settings.database.url)}")
-    click.echo(f"schema:   {status.current or 'none (empty database)'}")
-    click.echo(f"newest:   {status.head}")
+    say(f"database: {describe_url(settings.database.url)}")
+    say(f"schema:   {status.current or 'none (empty database)'}")
+    say(f"newest:   {status.head}")
     if not status.up_to_date and not status.empty:
-        click.echo("run `tgvault db upgrade` to bring it up to date")
+        say("run `tgvault db upgrade` to bring it up to date")

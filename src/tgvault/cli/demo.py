@@ -17,7 +17,7 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-@click.command(short_help="Archive sample channels offline, then build their site.")
+@click.command()
 @click.option(
     "--out",
     type=click.Path(path_type=Path, file_okay=False),

@@ -6,11 +6,14 @@ from pathlib import Path
 
 import click
 
+from tgvault.cli.channel_names import archived_channel
 from tgvault.cli.exits import handles_errors
+from tgvault.cli.help_text import WholeHelpGroup
+from tgvault.cli.output import plural, say
 from tgvault.cli.state import cli_state
 
 
-@click.group()
+@click.group(cls=WholeHelpGroup)
 def export() -> None:
     """Export the archive (a Desktop-style JSON, a static site).
 
@@ -35,34 +38,30 @@ def export_json(ctx: click.Context, channel: str, out: Path | None) -> None:
 
     Tools that read Desktop's "Export chat history" read it too. Media files are copied next to it
     (media/ab/cd/<sha256>.<ext>) and referenced by relative paths; what Desktop lacks (views,
-    deletions, earlier revisions, sha256) is in a "tgvault" object per message.
+    deletions, earlier revisions, sha256) is in a "tgvault" object per message. CHANNEL is @username,
+    a t.me link, a numeric id or the title of an archived channel (`tgvault status` lists them).
 
     \b
     Examples:
       tgvault export json @durov
       tgvault export json @durov --out exports/durov/result.json
+      tgvault export json "My Imported Channel"
     """
-    from tgvault.app import open_archive
     from tgvault.cli.progress import progress_display
-    from tgvault.errors import StorageError
     from tgvault.export.desktop_json import export_channel_json
 
-    archive = open_archive(cli_state(ctx).settings())
+    archive = cli_state(ctx).archive(write=False)
     try:
         with archive.unit_of_work() as uow:
-            found = uow.channels.find(channel)
-            if found is None:
-                raise StorageError(
-                    f"channel {channel} is not in the archive; archive it first: tgvault backfill {channel}"
-                )
+            found = archived_channel(uow, channel)
             target = out or Path(found.username or str(found.id)) / "result.json"
             with progress_display() as progress:
                 summary = export_channel_json(uow, found, target, archive.media_store, progress=progress)
     finally:
         archive.close()
-    click.echo(
-        f"{summary.path}: {summary.messages} messages, {summary.media_files} media files "
-        f"({summary.media_bytes:,} bytes), {summary.media_not_included} not downloaded"
+    say(
+        f"{summary.path}: {plural(summary.messages, 'message')}, {plural(summary.media_files, 'media file')} "
+        f"({plural(summary.media_bytes, 'byte')}), {summary.media_not_included:,} not downloaded"
     )
 
 
@@ -90,22 +89,23 @@ def export_site(ctx: click.Context, out: str | None, full: bool) -> None:
       tgvault export site --out public/ --full
       tgvault export site --out s3://my-site/archive
     """
-    from tgvault.app import SiteExport, open_archive, site_options
+    from tgvault.app import SiteExport, site_options
     from tgvault.cli.progress import progress_display
 
-    settings = cli_state(ctx).settings()
+    state = cli_state(ctx)
+    settings = state.settings()
     publish_to = out if out is not None and out.startswith("s3://") else None
     folder = None if out is None or publish_to is not None else Path(out)
     options = site_options(settings, folder)
-    archive = open_archive(settings)
+    archive = state.archive(write=False)
     try:
         with progress_display() as progress:
             report = SiteExport(archive, options).build(full=full, progress=progress)
     finally:
         archive.close()
-    click.echo(
-        f"{options.out_dir}: {report.channels} channels, {report.posts:,} posts; "
-        f"{report.written} pages written, {report.unchanged} unchanged, {report.removed} removed "
+    say(
+        f"{options.out_dir}: {plural(report.channels, 'channel')}, {plural(report.posts, 'post')}; "
+        f"{plural(report.written, 'page')} written, {report.unchanged:,} unchanged, {report.removed:,} removed "
         f"in {report.seconds:.1f} s"
     )
     if publish_to is not None:
@@ -118,7 +118,8 @@ def export_site(ctx: click.Context, out: str | None, full: bool) -> None:
             published = publish_site(
                 options.out_dir, S3Writer(client, location), full=full, progress=progress
             )
-        click.echo(
-            f"{location.url}: {published.uploaded} files uploaded ({published.uploaded_bytes:,} bytes), "
-            f"{published.unchanged} unchanged, {published.deleted} deleted"
+        say(
+            f"{location.url}: {plural(published.uploaded, 'file')} uploaded "
+            f"({plural(published.uploaded_bytes, 'byte')}), {published.unchanged:,} unchanged, "
+            f"{published.deleted:,} deleted"
         )

@@ -6,11 +6,14 @@ from pathlib import Path
 
 import click
 
+from tgvault.cli.channel_names import import_choice
 from tgvault.cli.exits import handles_errors
+from tgvault.cli.help_text import WholeHelpGroup
+from tgvault.cli.output import plural, say, shown
 from tgvault.cli.state import cli_state
 
 
-@click.group("import")
+@click.group("import", cls=WholeHelpGroup)
 def import_() -> None:
     """Import posts from elsewhere into the archive.
 
@@ -24,8 +27,8 @@ def import_() -> None:
 @click.argument("path", type=click.Path(path_type=Path, exists=True))
 @click.option(
     "--channel",
-    help="Which channel of a full-account export to import (name or id); for an HTML export, the channel's "
-    "numeric id or an archived channel's @username.",
+    help="Which channel of a full-account export to import (its title or id); for an HTML export, the "
+    "channel's numeric id, or an archived channel's @username, t.me link or title.",
 )
 @click.option("--timezone", "zone", help="Timezone of an old export's local times (e.g. Europe/Berlin).")
 @click.pass_context
@@ -49,7 +52,6 @@ def import_tdesktop(ctx: click.Context, path: Path, channel: str | None, zone: s
     """
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    from tgvault.app import open_archive
     from tgvault.cli.progress import progress_display
     from tgvault.services.tdesktop_import import import_tdesktop as run_import
 
@@ -59,24 +61,25 @@ def import_tdesktop(ctx: click.Context, path: Path, channel: str | None, zone: s
             timezone = ZoneInfo(zone)
         except (ZoneInfoNotFoundError, ValueError):
             raise click.BadParameter(f"{zone!r} is not an IANA timezone", param_hint="--timezone") from None
-    archive = open_archive(cli_state(ctx).settings())
+    archive = cli_state(ctx).archive(write=True)
     try:
+        chosen = None if channel is None else import_choice(archive.unit_of_work, channel)
         with progress_display() as progress:
             summary = run_import(
                 path,
                 archive.unit_of_work,
                 archive.media_store,
-                channel_name=channel,
+                channel_name=chosen,
                 timezone=timezone,
                 progress=progress,
             )
     finally:
         archive.close()
     if summary.timezone_assumed:
-        click.echo(f"local times read as {summary.timezone_assumed}")
+        say(f"local times read as {summary.timezone_assumed}")
     for item in summary.channels:
-        click.echo(
-            f"{item.title}: {item.messages} messages read, {item.added} new, {item.edited} edited, "
-            f"{item.kept} kept as archived, {item.files_stored} files stored, "
-            f"{item.media_pending} files to fetch later"
+        say(
+            f"{shown(item.title, one_line=True)}: {plural(item.messages, 'message')} read, {item.added:,} new, "
+            f"{item.edited:,} edited, {item.kept:,} kept as archived, {plural(item.files_stored, 'file')} "
+            f"stored, {plural(item.media_pending, 'file')} to fetch later"
         )

@@ -7,6 +7,7 @@ import sys
 import click
 
 from tgvault.cli.exits import handles_errors, run_async
+from tgvault.cli.output import say
 from tgvault.cli.state import cli_state
 from tgvault.logs import register_secret
 
@@ -41,13 +42,13 @@ def login(ctx: click.Context, as_string: bool) -> None:
             phone=lambda: click.prompt("Phone number (international format)", err=True),
             code=lambda: click.prompt("Login code Telegram sent you", err=True),
             password=lambda: click.prompt("Two-step verification password", hide_input=hide, err=True),
-            notify=lambda message: click.echo(message, err=True),
+            notify=lambda message: say(message, err=True),
         )
     )
     if as_string:
         assert result is not None
         register_secret(result)  # never logged from here on
         click.echo("Keep this secret; set it as TGVAULT_TELEGRAM__SESSION_STRING:", err=True)
-        click.echo(result)
+        click.echo(result)  # the one output not redacted: the secret asked for
     else:
-        click.echo(f"logged in; session saved to {options.session_file} (mode 0600)")
+        say(f"logged in; session saved to {options.session_file} (mode 0600)")

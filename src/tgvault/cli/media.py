@@ -5,10 +5,12 @@ from __future__ import annotations
 import click
 
 from tgvault.cli.exits import handles_errors
+from tgvault.cli.help_text import WholeHelpGroup
+from tgvault.cli.output import plural, say
 from tgvault.cli.state import cli_state
 
 
-@click.group()
+@click.group(cls=WholeHelpGroup)
 def media() -> None:
     """Manage the media store (the local folder or S3-compatible storage).
 
@@ -38,20 +40,20 @@ def media_migrate(ctx: click.Context, target: str, endpoint_url: str | None, reg
       tgvault media migrate --to s3://my-archive/media
       tgvault media migrate --to s3://archive/media --endpoint-url http://minio:9000
     """
-    from tgvault.app import open_archive
     from tgvault.cli.progress import progress_display
     from tgvault.errors import StorageError
     from tgvault.services.media_migrate import migrate_media
     from tgvault.storage.media_store import LocalMediaStore
     from tgvault.storage.s3_store import S3MediaStore, S3Options, parse_s3_url
 
-    settings = cli_state(ctx).settings()
+    state = cli_state(ctx)
+    settings = state.settings()
     location = parse_s3_url(target)
     options = S3Options(
         endpoint_url=endpoint_url or settings.media.endpoint_url, region=region or settings.media.region
     )
     store = S3MediaStore(location, settings.media.dir, options=options)
-    archive = open_archive(settings)
+    archive = state.archive(write=False)
     try:
         with progress_display() as progress:
             report = migrate_media(
@@ -59,20 +61,20 @@ def media_migrate(ctx: click.Context, target: str, endpoint_url: str | None, reg
             )
     finally:
         archive.close()
-    click.echo(
-        f"{location.url}: {report.copied} files copied ({report.copied_bytes:,} bytes), "
-        f"{report.already_there} already there"
+    say(
+        f"{location.url}: {plural(report.copied, 'file')} copied ({plural(report.copied_bytes, 'byte')}), "
+        f"{report.already_there:,} already there"
     )
     if report.missing:
         shown = ", ".join(report.missing[:5]) + (" ..." if len(report.missing) > 5 else "")
         raise StorageError(
-            f"{len(report.missing)} recorded files are not in {location.url} (not in {settings.media.dir} "
+            f"{plural(len(report.missing), 'recorded file')} not in {location.url} (not in {settings.media.dir} "
             f"either): {shown}; they are fetched again from Telegram by the next sync"
         )
     if report.damaged:
-        raise StorageError(f"{len(report.damaged)} damaged files were not copied; see above")
-    click.echo("every recorded file is in the new store. Now set, and restart tgvault:")
-    click.echo(f'  [media]\n  store = "{location.url}"')
+        raise StorageError(f"{plural(len(report.damaged), 'damaged file')} not copied; see above")
+    say("every recorded file is in the new store. Now set, and restart tgvault:")
+    say(f'  [media]\n  store = "{location.url}"')
     if options.endpoint_url:
-        click.echo(f'  endpoint_url = "{options.endpoint_url}"')
-    click.echo("then run this command once more to copy files written meanwhile.")
+        say(f'  endpoint_url = "{options.endpoint_url}"')
+    say("then run this command once more to copy files written meanwhile.")

@@ -16,6 +16,7 @@ from tgvault.cli.db import db
 from tgvault.cli.demo import demo
 from tgvault.cli.exits import EXIT_CONFIG, fail
 from tgvault.cli.export import export
+from tgvault.cli.help_text import WholeHelpGroup
 from tgvault.cli.imports import import_
 from tgvault.cli.login import login
 from tgvault.cli.media import media
@@ -42,10 +43,26 @@ COMMANDS: list[click.Command] = [
 ]
 
 
+EXAMPLES = (
+    "tgvault demo                          # a sample channel, end to end",
+    "tgvault backfill @durov --source web  # a public channel, no account needed",
+    "tgvault import tdesktop ChatExport_2024-01-01/",
+    "tgvault export site                   # then open data/site/index.html",
+    "tgvault export json @durov",
+    "tgvault login                         # once, to read with your account",
+    "tgvault backfill @durov",
+    "tgvault sync",
+    "tgvault run",
+    "tgvault status",
+)
+
+
 @click.group(
+    cls=WholeHelpGroup,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
-    epilog="Examples:\n\n\b\n  tgvault db upgrade\n  tgvault login\n  tgvault backfill @durov\n"
-    "  tgvault sync\n  tgvault status\n\nDocs: README.md; every option: config/tgvault.example.toml",
+    epilog="Examples:\n\n\b\n"
+    + "".join(f"  {example}\n" for example in EXAMPLES)
+    + "\nDocs: README.md; every option: config/tgvault.example.toml",
     commands=COMMANDS,
 )
 @click.option(

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
 from rich.table import Table
 
 from tgvault.cli.exits import handles_errors
-from tgvault.cli.state import cli_state
+from tgvault.cli.output import cell, plural, say, shown
+from tgvault.cli.state import cli_state, how_to_start
+from tgvault.config import parse_channel_ref
+from tgvault.errors import ConfigError
 
 if TYPE_CHECKING:
+    from tgvault.services.status import ArchiveStatus, ChannelStatus
     from tgvault.storage.repositories import Backlog
 
 
@@ -20,7 +24,7 @@ def _when(value: datetime | None) -> str:
     return "—" if value is None else value.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _next_run(line: Any, running: bool) -> str:
+def _next_run(line: ChannelStatus, running: bool) -> str:
     state = line.service
     if state is None:
         return "—"
@@ -29,11 +33,11 @@ def _next_run(line: Any, running: bool) -> str:
     return _when(state.next_run_at)
 
 
-def _backoff(line: Any, now: datetime) -> str:
+def _backoff(line: ChannelStatus, now: datetime) -> str:
     state = line.service
     if state is None or not state.consecutive_failures:
         return "—"
-    failures = f"{state.consecutive_failures} failure{'s' if state.consecutive_failures != 1 else ''}"
+    failures = plural(state.consecutive_failures, "failure")
     if state.backoff_until is not None and state.backoff_until > now:
         return f"backing off after {failures} (next run)"
     return failures
@@ -46,94 +50,130 @@ def _backoff(line: Any, now: datetime) -> str:
 @click.pass_context
 @handles_errors
 def status(ctx: click.Context, clear_alerts: bool) -> None:
-    """Show per channel: posts, newest post, last run and outcome, next run, backoff, media backlog.
+    """Show per channel: id, @username, title, posts, newest post, last run, next run, media backlog.
 
-    Channels the service (`tgvault run`) failed to archive are listed too, with their last error and
-    how long they back off. Alerts come first: a run that saw more than [sync] mass_deletion_share of
-    the posts it re-read vanish (a wiped channel, a banned account) raises one, and it is shown until
-    --clear-alerts (nothing was removed from the archive); so does a Telegram account that cannot be
-    used (a revoked session), until it works again.
+    Channels the service (`tgvault run`) failed to archive, and configured channels not archived yet,
+    are listed too, with their last error and how long they back off. The media backlog counts every
+    file not stored yet (queued downloads, and the files an import or a web backfill left to fetch).
+    Alerts come first: a run that saw more than [sync] mass_deletion_share of the posts it re-read
+    vanish (a wiped channel, a banned account) raises one, and it is shown until --clear-alerts
+    (nothing was removed from the archive); so does a Telegram account that cannot be used (a revoked
+    session), until it works again. Only reads: a missing archive is reported, never created.
+    Piped output is never cut to the width of a terminal.
 
     \b
     Examples:
       tgvault status
       tgvault status --clear-alerts
+      tgvault status | grep durov
     """
-    from tgvault.app import open_archive
-    from tgvault.services.status import archive_status
+    from tgvault.services.status import ConfiguredChannel, archive_status
     from tgvault.services.status import clear_alerts as clear
     from tgvault.storage.tables import utcnow
 
-    settings = cli_state(ctx).settings()
-    archive = open_archive(settings)
+    state = cli_state(ctx)
+    settings = state.settings()
+    configured = [ConfiguredChannel(channel.key, _display(channel.name)) for channel in settings.channels]
+    archive = state.archive(write=False)
     now = utcnow()
     try:
-        report = archive_status(archive.unit_of_work, now)
+        report = archive_status(archive.unit_of_work, now, configured)
         if clear_alerts:
             clear(archive.unit_of_work, now)
     finally:
         archive.close()
-    console = Console()
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=UNLIMITED_WIDTH)  # piped: every cell whole
+    _print_alerts(console, report, clear_alerts)
+    _print_service(console, report, now)
+    if not report.channels:
+        say(f"The archive is empty. To start it: {how_to_start(settings)}")
+        return
+    console.print(_table(report, now))
+    errors = [(line.name, error) for line in report.channels if (error := _last_error(line))]
+    if errors:
+        say("last errors:")
+        for name, error in errors:
+            say(f"  {shown(name, one_line=True)}: {shown(error, one_line=True)}")
+    if not report.archived:
+        say(f"Nothing archived yet. To start: {how_to_start(settings)}")
+
+
+UNLIMITED_WIDTH = 10_000
+"""The console width for piped output: wide enough that no table cell is ever cut."""
+
+
+def _display(name: str) -> str:
+    try:
+        return parse_channel_ref(name).display
+    except ConfigError:
+        return name
+
+
+def _print_alerts(console: Console, report: ArchiveStatus, cleared: bool) -> None:
     for alert in report.alerts:
         console.print(
-            f"ALERT {_when(alert.raised_at)} {alert.channel_key}: {alert.message}",
-            markup=False,
-            highlight=False,
-            style="bold red",
+            cell(f"ALERT {_when(alert.raised_at)} {alert.channel_key}: {alert.message}"), style="bold red"
         )
-    if report.alerts and clear_alerts:
-        console.print(f"({len(report.alerts)} alert(s) marked as seen)")
+    if report.alerts and cleared:
+        say(f"({plural(len(report.alerts), 'alert')} marked as seen)")
+
+
+def _print_service(console: Console, report: ArchiveStatus, now: datetime) -> None:
     holder = report.service
     if holder is not None and report.service_running:
         age = int((now - holder.heartbeat_at).total_seconds())
-        console.print(f"service: running, pid {holder.pid} on {holder.host} (heartbeat {age} s ago)")
+        say(f"service: running, pid {holder.pid} on {holder.host} (heartbeat {age} s ago)")
     elif report.workers:
-        console.print(f"service: {len(report.workers)} workers")
+        say(f"service: {plural(len(report.workers), 'worker')}")
         for worker in report.workers:
             age = int((now - worker.heartbeat_at).total_seconds())
             session = f", session {worker.session_name}" if worker.session_name else ""
-            console.print(
-                f"  pid {worker.pid} on {worker.host}{session}: {worker.channels} channels "
-                f"(heartbeat {age} s ago)",
-                markup=False,
-                highlight=False,
+            say(
+                f"  pid {worker.pid} on {worker.host}{session}: {plural(worker.channels, 'channel')} "
+                f"(heartbeat {age} s ago)"
             )
     else:
-        console.print("service: not running")
-    if not report.channels:
-        console.print("The archive is empty. Add channels to the config, or: tgvault backfill @channel")
-        return
-    table = Table(
-        "channel", "posts", "newest post", "last run", "outcome", "next run", "backoff", "media backlog"
-    )
-    errors = []
+        say("service: not running")
+
+
+def _table(report: ArchiveStatus, now: datetime) -> Table:
+    table = Table("id", "username", "title", "posts", "newest post", "last run", "outcome", "next run")
+    table.add_column("backoff")
+    table.add_column("media backlog")
+    for column in table.columns[4:6] + table.columns[7:8]:
+        column.no_wrap = True  # a date is read whole or not at all
+    service_up = report.service_running or bool(report.workers)
     for line in report.channels:
         run_ = line.last_run
         summary = line.summary
-        backlog = "—" if line.media_backlog is None else _backlog(line.media_backlog)
         table.add_row(
-            line.name,
-            "—" if summary is None else f"{summary.posts:,}",
-            _when(summary.newest_post_at if summary else None),
-            _when(run_.started_at if run_ else None),
-            "—" if run_ is None else run_.status.value,
-            _next_run(line, report.service_running or bool(report.workers)),
-            _backoff(line, now),
-            backlog,
+            cell("—" if line.channel_id is None else str(line.channel_id)),
+            cell(f"@{line.username}" if line.username else "—"),
+            cell(line.title if line.title is not None else "(not archived yet)"),
+            cell("—" if summary is None else f"{summary.posts:,}"),
+            cell(_when(summary.newest_post_at if summary else None)),
+            cell(_when(run_.started_at if run_ else None)),
+            cell("—" if run_ is None else run_.status.value),
+            cell(_next_run(line, service_up)),
+            cell(_backoff(line, now)),
+            cell("—" if line.media_backlog is None else _backlog(line.media_backlog)),
         )
-        error = run_.error if run_ is not None and run_.error else None
-        if line.service is not None and line.service.last_error and error is None:
-            error = line.service.last_error
-        if error:
-            errors.append(f"{line.name}: {error}")
-    console.print(table)
-    if errors:
-        console.print("last errors:")
-        for text in errors:
-            console.print(f"  {text}", markup=False, highlight=False)
+    return table
+
+
+def _last_error(line: ChannelStatus) -> str | None:
+    run_ = line.last_run
+    error = run_.error if run_ is not None and run_.error else None
+    if line.service is not None and line.service.last_error and error is None:
+        error = line.service.last_error
+    return error
 
 
 def _backlog(backlog: Backlog) -> str:
     """``3 files, 12,345 bytes`` still to download (and how many gave up for now)."""
-    text = f"{backlog.files} files, {backlog.bytes:,} bytes"
-    return f"{text} ({backlog.failed} failed)" if backlog.failed else text
+    if not backlog.files:
+        return "none"
+    text = f"{plural(backlog.files, 'file')}, {plural(backlog.bytes, 'byte')}"
+    return f"{text} ({backlog.failed:,} failed)" if backlog.failed else text

@@ -36,6 +36,12 @@ def resolve_path(path: Path) -> Path:
 _SQLITE_URL_RE: Final = re.compile(r"(sqlite(?:\+\w+)?):///([^?]*)(\?.*)?")
 _URL_SCHEME_RE: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://.*")
 _URL_PASSWORD_RE: Final = re.compile(r"(://[^:/@]*:)[^@/]*@")
+_DATABASE_SCHEMES: Final = frozenset(
+    {"sqlite", "sqlite+pysqlite", "postgresql", "postgres", "postgresql+psycopg"}
+)
+_DATABASE_URL_EXAMPLES: Final = (
+    "expected e.g. 'sqlite:///data/tgvault.db' or 'postgresql+psycopg://user@host/dbname'"
+)
 
 
 class DatabaseSettings(SettingsSection):
@@ -47,11 +53,13 @@ class DatabaseSettings(SettingsSection):
     @classmethod
     def _check_url(cls, value: str) -> str:
         value = value.strip()
+        shown = _URL_PASSWORD_RE.sub(r"\1***@", value)
         if not _URL_SCHEME_RE.fullmatch(value):
-            shown = _URL_PASSWORD_RE.sub(r"\1***@", value)
+            raise ValueError(f"{shown!r} is not a database URL; {_DATABASE_URL_EXAMPLES}")
+        scheme = value.split("://", 1)[0].lower()
+        if scheme not in _DATABASE_SCHEMES:
             raise ValueError(
-                f"{shown!r} is not a database URL; expected e.g. 'sqlite:///data/tgvault.db' or "
-                "'postgresql+psycopg://user@host/dbname'"
+                f"{shown!r}: tgvault does not support {scheme!r} databases; {_DATABASE_URL_EXAMPLES}"
             )
         match = _SQLITE_URL_RE.fullmatch(value)
         if match is not None:

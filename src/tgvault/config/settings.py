@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from pathlib import Path
 from typing import Final
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, Field, PrivateAttr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -107,6 +108,9 @@ class Settings(BaseSettings):
         ]
         if self.database.password:
             values.append(self.database.password)
+        mirror_password = urlsplit(self.web.base_url).password  # a [web] mirror behind a login
+        if mirror_password:
+            values.append(mirror_password)
         return values
 
 

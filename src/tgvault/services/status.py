@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -15,14 +15,29 @@ SERVICE_STALE_AFTER = timedelta(minutes=2)
 
 
 @dataclass(frozen=True)
+class ConfiguredChannel:
+    """A channel of the config, as status matches it: its key (lowercase username or bare id) and name."""
+
+    key: str
+    name: str
+
+
+@dataclass(frozen=True)
 class ChannelStatus:
-    """One line of ``tgvault status``: an archived channel, a configured one, or both."""
+    """One line of ``tgvault status``: an archived channel, a configured one, or both.
+
+    ``channel_id``, ``username`` and ``title`` are what the archive knows (None for a channel never
+    archived); ``name`` is one text naming it (the title and @username, else the configured name).
+    """
 
     name: str
     summary: ChannelSummary | None
     last_run: SyncRun | None
     service: ChannelServiceState | None
     media_backlog: Backlog | None
+    channel_id: int | None = None
+    username: str | None = None
+    title: str | None = None
 
 
 @dataclass(frozen=True)
@@ -37,15 +52,25 @@ class ArchiveStatus:
     alerts: list[ChannelAlert] = field(default_factory=list)
     """Alerts not cleared yet (mass deletions), newest first."""
 
+    @property
+    def archived(self) -> int:
+        """How many channels the archive holds."""
+        return sum(1 for line in self.channels if line.summary is not None)
 
-def archive_status(unit_of_work: Callable[[], UnitOfWork], now: datetime) -> ArchiveStatus:
-    """Gather the status report: archived channels and the service's configured ones, matched by id or name.
 
-    A configured channel that was never archived (it failed to resolve) still gets a line, and the last
-    run is the newest of the runs recorded under the channel's id and under its configured name.
+def archive_status(
+    unit_of_work: Callable[[], UnitOfWork], now: datetime, configured: Sequence[ConfiguredChannel] = ()
+) -> ArchiveStatus:
+    """Gather the status report: archived channels, the service's channels and the ``configured`` ones,
+    matched by id or username.
+
+    A configured channel that was never archived (not run yet, or it failed to resolve) still gets a line,
+    and the last run is the newest of the runs recorded under the channel's id and under its configured
+    name. The media backlog counts every file not stored yet, whatever recorded it.
     """
     with unit_of_work() as uow:
         summaries = uow.summaries.channels()
+        backlogs = uow.summaries.files_to_fetch()
         states = uow.service_state.all()
         holder = uow.service_state.lock_holder(SERVICE_LOCK_KEY)
         workers = uow.leases.workers(now, SERVICE_STALE_AFTER)
@@ -62,6 +87,7 @@ def archive_status(unit_of_work: Callable[[], UnitOfWork], now: datetime) -> Arc
                 state = None
             if state is not None:
                 matched.add(state.channel_key)
+            matched.update(_keys(summary))
             name = f"{summary.title} (@{summary.username})" if summary.username else summary.title
             by_name = uow.runs.last(channel_key=state.name) if state is not None else None
             lines.append(
@@ -70,20 +96,20 @@ def archive_status(unit_of_work: Callable[[], UnitOfWork], now: datetime) -> Arc
                     summary=summary,
                     last_run=_newest(summary.last_run, by_name),
                     service=state,
-                    media_backlog=uow.media_queue.backlog(summary.channel_id),
+                    media_backlog=backlogs.get(summary.channel_id, Backlog()),
+                    channel_id=summary.channel_id,
+                    username=summary.username,
+                    title=summary.title,
                 )
             )
         for state in states:
             if state.channel_key not in matched:
-                lines.append(
-                    ChannelStatus(
-                        name=state.name,
-                        summary=None,
-                        last_run=uow.runs.last(channel_key=state.name),
-                        service=state,
-                        media_backlog=None,
-                    )
-                )
+                matched.add(state.channel_key)
+                lines.append(_unarchived(uow, state.name, state))
+        for channel in configured:
+            if channel.key not in matched:
+                matched.add(channel.key)
+                lines.append(_unarchived(uow, channel.name, None))
     running = holder is not None and now - holder.heartbeat_at <= SERVICE_STALE_AFTER
     return ArchiveStatus(
         service=holder, service_running=running, channels=lines, workers=workers, alerts=alerts
@@ -96,6 +122,26 @@ def clear_alerts(unit_of_work: Callable[[], UnitOfWork], now: datetime) -> int:
         cleared = uow.alerts.clear(now)
         uow.commit()
     return cleared
+
+
+def _keys(summary: ChannelSummary) -> set[str]:
+    """The keys a configured channel would have for this archived one: its bare id, its username."""
+    keys = {str(summary.channel_id)}
+    if summary.username:
+        keys.add(summary.username.lower())
+    return keys
+
+
+def _unarchived(uow: UnitOfWork, name: str, state: ChannelServiceState | None) -> ChannelStatus:
+    username = name.removeprefix("@") if name.startswith("@") else None
+    return ChannelStatus(
+        name=name,
+        summary=None,
+        last_run=uow.runs.last(channel_key=name),
+        service=state,
+        media_backlog=None,
+        username=username,
+    )
 
 
 def _newest(*runs: SyncRun | None) -> SyncRun | None:

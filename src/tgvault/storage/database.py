@@ -12,23 +12,32 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
-from tgvault.errors import StorageError
+from tgvault.errors import ArchiveMissingError, ConfigError, ResourceFaultError, StorageError
+from tgvault.storage.database_faults import translate_driver_error
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+_URL_EXAMPLES = "use sqlite:///path/to/file.db or postgresql://user@host/dbname"
 
 
 def normalise_url(url: str) -> URL:
-    """Parse a database URL, choosing our drivers: ``postgresql://`` uses psycopg 3."""
+    """Parse a database URL, choosing our drivers: ``postgresql://`` uses psycopg 3.
+
+    Raises :class:`ConfigError` (never showing the URL's password) for a URL that cannot be parsed or
+    names a database tgvault does not support.
+    """
     try:
         parsed = make_url(url)
-    except Exception as exc:  # SQLAlchemy raises ArgumentError with a terse message
-        raise StorageError(f"database url {url!r} is not a valid SQLAlchemy URL: {exc}") from exc
+    except Exception as exc:  # SQLAlchemy raises ArgumentError, and its message repeats the whole URL
+        raise ConfigError(
+            f"[database] url is not a database URL ({type(exc).__name__}); {_URL_EXAMPLES}"
+        ) from exc
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.drivername not in ("sqlite", "sqlite+pysqlite", "postgresql+psycopg"):
-        raise StorageError(
-            f"database url {url!r}: unsupported database {parsed.drivername!r}; "
-            "use sqlite:///path/to/file.db or postgresql://user@host/dbname"
+        shown = parsed.render_as_string(hide_password=True)
+        raise ConfigError(
+            f"[database] url {shown!r}: tgvault does not support {parsed.get_backend_name()!r} "
+            f"databases; {_URL_EXAMPLES}"
         )
     return parsed
 
@@ -62,8 +71,13 @@ def load_json(text: str | bytes) -> Any:
         return json.loads(text)
 
 
-def create_archive_engine(url: str) -> Engine:
-    """Create an engine for the archive; a SQLite file's folder is created when missing.
+def create_archive_engine(url: str, *, create: bool = True) -> Engine:
+    """Create an engine for the archive; with ``create`` a SQLite file's folder is created when missing.
+
+    Without ``create`` (the commands that only read) a SQLite file that does not exist raises
+    :class:`ArchiveMissingError` and nothing is created. Driver errors of the engine (a server that
+    refuses, a locked or damaged file) reach callers as :class:`~tgvault.errors.ResourceFaultError`
+    saying what failed and what to do (:mod:`tgvault.storage.database_faults`).
 
     SQLite runs in WAL mode with foreign keys on and a generous busy timeout, so a reader (the
     site exporter, ``tgvault status``) never blocks the syncing writer.
@@ -72,7 +86,7 @@ def create_archive_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
         if database and database != ":memory:":
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            _sqlite_file(Path(database).expanduser(), create=create)
         engine = create_engine(
             parsed,
             poolclass=NullPool if database in ("", ":memory:") else None,
@@ -80,6 +94,7 @@ def create_archive_engine(url: str) -> Engine:
             json_deserializer=load_json,
         )
         event.listen(engine, "connect", _on_sqlite_connect)
+        event.listen(engine, "handle_error", translate_driver_error)
         return engine
     try:
         import psycopg  # noqa: F401
@@ -87,7 +102,25 @@ def create_archive_engine(url: str) -> Engine:
         raise StorageError("PostgreSQL needs the psycopg driver: pip install 'tgvault[postgres]'") from exc
     engine = create_engine(parsed, pool_pre_ping=True, json_serializer=dump_json, json_deserializer=load_json)
     event.listen(engine, "connect", _on_postgres_connect)
+    event.listen(engine, "handle_error", translate_driver_error)
     return engine
+
+
+def _sqlite_file(path: Path, *, create: bool) -> None:
+    """Make sure a SQLite archive file may be opened: its folder created (``create``), or the file there."""
+    if not create:
+        if not path.is_file():
+            raise ArchiveMissingError(
+                f"there is no archive at {path} yet (if there should be one, check [database] url)"
+            )
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ResourceFaultError(
+            f"cannot create the folder {path.parent} for the SQLite archive ({exc.strerror or exc}); "
+            "choose a writable place in [database] url, or create the folder for tgvault's user"
+        ) from exc
 
 
 def _on_postgres_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -10,9 +10,10 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Engine, inspect
 
-from tgvault.errors import SchemaOutOfDateError
+from tgvault.errors import ArchiveMissingError, SchemaOutOfDateError, UsageError
 
 
 def alembic_config() -> Config:
@@ -37,11 +38,17 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply migrations up to ``revision`` (default: the newest)."""
+    """Apply migrations up to ``revision`` (default: the newest); an unknown revision raises
+    :class:`~tgvault.errors.UsageError`."""
     config = alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+        try:
+            command.upgrade(config, revision)
+        except CommandError as exc:
+            raise UsageError(
+                f"cannot upgrade to schema revision {revision!r} ({exc}); the newest is {head_revision()}"
+            ) from exc
 
 
 @dataclass(frozen=True)
@@ -73,11 +80,29 @@ def ensure_schema(engine: Engine) -> SchemaStatus:
     :class:`SchemaOutOfDateError` telling the user to run ``tgvault db upgrade``.
     """
     status = schema_status(engine)
-    if status.up_to_date:
-        return status
     if status.empty:
         upgrade(engine)
         return schema_status(engine)
+    return require_current(engine, status)
+
+
+def existing_schema(engine: Engine) -> SchemaStatus:
+    """For the commands that only read: the archive must exist and be current; nothing is created.
+
+    An empty database raises :class:`ArchiveMissingError`, one that is behind (or ahead)
+    :class:`SchemaOutOfDateError`.
+    """
+    status = schema_status(engine)
+    if status.empty:
+        url = engine.url.render_as_string(hide_password=True)
+        raise ArchiveMissingError(f"the database {url} holds no archive yet (nothing was archived there)")
+    return require_current(engine, status)
+
+
+def require_current(engine: Engine, status: SchemaStatus) -> SchemaStatus:
+    """``status`` when the schema is the newest; else :class:`SchemaOutOfDateError` saying what to do."""
+    if status.up_to_date:
+        return status
     url = engine.url.render_as_string(hide_password=True)
     if status.current is None:
         raise SchemaOutOfDateError(

@@ -26,11 +26,11 @@ copied into the media store by :mod:`~tgvault.services.tdesktop_import.file_copi
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import tzinfo
+from datetime import UTC, tzinfo
 from pathlib import Path
 
 from tgvault.domain import Channel
-from tgvault.errors import SourceError, TimezoneRequiredError
+from tgvault.errors import ChannelChoiceError, TimezoneRequiredError
 from tgvault.services.progress import Progress, SilentProgress
 from tgvault.services.tdesktop_import.channel_writes import ChannelWriter
 from tgvault.services.tdesktop_import.file_copies import ExportFileCopier
@@ -68,7 +68,8 @@ def import_tdesktop(
     channel's messages written of its total and the files stored, and receives the warnings (files
     missing from the export, refused paths), counted by kind. Raises :class:`ImportFormatError` for a
     malformed or truncated export, :class:`TimezoneRequiredError` when local times need ``timezone``,
-    :class:`SourceError` when the file cannot be read or holds no (such) channel, and
+    :class:`SourceError` when the file cannot be read or holds no (such) channel
+    (:class:`ChannelChoiceError` when an HTML export's channel must be named with ``--channel``), and
     :class:`StorageError` when the media store cannot be written.
     """
     progress = progress or SilentProgress()
@@ -104,7 +105,7 @@ def _html_channel(uow: UnitOfWork, title: str, channel_name: str | None, folder:
         key = channel_name.strip()
         if key.isdigit():
             return Channel(id=int(key), title=title)
-        raise SourceError(
+        raise ChannelChoiceError(
             f"{folder}: no archived channel {channel_name!r}; an HTML export does not say its channel's id, "
             "so give --channel the numeric id (as in t.me/c/<id>/...) or an archived channel's @username"
         )
@@ -112,10 +113,10 @@ def _html_channel(uow: UnitOfWork, title: str, channel_name: str | None, folder:
     if len(matches) == 1:
         return matches[0]
     if matches:
-        raise SourceError(
+        raise ChannelChoiceError(
             f"{folder}: several archived channels are titled {title!r}; choose one with --channel"
         )
-    raise SourceError(
+    raise ChannelChoiceError(
         f"{folder}: an HTML export does not say its channel's id and no archived channel is titled "
         f"{title!r}; give --channel with the numeric id (as in t.me/c/<id>/...) or an archived channel's "
         "@username, e.g. --channel 1234567890"
@@ -135,6 +136,9 @@ def _import_html(
     pages = html_pages(folder)
     local_times = needs_timezone(folder)
     if local_times and timezone is None:
+        read_html_export(
+            folder, 0, UTC
+        )  # a malformed message (a bad date) is named before a time zone is asked for
         raise TimezoneRequiredError(
             f"{folder}: this HTML export gives local times without a UTC offset; give the time zone of the "
             "computer that made it with --timezone, e.g. --timezone Europe/Berlin"

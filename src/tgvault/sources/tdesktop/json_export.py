@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from datetime import tzinfo
+from datetime import UTC, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,8 @@ def read_json_export(json_path: Path, channel_name: str | None, timezone: tzinfo
     chats = _chats(_load(json_path), json_path, channel_name)
     local_times = any(_needs_timezone(chat) for _, chat in chats)
     if local_times and timezone is None:
+        for where, chat in chats:  # a malformed message (a bad date) is named before a time zone is asked for
+            _parse_chat(where, chat, UTC)
         raise TimezoneRequiredError(
             f"{json_path}: this export (an older Telegram Desktop format) gives local times without a UTC "
             "offset; give the time zone of the computer that made it with --timezone, e.g. "

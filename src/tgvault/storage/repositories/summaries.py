@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
-from tgvault.domain import ChannelSummary
+from tgvault.domain import ChannelSummary, MediaStatus
+from tgvault.storage.repositories.media_queue import FAILED, Backlog
 from tgvault.storage.repositories.runs import RunRepository
-from tgvault.storage.tables import ChannelRow, PostRow
+from tgvault.storage.tables import ChannelRow, MediaDownloadRow, MediaItemRow, PostRow
+
+_NOT_STORED = (MediaStatus.PENDING.value, MediaStatus.FAILED.value)
 
 
 class SummaryRepository:
@@ -43,3 +46,42 @@ class SummaryRepository:
                 )
             )
         return summaries
+
+    def files_to_fetch(self) -> dict[int, Backlog]:
+        """Per channel, the files not stored yet whatever put them there: queued downloads, and files a
+        Desktop import or a web backfill recorded as pending (announced bytes; ``failed`` gave up for now)."""
+        queued = and_(
+            MediaDownloadRow.channel_id == MediaItemRow.channel_id,
+            MediaDownloadRow.message_id == MediaItemRow.message_id,
+        )
+        failed = case(
+            ((MediaItemRow.status == MediaStatus.FAILED.value) | (MediaDownloadRow.state == FAILED), 1),
+            else_=0,
+        )
+        columns = (
+            MediaItemRow.channel_id,
+            func.count(),
+            func.coalesce(func.sum(func.coalesce(MediaDownloadRow.size, MediaItemRow.size)), 0),
+            func.coalesce(func.sum(failed), 0),
+        )
+        not_stored = (
+            select(*columns)
+            .outerjoin(MediaDownloadRow, queued)
+            .where(MediaItemRow.status.in_(_NOT_STORED))
+            .group_by(MediaItemRow.channel_id)
+        )
+        # Queued files whose media row says otherwise (a skipped file queued again under a new policy).
+        queued_others = (
+            select(*columns)
+            .join(MediaDownloadRow, queued)
+            .where(MediaItemRow.status == MediaStatus.SKIPPED.value)
+            .group_by(MediaItemRow.channel_id)
+        )
+        found: dict[int, Backlog] = {}
+        for query in (not_stored, queued_others):
+            for channel_id, files, size, gave_up in self._session.execute(query):
+                before = found.get(channel_id, Backlog())
+                found[channel_id] = Backlog(
+                    before.files + int(files), before.bytes + int(size), before.failed + int(gave_up)
+                )
+        return found
