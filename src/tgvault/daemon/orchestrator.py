@@ -31,6 +31,7 @@ from tgvault.daemon.audits import AuditJobs
 from tgvault.daemon.channel_states import ChannelStates
 from tgvault.daemon.following import LiveFollowing
 from tgvault.daemon.health import HealthWriter
+from tgvault.daemon.job_parts import ChannelJobParts
 from tgvault.daemon.lock import ServiceLock, busy_error
 from tgvault.daemon.options import ServiceOptions
 from tgvault.daemon.rebuilds import RebuildQueue
@@ -123,26 +124,9 @@ class Service:
             on_recovered=self._restart_live,
             alert_key=account_alert_key(settings.workers.session if leases is not None else None),
         )
-        self._syncs = SyncJobs(
+        parts = ChannelJobParts(
             current,
             archivers,
-            plan_for=plan_for,
-            states=states,
-            turns=turns,
-            timetable=timetable,
-            rebuilds=rebuilds,
-            health=health,
-            options=options,
-            clock=clock,
-            serves=share.serves,
-            stopping=lambda: self.stopping,
-            on_account_failure=self._account.failed_in,
-            account_failure=self._account.failure_for,
-        )
-        self._audits = AuditJobs(
-            current,
-            archivers,
-            unit_of_work,
             plan_for=plan_for,
             states=states,
             turns=turns,
@@ -154,6 +138,8 @@ class Service:
             on_account_failure=self._account.failed_in,
             account_failure=self._account.failure_for,
         )
+        self._syncs = SyncJobs(parts, timetable=timetable, health=health)
+        self._audits = AuditJobs(parts, unit_of_work)
         self._following = LiveFollowing(
             current,
             updates,

@@ -3,25 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
 
-from tgvault.config import ChannelConfig, Settings
-from tgvault.daemon.channel_states import ChannelStates
+from tgvault.config import ChannelConfig
 from tgvault.daemon.health import HealthWriter
-from tgvault.daemon.options import ServiceOptions
-from tgvault.daemon.rebuilds import RebuildQueue
+from tgvault.daemon.job_parts import ChannelJobParts
 from tgvault.daemon.scheduling import backoff_delay, period
-from tgvault.daemon.shared_sources import ChannelArchivers
 from tgvault.daemon.timetable import Timetable
-from tgvault.daemon.turns import ChannelTurns
 from tgvault.domain import JobOutcome, RunCounts, SyncRun
 from tgvault.errors import AccountError, ChannelBusyError, FloodWaitTooLongError, SourceError, TgvaultError
 from tgvault.services.archiver import ChannelOutcome
-from tgvault.services.plans import ChannelPlan
 
 # The service's events keep the logger name they have always had (log filters and alerts match on it).
 log = structlog.get_logger("tgvault.service")
@@ -33,36 +27,14 @@ class SyncJobs:
 
     def __init__(
         self,
-        settings: Callable[[], Settings],
-        archivers: ChannelArchivers,
+        parts: ChannelJobParts,
         *,
-        plan_for: Callable[[Settings, str], ChannelPlan],
-        states: ChannelStates,
-        turns: ChannelTurns,
         timetable: Timetable,
-        rebuilds: RebuildQueue,
         health: HealthWriter,
-        options: ServiceOptions,
-        clock: Callable[[], datetime],
-        serves: Callable[[str], bool],
-        stopping: Callable[[], bool],
-        on_account_failure: Callable[[ChannelConfig, AccountError], None] = lambda channel, error: None,
-        account_failure: Callable[[ChannelConfig], AccountError | None] = lambda channel: None,
     ) -> None:
-        self._settings = settings
-        self._on_account_failure = on_account_failure
-        self._account_failure = account_failure
-        self._archivers = archivers
-        self._plan_for = plan_for
-        self._states = states
-        self._turns = turns
+        self._parts = parts
         self._timetable = timetable
-        self._rebuilds = rebuilds
         self._health = health
-        self._options = options
-        self._clock = clock
-        self._serves = serves
-        self._stopping = stopping
 
     async def job(self, key: str) -> None:
         """The scheduled job of one channel (never raises: a failure is recorded and backed off)."""
@@ -73,31 +45,31 @@ class SyncJobs:
 
     async def sync_channel(self, key: str) -> ChannelOutcome | None:
         """Sync one channel with :meth:`Archiver.sync` and record the outcome; None if no longer configured."""
-        channel = self._states.channel(key)
-        if channel is None or self._stopping():
+        channel = self._parts.states.channel(key)
+        if channel is None or self._parts.stopping():
             return None
         task = asyncio.current_task()
         if task is not None:
-            self._turns.running[key] = task
+            self._parts.turns.running[key] = task
         try:
-            assert self._turns.slots is not None
-            async with self._turns.turn(key), self._turns.slots:
-                if not self._serves(key):
+            assert self._parts.turns.slots is not None
+            async with self._parts.turns.turn(key), self._parts.turns.slots:
+                if not self._parts.serves(key):
                     return None  # released or lost while waiting for a slot
-                self._turns.syncing.add(key)
+                self._parts.turns.syncing.add(key)
                 try:
                     return await self._sync_now(channel)
                 finally:
-                    self._turns.syncing.discard(key)
+                    self._parts.turns.syncing.discard(key)
         finally:
-            self._turns.running.pop(key, None)
+            self._parts.turns.running.pop(key, None)
 
     async def _sync_now(self, channel: ChannelConfig) -> ChannelOutcome:
-        plan = self._plan_for(self._settings(), channel.name)
-        started = self._clock()
+        plan = self._parts.plan_for(self._parts.settings(), channel.name)
+        started = self._parts.clock()
         opened = False
         try:
-            archiver = await self._archivers.archiver_for(self._settings(), channel)
+            archiver = await self._parts.archivers.archiver_for(self._parts.settings(), channel)
             opened = True
             counts: RunCounts = await archiver.sync(plan)
         except asyncio.CancelledError:
@@ -109,7 +81,7 @@ class SyncJobs:
         except AccountError as error:  # not the channel's failure: every Telegram channel stops
             return self._stopped_by_account(channel, plan.key, started, error, opened=opened)
         except Exception as error:  # one channel failing never stops the others
-            standing = self._account_failure(channel)
+            standing = self._parts.account_failure(channel)
             if standing is not None and isinstance(error, SourceError):  # its connection closed meanwhile
                 return self._stopped_by_account(channel, plan.key, started, standing, opened=opened)
             if isinstance(error, TgvaultError | OSError):
@@ -119,19 +91,19 @@ class SyncJobs:
                 message = f"{type(error).__name__}: {error}"
             run = self._record(channel, started, JobOutcome.FAILED, error=message, exc=error, opened=opened)
             if run is not None and run.counts.changed and run.channel_id is not None:
-                self._rebuilds.queue(run.channel_id)  # pages committed before the failure
+                self._parts.rebuilds.queue(run.channel_id)  # pages committed before the failure
             stopped = not opened and isinstance(error, SourceError)  # the source itself failed
             return ChannelOutcome(plan.key, RunCounts(), error=message, stopped=stopped)
         run = self._record(channel, started, JobOutcome.OK)
         channel_id = run.channel_id if run is not None else None
         if counts.changed and channel_id is not None:
-            self._rebuilds.queue(channel_id)
+            self._parts.rebuilds.queue(channel_id)
         return ChannelOutcome(plan.key, counts)
 
     def _stopped_by_account(
         self, channel: ChannelConfig, key: str, started: datetime, error: AccountError, *, opened: bool
     ) -> ChannelOutcome:
-        self._on_account_failure(channel, error)
+        self._parts.on_account_failure(channel, error)
         self._record(channel, started, JobOutcome.FAILED, error=str(error), exc=error, opened=opened)
         return ChannelOutcome(key, RunCounts(), error=str(error), stopped=True)
 
@@ -152,13 +124,13 @@ class SyncJobs:
         backoff: its job waits for the account).
         """
         key = channel.key
-        if self._states.channel(key) is None:  # removed by a reload while it ran
+        if self._parts.states.channel(key) is None:  # removed by a reload while it ran
             return None
         if not opened and error is not None:
-            self._states.record_failed_run(channel, started, error)
-        state = self._states.state(channel)
-        now = self._clock()
-        run = self._states.last_run(channel)
+            self._parts.states.record_failed_run(channel, started, error)
+        state = self._parts.states.state(channel)
+        now = self._parts.clock()
+        run = self._parts.states.last_run(channel)
         if run is not None and run.started_at < started:
             run = None  # the run never got recorded (its source could not even be opened)
         channel_id = (run.channel_id if run is not None else None) or state.channel_id
@@ -174,8 +146,8 @@ class SyncJobs:
             changes.update(backoff_until=None)  # said once for the account, not per channel
         elif outcome is JobOutcome.FAILED:
             failures = state.consecutive_failures + 1
-            base = period(channel.schedule, self._settings().site.tzinfo, now)
-            until = now + backoff_delay(failures, base, self._options.backoff_ceiling)
+            base = period(channel.schedule, self._parts.settings().site.tzinfo, now)
+            until = now + backoff_delay(failures, base, self._parts.options.backoff_ceiling)
             if isinstance(exc, FloodWaitTooLongError):
                 until = max(until, now + timedelta(seconds=exc.seconds))
             changes.update(consecutive_failures=failures, backoff_until=until)
@@ -191,8 +163,8 @@ class SyncJobs:
         elif outcome is JobOutcome.BUSY:
             log.info("channel is busy in another process; trying again at the next run", channel=channel.name)
         changes["next_run_at"] = self._timetable.next_run(key)
-        self._states.update(key, **changes)
-        self._states.save(key)
+        self._parts.states.update(key, **changes)
+        self._parts.states.save(key)
         if self._timetable.active:
             self._health.write("running")
         return run
