@@ -1,4 +1,5 @@
-"""Shared fixtures: real SQLite files and a real PostgreSQL database per test.
+"""Shared fixtures: real SQLite files and a real PostgreSQL database per test; a fake Telegram behind
+the loopback MTProto server (``world`` and ``server``; a test module overrides ``world`` to shape it).
 
 PostgreSQL tests run when TGVAULT_TEST_POSTGRES_URL names a server where we may create databases
 (e.g. postgresql://postgres@127.0.0.1:5432/postgres). With TGVAULT_TEST_NO_SKIP=1 (set by .ci/run)
@@ -19,6 +20,8 @@ from sqlalchemy.engine import make_url
 from tgvault.storage.database import create_archive_engine, make_session_factory
 from tgvault.storage.schema import upgrade
 from tgvault.storage.unit_of_work import UnitOfWork
+from tgvault.testing.fake_telegram import FakeTelegram
+from tgvault.testing.mtproto_server import LoopbackTelegramServer, ServerThread
 
 POSTGRES_ENV = "TGVAULT_TEST_POSTGRES_URL"
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -145,3 +148,18 @@ def s3_bucket(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
     name = f"tgvault-{uuid.uuid4().hex[:16]}"
     make_s3_client(S3Options(endpoint_url=s3_endpoint)).create_bucket(Bucket=name)
     return name
+
+
+@pytest.fixture
+def world() -> FakeTelegram:
+    """The fake Telegram a test's client talks to (empty; a module overrides it to add channels or a login)."""
+    return FakeTelegram()
+
+
+@pytest.fixture
+def server(world: FakeTelegram) -> Iterator[ServerThread]:
+    """``world`` served by the loopback MTProto server on 127.0.0.1; no handler may have failed by the end."""
+    with LoopbackTelegramServer.start_in_thread(world.handle, auth_key=world.auth_key) as running:
+        world.port = running.port
+        yield running
+        assert [] == running.server.handler_errors

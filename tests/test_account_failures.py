@@ -32,7 +32,7 @@ from telethon.tl import functions
 from tgvault.daemon.health import check_health
 from tgvault.errors import HealthCheckError
 from tgvault.testing import FAKE_API_HASH, FAKE_API_ID, FakeTelegram, add_post, build_realistic_channel
-from tgvault.testing.mtproto_server import LoopbackTelegramServer, ServerThread
+from tgvault.testing.mtproto_server import ServerThread
 from tgvault.testing.webpreview import FakeWebPreview
 
 pytestmark = pytest.mark.slow
@@ -44,18 +44,6 @@ WEB_POSTS = 33
 PHONE = "+1 555 000 1111"  # the fake account's phone
 CODE = "12345"  # the fake's default login code
 TELETHON_WORDING = "The key is not registered in the system"
-
-
-@pytest.fixture
-def world() -> FakeTelegram:
-    return FakeTelegram()
-
-
-@pytest.fixture
-def server(world: FakeTelegram) -> Iterator[ServerThread]:
-    with LoopbackTelegramServer.start_in_thread(world.handle, auth_key=world.auth_key) as running:
-        world.port = running.port
-        yield running
 
 
 @pytest.fixture

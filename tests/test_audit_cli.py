@@ -5,29 +5,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from tgvault.testing import FAKE_API_HASH, FAKE_API_ID, FakeChannel, FakeTelegram, add_post
-from tgvault.testing.mtproto_server import LoopbackTelegramServer, ServerThread
+from tgvault.testing.mtproto_server import ServerThread
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def world() -> FakeTelegram:
-    return FakeTelegram()
-
-
-@pytest.fixture
-def server(world: FakeTelegram) -> Iterator[ServerThread]:
-    with LoopbackTelegramServer.start_in_thread(world.handle, auth_key=world.auth_key) as running:
-        world.port = running.port
-        yield running
-        assert [] == running.server.handler_errors
 
 
 def tgvault(

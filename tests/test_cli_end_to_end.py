@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,22 +16,9 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from tgvault.testing import FAKE_API_HASH, FAKE_API_ID, FakeTelegram, add_post, build_realistic_channel
-from tgvault.testing.mtproto_server import LoopbackTelegramServer, ServerThread
+from tgvault.testing.mtproto_server import ServerThread
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def world() -> FakeTelegram:
-    return FakeTelegram()
-
-
-@pytest.fixture
-def server(world: FakeTelegram) -> Iterator[ServerThread]:
-    with LoopbackTelegramServer.start_in_thread(world.handle, auth_key=world.auth_key) as running:
-        world.port = running.port
-        yield running
-        assert [] == running.server.handler_errors
 
 
 def cli_env(tmp_path: Path, server: ServerThread, database_url: str | None = None) -> dict[str, str]:

@@ -16,7 +16,7 @@ import os
 import stat
 import subprocess
 import sys
-from collections.abc import Coroutine, Iterator
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,7 +26,7 @@ from telethon.crypto import AuthKey
 from telethon.sessions import SQLiteSession, StringSession
 
 from tgvault.testing import FAKE_API_HASH, FAKE_API_ID, FakeTelegram, build_realistic_channel, fake_client
-from tgvault.testing.mtproto_server import LoopbackTelegramServer, ServerThread
+from tgvault.testing.mtproto_server import ServerThread
 
 PHONE = "+1 555 000 1111"  # the fake account's phone (self_user.phone is 15550001111)
 CODE = "24680"
@@ -127,14 +127,6 @@ def world() -> FakeTelegram:
     world.require_login(code=CODE)
     build_realistic_channel(world, 12, seed=3, with_media=False, username="somechannel")
     return world
-
-
-@pytest.fixture
-def server(world: FakeTelegram) -> Iterator[ServerThread]:
-    with LoopbackTelegramServer.start_in_thread(world.handle, auth_key=world.auth_key) as running:
-        world.port = running.port
-        yield running
-        assert [] == running.server.handler_errors
 
 
 def cli_env(tmp_path: Path, session_string: str | None = None) -> dict[str, str]:

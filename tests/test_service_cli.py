@@ -23,25 +23,13 @@ from sqlalchemy.exc import OperationalError
 from tgvault.daemon.health import check_health
 from tgvault.errors import HealthCheckError
 from tgvault.testing import FAKE_API_HASH, FAKE_API_ID, FakeTelegram, add_post, build_realistic_channel
-from tgvault.testing.mtproto_server import LoopbackTelegramServer, ServerThread
+from tgvault.testing.mtproto_server import ServerThread
 from tgvault.testing.webpreview import FakeWebPreview
 
 pytestmark = pytest.mark.slow
 
 WEB_FIXTURES = Path(__file__).parent / "fixtures" / "webpreview"
 WEB_CHANNEL_ID = 1987654321  # the saved t.me/s/tgvault_webtest page
-
-
-@pytest.fixture
-def world() -> FakeTelegram:
-    return FakeTelegram()
-
-
-@pytest.fixture
-def server(world: FakeTelegram) -> Iterator[ServerThread]:
-    with LoopbackTelegramServer.start_in_thread(world.handle, auth_key=world.auth_key) as running:
-        world.port = running.port
-        yield running
 
 
 def environment(tmp_path: Path, server: ServerThread, **extra: str) -> dict[str, str]:

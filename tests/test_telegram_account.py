@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -35,22 +35,10 @@ from tgvault.testing import (
     document_media,
     fake_client,
 )
-from tgvault.testing.mtproto_server import LoopbackTelegramServer, ServerThread
+from tgvault.testing.mtproto_server import ServerThread
 
 UoW = Callable[[], UnitOfWork]
 TELETHON_WORDING = ("caused by", "The key is not registered", "Telegram answered")
-
-
-@pytest.fixture
-def world() -> FakeTelegram:
-    return FakeTelegram()
-
-
-@pytest.fixture
-def server(world: FakeTelegram) -> Iterator[ServerThread]:
-    with LoopbackTelegramServer.start_in_thread(world.handle, auth_key=world.auth_key) as running:
-        world.port = running.port
-        yield running
 
 
 def with_source(world: FakeTelegram, action: Callable[[TelegramSource], Coroutine[Any, Any, Any]]) -> Any:

@@ -19,24 +19,12 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from tgvault.testing import FAKE_API_HASH, FAKE_API_ID, FakeChannel, FakeTelegram, add_post
-from tgvault.testing.mtproto_server import LoopbackTelegramServer, ServerThread
+from tgvault.testing.mtproto_server import ServerThread
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
 CHANNELS = 20
 WORKERS = 3
-
-
-@pytest.fixture
-def world() -> FakeTelegram:
-    return FakeTelegram()
-
-
-@pytest.fixture
-def server(world: FakeTelegram) -> Iterator[ServerThread]:
-    with LoopbackTelegramServer.start_in_thread(world.handle, auth_key=world.auth_key) as running:
-        world.port = running.port
-        yield running
 
 
 class Worker:
