@@ -42,6 +42,9 @@ MessageId = Annotated[int, Field(ge=-(2**31), le=MESSAGE_ID_MAX)]
 """A message id: Telegram's 32-bit ``int``."""
 Text = Annotated[str, AfterValidator(_encodable)]
 """Text that encodes as UTF-8 (no lone surrogates, which no database or file can hold)."""
+MAX_ENTITIES = 10_000
+"""The most entities a post may have: far more than a real one (Telegram's texts hold 4,096 characters),
+few enough that a crafted one (100,000 nested ``<b>``) cannot stall a build."""
 
 
 class Record(BaseModel):
@@ -247,7 +250,7 @@ class Post(Record):
     date: datetime
     edit_date: datetime | None = None
     text: Text = ""
-    entities: tuple[TextEntity, ...] = ()
+    entities: Annotated[tuple[TextEntity, ...], Field(max_length=MAX_ENTITIES)] = ()
     service: ServiceAction | None = None
     author: Text | None = None
     grouped_id: BigInt | None = None
@@ -292,7 +295,7 @@ class PostRevision(Record):
     message_id: MessageId
     revision: int
     text: Text
-    entities: tuple[TextEntity, ...] = ()
+    entities: Annotated[tuple[TextEntity, ...], Field(max_length=MAX_ENTITIES)] = ()
     edit_date: datetime | None = None
     observed_at: datetime
     raw: dict[str, Any] | None = None

@@ -79,8 +79,9 @@ def parse_preview_page(html: str, *, url: str) -> PreviewPage:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
+        problem = first["msg"].removeprefix("Value error, ")
         raise PageLayoutError(
-            url, f"a value tgvault cannot archive: {first['msg']} ({exc.title} {where})"
+            url, f"a value tgvault cannot archive: {problem} ({exc.title} {where})"
         ) from None
     except (ValueError, OverflowError) as exc:
         raise PageLayoutError(url, f"a value tgvault cannot archive: {str(exc)[:200]}") from None
