@@ -30,7 +30,7 @@ from tgvault.export.site import SiteOptions, build_site
 from tgvault.services.tdesktop_import import import_tdesktop
 from tgvault.storage.database import create_archive_engine
 from tgvault.storage.media_store import LocalMediaStore
-from tgvault.storage.tables import PostRow
+from tgvault.storage.tables import MediaItemRow, PostRow
 from tgvault.storage.unit_of_work import UnitOfWork
 
 UoW = Callable[[], UnitOfWork]
@@ -242,3 +242,29 @@ def test_the_cli_rejects_a_nan_location_in_one_line_and_the_archive_stays_usable
     assert 0 == exported.returncode, exported.stderr
     missing = tgvault("export", "json", str(BAD), "--out", "bad.json")
     assert 0 != missing.returncode and "Traceback" not in missing.stderr
+
+
+def test_a_stored_file_description_the_model_refuses_leaves_the_file_known(
+    database_url: str, unit_of_work: UoW, store: LocalMediaStore, tmp_path: Path
+) -> None:
+    """Issue 17.2: an infinite duration stored by an older version (PostgreSQL keeps NaN and Infinity) is left
+    out; the post, its file and the media queue still read."""
+    audio = message(2, "song", file="files/a.mp3", media_type="audio_file", duration_seconds=12)
+    import_tdesktop(write_export(tmp_path / "export", BAD, [message(1), audio]), unit_of_work, store)
+    engine = create_archive_engine(database_url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                update(MediaItemRow)
+                .where(MediaItemRow.channel_id == BAD, MediaItemRow.message_id == 2)
+                .values(duration=math.inf)
+            )
+    finally:
+        engine.dispose()
+    with unit_of_work() as uow:
+        post = uow.posts.get(BAD, 2)
+        pending = uow.media.pending(BAD, max_attempts=5)
+    assert post is not None and post.media is not None
+    assert (MediaKind.AUDIO, None) == (post.media.kind, post.media.duration)
+    assert [(2, None)] == [(item.message_id, item.media.duration) for item in pending]
+    build_site(unit_of_work, store, SiteOptions(out_dir=tmp_path / "site"))

@@ -269,9 +269,23 @@ def _printable_text(value: str | None) -> str:
 
 
 def media_from_row(row: MediaItemRow) -> MediaItem:
-    """The domain record of a stored media row."""
-    return MediaItem.model_validate(
+    """The domain record of a stored media row.
+
+    A described value the model refuses (a ``NaN`` duration an older version stored in PostgreSQL, a size
+    out of range) is left out rather than stopping the reader: the file itself is still known.
+    """
+    values = (
         {name: getattr(row, name) for name in MEDIA_DESCRIPTION}
         | {"status": row.status, "sha256": row.sha256, "path": row.path, "error": row.error}
         | {"thumbnail_sha256": row.thumbnail_sha256, "thumbnail_path": row.thumbnail_path}
     )
+    try:
+        return MediaItem.model_validate(values)
+    except ValidationError as exc:
+        refused = {str(error["loc"][0]) for error in exc.errors() if error["loc"]} & _OPTIONAL_MEDIA
+        if not refused:
+            raise
+        return MediaItem.model_validate(values | dict.fromkeys(refused))
+
+
+_OPTIONAL_MEDIA = frozenset(MEDIA_DESCRIPTION) - {"kind", "spoiler"}
