@@ -9,22 +9,61 @@ Use :mod:`tgvault.text` to turn them into Python string slices.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+# What the archive accepts, checked on the way in whatever the source (issue 17.2): an id, a count or a
+# size fits a SQL BIGINT (Telegram's ``long``); a message id is Telegram's ``int``; a date is a Telegram
+# date (a 32-bit Unix time); a float is finite (``allow_inf_nan=False`` below); text encodes as UTF-8.
+BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
+MESSAGE_ID_MAX = 2**31 - 1
+EARLIEST_DATE = datetime.fromtimestamp(-(2**31), UTC)
+LATEST_DATE = datetime.fromtimestamp(2**31 - 1, UTC)
+
+
+def _encodable(value: str) -> str:
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValueError(
+                f"text is not valid Unicode (a lone surrogate, U+{ord(value[exc.start]):04X}, at character "
+                f"{exc.start})"
+            ) from None
+    return value
+
+
+BigInt = Annotated[int, Field(ge=BIGINT_MIN, le=BIGINT_MAX)]
+"""An id, a count or a size: anything a SQL BIGINT holds (Telegram's ``long``)."""
+MessageId = Annotated[int, Field(ge=-(2**31), le=MESSAGE_ID_MAX)]
+"""A message id: Telegram's 32-bit ``int``."""
+Text = Annotated[str, AfterValidator(_encodable)]
+"""Text that encodes as UTF-8 (no lone surrogates, which no database or file can hold)."""
+MAX_ENTITIES = 10_000
+"""The most entities a post may have: far more than a real one (Telegram's texts hold 4,096 characters),
+few enough that a crafted one (100,000 nested ``<b>``) cannot stall a build."""
 
 
 class Record(BaseModel):
-    """Base for every domain record: immutable, strict about unknown fields."""
+    """Base for every domain record: immutable, strict about unknown fields, finite floats only."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 def _require_aware(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
         raise ValueError("datetimes in the archive must be timezone-aware (UTC)")
+    return value
+
+
+def _telegram_date(value: datetime | None) -> datetime | None:
+    """An aware datetime within Telegram's dates (a 32-bit Unix time: 1901-12-13 to 2038-01-19)."""
+    value = _require_aware(value)
+    if value is not None and not EARLIEST_DATE <= value <= LATEST_DATE:
+        raise ValueError(f"{value} is outside Telegram's dates ({EARLIEST_DATE.year} to {LATEST_DATE.year})")
     return value
 
 
@@ -57,12 +96,12 @@ class TextEntity(Record):
     """One formatted span of a post's text. ``offset`` and ``length`` count UTF-16 code units."""
 
     kind: EntityKind
-    offset: int
-    length: int
-    url: str | None = None
-    language: str | None = None
-    user_id: int | None = None
-    document_id: int | None = None
+    offset: BigInt
+    length: BigInt
+    url: Text | None = None
+    language: Text | None = None
+    user_id: BigInt | None = None
+    document_id: BigInt | None = None
     collapsed: bool = False
 
 
@@ -96,16 +135,16 @@ class MediaItem(Record):
     """
 
     kind: MediaKind
-    telegram_id: int | None = None
-    mime_type: str | None = None
-    file_name: str | None = None
-    size: int | None = None
-    width: int | None = None
-    height: int | None = None
+    telegram_id: BigInt | None = None
+    mime_type: Text | None = None
+    file_name: Text | None = None
+    size: BigInt | None = None
+    width: BigInt | None = None
+    height: BigInt | None = None
     duration: float | None = None
-    performer: str | None = None
-    title: str | None = None
-    sticker_emoji: str | None = None
+    performer: Text | None = None
+    title: Text | None = None
+    sticker_emoji: Text | None = None
     spoiler: bool = False
     status: MediaStatus = MediaStatus.PENDING
     sha256: str | None = None
@@ -118,8 +157,8 @@ class MediaItem(Record):
 class PollAnswer(Record):
     """One option of a poll with its vote count (when results are known)."""
 
-    text: str
-    voters: int | None = None
+    text: Text
+    voters: BigInt | None = None
     chosen: bool = False
     correct: bool = False
 
@@ -127,9 +166,9 @@ class PollAnswer(Record):
 class Poll(Record):
     """A poll attached to a post."""
 
-    question: str
+    question: Text
     answers: tuple[PollAnswer, ...]
-    total_voters: int | None = None
+    total_voters: BigInt | None = None
     closed: bool = False
     quiz: bool = False
     multiple_choice: bool = False
@@ -139,60 +178,60 @@ class Poll(Record):
 class WebPagePreview(Record):
     """A link preview shown under a post."""
 
-    url: str
-    site_name: str | None = None
-    title: str | None = None
-    description: str | None = None
+    url: Text
+    site_name: Text | None = None
+    title: Text | None = None
+    description: Text | None = None
 
 
 class Location(Record):
     """A geo point, optionally a venue with a title and address."""
 
-    latitude: float
-    longitude: float
-    title: str | None = None
-    address: str | None = None
-    live_period: int | None = None
+    latitude: Annotated[float, Field(ge=-90, le=90)]
+    longitude: Annotated[float, Field(ge=-180, le=180)]
+    title: Text | None = None
+    address: Text | None = None
+    live_period: BigInt | None = None
 
 
 class Contact(Record):
     """A shared contact card."""
 
-    first_name: str
-    last_name: str | None = None
-    phone_number: str | None = None
-    user_id: int | None = None
+    first_name: Text
+    last_name: Text | None = None
+    phone_number: Text | None = None
+    user_id: BigInt | None = None
 
 
 class Forward(Record):
     """Where a forwarded post came from: a channel, a user, or a hidden name."""
 
-    from_channel_id: int | None = None
-    from_user_id: int | None = None
-    from_name: str | None = None
-    from_message_id: int | None = None
+    from_channel_id: BigInt | None = None
+    from_user_id: BigInt | None = None
+    from_name: Text | None = None
+    from_message_id: MessageId | None = None
     date: datetime | None = None
-    post_author: str | None = None
+    post_author: Text | None = None
 
-    _aware = field_validator("date")(_require_aware)
+    _aware = field_validator("date")(_telegram_date)
 
 
 class Reaction(Record):
     """A reaction and how many chose it: either an emoji or a custom emoji document id."""
 
-    emoji: str | None = None
-    custom_emoji_id: int | None = None
+    emoji: Text | None = None
+    custom_emoji_id: BigInt | None = None
     paid: bool = False
-    count: int
+    count: BigInt
 
 
 class ServiceAction(Record):
     """A service message's action (channel created, title changed, message pinned, ...)."""
 
-    type: str
-    title: str | None = None
-    pinned_message_id: int | None = None
-    text: str | None = None
+    type: Text
+    title: Text | None = None
+    pinned_message_id: MessageId | None = None
+    text: Text | None = None
 
 
 class SourceKind(StrEnum):
@@ -206,21 +245,21 @@ class SourceKind(StrEnum):
 class Post(Record):
     """One channel message as Telegram last showed it (plus the archive's tombstone, if deleted)."""
 
-    channel_id: int
-    message_id: int
+    channel_id: BigInt
+    message_id: MessageId
     date: datetime
     edit_date: datetime | None = None
-    text: str = ""
-    entities: tuple[TextEntity, ...] = ()
+    text: Text = ""
+    entities: Annotated[tuple[TextEntity, ...], Field(max_length=MAX_ENTITIES)] = ()
     service: ServiceAction | None = None
-    author: str | None = None
-    grouped_id: int | None = None
-    reply_to_message_id: int | None = None
-    reply_to_channel_id: int | None = None
+    author: Text | None = None
+    grouped_id: BigInt | None = None
+    reply_to_message_id: MessageId | None = None
+    reply_to_channel_id: BigInt | None = None
     forward: Forward | None = None
-    views: int | None = None
-    forwards: int | None = None
-    replies: int | None = None
+    views: BigInt | None = None
+    forwards: BigInt | None = None
+    replies: BigInt | None = None
     reactions: tuple[Reaction, ...] = ()
     media: MediaItem | None = None
     poll: Poll | None = None
@@ -229,11 +268,12 @@ class Post(Record):
     contact: Contact | None = None
     pinned: bool = False
     raw: dict[str, Any] | None = None
-    parse_error: str | None = None
+    parse_error: Text | None = None
     deleted_at: datetime | None = None
     source: SourceKind = SourceKind.TELEGRAM
 
-    _aware = field_validator("date", "edit_date", "deleted_at")(_require_aware)
+    _dates = field_validator("date", "edit_date")(_telegram_date)
+    _aware = field_validator("deleted_at")(_require_aware)
 
     @property
     def is_service(self) -> bool:
@@ -251,16 +291,17 @@ class Post(Record):
 class PostRevision(Record):
     """An earlier state of an edited post, with the raw TL Telegram sent for it."""
 
-    channel_id: int
-    message_id: int
+    channel_id: BigInt
+    message_id: MessageId
     revision: int
-    text: str
-    entities: tuple[TextEntity, ...] = ()
+    text: Text
+    entities: Annotated[tuple[TextEntity, ...], Field(max_length=MAX_ENTITIES)] = ()
     edit_date: datetime | None = None
     observed_at: datetime
     raw: dict[str, Any] | None = None
 
-    _aware = field_validator("edit_date", "observed_at")(_require_aware)
+    _dates = field_validator("edit_date")(_telegram_date)
+    _aware = field_validator("observed_at")(_require_aware)
 
 
 class ChannelKind(StrEnum):
@@ -273,11 +314,11 @@ class ChannelKind(StrEnum):
 class Channel(Record):
     """A channel as last seen. ``id`` is Telegram's bare channel id (no -100 prefix)."""
 
-    id: int
-    username: str | None = None
-    title: str
-    description: str | None = None
-    subscribers: int | None = None
+    id: BigInt
+    username: Text | None = None
+    title: Text
+    description: Text | None = None
+    subscribers: BigInt | None = None
     kind: ChannelKind = ChannelKind.CHANNEL
     created_at: datetime | None = None
     photo_sha256: str | None = None

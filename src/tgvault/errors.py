@@ -5,6 +5,17 @@ class TgvaultError(Exception):
     """Base class of every error tgvault raises on purpose."""
 
 
+_SHOWN = 300
+
+
+def shortened(problem: str) -> str:
+    """A problem as shown in one line: a value quoted from a crafted input (an id of 5,000 digits, a
+    megabyte of text) is cut, so the line stays readable."""
+    if len(problem) <= _SHOWN:
+        return problem
+    return f"{problem[: _SHOWN - 60]}... ({len(problem):,} characters)"
+
+
 class ConfigError(TgvaultError):
     """The configuration is malformed; the message names the field, the value and the fix."""
 
@@ -91,6 +102,7 @@ class ImportFormatError(SourceError):
     """
 
     def __init__(self, problem: str, *, location: str | None = None) -> None:
+        problem = shortened(problem)
         super().__init__(f"{location}: {problem}" if location else problem)
         self.problem = problem
         self.location = location
@@ -140,6 +152,7 @@ class PageLayoutError(SourceError):
     """
 
     def __init__(self, url: str, problem: str) -> None:
+        problem = shortened(problem)
         super().__init__(
             f"{url}: the page does not have the layout of Telegram's web preview ({problem}); "
             "nothing was read from it; tgvault may need an update"

@@ -8,12 +8,15 @@ markup only it writes (its links, spoilers, emoji images).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
+
 from selectolax.lexbor import LexborNode
 
-from tgvault.domain import EntityKind, TextEntity
+from tgvault.domain import BIGINT_MAX, EntityKind, TextEntity
 from tgvault.text import utf16_len
 
-__all__ = ["HtmlRichText", "classes_of"]
+__all__ = ["HtmlRichText", "classes_of", "id_of"]
 
 SIMPLE_ENTITIES = {
     "b": EntityKind.BOLD,
@@ -30,6 +33,14 @@ SIMPLE_ENTITIES = {
 SKIPPED_TAGS = frozenset({"script", "style", "svg", "template"})
 
 
+def id_of(digits: str | None) -> int | None:
+    """The id an attribute's digits give, or None: not digits, or more than a 64-bit id holds."""
+    if not digits or not (digits.isdecimal() and digits.isascii()) or len(digits) > 19:
+        return None
+    value = int(digits)
+    return value if value <= BIGINT_MAX else None
+
+
 def classes_of(node: LexborNode) -> set[str]:
     """The names in a node's ``class`` attribute."""
     return set((node.attributes.get("class") or "").split())
@@ -44,6 +55,18 @@ def _pre_language(node: LexborNode) -> str | None:
             if name.startswith("language-"):
                 return name.removeprefix("language-") or None
     return None
+
+
+@dataclass(frozen=True)
+class _Open:
+    """An element being read: where its text started, and what it changed for the elements inside."""
+
+    node: LexborNode
+    tag: str
+    classes: set[str]
+    order: int
+    start: int
+    was_in_pre: bool
 
 
 class HtmlRichText:
@@ -67,9 +90,23 @@ class HtmlRichText:
         return tuple(entity for _, entity in sorted(self._entities, key=lambda item: item[0]))
 
     def walk(self, node: LexborNode) -> None:
-        """Add the text and entities of every child of ``node``."""
-        for child in node.iter(include_text=True):
-            self._node(child)
+        """Add the text and entities of every child of ``node``.
+
+        The tree is walked with a stack of its own, not by recursion: a page may nest elements as deep as
+        it likes (issue 17.4).
+        """
+        stack: list[tuple[Iterator[LexborNode], _Open | None]] = [(node.iter(include_text=True), None)]
+        while stack:
+            children, opened = stack[-1]
+            child = next(children, None)
+            if child is None:
+                stack.pop()
+                if opened is not None:
+                    self._close(opened)
+                continue
+            entered = self._open(child)
+            if entered is not None:
+                stack.append((child.iter(include_text=True), entered))
 
     def stripped(self) -> tuple[str, tuple[TextEntity, ...]]:
         """The text without surrounding whitespace, with the entities cut and shifted to match."""
@@ -105,8 +142,7 @@ class HtmlRichText:
             collapsed = bool(classes & {"expandable", "collapsed"}) or "expandable" in node.attributes
             return TextEntity(kind=EntityKind.BLOCKQUOTE, offset=offset, length=length, collapsed=collapsed)
         if tag == "tg-emoji":
-            emoji_id = node.attributes.get("emoji-id") or ""
-            document_id = int(emoji_id) if emoji_id.isdigit() else None
+            document_id = id_of(node.attributes.get("emoji-id"))
             return TextEntity(
                 kind=EntityKind.CUSTOM_EMOJI, offset=offset, length=length, document_id=document_id
             )
@@ -117,32 +153,35 @@ class HtmlRichText:
             self._parts.append(piece)
             self._units += utf16_len(piece)
 
-    def _node(self, node: LexborNode) -> None:
+    def _open(self, node: LexborNode) -> _Open | None:
+        """Read a node; for an element whose children are to be read, the state to close it with."""
         if node.is_text_node:
             self._add(node.text_content or "")
-            return
+            return None
         if not node.is_element_node:
-            return
+            return None
         tag = (node.tag or "").lower()
         if tag == "br":
             self._add("\n")
-            return
+            return None
         if tag in SKIPPED_TAGS:
-            return
+            return None
         classes = classes_of(node)
         replacement = self.replacement(node, tag, classes)
         if replacement is not None:
             self._add(replacement)
-            return
-        order, start = self._order, self._units
+            return None
+        opened = _Open(node, tag, classes, self._order, self._units, self._in_pre)
         self._order += 1
-        was_in_pre = self._in_pre
-        self._in_pre = was_in_pre or tag == "pre"
-        self.walk(node)
-        self._in_pre = was_in_pre
-        length = self._units - start
+        self._in_pre = self._in_pre or tag == "pre"
+        return opened
+
+    def _close(self, opened: _Open) -> None:
+        """The entity of an element whose children have all been read."""
+        self._in_pre = opened.was_in_pre
+        length = self._units - opened.start
         if length <= 0:
             return
-        entity = self.entity(node, tag, classes, start, length)
+        entity = self.entity(opened.node, opened.tag, opened.classes, opened.start, length)
         if entity is not None:
-            self._entities.append((order, entity))
+            self._entities.append((opened.order, entity))

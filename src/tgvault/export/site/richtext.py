@@ -147,6 +147,7 @@ def render_text(
             covered.setdefault(id(entity), []).append(piece)
     out: list[str] = []
     stack: list[_Open] = []
+    anchors = 0  # how many of the open tags are links (counted, not searched: entities may nest deep)
     drop_newline = False
     for piece, active in runs:
         common = 0
@@ -154,13 +155,14 @@ def render_text(
             common += 1
         while len(stack) > common:
             closing = stack.pop()
+            anchors -= bool(closing.anchor)
             out.append(closing.close)
             drop_newline = closing.entity.kind in _BLOCKS
         for entity in active[common:]:
-            inside_link = any(item.anchor for item in stack)
-            opened = _open_tag(entity, "".join(covered.get(id(entity), ())), inside_link, hashtag_url)
+            opened = _open_tag(entity, "".join(covered.get(id(entity), ())), anchors > 0, hashtag_url)
             out.append(opened.start)
             stack.append(opened)
+            anchors += bool(opened.anchor)
             if entity.kind in _BLOCKS and piece.startswith("\n"):
                 piece = piece[1:]
         if drop_newline and piece.startswith("\n"):

@@ -20,11 +20,15 @@ from tgvault.sources.tdesktop.html_media import HtmlMedia, media_of
 from tgvault.sources.tdesktop.html_rich_text import rich_text_of
 from tgvault.sources.tdesktop.html_values import first_child, moment_of, node_text, own_text
 from tgvault.sources.tdesktop.records import ExportMessage
+from tgvault.sources.tdesktop.refusals import refused
 
 __all__ = ["PageReader"]
 
-_MESSAGE_ID = re.compile(r"^message(-?\d+)$")
-_GO_TO = re.compile(r"go_to_message(\d+)$")
+_DOMAIN_NAMES: dict[str, str] = {}  # an HTML export has no field names: the archive's own are given
+# Message ids are Telegram's 32-bit ints: at most 10 digits (longer ones are not ids, and int() is not
+# asked to read thousands of digits).
+_MESSAGE_ID = re.compile(r"^message(-?\d{1,10})$")
+_GO_TO = re.compile(r"go_to_message(\d{1,10})$")
 _SERVICE_TEXTS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("channel_create", re.compile(r"^Channel «(?P<title>.*)» created$", re.S)),
     ("chat_create", re.compile(r" created group «(?P<title>.*)»", re.S)),
@@ -116,7 +120,13 @@ class PageReader:
                 )
             if message_id <= 0:
                 continue  # a day separator
-            yield self.message(node, message_id, f"{where} (id {message_id})", name)
+            where = f"{where} (id {message_id})"
+            try:
+                yield self.message(node, message_id, where, name)
+            except ValidationError as exc:
+                raise refused(exc, where, _DOMAIN_NAMES) from None
+            except (ValueError, OverflowError) as exc:  # a number shown with more digits than it can have
+                raise ImportFormatError(f"a value out of range: {str(exc)[:200]}", location=where) from None
 
     def message(self, node: LexborNode, message_id: int, where: str, page: str) -> ExportMessage:
         classes = classes_of(node)
@@ -144,12 +154,7 @@ class PageReader:
         if media.shown:
             raw["media"] = media.shown
         values["raw"] = {RAW_HTML_KEY: raw}
-        try:
-            post = Post(**values)
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            place = ".".join(str(part) for part in first["loc"])
-            raise ImportFormatError(f"{first['msg']} ({place})", location=where) from exc
+        post = Post(**values)
         files = tuple(dict.fromkeys([*([media.path] if media.path else []), *raw.get("emoji_files", [])]))
         return ExportMessage(post=post, where=where, media_path=media.path, files=files)
 

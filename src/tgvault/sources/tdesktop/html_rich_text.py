@@ -37,12 +37,29 @@ class _RichText(HtmlRichText):
         if tag == "span" and "spoiler" in classes:
             return TextEntity(kind=EntityKind.SPOILER, offset=offset, length=length)
         if tag == "a":
-            emoji_file = local_path(node.attributes.get("href"))
+            emoji_file = _emoji_file(node)
             if emoji_file is not None:  # a custom emoji the export saved: a link to its file
                 self.files.append(emoji_file)
                 return TextEntity(kind=EntityKind.CUSTOM_EMOJI, offset=offset, length=length)
             return _link(node, offset, length)
         return super().entity(node, tag, classes, offset, length)
+
+
+def _emoji_file(node: LexborNode) -> str | None:
+    """The file of a custom emoji the export saved (``<a href="stickers/emoji_1.webp">🔥</a>``), or None.
+
+    Desktop writes a link Telegram found in the text as it was typed, without a scheme when it had none
+    (``<a href="github.com">github.com</a>``): that is a link, not a file (issue 18.3). A saved file's
+    link is a path into one of the export's folders (``stickers/``, ``files/``, ...; no dot in the
+    folder's name) and never the text it is shown as.
+    """
+    path = local_path(node.attributes.get("href"))
+    if path is None or path.strip() == node.text(deep=True).strip():
+        return None
+    folder, slash, name = path.partition("/")
+    if not slash or not name or not folder or "." in folder or ":" in folder:
+        return None
+    return path
 
 
 def _link(node: LexborNode, offset: int, length: int) -> TextEntity | None:

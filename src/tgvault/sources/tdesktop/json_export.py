@@ -76,6 +76,14 @@ def _load(path: Path) -> Any:
             f"column {exc.colno}{after}",
             location=str(path),
         ) from exc
+    except RecursionError:
+        raise ImportFormatError(
+            "not a Desktop export: the JSON is nested too deep to read", location=str(path)
+        ) from None
+    except ValueError as exc:  # an integer of more than 4,300 digits (Python's limit on reading one)
+        raise ImportFormatError(
+            f"not a Desktop export: {str(exc).split(';')[0]}", location=str(path)
+        ) from None
 
 
 def _chats(document: Any, path: Path, channel_name: str | None) -> list[tuple[str, Fields]]:

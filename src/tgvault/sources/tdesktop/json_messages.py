@@ -11,9 +11,10 @@ from tgvault.domain import Forward, Post, ServiceAction, SourceKind
 from tgvault.errors import ImportFormatError
 from tgvault.formats.desktop import DESKTOP_ACTIONS, RAW_MESSAGE_KEY, is_file_placeholder
 from tgvault.sources.tdesktop.json_attachments import contact_of, location_of, media_of, poll_of, reactions_of
-from tgvault.sources.tdesktop.json_fields import Fields
+from tgvault.sources.tdesktop.json_fields import Fields, unstorable
 from tgvault.sources.tdesktop.json_text import text_of
 from tgvault.sources.tdesktop.records import ExportMessage
+from tgvault.sources.tdesktop.refusals import refused
 
 __all__ = ["message_of"]
 
@@ -21,11 +22,30 @@ _SERVICE_TYPES = {action: kind for kind, action in DESKTOP_ACTIONS.items()}
 
 
 def message_of(data: object, where: str, channel_id: int, zone: tzinfo | None) -> ExportMessage:
-    """Message ``data`` (at ``where`` in the file) as a post of ``channel_id``; local times read in ``zone``."""
+    """Message ``data`` (at ``where`` in the file) as a post of ``channel_id``; local times read in ``zone``.
+
+    Raises :class:`ImportFormatError` naming the message and the field for anything the archive would
+    not accept: a wrong type, an id out of range, a coordinate that is not finite, text with a lone
+    surrogate, a message nested deeper than Desktop ever writes.
+    """
     fields = Fields(data, where)
     message_id = fields.integer("id", required=True)
     assert message_id is not None
     fields.where = where = f"{where} (id {message_id})"
+    try:
+        message = _message(fields, where, channel_id, message_id, zone)
+    except ValidationError as exc:
+        raise refused(exc, where) from None
+    for key, value in fields.data.items():  # what the fields read is checked; the rest is kept in raw
+        problem = unstorable(value)
+        if problem is not None:
+            raise ImportFormatError(f"cannot be archived: {problem}", location=f"{where}, field {key!r}")
+    return message
+
+
+def _message(
+    fields: Fields, where: str, channel_id: int, message_id: int, zone: tzinfo | None
+) -> ExportMessage:
     kind = fields.string("type", required=True)
     if kind not in ("message", "service"):
         fields.fail("type", f'expected "message" or "service", got {kind!r}')
@@ -71,10 +91,5 @@ def message_of(data: object, where: str, channel_id: int, zone: tzinfo | None) -
         if thumbnail and not is_file_placeholder(thumbnail):
             files.append(thumbnail)
     values["raw"] = {RAW_MESSAGE_KEY: dict(fields.data)}
-    try:
-        post = Post(**values)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        place = ".".join(str(part) for part in first["loc"])
-        raise ImportFormatError(f"{first['msg']} ({place})", location=where) from exc
+    post = Post(**values)
     return ExportMessage(post=post, where=where, media_path=media_path, files=tuple(dict.fromkeys(files)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import ValidationError
 from selectolax.lexbor import LexborHTMLParser
 
 from tgvault.errors import PageLayoutError
@@ -67,7 +68,28 @@ def channel_header(tree: LexborHTMLParser, url: str) -> ChannelHeader:
 
 
 def parse_preview_page(html: str, *, url: str) -> PreviewPage:
-    """Parse a channel page of the web preview; :class:`PageLayoutError` when it is not one."""
+    """Parse a channel page of the web preview; :class:`PageLayoutError` when it is not one.
+
+    A page is written by whoever serves it: a value the archive would refuse (an id or a count out of
+    range, a date outside Telegram's, text with a lone surrogate) or markup nested too deep to read makes
+    the whole page refused, with the value named, rather than half read (issue 17.4).
+    """
+    try:
+        return _parse_preview_page(html, url)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        problem = first["msg"].removeprefix("Value error, ")
+        raise PageLayoutError(
+            url, f"a value tgvault cannot archive: {problem} ({exc.title} {where})"
+        ) from None
+    except (ValueError, OverflowError) as exc:
+        raise PageLayoutError(url, f"a value tgvault cannot archive: {str(exc)[:200]}") from None
+    except RecursionError:
+        raise PageLayoutError(url, "markup nested too deep to read") from None
+
+
+def _parse_preview_page(html: str, url: str) -> PreviewPage:
     tree = LexborHTMLParser(html)
     history = tree.css_first(".tgme_channel_history")
     if history is None:

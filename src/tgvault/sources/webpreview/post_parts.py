@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 from selectolax.lexbor import LexborNode
 
 from tgvault.domain import Forward, Location, Poll, PollAnswer, Reaction, WebPagePreview
-from tgvault.sources.html_text import classes_of
+from tgvault.sources.html_text import classes_of, id_of
 from tgvault.sources.webpreview.nodes import first_own, own_text, plain
 from tgvault.sources.webpreview.values import http_url, parse_count, post_link
 
@@ -71,7 +71,7 @@ def reactions_of(bubble: LexborNode) -> tuple[Reaction, ...]:
         found.append(
             Reaction(
                 emoji=None if emoji_id or paid else plain(emoji_node),
-                custom_emoji_id=int(emoji_id) if emoji_id and emoji_id.isdigit() else None,
+                custom_emoji_id=id_of(emoji_id),
                 paid=paid,
                 count=count,
             )

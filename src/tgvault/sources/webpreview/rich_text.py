@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from selectolax.lexbor import LexborNode
 
 from tgvault.domain import EntityKind, TextEntity
-from tgvault.sources.html_text import HtmlRichText
+from tgvault.sources.html_text import HtmlRichText, id_of
 
 
 def _without_scheme(url: str) -> str:
@@ -61,7 +61,7 @@ class RichText(HtmlRichText):
             kind = EntityKind.PHONE
         elif href.startswith("tg://user?id="):
             digits = href.removeprefix("tg://user?id=")
-            kind, user_id = EntityKind.MENTION_NAME, int(digits) if digits.isdigit() else None
+            kind, user_id = EntityKind.MENTION_NAME, id_of(digits)
         elif shown.startswith("@") and _without_scheme(href).lower() in (
             f"t.me/{shown[1:].lower()}",
             f"telegram.me/{shown[1:].lower()}",

@@ -88,12 +88,6 @@ def _revision_values(state: Post, revision: int, observed_at: datetime) -> dict[
     }
 
 
-def _revision_key(row: PostRow, media: MediaItemRow | None) -> tuple[Any, ...]:
-    """The same content key as :meth:`Post.content_key`, computed from stored rows."""
-    stored = post_from_row(row, media)
-    return stored.content_key()
-
-
 def _with_known_size(post: Post, media_row: MediaItemRow | None) -> Post:
     """A source that does not know a file's size (the web preview) keeps the size already recorded."""
     media = post.media
@@ -178,7 +172,7 @@ class PostWriter:
                     edited += 1
                 else:
                     unchanged += 1
-            elif _revision_key(row, media_row) != post.content_key():
+            elif (archived := post_from_row(row, media_row)).content_key() != post.content_key():
                 row.revision_count += 1
                 revisions.append(
                     {
@@ -195,6 +189,11 @@ class PostWriter:
                 for key in _POST_FIELDS:
                     setattr(row, key, values[key])
                 edited += 1
+            elif archived.parse_error is not None and archived.parse_error != post.parse_error:
+                # The same content read better (a row partly unreadable, issue 17.2): every field is renewed.
+                unchanged += 1
+                for key in _POST_FIELDS:
+                    setattr(row, key, values[key])
             else:
                 unchanged += 1
                 for key in ("views", "forwards", "replies", "reactions", "pinned", "edit_date", "raw"):

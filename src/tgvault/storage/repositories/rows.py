@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from functools import partial
 from typing import Any, TypeVar, cast
 
+from pydantic import ValidationError
 from sqlalchemy import Table, and_, select
 from sqlalchemy.orm import Session
 
 from tgvault.domain import (
+    EARLIEST_DATE,
     Contact,
     Forward,
     Location,
@@ -16,11 +19,13 @@ from tgvault.domain import (
     Poll,
     Post,
     Reaction,
+    Record,
     ServiceAction,
     SourceKind,
     TextEntity,
     WebPagePreview,
 )
+from tgvault.errors import StorageError
 from tgvault.storage.tables import MediaItemRow, PostRow
 
 T = TypeVar("T")
@@ -156,7 +161,20 @@ def load_post_rows(
 
 
 def post_from_row(row: PostRow, media_row: MediaItemRow | None) -> Post:
-    """The domain record of a stored post and its media row."""
+    """The domain record of a stored post and its media row.
+
+    A row the domain model refuses (written by an older version, or by hand: a location stored as null,
+    an id out of range) is still read: the parts that cannot be read are left out and named in
+    ``parse_error``, so the post shows as "not fully understood" (its ``raw`` kept) and one bad row never
+    stops a build, an export or a re-import (issue 17.2).
+    """
+    try:
+        return _post_from_row(row, media_row)
+    except ValidationError:
+        return _salvaged_post(row, media_row)
+
+
+def _post_from_row(row: PostRow, media_row: MediaItemRow | None) -> Post:
     return Post(
         channel_id=row.channel_id,
         message_id=row.message_id,
@@ -187,10 +205,87 @@ def post_from_row(row: PostRow, media_row: MediaItemRow | None) -> Post:
     )
 
 
+_STORED_PARTS: dict[str, type[Record]] = {
+    "service": ServiceAction,
+    "forward": Forward,
+    "poll": Poll,
+    "web_page": WebPagePreview,
+    "location": Location,
+    "contact": Contact,
+}
+_STORED_VALUES = (
+    *("date", "text", "author", "grouped_id", "reply_to_message_id", "reply_to_channel_id"),
+    *("views", "forwards", "replies", "edit_date", "pinned", "deleted_at"),
+)
+
+
+def _salvaged_post(row: PostRow, media_row: MediaItemRow | None) -> Post:
+    """The post of a row the model refuses: every part read on its own, the unreadable ones left out."""
+    base: dict[str, Any] = {"channel_id": row.channel_id, "message_id": row.message_id, "date": EARLIEST_DATE}
+    try:
+        Post(**base)
+    except ValidationError as exc:
+        raise StorageError(
+            f"post {row.message_id} of channel {row.channel_id} cannot be read: {exc.errors()[0]['msg']}"
+        ) from None
+    problems: list[str] = []
+    values: dict[str, Any] = {}
+
+    def keep(name: str, read: Callable[[], Any]) -> None:
+        try:
+            value = read()
+            Post(**{**base, name: value})
+        except (ValidationError, ValueError, TypeError) as exc:
+            detail = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else str(exc)
+            problems.append(f"{name}: the archived value cannot be read ({detail})")
+        else:
+            values[name] = value
+
+    for name in _STORED_VALUES:
+        keep(name, partial(getattr, row, name))
+    keep("entities", lambda: tuple(TextEntity.model_validate(item) for item in row.entities or ()))
+    keep("reactions", lambda: tuple(Reaction.model_validate(item) for item in row.reactions or ()))
+    for name, model in _STORED_PARTS.items():
+        keep(name, partial(_part, model, getattr(row, name)))
+    keep("media", lambda: None if media_row is None else media_from_row(media_row))
+    if "text" not in values:
+        values["text"] = _printable_text(row.text)
+    notes = [row.parse_error] if row.parse_error else []
+    return Post(
+        **(base | values),
+        raw=row.raw,
+        parse_error=_printable_text("; ".join(notes + problems)),
+        source=SourceKind(row.source),
+    )
+
+
+def _part(model: type[Record], stored: Any) -> Record | None:
+    return None if stored is None else model.model_validate(stored)
+
+
+def _printable_text(value: str | None) -> str:
+    """Text that encodes as UTF-8 (lone surrogates replaced)."""
+    return (value or "").encode("utf-8", "replace").decode("utf-8")
+
+
 def media_from_row(row: MediaItemRow) -> MediaItem:
-    """The domain record of a stored media row."""
-    return MediaItem.model_validate(
+    """The domain record of a stored media row.
+
+    A described value the model refuses (a ``NaN`` duration an older version stored in PostgreSQL, a size
+    out of range) is left out rather than stopping the reader: the file itself is still known.
+    """
+    values = (
         {name: getattr(row, name) for name in MEDIA_DESCRIPTION}
         | {"status": row.status, "sha256": row.sha256, "path": row.path, "error": row.error}
         | {"thumbnail_sha256": row.thumbnail_sha256, "thumbnail_path": row.thumbnail_path}
     )
+    try:
+        return MediaItem.model_validate(values)
+    except ValidationError as exc:
+        refused = {str(error["loc"][0]) for error in exc.errors() if error["loc"]} & _OPTIONAL_MEDIA
+        if not refused:
+            raise
+        return MediaItem.model_validate(values | dict.fromkeys(refused))
+
+
+_OPTIONAL_MEDIA = frozenset(MEDIA_DESCRIPTION) - {"kind", "spoiler"}
