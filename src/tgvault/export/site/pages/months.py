@@ -73,7 +73,7 @@ class MonthPages:
         work: list[_PageWork] = []
         for page in pages:
             keyed = timeline is None or page.index in timeline
-            linked = permalinks is None or page.index in permalinks
+            linked = plan.post_pages and (permalinks is None or page.index in permalinks)
             if not (keyed or linked):
                 if shard_needed:  # its posts are still read for the month's search shard
                     work.append(_PageWork(page, "", False, []))
