@@ -81,6 +81,7 @@ class PostReader:
         """Like :meth:`get_many` without the raw TL (``raw`` is None): what pages and feeds show.
 
         Read as plain rows (no ORM objects to track), posts and their media in two queries a chunk.
+        A row this version cannot read is left out (its page shows the others).
         """
         posts = PostRow.__table__
         media = MediaItemRow.__table__
@@ -98,9 +99,14 @@ class PostReader:
             ):
                 # Rows name their columns like the mapped classes do: the same mapping serves both.
                 post_row = cast(PostRow, _WithoutRaw(row))
-                found[row.message_id] = post_from_row(
-                    post_row, cast(MediaItemRow | None, media_rows.get(row.message_id))
-                )
+                try:
+                    found[row.message_id] = post_from_row(
+                        post_row, cast(MediaItemRow | None, media_rows.get(row.message_id))
+                    )
+                except (ValueError, TypeError):
+                    # a row this version cannot read (damaged JSON, a value out of range): the page
+                    # shows the others, as it does for a post missing from the archive
+                    continue
         return found
 
     def texts(self, channel_id: int, message_ids: Sequence[int]) -> dict[int, tuple[str, bool]]:
