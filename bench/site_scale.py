@@ -14,6 +14,8 @@ runs, each in a fresh process (so its peak RSS is its own):
   page per 500 posts and no page per post: the like-for-like peer of ``post_pages = false``;
 * an incremental rebuild after ``--new`` posts.
 
+``--memory`` runs only a full build on every core (for its peak RSS at a large ``--n``).
+
 Prints one JSON line per measurement and a summary; ``--json`` keeps them in a file.
 """
 
@@ -175,6 +177,9 @@ def main() -> None:
     parser.add_argument("--work", type=Path)
     parser.add_argument("--tgarchive", action="store_true", help="also time tg-archive 1.3.1's build")
     parser.add_argument("--json", type=Path, help="keep the measurements in this file")
+    parser.add_argument(
+        "--memory", action="store_true", help="only one full build on every core: its peak RSS (big --n)"
+    )
     parser.add_argument("--build", help=argparse.SUPPRESS)
     parser.add_argument("--floor", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -194,6 +199,16 @@ def main() -> None:
     channel_id = fill(work, args.n, args.seed)
     print(f"# archive of {args.n} posts filled in {time.perf_counter() - started:.0f}s", file=sys.stderr)
     rows: list[dict[str, Any]] = []
+    if args.memory:
+        spec = {
+            "work": str(work),
+            "out": str(work / "site"),
+            "workers": cores,
+            "post_pages": True,
+            "full": True,
+        }
+        _emit(rows, what="full build", n=args.n, post_pages=True, workers=cores, **_child("build", spec))
+        return
     for _ in range(args.reps):
         for post_pages in (True, False):
             for workers in sorted({1, cores}):
