@@ -64,6 +64,13 @@ class UnitOfWork:
         if isinstance(bind, Engine):
             bind.dispose(close=False)
 
+    def reachable_from_other_processes(self) -> bool:
+        """False for an archive other processes cannot open (an in-memory SQLite database)."""
+        bind = self._session_factory.kw.get("bind")
+        if not isinstance(bind, Engine):
+            return False
+        return not (bind.url.get_backend_name() == "sqlite" and bind.url.database in (None, "", ":memory:"))
+
     def __enter__(self) -> Self:
         session = self._session_factory()
         self._session = session

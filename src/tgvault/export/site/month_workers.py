@@ -6,8 +6,8 @@ share it (copy on write) instead of receiving it. Each worker opens its own data
 parent's are left alone) and writes its own files. What the manifest must learn of a unit travels back
 as a :class:`~tgvault.export.site.writer.BatchResult` and is recorded by the parent in bulk, in the
 order the units were handed out, so a build with one worker and a build with many write the same bytes
-and the same manifest. Where ``fork`` is not available, or one worker is asked for, the units run in the
-parent, one after the other, through the same code.
+and the same manifest. Where ``fork`` is not available, one worker is asked for or the archive lives in
+this process's memory, the units run in the parent, one after the other, through the same code.
 """
 
 from __future__ import annotations
@@ -132,7 +132,11 @@ class MonthWriting:
         if ctx.options.workers is None and sum(posts_in(plan, m) for plan, m, _ in months) < POOL_FROM_POSTS:
             workers = 1
         try:
-            if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+            if (
+                workers <= 1
+                or "fork" not in multiprocessing.get_all_start_methods()
+                or not ctx.uow_factory().reachable_from_other_processes()
+            ):
                 for plan, month, changes in months:
                     self._record(plan, month, render_month(self._unit(plan, month, changes)))
                 return
