@@ -44,6 +44,12 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _cpu() -> float:
+    """CPU seconds (user + system) of this process and of its children that ended."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def _archive(db: Path) -> Any:
     from tgvault.storage.database import create_archive_engine, make_session_factory
     from tgvault.storage.unit_of_work import UnitOfWork
@@ -100,12 +106,11 @@ def build_once(spec: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     report = build_site(uow_factory, LocalMediaStore(work / "media"), options, full=spec["full"])
     seconds = time.perf_counter() - started
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    cpu = _cpu()
     engine.dispose()
     return {
         "seconds": round(seconds, 3),
-        "cpu_seconds": round(cpu, 3),  # this process and its workers, imports and archive opening included
+        "cpu_seconds": round(cpu, 3),  # this process and its workers, imports and opening included
         "written": report.written,
         "pages": report.pages,
         "incremental": report.incremental,
@@ -132,6 +137,7 @@ def floor_once(spec: dict[str, Any]) -> dict[str, Any]:
     source, target = Path(spec["source"]), Path(spec["out"])
     paths = sorted(str(p.relative_to(source)) for p in source.rglob("*") if p.is_file())
     workers = spec["workers"]
+    cpu_before = _cpu()
     started = time.perf_counter()
     if workers == 1:
         _floor_part(str(source), str(target), paths)
@@ -145,7 +151,8 @@ def floor_once(spec: dict[str, Any]) -> dict[str, Any]:
             part.start()
         for part in parts:
             part.join()
-    return {"seconds": round(time.perf_counter() - started, 3), "files": len(paths)}
+    seconds = time.perf_counter() - started
+    return {"seconds": round(seconds, 3), "cpu_seconds": round(_cpu() - cpu_before, 3), "files": len(paths)}
 
 
 def _child(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
