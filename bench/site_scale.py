@@ -244,6 +244,7 @@ def main() -> None:
                 what="tg-archive build",
                 n=args.n,
                 seconds=round(peer["seconds"], 3),
+                cpu_seconds=round(peer["cpu_seconds"], 3),  # its one process, after imports
                 pages=peer["pages"],
             )
     if args.new:
@@ -258,8 +259,8 @@ def main() -> None:
         args.json.write_text(json.dumps({"rows": rows, "summary": summary}, indent=1))
 
 
-def _median(rows: list[dict[str, Any]], **match: Any) -> float | None:
-    values = [r["seconds"] for r in rows if all(r.get(k) == v for k, v in match.items())]
+def _median(rows: list[dict[str, Any]], figure: str = "seconds", **match: Any) -> float | None:
+    values = [r[figure] for r in rows if figure in r and all(r.get(k) == v for k, v in match.items())]
     return statistics.median(values) if values else None
 
 
@@ -273,12 +274,24 @@ def _summary(rows: list[dict[str, Any]], cores: int) -> dict[str, Any]:
             summary[label] = {"build_s": build, "floor_s": floor}
             if build and floor:
                 summary[label]["build_over_floor"] = round(build / floor, 2)
+            build_cpu = _median(
+                rows, "cpu_seconds", what="full build", post_pages=post_pages, workers=workers
+            )
+            floor_cpu = _median(
+                rows, "cpu_seconds", what="write-only floor", post_pages=post_pages, workers=workers
+            )
+            if build_cpu and floor_cpu:
+                summary[label]["build_over_floor_cpu"] = round(build_cpu / floor_cpu, 2)
     peer = _median(rows, what="tg-archive build")
     if peer is not None:
         summary["tg_archive_s"] = peer
         without = _median(rows, what="full build", post_pages=False, workers=cores)
         if without:
             summary["tg_archive_over_post_pages_false"] = round(peer / without, 2)
+        peer_cpu = _median(rows, "cpu_seconds", what="tg-archive build")
+        without_cpu = _median(rows, "cpu_seconds", what="full build", post_pages=False, workers=1)
+        if peer_cpu and without_cpu:
+            summary["tg_archive_over_post_pages_false_cpu"] = round(peer_cpu / without_cpu, 2)
         incremental = _median(rows, what="rebuild after 100 new posts")
         if incremental:
             summary["tg_archive_over_incremental"] = round(peer / incremental, 1)
