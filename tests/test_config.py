@@ -270,6 +270,16 @@ MALFORMED = [
         id="bad-timezone",
     ),
     pytest.param(
+        "[site]\nworkers = 0\n",
+        "tgvault.toml: site.workers: 0 is out of range; expected a number >= 1",
+        id="zero-site-workers",
+    ),
+    pytest.param(
+        '[site]\npost_pages = "sometimes"\n',
+        "tgvault.toml: site.post_pages: ",
+        id="post-pages-not-a-boolean",
+    ),
+    pytest.param(
         "[telegram]\nrequest_delay = -0.5\n",
         "tgvault.toml: telegram.request_delay: -0.5 is out of range; expected a number >= 0",
         id="negative-request-delay",

@@ -237,6 +237,8 @@ def site_options(settings: Settings, out: Path | None = None) -> SiteOptions:
         timezone=site.timezone,
         templates_dir=site.templates,
         media_mode=MediaMode(site.media.value),
+        post_pages=site.post_pages,
+        workers=site.workers,
     )
 
 

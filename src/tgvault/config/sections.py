@@ -250,6 +250,8 @@ class SiteSettings(SettingsSection):
     timezone: str = "UTC"
     templates: Path | None = None
     media: SiteMediaMode = SiteMediaMode.HARDLINK
+    post_pages: bool = True
+    workers: int | None = Field(default=None, ge=1, le=256)
 
     _resolve_dir = field_validator("dir")(resolve_path)
 

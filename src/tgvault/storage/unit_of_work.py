@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import TracebackType
 from typing import Self
 
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -55,6 +56,20 @@ class UnitOfWork:
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
         self._session: Session | None = None
+
+    def release_inherited_connections(self) -> None:
+        """In a child process made by ``fork``: forget the parent's pooled connections (left open for
+        the parent) so that this process opens its own. Call before the first query of the child."""
+        bind = self._session_factory.kw.get("bind")
+        if isinstance(bind, Engine):
+            bind.dispose(close=False)
+
+    def reachable_from_other_processes(self) -> bool:
+        """False for an archive other processes cannot open (an in-memory SQLite database)."""
+        bind = self._session_factory.kw.get("bind")
+        if not isinstance(bind, Engine):
+            return False
+        return not (bind.url.get_backend_name() == "sqlite" and bind.url.database in (None, "", ":memory:"))
 
     def __enter__(self) -> Self:
         session = self._session_factory()

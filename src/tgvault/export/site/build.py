@@ -18,13 +18,12 @@ from datetime import UTC, datetime
 from tgvault.export.progress import ExportProgress, NoProgress
 from tgvault.export.site.context import BuildContext, UnitOfWorkFactory
 from tgvault.export.site.incremental import ChannelChanges
+from tgvault.export.site.month_workers import MonthWriting, posts_in
 from tgvault.export.site.options import SiteBuildReport, SiteOptions
 from tgvault.export.site.pages.channel_feeds import channel_feeds
 from tgvault.export.site.pages.channel_index import channel_index
 from tgvault.export.site.pages.channel_stats import channel_stats
 from tgvault.export.site.pages.landing import landing_page, search_page
-from tgvault.export.site.pages.months import MonthPages
-from tgvault.export.site.pages.permalinks import PermalinkPages
 from tgvault.export.site.pages.tags import TagPages
 from tgvault.export.site.plan import ChannelPlan
 from tgvault.export.site.planning import Planner
@@ -70,7 +69,6 @@ class _Build:
         self.replan = full or writer.rerender
         self.ctx = BuildContext(uow_factory, media_store, options, zone, report, renderer, writer)
         self.planner = Planner(self.ctx)
-        self.months = MonthPages(self.ctx, PermalinkPages(self.ctx))
         self.tags = TagPages(self.ctx)
 
     # ---- the two phases --------------------------------------------------------------------------
@@ -87,19 +85,15 @@ class _Build:
         for name, data in static_files().items():
             ctx.writer.write(f"static/{name}", data)
         plans = list(ctx.site.channels.values())
-        months = {
-            plan.channel.id: _months_to_write(plan, None if changes is None else changes[plan.channel.id])
+        units = [
+            (plan, month, None if changes is None else changes[plan.channel.id])
             for plan in plans
-        }
-        ctx.progress.started(
-            "writing pages",
-            sum(_posts_in(plan, month) for plan in plans for month in months[plan.channel.id]),
-            "posts",
-        )
+            for month in _months_to_write(plan, None if changes is None else changes[plan.channel.id])
+        ]
+        ctx.progress.started("writing pages", sum(posts_in(plan, month) for plan, month, _ in units), "posts")
+        MonthWriting(ctx).run(units)
         for plan in plans:
-            self._channel(
-                plan, months[plan.channel.id], None if changes is None else changes[plan.channel.id]
-            )
+            self._channel(plan, None if changes is None else changes[plan.channel.id])
         landing_page(ctx, plans)
         search_page(ctx, plans)
         planner.keep(plans, from_scratch=changes is None)
@@ -112,28 +106,10 @@ class _Build:
 
     # ---- a channel ---------------------------------------------------------------------------------
 
-    def _channel(self, plan: ChannelPlan, months: list[int], changes: ChannelChanges | None = None) -> None:
-        """Every page of a channel; with ``changes`` (an incremental build) only the pages they reach
-        (in ``months``, see :func:`_months_to_write`)."""
+    def _channel(self, plan: ChannelPlan, changes: ChannelChanges | None = None) -> None:
+        """The pages of a channel besides its months (written by :class:`MonthWriting`); with ``changes``
+        (an incremental build) only those they reach."""
         ctx = self.ctx
-        navigation = tuple((month, plan.month_entry(month).path) for month in plan.display_months())
-        display = plan.display_pages()
-        position = {page.index: number for number, page in enumerate(display)}
-        for month in months:
-            if changes is None:
-                self.months.write(plan, month, navigation, display, position)
-            else:
-                self.months.write(
-                    plan,
-                    month,
-                    navigation,
-                    display,
-                    position,
-                    timeline=changes.timeline,
-                    permalinks=changes.permalinks,
-                    shard=month in changes.shard_months,
-                )
-            ctx.progress.advance(_posts_in(plan, month))
         channel_index(ctx, plan)
         self.tags.write(
             plan, None if changes is None else changes.tags, None if changes is None else changes.tag_from
@@ -156,8 +132,3 @@ def _months_to_write(plan: ChannelPlan, changes: ChannelChanges | None) -> list[
     else:
         months.update(plan.pages[i].month for i in timeline)
     return sorted(months & set(plan.months))
-
-
-def _posts_in(plan: ChannelPlan, month: int) -> int:
-    """How many posts a month of the channel's timeline holds."""
-    return sum(len(plan.pages[index].ids) for index in plan.months[month])

@@ -364,7 +364,7 @@ def build_card(posts: Sequence[Post], context: CardContext) -> CardView:
         channel_url=links.to(plan.index_path),
         avatar_url=links.to(context.avatar_path) if context.avatar_path else None,
         avatar_letter=(title.strip()[:1] or "#").upper(),
-        permalink=links.to(plan.permalink_path(first.message_id)),
+        permalink=links.to(*plan.post_target(first.message_id)),
         tme_url=tme_post_url(channel.id, first.message_id, channel.username),
         timeline_url=links.to(*location) if location else None,
         date_iso=iso(first.date, context.zone),

@@ -49,7 +49,8 @@ def _title(post: Post) -> str:
 
 def _entry_link(plan: ChannelPlan, post: Post, base_url: str | None) -> str:
     if base_url:
-        return f"{base_url}/{plan.permalink_path(post.message_id)}"
+        path, fragment = plan.post_target(post.message_id)
+        return f"{base_url}/{path}" + (f"#{fragment}" if fragment else "")
     return tme_post_url(plan.channel.id, post.message_id, plan.channel.username)
 
 

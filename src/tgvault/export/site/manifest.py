@@ -19,7 +19,7 @@ import json
 import os
 import shutil
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -199,6 +199,33 @@ class SiteManifest:
         """(key, content hash, build) of a page, or None when no build wrote it."""
         row = self._db.execute("SELECT key, hash, build FROM pages WHERE path = ?", (path,)).fetchone()
         return None if row is None else (row[0], row[1], row[2])
+
+    def pages(self, paths: Sequence[str]) -> dict[str, tuple[str | None, str, int]]:
+        """(key, content hash, build) of every page among ``paths`` that a build wrote, read in bulk."""
+        found: dict[str, tuple[str | None, str, int]] = {}
+        for start in range(0, len(paths), 500):
+            chunk = paths[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(
+                f"SELECT path, key, hash, build FROM pages WHERE path IN ({marks})",  # noqa: S608
+                chunk,
+            )
+            found.update((str(path), (key, str(digest), int(build))) for path, key, digest, build in rows)
+        return found
+
+    def record_pages(
+        self, written: Iterable[tuple[str, str | None, str]], kept: Iterable[tuple[str, str | None]]
+    ) -> None:
+        """In bulk: pages this build wrote as (path, key, content hash), and pages it produced again
+        unchanged as (path, key)."""
+        self._db.executemany(
+            "INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?)",
+            ((path, key, digest, self.build) for path, key, digest in written),
+        )
+        self._db.executemany(
+            "UPDATE pages SET key = ?, build = ? WHERE path = ?",
+            ((key, self.build, path) for path, key in kept),
+        )
 
     def record_page(self, path: str, key: str | None, digest: str) -> None:
         """This build produced the page from ``key`` with content hash ``digest``."""

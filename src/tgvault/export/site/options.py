@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -49,6 +50,8 @@ class SiteOptions:
     feed_size: int = 50
     latest_on_channel_page: int = 10
     channel_ids: tuple[int, ...] | None = None
+    post_pages: bool = True  # False: posts are linked as anchors on their month pages, no page of their own
+    workers: int | None = None  # processes rendering the month pages (None: one per core)
 
     def __post_init__(self) -> None:
         if not self.title.strip():
@@ -57,6 +60,8 @@ class SiteOptions:
             raise SiteError(f"posts_per_page must be at least 1, not {self.posts_per_page}")
         if self.feed_size < 1:
             raise SiteError(f"feed_size must be at least 1, not {self.feed_size}")
+        if self.workers is not None and self.workers < 1:
+            raise SiteError(f"workers must be at least 1, not {self.workers}")
         if self.latest_on_channel_page < 0:
             raise SiteError("latest_on_channel_page cannot be negative")
         if self.base_url is not None:
@@ -77,6 +82,10 @@ class SiteOptions:
             raise SiteError(
                 f"{self.timezone!r} is not a known IANA timezone such as 'Europe/Berlin'"
             ) from None
+
+    def worker_count(self) -> int:
+        """How many processes render month pages: ``workers``, or one per core."""
+        return self.workers if self.workers is not None else max(1, os.cpu_count() or 1)
 
     @property
     def absolute_base(self) -> str | None:

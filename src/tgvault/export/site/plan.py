@@ -99,6 +99,7 @@ class ChannelPlan:
     pages: list[TimelinePage]
     months: dict[int, list[int]]
     tags: dict[str, TagPlan]
+    post_pages: bool = True  # False: a post's link is its anchor on its timeline page
     _month_days: dict[int, list[tuple[int, str]]] = field(default_factory=dict, repr=False)
 
     @property
@@ -143,6 +144,14 @@ class ChannelPlan:
     def permalink_path(self, message_id: int) -> str:
         """The post's own page, which never moves: ``c/<channel>/posts/<id>.html``."""
         return f"{self.root}/posts/{int(message_id)}.html"
+
+    def post_target(self, message_id: int) -> tuple[str, str | None]:
+        """(path, fragment) a link to the post points at: its permalink page, or (``post_pages = false``)
+        its anchor on its timeline page (the channel's home page for a post the plan lacks)."""
+        if self.post_pages:
+            return self.permalink_path(message_id), None
+        location = self.location(message_id)
+        return location if location is not None else (self.index_path, None)
 
     def tag_path(self, key: str) -> str | None:
         """The landing page of a hashtag of this channel, or None for a tag the plan does not know."""
@@ -356,4 +365,5 @@ def plan_channel(
         pages=pages,
         months=months,
         tags=tags,
+        post_pages=options.post_pages,
     )

@@ -112,6 +112,7 @@ class Planner:
                 parts = manifest.channel_plan(channel.id)
                 self._kept_parts[channel.id] = plan_digests(parts)
                 kept[channel.id] = decode_plan(channel, ctx.options.order, parts)
+                kept[channel.id].plan.post_pages = ctx.options.post_pages
                 del parts  # decoded: the plan holds its own copy
             with ctx.uow_factory() as uow:
                 for channel in channels:
@@ -225,6 +226,7 @@ class Planner:
             options.timezone,
             options.order.value,
             options.posts_per_page,
+            options.post_pages,
             # every page of a channel links to its hashtag index once it has one
             [(c.id, c.username, c.title, ctx.avatars.get(c.id), self._has_tags(c.id)) for c in channels],
             sorted(ctx.missing_media),
@@ -242,7 +244,7 @@ class Planner:
             PLAN_FORMAT,
             __version__,
             self._engine_hash(),
-            replace(ctx.options, out_dir=Path()),
+            replace(ctx.options, out_dir=Path(), workers=None),  # how many processes render: no matter
             MEDIA_NAMING,
             [(c.id, c.username, c.title, ctx.avatars.get(c.id)) for c in channels],
         )

@@ -17,6 +17,8 @@ import os
 import re
 import shutil
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -101,6 +103,85 @@ def atomic_write(target: Path, data: bytes, folders: set[Path] | None = None, *,
     except OSError as exc:
         temp.unlink(missing_ok=True)
         raise SiteError(f"cannot write {target}: {exc.strerror or exc}") from exc
+
+
+class PageWriter(Protocol):
+    """What a page builder needs of a writer: skip a page whose key is current, write one."""
+
+    def skip_if_current(self, path: str, key: str) -> bool:
+        """True (the page is counted as unchanged) when it was last written from the same ``key``."""
+        ...
+
+    def write(self, path: str, content: str | bytes, key: str | None = None) -> bool:
+        """Write a page when its content changed; True when written."""
+        ...
+
+
+@dataclass
+class BatchResult:
+    """What a :class:`BatchWriter` did, for the site's writer to record in the manifest in bulk."""
+
+    written: list[tuple[str, str | None, str]] = field(default_factory=list)  # (path, key, content hash)
+    kept: list[tuple[str, str | None]] = field(default_factory=list)  # (path, key): produced again, same
+    rendered: int = 0
+    unchanged: int = 0
+
+
+class BatchWriter:
+    """Writes the pages of one unit of a build (a month of a channel) with the manifest entries of its
+    paths read beforehand, anywhere (in a worker process too): files go to the folder, what the manifest
+    must learn is kept in :attr:`result` for :meth:`SiteWriter.record_batch`."""
+
+    def __init__(
+        self,
+        out_dir: Path,
+        entries: dict[str, tuple[str | None, str, int]],
+        *,
+        full: bool,
+        rerender: bool,
+    ) -> None:
+        self._root = str(out_dir)
+        self.out_dir = out_dir
+        self._entries = entries
+        self._full = full
+        self._rerender = rerender
+        self._claimed: set[str] = set()
+        self._folders: set[Path] = set()
+        self.result = BatchResult()
+
+    def _exists(self, path: str) -> bool:
+        return os.path.isfile(os.path.join(self._root, path))  # noqa: PTH113, PTH118
+
+    def skip_if_current(self, path: str, key: str) -> bool:
+        """As :meth:`SiteWriter.skip_if_current`."""
+        entry = self._entries.get(_check_path(path))
+        if self._full or self._rerender or entry is None or entry[0] != key or not self._exists(path):
+            self._claimed.add(path)
+            return False
+        self.result.kept.append((path, key))
+        self.result.unchanged += 1
+        return True
+
+    def write(self, path: str, content: str | bytes, key: str | None = None) -> bool:
+        """As :meth:`SiteWriter.write`."""
+        entry = self._entries.get(_check_path(path))
+        self._claimed.discard(path)
+        data = content.encode("utf-8", "replace") if isinstance(content, str) else content
+        digest = content_hash(data)
+        self.result.rendered += 1
+        if not self._full and entry is not None and entry[1] == digest and self._exists(path):
+            self.result.kept.append((path, key))
+            self.result.unchanged += 1
+            return False
+        atomic_write(self.out_dir / path, data, self._folders, new=entry is None)
+        self.result.written.append((path, key, digest))
+        return True
+
+    def finish(self) -> BatchResult:
+        """The result, with the pages reserved but not written kept as they were (key forgotten)."""
+        self.result.kept.extend((path, None) for path in sorted(self._claimed) if path in self._entries)
+        self._claimed.clear()
+        return self.result
 
 
 class SiteWriter:
@@ -207,6 +288,22 @@ class SiteWriter:
         if len(self.report.written_paths) < WRITTEN_PATHS_KEPT:
             self.report.written_paths.append(path)
         return True
+
+    def batch_entries(self, paths: Sequence[str]) -> dict[str, tuple[str | None, str, int]]:
+        """The manifest entries of ``paths``, read in bulk, for the :class:`BatchWriter` of a unit of
+        the build that writes (at most) those paths."""
+        return self._manifest.pages(paths)
+
+    def record_batch(self, result: BatchResult) -> None:
+        """Record in the manifest, in bulk, what a :class:`BatchWriter` did, and count it."""
+        self._manifest.record_pages(result.written, result.kept)
+        report = self.report
+        report.rendered += result.rendered
+        report.unchanged += result.unchanged
+        report.written += len(result.written)
+        room = WRITTEN_PATHS_KEPT - len(report.written_paths)
+        if room > 0:
+            report.written_paths.extend(path for path, _, _ in result.written[:room])
 
     def planned(self, path: str) -> bool:
         """True when the build already wrote or reserved ``path``."""

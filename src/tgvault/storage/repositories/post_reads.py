@@ -65,22 +65,27 @@ class PostReader:
         return [_revision_from_row(row) for row in rows]
 
     def revisions_for(self, channel_id: int, message_ids: Sequence[int]) -> dict[int, list[PostRevision]]:
-        """Earlier states of several posts at once, keyed by message id."""
+        """Earlier states of several posts at once, keyed by message id, without their raw TL (``raw``
+        is None): read in bulk as plain rows, no ORM objects to track."""
+        revisions = PostRevisionRow.__table__
+        columns = [column for column in revisions.columns if column.name != "raw"]
         found: dict[int, list[PostRevision]] = {}
         for chunk in chunks(message_ids):
-            rows = self._session.scalars(
-                select(PostRevisionRow)
-                .where(PostRevisionRow.channel_id == channel_id, PostRevisionRow.message_id.in_(chunk))
-                .order_by(PostRevisionRow.message_id, PostRevisionRow.revision)
+            rows = self._session.execute(
+                select(*columns)
+                .where(revisions.c.channel_id == channel_id, revisions.c.message_id.in_(chunk))
+                .order_by(revisions.c.message_id, revisions.c.revision)
             )
             for row in rows:
-                found.setdefault(row.message_id, []).append(_revision_from_row(row))
+                revision = _revision_from_row(cast(PostRevisionRow, _WithoutRaw(row)))
+                found.setdefault(row.message_id, []).append(revision)
         return found
 
     def for_display(self, channel_id: int, message_ids: Sequence[int]) -> dict[int, Post]:
         """Like :meth:`get_many` without the raw TL (``raw`` is None): what pages and feeds show.
 
         Read as plain rows (no ORM objects to track), posts and their media in two queries a chunk.
+        A row this version cannot read is left out (its page shows the others).
         """
         posts = PostRow.__table__
         media = MediaItemRow.__table__
@@ -98,9 +103,14 @@ class PostReader:
             ):
                 # Rows name their columns like the mapped classes do: the same mapping serves both.
                 post_row = cast(PostRow, _WithoutRaw(row))
-                found[row.message_id] = post_from_row(
-                    post_row, cast(MediaItemRow | None, media_rows.get(row.message_id))
-                )
+                try:
+                    found[row.message_id] = post_from_row(
+                        post_row, cast(MediaItemRow | None, media_rows.get(row.message_id))
+                    )
+                except (ValueError, TypeError):
+                    # a row this version cannot read (damaged JSON, a value out of range): the page
+                    # shows the others, as it does for a post missing from the archive
+                    continue
         return found
 
     def texts(self, channel_id: int, message_ids: Sequence[int]) -> dict[int, tuple[str, bool]]:

@@ -28,7 +28,7 @@ def channel_stats(ctx: BuildContext, plan: ChannelPlan) -> None:
         stats=stats_context(plan, observations, ctx.zone),
         top=[
             {
-                "url": links.to(plan.permalink_path(post.message_id)),
+                "url": links.to(*plan.post_target(post.message_id)),
                 "views": f"{post.views:,}",
                 "date": format_day(post.date, ctx.zone),
                 "id": post.message_id,

@@ -23,6 +23,7 @@ from tgvault.export.site.pages.permalinks import PermalinkPages
 from tgvault.export.site.plan import ChannelPlan, TimelinePage, day_anchor
 from tgvault.export.site.planned_posts import PlannedPost
 from tgvault.export.site.search import SearchEntry, searchable_text, shard_script
+from tgvault.export.site.writer import PageWriter
 
 
 @dataclass
@@ -38,9 +39,10 @@ class _PageWork:
 class MonthPages:
     """Writes the pages of a channel's months; the permalinks of their posts through ``permalink_pages``."""
 
-    def __init__(self, ctx: BuildContext, permalink_pages: PermalinkPages) -> None:
+    def __init__(self, ctx: BuildContext, permalink_pages: PermalinkPages, out: PageWriter) -> None:
         self.ctx = ctx
         self.permalink_pages = permalink_pages
+        self.out = out  # where the pages go (the writer of this month's unit of the build)
 
     def write(
         self,
@@ -56,7 +58,7 @@ class MonthPages:
     ) -> None:
         """A month's timeline pages, permalinks and search shard (only the pages named, when named)."""
         ctx = self.ctx
-        writer = ctx.writer
+        writer = self.out
         days = plan.month_days(month)
         pages = [plan.pages[i] for i in plan.months[month]]
         parts = [(page.path, first, last) for page, first, last in plan.month_parts(month)]
@@ -73,7 +75,7 @@ class MonthPages:
         work: list[_PageWork] = []
         for page in pages:
             keyed = timeline is None or page.index in timeline
-            linked = permalinks is None or page.index in permalinks
+            linked = plan.post_pages and (permalinks is None or page.index in permalinks)
             if not (keyed or linked):
                 if shard_needed:  # its posts are still read for the month's search shard
                     work.append(_PageWork(page, "", False, []))
@@ -209,7 +211,7 @@ class MonthPages:
             pager=pager,
             items=card_items(ctx, plan, cards, days=True),
         )
-        ctx.writer.write(page.path, html, key)
+        self.out.write(page.path, html, key)
 
 
 def _album_runs(rows: Sequence[PlannedPost]) -> Iterator[list[PlannedPost]]:

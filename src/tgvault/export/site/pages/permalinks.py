@@ -19,13 +19,15 @@ from tgvault.export.site.pages.layout import page_context, page_header
 from tgvault.export.site.plan import ChannelPlan
 from tgvault.export.site.richtext import clean_text, snippet
 from tgvault.export.site.stats import views_over_time
+from tgvault.export.site.writer import PageWriter
 
 
 class PermalinkPages:
     """Writes the permalink pages of posts, keeping the frames and channel headers they share."""
 
-    def __init__(self, ctx: BuildContext) -> None:
+    def __init__(self, ctx: BuildContext, out: PageWriter) -> None:
         self.ctx = ctx
+        self.out = out
         self.frames = FrameCache()
         self.headers: dict[int, dict[str, object]] = {}
 
@@ -52,7 +54,7 @@ class PermalinkPages:
                 message_id=message_id,
                 description="",
             )
-            ctx.writer.write(path, html, key)
+            self.out.write(path, html, key)
             return
         text = snippet(card.first.text, 70)
         location = plan.location(message_id)
@@ -91,7 +93,7 @@ class PermalinkPages:
             html = self.frames.render(shape, values, render_with)
         else:
             html = render_with(values)
-        ctx.writer.write(path, html, key)
+        self.out.write(path, html, key)
 
     def _header(self, plan: ChannelPlan, links: PageLinks) -> dict[str, object]:
         """The channel header of permalink pages, which all sit in one folder: computed once a channel."""

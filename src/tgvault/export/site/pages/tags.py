@@ -153,7 +153,9 @@ class TagPages:
                 entries.append(
                     {
                         "url": url,
-                        "permalink": f"{permalink_base}{int(message_id)}.html",
+                        "permalink": f"{permalink_base}{int(message_id)}.html"
+                        if plan.post_pages
+                        else url or links.to(plan.index_path),
                         "date": self._full_date(plan.posts.date_of(message_id)),
                         "text": text,
                         "deleted": deleted,

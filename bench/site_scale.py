@@ -1,0 +1,303 @@
+"""The site build at scale: on every core, against the write-only floor and against tg-archive.
+
+    python -m bench.site_scale --n 20000 --work /tmp/site-scale [--tgarchive] [--new 100]
+
+Fills a SQLite archive with ``build_realistic_channel`` posts (as bench/site_incremental.py does), then
+runs, each in a fresh process (so its peak RSS is its own):
+
+* full builds from an empty folder with 1 worker and with one per core, with and without post pages
+  (``[site] post_pages``);
+* the write-only floor: the files of the built site (same paths, same bytes) written again into an empty
+  folder by as many processes, with the build's own atomic write and no rendering at all (the bytes are
+  read back from the built site, from the page cache);
+* with ``--tgarchive``: tg-archive 1.3.1's build of the same posts (bench/tgarchive.py), which writes one
+  page per 500 posts and no page per post: the like-for-like peer of ``post_pages = false``;
+* an incremental rebuild after ``--new`` posts.
+
+``--memory`` runs only a full build on every core (for its peak RSS at a large ``--n``).
+
+Prints one JSON line per measurement and a summary; ``--json`` keeps them in a file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _peak_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _cpu() -> float:
+    """CPU seconds (user + system) of this process and of its children that ended."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _archive(db: Path) -> Any:
+    from tgvault.storage.database import create_archive_engine, make_session_factory
+    from tgvault.storage.unit_of_work import UnitOfWork
+
+    engine = create_archive_engine(f"sqlite:///{db}")
+    factory = make_session_factory(engine)
+    return engine, lambda: UnitOfWork(factory)
+
+
+def fill(work: Path, n: int, seed: int) -> int:
+    """A SQLite archive of ``n`` realistic posts (archived an hour ago); returns the channel id."""
+    from bench.site_incremental import _store
+    from tgvault.domain import Channel
+    from tgvault.storage.schema import upgrade
+    from tgvault.testing.content import build_realistic_channel
+    from tgvault.testing.fake_telegram import FakeTelegram
+
+    engine, uow_factory = _archive(work / "archive.db")
+    upgrade(engine)
+    fake = build_realistic_channel(FakeTelegram(), n, seed, with_media=False)
+    observed = datetime.now(UTC) - timedelta(hours=1)
+    with uow_factory() as uow:
+        uow.channels.upsert(Channel(id=fake.id, username=fake.username, title=fake.title), observed)
+        uow.commit()
+    _store(uow_factory, fake, fake.ids, observed)
+    engine.dispose()
+    return fake.id
+
+
+def add_posts(work: Path, n: int, new: int, seed: int) -> None:
+    """``new`` posts more in the archive's channel (the same fake channel rebuilt from its seed)."""
+    from bench.site_incremental import _store
+    from tgvault.testing.content import build_realistic_channel
+    from tgvault.testing.fake_telegram import FakeTelegram
+
+    engine, uow_factory = _archive(work / "archive.db")
+    fake = build_realistic_channel(FakeTelegram(), n, seed, with_media=False)
+    known = set(fake.ids)
+    build_realistic_channel(fake, new, seed + 100, with_media=False, renames=False)
+    _store(uow_factory, fake, [i for i in fake.ids if i not in known], datetime.now(UTC))
+    engine.dispose()
+
+
+def build_once(spec: dict[str, Any]) -> dict[str, Any]:
+    """One build in this process: ``workers``, ``post_pages``, ``full``."""
+    from tgvault.export.site import SiteOptions, build_site
+    from tgvault.storage.media_store import LocalMediaStore
+
+    work = Path(spec["work"])
+    engine, uow_factory = _archive(work / "archive.db")
+    options = SiteOptions(
+        out_dir=Path(spec["out"]), title="bench", workers=spec["workers"], post_pages=spec["post_pages"]
+    )
+    started = time.perf_counter()
+    report = build_site(uow_factory, LocalMediaStore(work / "media"), options, full=spec["full"])
+    seconds = time.perf_counter() - started
+    cpu = _cpu()
+    engine.dispose()
+    return {
+        "seconds": round(seconds, 3),
+        "cpu_seconds": round(cpu, 3),  # this process and its workers, imports and opening included
+        "written": report.written,
+        "pages": report.pages,
+        "incremental": report.incremental,
+        "peak_rss_mb": round(_peak_mb(), 1),
+        "workers_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
+    }
+
+
+def _floor_part(source: str, target: str, paths: list[str]) -> None:
+    from tgvault.export.site.writer import atomic_write  # imported before the clock starts
+
+    folders: set[Path] = set()
+    for path in paths:
+        data = Path(source, path).read_bytes()
+        atomic_write(Path(target, path), data, folders, new=True)
+
+
+def floor_once(spec: dict[str, Any]) -> dict[str, Any]:
+    """The write-only floor: the site's files written again by ``workers`` processes, no rendering."""
+    import multiprocessing
+
+    from tgvault.export.site.writer import atomic_write  # noqa: F401 - imported before the clock starts
+
+    source, target = Path(spec["source"]), Path(spec["out"])
+    paths = sorted(str(p.relative_to(source)) for p in source.rglob("*") if p.is_file())
+    workers = spec["workers"]
+    cpu_before = _cpu()
+    started = time.perf_counter()
+    if workers == 1:
+        _floor_part(str(source), str(target), paths)
+    else:
+        context = multiprocessing.get_context("fork")
+        parts = [
+            context.Process(target=_floor_part, args=(str(source), str(target), paths[k::workers]))
+            for k in range(workers)
+        ]
+        for part in parts:
+            part.start()
+        for part in parts:
+            part.join()
+    seconds = time.perf_counter() - started
+    return {"seconds": round(seconds, 3), "cpu_seconds": round(_cpu() - cpu_before, 3), "files": len(paths)}
+
+
+def _child(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.site_scale", f"--{kind}", json.dumps(spec)],
+        cwd=REPO,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _emit(rows: list[dict[str, Any]], **row: Any) -> None:
+    row["load"] = round(os.getloadavg()[0], 2)
+    rows.append(row)
+    print(json.dumps(row), flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--n", type=int, default=20_000)
+    parser.add_argument("--new", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--reps", type=int, default=2)
+    parser.add_argument("--work", type=Path)
+    parser.add_argument("--tgarchive", action="store_true", help="also time tg-archive 1.3.1's build")
+    parser.add_argument("--json", type=Path, help="keep the measurements in this file")
+    parser.add_argument(
+        "--memory", action="store_true", help="only one full build on every core: its peak RSS (big --n)"
+    )
+    parser.add_argument("--build", help=argparse.SUPPRESS)
+    parser.add_argument("--floor", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.build:
+        print(json.dumps(build_once(json.loads(args.build))))
+        return
+    if args.floor:
+        print(json.dumps(floor_once(json.loads(args.floor))))
+        return
+    if args.work is None:
+        parser.error("--work is required")
+    work: Path = args.work
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    cores = os.cpu_count() or 1
+    started = time.perf_counter()
+    channel_id = fill(work, args.n, args.seed)
+    print(f"# archive of {args.n} posts filled in {time.perf_counter() - started:.0f}s", file=sys.stderr)
+    rows: list[dict[str, Any]] = []
+    if args.memory:
+        spec = {
+            "work": str(work),
+            "out": str(work / "site"),
+            "workers": cores,
+            "post_pages": True,
+            "full": True,
+        }
+        _emit(rows, what="full build", n=args.n, post_pages=True, workers=cores, **_child("build", spec))
+        return
+    for _ in range(args.reps):
+        for post_pages in (True, False):
+            for workers in sorted({1, cores}):
+                out = work / f"site-{int(post_pages)}-{workers}"
+                shutil.rmtree(out, ignore_errors=True)
+                spec = {"work": str(work), "out": str(out), "workers": workers, "post_pages": post_pages}
+                result = _child("build", {**spec, "full": True})
+                _emit(rows, what="full build", n=args.n, post_pages=post_pages, workers=workers, **result)
+                floor_out = work / "floor"
+                shutil.rmtree(floor_out, ignore_errors=True)
+                floor = _child("floor", {"source": str(out), "out": str(floor_out), "workers": workers})
+                _emit(
+                    rows, what="write-only floor", n=args.n, post_pages=post_pages, workers=workers, **floor
+                )
+                shutil.rmtree(floor_out, ignore_errors=True)
+        if args.tgarchive:
+            from bench import tgarchive
+
+            bin_dir = tgarchive.ensure_venv()
+            peer_dir = work / "tg-archive"
+            if not (peer_dir / "tg-archive-site").exists():
+                tgarchive.prepare_site(bin_dir, peer_dir, f"sqlite:///{work / 'archive.db'}", channel_id)
+            peer = tgarchive.build(bin_dir, peer_dir / "tg-archive-site")
+            _emit(
+                rows,
+                what="tg-archive build",
+                n=args.n,
+                seconds=round(peer["seconds"], 3),
+                cpu_seconds=round(peer["cpu_seconds"], 3),  # its one process, after imports
+                pages=peer["pages"],
+            )
+    if args.new:
+        out = work / f"site-1-{cores}"
+        spec = {"work": str(work), "out": str(out), "workers": None, "post_pages": True, "full": False}
+        _emit(rows, what="rebuild, nothing new", n=args.n, **_child("build", spec))
+        add_posts(work, args.n, args.new, args.seed)
+        _emit(rows, what=f"rebuild after {args.new} new posts", n=args.n, **_child("build", spec))
+    summary = _summary(rows, cores)
+    print(json.dumps(summary, indent=1))
+    if args.json:
+        args.json.write_text(json.dumps({"rows": rows, "summary": summary}, indent=1))
+
+
+def _median(rows: list[dict[str, Any]], figure: str = "seconds", **match: Any) -> float | None:
+    values = [r[figure] for r in rows if figure in r and all(r.get(k) == v for k, v in match.items())]
+    return statistics.median(values) if values else None
+
+
+def _summary(rows: list[dict[str, Any]], cores: int) -> dict[str, Any]:
+    summary: dict[str, Any] = {"cores": cores}
+    for post_pages in (True, False):
+        for workers in sorted({1, cores}):
+            build = _median(rows, what="full build", post_pages=post_pages, workers=workers)
+            floor = _median(rows, what="write-only floor", post_pages=post_pages, workers=workers)
+            label = f"post_pages={str(post_pages).lower()},workers={workers}"
+            summary[label] = {"build_s": build, "floor_s": floor}
+            if build and floor:
+                summary[label]["build_over_floor"] = round(build / floor, 2)
+            build_cpu = _median(
+                rows, "cpu_seconds", what="full build", post_pages=post_pages, workers=workers
+            )
+            floor_cpu = _median(
+                rows, "cpu_seconds", what="write-only floor", post_pages=post_pages, workers=workers
+            )
+            if build_cpu and floor_cpu:
+                summary[label]["build_over_floor_cpu"] = round(build_cpu / floor_cpu, 2)
+    peer = _median(rows, what="tg-archive build")
+    if peer is not None:
+        summary["tg_archive_s"] = peer
+        without = _median(rows, what="full build", post_pages=False, workers=cores)
+        if without:
+            summary["tg_archive_over_post_pages_false"] = round(peer / without, 2)
+        peer_cpu = _median(rows, "cpu_seconds", what="tg-archive build")
+        without_cpu = _median(rows, "cpu_seconds", what="full build", post_pages=False, workers=1)
+        if peer_cpu and without_cpu:
+            summary["tg_archive_over_post_pages_false_cpu"] = round(peer_cpu / without_cpu, 2)
+        incremental = _median(rows, what="rebuild after 100 new posts")
+        if incremental:
+            summary["tg_archive_over_incremental"] = round(peer / incremental, 1)
+    summary["peak_rss_mb"] = max((r.get("peak_rss_mb", 0) for r in rows), default=None)
+    return summary
+
+
+if __name__ == "__main__":
+    main()
