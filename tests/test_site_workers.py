@@ -63,7 +63,7 @@ def test_a_build_on_two_workers_writes_what_one_worker_writes(
     assert [] == broken_links(tmp_path / "two")
 
 
-def test_a_post_that_cannot_be_read_leaves_the_rest_of_the_site_built(
+def test_a_post_stored_broken_is_shown_flagged_and_the_rest_of_the_site_built(
     unit_of_work: UoW, store: LocalMediaStore, tmp_path: Path
 ) -> None:
     with unit_of_work() as uow:
@@ -82,7 +82,8 @@ def test_a_post_that_cannot_be_read_leaves_the_rest_of_the_site_built(
     assert report.written > 0
     january = (out / "c/1001/2024/01.html").read_text("utf-8")
     assert 'id="post-2"' in january  # its neighbours are there
-    assert "unreadable words" not in january
+    # the post itself is shown with what could be read, flagged (its bad entities left out)
+    assert "unreadable words" in january and "Not fully understood" in january
     assert (out / "c/1001/2024/03.html").is_file()
     assert (out / "c/1001/posts/3.html").is_file()  # the page of a post the site cannot show
     assert [] == [link for link in broken_links(out) if "post-3" not in link]
