@@ -74,24 +74,6 @@ class _Builder:
         else:
             top[self.keys[-1]] = value
 
-    def take(self, event: str, value: Any) -> tuple[Any] | None:
-        """Take one event; the built value (in a 1-tuple) once its outermost container closes."""
-        if event == "map_key":
-            self.keys[-1] = value
-        elif event == "start_map" or event == "start_array":
-            made: Any = {} if event == "start_map" else []
-            self.add(made)
-            self.stack.append(made)
-            self.keys.append(None)
-        elif event == "end_map" or event == "end_array":
-            done = self.stack.pop()
-            self.keys.pop()
-            if not self.stack:
-                return (done,)
-        else:
-            self.add(value)
-        return None
-
 
 def _describe(exc: Exception) -> str:
     """The parser's complaint in one line (yajl's caret drawing left out)."""
@@ -123,8 +105,7 @@ def stream_export(path: Path, reader: CountingReader) -> Iterator[ChatStart | Ra
     """
     state = _Walk(path)
     try:
-        for prefix, event, value in ijson.parse(reader, use_float=True):
-            yield from state.event(prefix, event, value)
+        yield from state.walk(ijson.parse(reader, use_float=True))
     except ImportFormatError:
         raise
     except UnicodeDecodeError as exc:
@@ -166,25 +147,52 @@ class _Walk:
                 last = first["id"]
         return f", after message id {last}" if last is not None else ""
 
-    def event(self, prefix: str, event: str, value: Any) -> Iterator[ChatStart | RawMessage]:
-        """Take one parse event; yield what it completes (a chat's start, a message)."""
+    def walk(self, events: Iterator[tuple[str, str, Any]]) -> Iterator[ChatStart | RawMessage]:
+        """Take the parse events; yield what they complete (a chat's start, a message).
+
+        The events inside a message (nearly all of them) are handled inline, with an explicit stack.
+        """
+        for prefix, event, value in events:
+            builder = self.builder
+            if builder is None:
+                yield from self._outside(prefix, event, value)
+                continue
+            if event == "map_key":
+                builder.keys[-1] = value
+            elif event == "start_map" or event == "start_array":
+                made: Any = {} if event == "start_map" else []
+                builder.add(made)
+                builder.stack.append(made)
+                builder.keys.append(None)
+                if len(builder.stack) - 1 + self.depth > MAX_DEPTH:
+                    self._too_deep(prefix)
+            elif event == "end_map" or event == "end_array":
+                done = builder.stack.pop()
+                builder.keys.pop()
+                if not builder.stack:
+                    self.builder = None
+                    self.depth -= 1
+                    yield self._message(done)
+            else:
+                builder.add(value)
+
+    def _too_deep(self, prefix: str) -> None:
+        parts = prefix.split(".")
+        place = ".".join(parts[:4]) + (".…" if len(parts) > 4 else "")
+        raise ImportFormatError(
+            f"nested more than {MAX_DEPTH} levels deep (at {place or 'the top'}{self.after()}); "
+            "not a Telegram Desktop export",
+            location=str(self.path),
+        )
+
+    def _outside(self, prefix: str, event: str, value: Any) -> Iterator[ChatStart | RawMessage]:
+        """One parse event outside a message."""
         if event == "start_map" or event == "start_array":
             self.depth += 1
             if self.depth > MAX_DEPTH:
-                raise ImportFormatError(
-                    f"nested more than {MAX_DEPTH} levels deep (at {prefix or 'the top'}{self.after()}); "
-                    "not a Telegram Desktop export",
-                    location=str(self.path),
-                )
+                self._too_deep(prefix)
         elif event == "end_map" or event == "end_array":
             self.depth -= 1
-        builder = self.builder
-        if builder is not None:
-            done = builder.take(event, value)
-            if done is not None:
-                self.builder = None
-                yield self._message(done[0])
-            return
         if prefix == self.item_prefix:
             if event == "start_map" or event == "start_array":
                 self.builder = _Builder(stack=[{} if event == "start_map" else []], keys=[None])
