@@ -30,6 +30,20 @@ TEMPLATE = (
 FILE_NOT_INCLUDED = "(File not included. Change data exporting settings to download.)"
 _FILE_KEYS = ("photo", "file", "thumbnail", "contact_vcard")
 _PHOTO_EVERY = 100
+_MEDIA_KEYS = (
+    "file",
+    "file_name",
+    "file_size",
+    "mime_type",
+    "media_type",
+    "thumbnail",
+    "thumbnail_file_size",
+    "duration_seconds",
+    "sticker_emoji",
+    "performer",
+    "width",
+    "height",
+)
 _START = 1_500_000_000
 TARGETS = {"import_peak_rss_mb": 200.0, "import_messages_per_s": 5_000.0}
 
@@ -83,8 +97,11 @@ def write_export(folder: Path, count: int) -> tuple[Path, int]:
             message = _message(templates[(number - 1) % len(templates)], number)
             if number % _PHOTO_EVERY == 0 and message.get("type") == "message":
                 name = f"photos/photo_{number}@01-01-2020.jpg"
-                (folder / name).write_bytes(b"\xff\xd8\xff\xe0" + number.to_bytes(8, "big") * 64)
-                message.update(photo=name, width=640, height=480)
+                for key in _MEDIA_KEYS:
+                    message.pop(key, None)
+                content = b"\xff\xd8\xff\xe0" + number.to_bytes(8, "big") * 64
+                (folder / name).write_bytes(content)
+                message.update(photo=name, photo_file_size=len(content), width=640, height=480)
             out.write(json.dumps(message, ensure_ascii=False, indent=1))
             out.write(",\n" if number < count else "\n")
         out.write(" ]\n}\n")

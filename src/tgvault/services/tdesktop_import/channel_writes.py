@@ -99,11 +99,13 @@ class ChannelWriter:
                         self._batch(uow, current, batch, source)
                         batch = []
                     continue
+                start = 0
                 if current is not None:
                     self._batch(uow, current, batch, source)
                     batch = []
                     summaries.append(self._end(current))
-                current = self._start(uow, item, source)
+                    start = current.position
+                current = self._start(uow, item, source, start)
             if current is not None:
                 self._batch(uow, current, batch, source)
                 summaries.append(self._end(current))
@@ -113,14 +115,14 @@ class ChannelWriter:
                 self.files.progress.finished()
         return tuple(summaries)
 
-    def _start(self, uow: UnitOfWork, channel: Channel, source: StreamSource) -> _ChannelRun:
+    def _start(self, uow: UnitOfWork, channel: Channel, source: StreamSource, start: int) -> _ChannelRun:
+        """Begin a channel whose messages follow byte ``start`` of the stream (where the last one ended)."""
         if source.writing() and uow.channels.get(channel.id) is None:
             uow.channels.upsert(channel)
-        position = source.position()
         self.files.progress.started(
-            channel.title, None, "messages", total_bytes=max(source.total_bytes - position, 0)
+            channel.title, None, "messages", total_bytes=max(source.total_bytes - start, 0)
         )
-        return _ChannelRun(channel=channel, tally=Tally(), position=position)
+        return _ChannelRun(channel=channel, tally=Tally(), position=start)
 
     def _end(self, run: _ChannelRun) -> ChannelImportSummary:
         self.files.progress.finished()

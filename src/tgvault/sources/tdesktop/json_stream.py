@@ -105,7 +105,7 @@ def stream_export(path: Path, reader: CountingReader) -> Iterator[ChatStart | Ra
     """
     state = _Walk(path)
     try:
-        yield from state.walk(ijson.parse(reader, use_float=True))
+        yield from state.walk(ijson.basic_parse(reader, use_float=True))
     except ImportFormatError:
         raise
     except UnicodeDecodeError as exc:
@@ -128,7 +128,8 @@ class _Walk:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.depth = 0
+        self.frames: list[list[Any]] = []
+        """Per container entered outside a message: its prefix, and its current key (None in a list)."""
         self.top_keys: set[str] = set()
         self.chat_values: dict[str, Any] = {}
         self.messages_prefix: str | None = None
@@ -147,15 +148,29 @@ class _Walk:
                 last = first["id"]
         return f", after message id {last}" if last is not None else ""
 
-    def walk(self, events: Iterator[tuple[str, str, Any]]) -> Iterator[ChatStart | RawMessage]:
-        """Take the parse events; yield what they complete (a chat's start, a message).
+    def walk(self, events: Iterator[tuple[str, Any]]) -> Iterator[ChatStart | RawMessage]:
+        """Take the basic parse events; yield what they complete (a chat's start, a message).
 
-        The events inside a message (nearly all of them) are handled inline, with an explicit stack.
+        The events inside a message (nearly all of them) are handled inline, with an explicit stack;
+        outside messages the place (ijson's "prefix", e.g. ``chats.list.item.messages``) is kept on a
+        stack of frames, which never grows deeper than :data:`MAX_DEPTH`.
         """
-        for prefix, event, value in events:
+        frames = self.frames
+        for event, value in events:
             builder = self.builder
             if builder is None:
+                if event == "map_key":
+                    frames[-1][1] = value
+                    prefix = frames[-1][0]
+                elif event == "end_map" or event == "end_array":
+                    prefix = frames.pop()[0]
+                else:
+                    prefix = self._value_prefix()
                 yield from self._outside(prefix, event, value)
+                if (event == "start_map" or event == "start_array") and self.builder is None:
+                    frames.append([prefix, None if event == "start_array" else ""])
+                    if len(frames) > MAX_DEPTH:
+                        self._too_deep(prefix)
                 continue
             if event == "map_key":
                 builder.keys[-1] = value
@@ -164,17 +179,24 @@ class _Walk:
                 builder.add(made)
                 builder.stack.append(made)
                 builder.keys.append(None)
-                if len(builder.stack) - 1 + self.depth > MAX_DEPTH:
-                    self._too_deep(prefix)
+                if len(builder.stack) + len(frames) > MAX_DEPTH:
+                    self._too_deep(f"{self.item_prefix}.…")
             elif event == "end_map" or event == "end_array":
                 done = builder.stack.pop()
                 builder.keys.pop()
                 if not builder.stack:
                     self.builder = None
-                    self.depth -= 1
                     yield self._message(done)
             else:
                 builder.add(value)
+
+    def _value_prefix(self) -> str:
+        """ijson's prefix of the value the next event starts, from the frame it lies in."""
+        if not self.frames:
+            return ""
+        container, key = self.frames[-1]
+        name = "item" if key is None else key
+        return f"{container}.{name}" if container else name
 
     def _too_deep(self, prefix: str) -> None:
         parts = prefix.split(".")
@@ -186,13 +208,7 @@ class _Walk:
         )
 
     def _outside(self, prefix: str, event: str, value: Any) -> Iterator[ChatStart | RawMessage]:
-        """One parse event outside a message."""
-        if event == "start_map" or event == "start_array":
-            self.depth += 1
-            if self.depth > MAX_DEPTH:
-                self._too_deep(prefix)
-        elif event == "end_map" or event == "end_array":
-            self.depth -= 1
+        """One parse event outside a message, at ``prefix``."""
         if prefix == self.item_prefix:
             if event == "start_map" or event == "start_array":
                 self.builder = _Builder(stack=[{} if event == "start_map" else []], keys=[None])
