@@ -67,13 +67,6 @@ class _Builder:
     stack: list[Any]
     keys: list[str | None]
 
-    def add(self, value: Any) -> None:
-        top = self.stack[-1]
-        if type(top) is list:
-            top.append(value)
-        else:
-            top[self.keys[-1]] = value
-
 
 def _describe(exc: Exception) -> str:
     """The parser's complaint in one line (yajl's caret drawing left out)."""
@@ -156,39 +149,56 @@ class _Walk:
         stack of frames, which never grows deeper than :data:`MAX_DEPTH`.
         """
         frames = self.frames
+        events = iter(events)
         for event, value in events:
-            builder = self.builder
-            if builder is None:
-                if event == "map_key":
-                    frames[-1][1] = value
-                    prefix = frames[-1][0]
-                elif event == "end_map" or event == "end_array":
-                    prefix = frames.pop()[0]
-                else:
-                    prefix = self._value_prefix()
-                yield from self._outside(prefix, event, value)
-                if (event == "start_map" or event == "start_array") and self.builder is None:
-                    frames.append([prefix, None if event == "start_array" else ""])
-                    if len(frames) > MAX_DEPTH:
-                        self._too_deep(prefix)
-                continue
             if event == "map_key":
-                builder.keys[-1] = value
+                frames[-1][1] = value
+                prefix = frames[-1][0]
+            elif event == "end_map" or event == "end_array":
+                prefix = frames.pop()[0]
+            else:
+                prefix = self._value_prefix()
+            yield from self._outside(prefix, event, value)
+            if self.builder is not None:
+                yield self._message(self._build(events, len(frames)))
             elif event == "start_map" or event == "start_array":
+                frames.append([prefix, None if event == "start_array" else ""])
+                if len(frames) > MAX_DEPTH:
+                    self._too_deep(prefix)
+
+    def _build(self, events: Iterator[tuple[str, Any]], depth: int) -> Any:
+        """The message whose first container the builder holds, from the events up to its end."""
+        builder = self.builder
+        assert builder is not None
+        stack, keys = builder.stack, builder.keys
+        for event, value in events:
+            if event == "map_key":
+                keys[-1] = value
+                continue
+            if event == "start_map" or event == "start_array":
                 made: Any = {} if event == "start_map" else []
-                builder.add(made)
-                builder.stack.append(made)
-                builder.keys.append(None)
-                if len(builder.stack) + len(frames) > MAX_DEPTH:
+                top = stack[-1]
+                if type(top) is list:
+                    top.append(made)
+                else:
+                    top[keys[-1]] = made
+                stack.append(made)
+                keys.append(None)
+                if len(stack) + depth > MAX_DEPTH:
                     self._too_deep(f"{self.item_prefix}.…")
             elif event == "end_map" or event == "end_array":
-                done = builder.stack.pop()
-                builder.keys.pop()
-                if not builder.stack:
+                done = stack.pop()
+                keys.pop()
+                if not stack:
                     self.builder = None
-                    yield self._message(done)
+                    return done
             else:
-                builder.add(value)
+                top = stack[-1]
+                if type(top) is list:
+                    top.append(value)
+                else:
+                    top[keys[-1]] = value
+        raise ImportFormatError(f"the file ends inside a message{self.after()}", location=str(self.path))
 
     def _value_prefix(self) -> str:
         """ijson's prefix of the value the next event starts, from the frame it lies in."""
