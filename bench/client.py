@@ -198,7 +198,10 @@ def tdesktop_import(spec: dict[str, Any]) -> dict[str, Any]:
             summary = import_tdesktop(Path(spec["export"]), archive.unit_of_work, archive.media_store)
     finally:
         archive.close()
+    import ijson
+
     return watch.result(
+        ijson_backend=ijson.backend,
         messages=sum(channel.messages for channel in summary.channels),
         added=summary.posts_added,
         files_stored=summary.files_stored,

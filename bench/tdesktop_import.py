@@ -141,6 +141,7 @@ def import_section(
                 "messages_per_s": report["messages"] / report["seconds"],
                 "files_stored": report["files_stored"],
                 "peak_rss_mb": report["peak_rss_mb"],
+                "ijson_backend": report["ijson_backend"],
             }
         )
         log(

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import ijson
 import pytest
 
 from tgvault.errors import ImportFormatError
@@ -180,3 +181,8 @@ def test_a_document_nested_100000_levels_deep_is_one_clear_error(
         assert "after message id 2" in str(caught.value)
     with unit_of_work() as uow:
         assert uow.channels.get(CHANNEL_ID) is None
+
+
+def test_the_json_parser_is_ijsons_c_backend() -> None:
+    """The pinned ijson wheel brings yajl2_c; the pure-Python fallback would be several times slower."""
+    assert ijson.backend in ("yajl2_c", "yajl2_cffi")
