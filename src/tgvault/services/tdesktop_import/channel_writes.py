@@ -217,6 +217,8 @@ class ChannelWriter:
             else:
                 tally.pending += 1
             media = align_size(media, old)
+        if not mapping and media is post.media and post.raw is not None:
+            return post, attachment  # nothing stored for it: the post as read (most posts; no copy made)
         return post.model_copy(update={"media": media, "raw": _raw(message, mapping)}), attachment
 
 
