@@ -186,3 +186,15 @@ def test_a_document_nested_100000_levels_deep_is_one_clear_error(
 def test_the_json_parser_is_ijsons_c_backend() -> None:
     """The pinned ijson wheel brings yajl2_c; the pure-Python fallback would be several times slower."""
     assert ijson.backend in ("yajl2_c", "yajl2_cffi")
+
+
+def test_a_chat_whose_id_comes_after_its_messages_is_named(
+    unit_of_work: UoW, store: LocalMediaStore, tmp_path: Path
+) -> None:
+    """Read as a stream, a chat's id must precede its messages, as Desktop writes it."""
+    folder = tmp_path / "reordered"
+    folder.mkdir()
+    document = {"name": "Big", "type": "public_channel", "messages": [message(1, "a")], "id": CHANNEL_ID}
+    (folder / "result.json").write_text(json.dumps(document), encoding="utf-8")
+    with pytest.raises(ImportFormatError, match="field 'id': missing before the chat's 'messages'"):
+        import_tdesktop(folder, unit_of_work, store)

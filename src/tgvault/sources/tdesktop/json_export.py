@@ -68,6 +68,7 @@ class JsonExportStream:
         self._channel_name = channel_name
         self._zone = timezone
         self._seen: list[str] = []
+        self._chosen = False
 
     @property
     def position(self) -> int:
@@ -112,6 +113,8 @@ class JsonExportStream:
                     f"this export is a {kind or 'chat of unknown type'}; only channels can be imported",
                 )
             return None
+        if "id" not in chat.values:  # read as a stream: Desktop writes a chat's name, type and id first
+            fields.fail("id", "missing before the chat's 'messages'")
         channel_id = fields.integer("id", required=True)
         assert channel_id is not None
         self._seen.append(repr(name))
@@ -121,8 +124,6 @@ class JsonExportStream:
             return None
         self._chosen = True
         return Channel(id=channel_id, title=name or str(channel_id), kind=CHANNEL_TYPES[kind])
-
-    _chosen = False
 
     def _message(self, data: object, where: str, channel_id: int) -> ExportMessage:
         if isinstance(data, Mapping) and (
