@@ -69,6 +69,7 @@ class JsonExportStream:
         self._zone = timezone
         self._seen: list[str] = []
         self._chosen = False
+        self._importing = False
 
     @property
     def position(self) -> int:
@@ -90,10 +91,12 @@ class JsonExportStream:
         """
         channel: Channel | None = None
         where = str(self.path)
-        for item in stream_export(self.path, self._reader):
+        self._importing = False  # whether the chat being read is imported (its messages are built)
+        for item in stream_export(self.path, self._reader, skipping=lambda: not self._importing):
             if isinstance(item, ChatStart):
                 where = item.where
                 channel = self._channel(item)
+                self._importing = channel is not None
                 if channel is not None:
                     yield channel
             elif channel is not None:

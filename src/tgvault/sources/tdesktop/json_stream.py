@@ -11,7 +11,7 @@ file and the last message id read, never in a ``RecursionError``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Final
@@ -90,13 +90,18 @@ def _line_and_column(path: Path, offset: int) -> tuple[int, int]:
     return line, done - line_start + 1
 
 
-def stream_export(path: Path, reader: CountingReader) -> Iterator[ChatStart | RawMessage]:
+def stream_export(
+    path: Path, reader: CountingReader, skipping: Callable[[], bool] = lambda: False
+) -> Iterator[ChatStart | RawMessage]:
     """The chats and messages of the Desktop JSON export ``path`` (opened as ``reader``), in file order.
+
+    While ``skipping()`` is true (the caller decides when it is given a :class:`ChatStart`), the chat's
+    messages are passed over without being built (their nesting still checked) and not yielded.
 
     Raises :class:`ImportFormatError` for damaged JSON, text that is not UTF-8, nesting deeper than
     :data:`MAX_DEPTH`, or a document that is neither a chat export nor a full-account export.
     """
-    state = _Walk(path)
+    state = _Walk(path, skipping)
     try:
         yield from state.walk(ijson.basic_parse(reader, use_float=True))
     except ImportFormatError:
@@ -119,8 +124,9 @@ def stream_export(path: Path, reader: CountingReader) -> Iterator[ChatStart | Ra
 class _Walk:
     """The state of one walk through the parse events (see :func:`stream_export`)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, skipping: Callable[[], bool]) -> None:
         self.path = path
+        self.skipping = skipping
         self.frames: list[list[Any]] = []
         """Per container entered outside a message: its prefix, and its current key (None in a list)."""
         self.top_keys: set[str] = set()
@@ -160,7 +166,10 @@ class _Walk:
                 prefix = self._value_prefix()
             yield from self._outside(prefix, event, value)
             if self.builder is not None:
-                yield self._message(self._build(events, len(frames)))
+                if self.skipping():
+                    self._pass_over(events, len(frames))
+                else:
+                    yield self._message(self._build(events, len(frames)))
             elif event == "start_map" or event == "start_array":
                 frames.append([prefix, None if event == "start_array" else ""])
                 if len(frames) > MAX_DEPTH:
@@ -199,6 +208,21 @@ class _Walk:
                 else:
                     top[keys[-1]] = value
         raise ImportFormatError(f"the file ends inside a message{self.after()}", location=str(self.path))
+
+    def _pass_over(self, events: Iterator[tuple[str, Any]], depth: int) -> None:
+        """Read past the message whose first container was just opened, building nothing."""
+        self.builder = None
+        self.position += 1
+        level = 1
+        for event, _ in events:
+            if event == "start_map" or event == "start_array":
+                level += 1
+                if level + depth > MAX_DEPTH:
+                    self._too_deep(f"{self.item_prefix}.…")
+            elif event == "end_map" or event == "end_array":
+                level -= 1
+                if level == 0:
+                    return
 
     def _value_prefix(self) -> str:
         """ijson's prefix of the value the next event starts, from the frame it lies in."""
