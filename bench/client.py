@@ -12,6 +12,8 @@ Workloads (``spec["kind"]``):
   ``open_archive`` + ``telegram_source`` + ``make_archiver`` + ``plan_for``), with or without media.
 * ``media_floor`` — plain Telethon ``download_media`` of every file of a channel, one after another.
 * ``export`` — tgvault's static site build (``build_site``), full or incremental.
+* ``tdesktop_import`` — tgvault's import of a Telegram Desktop export (``import_tdesktop``, as ``tgvault
+  import tdesktop`` runs it) into a new archive.
 """
 
 from __future__ import annotations
@@ -180,6 +182,32 @@ def export(spec: dict[str, Any]) -> dict[str, Any]:
     )
 
 
+def tdesktop_import(spec: dict[str, Any]) -> dict[str, Any]:
+    import logging
+
+    import structlog
+
+    from tgvault.app import open_archive
+    from tgvault.services.tdesktop_import import import_tdesktop
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+    settings = _settings(spec)
+    archive = open_archive(settings)
+    try:
+        with profiled(spec.get("profile")), Stopwatch() as watch:
+            summary = import_tdesktop(Path(spec["export"]), archive.unit_of_work, archive.media_store)
+    finally:
+        archive.close()
+    import ijson
+
+    return watch.result(
+        ijson_backend=ijson.backend,
+        messages=sum(channel.messages for channel in summary.channels),
+        added=summary.posts_added,
+        files_stored=summary.files_stored,
+    )
+
+
 def main() -> None:
     spec = json.loads(sys.stdin.read())
     kind = spec["kind"]
@@ -191,6 +219,8 @@ def main() -> None:
         result = asyncio.run(media_floor(spec))
     elif kind == "export":
         result = export(spec)
+    elif kind == "tdesktop_import":
+        result = tdesktop_import(spec)
     else:
         raise SystemExit(f"unknown workload {kind!r}")
     result["peak_rss_mb"] = peak_rss_mb()

@@ -34,7 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import tgarchive
+from bench import tdesktop_import, tgarchive
 from bench.server import BenchServer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -62,6 +62,7 @@ class Config:
     memory_own_server: bool = True  # a fresh fake per size, so its memory is its own
     export_memory_max: int | None = None  # largest N whose full site build is measured (None: all)
     export_n: int | None = None  # which sync size's SQLite archive the export section uses (None: largest)
+    import_sizes: tuple[int, ...] = (10_000, 100_000, 1_000_000)  # Desktop exports imported (messages)
     notes: list[str] = field(default_factory=list)
 
 
@@ -89,6 +90,7 @@ QUICK = Config(
     paced_posts=300,
     paced_delay=0.2,
     memory_own_server=False,
+    import_sizes=(300,),
 )
 
 TARGETS = {
@@ -693,6 +695,7 @@ def table(results: dict[str, Any]) -> str:
                 f"< {TARGETS['memory_mb']:.0f}",
                 row["export_peak_rss_mb"] < TARGETS["memory_mb"],
             )
+    tdesktop_import.table_rows(results.get("tdesktop_import", {}), add)
     export = results.get("export")
     if isinstance(export, dict) and "ratio_full" in export:
         n = f"{export['n']:,} ×{len(export['ratio_full']['runs'])}"
@@ -801,7 +804,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--only",
         action="append",
-        choices=["sync", "media", "export", "memory"],
+        choices=["sync", "media", "export", "memory", "tdesktop"],
         help="run only these sections (repeatable; the sync section always runs when export does)",
     )
     parser.add_argument(
@@ -817,6 +820,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="compare site builds on the archive of this sync size (default: the largest)",
     )
     parser.add_argument("--sync-reps", default="", help="repetitions per size, e.g. 10000=5,100000=3")
+    parser.add_argument(
+        "--import-sizes", default="", help="Desktop export sizes to import, e.g. 10000,100000 (messages)"
+    )
     parser.add_argument("--table", type=Path, help="print the table of a saved results file and stop")
     args = parser.parse_args(argv)
     if args.table is not None:
@@ -835,7 +841,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             size, count = item.split("=")
             reps[int(size)] = int(count)
         config = replace(config, sync_reps=reps)
-    sections = set(args.only or ["sync", "media", "export", "memory"])
+    if args.import_sizes:
+        config = replace(config, import_sizes=tuple(int(n) for n in args.import_sizes.split(",")))
+    sections = set(args.only or ["sync", "media", "export", "memory", "tdesktop"])
     if "export" in sections:
         sections.add("sync")
 
@@ -890,6 +898,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 results["fake_server_errors"] = server.handler_errors()
         if "memory" in sections and config.memory_own_server:
             results["memory"] = memory_section(config, work, results.get("sync", []), has_export)
+        if "tdesktop" in sections:
+            results["tdesktop_import"] = tdesktop_import.import_section(
+                config.import_sizes, root, run_client, log
+            )
     finally:
         shutil.rmtree(root, ignore_errors=True)
         if postgres is not None:

@@ -43,7 +43,7 @@ def test_the_quick_benchmark_reports_every_figure(tmp_path: Path) -> None:
             str(tmp_path),
             "--postgres-url",
             postgres,
-            *("--only", "sync", "--only", "memory", "--only", "media"),
+            *("--only", "sync", "--only", "memory", "--only", "media", "--only", "tdesktop"),
         ],
         cwd=REPO,
         capture_output=True,
@@ -84,6 +84,14 @@ def test_the_quick_benchmark_reports_every_figure(tmp_path: Path) -> None:
     media = results["media"]
     for name in ("floor_mb_per_s", "tgvault_mb_per_s", "speedup"):
         assert positive(media[name]), name
+
+    imports = results["tdesktop_import"]["rows"]
+    assert [300] == [row["n"] for row in imports]
+    for row in imports:
+        assert 300 == row["messages"]
+        assert row["files_stored"] > 0
+        for name in ("file_mb", "seconds", "messages_per_s", "peak_rss_mb"):
+            assert positive(row[name]), name
 
     assert [] == results["fake_server_errors"]
     assert results["machine"]["cores"] > 0

@@ -32,7 +32,12 @@ CHANNEL_ID = 1777000301
 DEPTH = 100_000
 
 # Inputs read safely (what is hostile in them is defused later: escaped, refused as a path, not linked).
-JSON_SAFE = {"markup-escapes-and-paths-in-text.json", "unicode-digits-as-ids.json"}
+# A lone surrogate escaped in a string (\\ud800) is read by the JSON parser (yajl) as "?": the text then encodes.
+JSON_SAFE = {
+    "markup-escapes-and-paths-in-text.json",
+    "unicode-digits-as-ids.json",
+    "lone-surrogate-in-text.json",
+}
 HTML_SAFE = {"reply-to-id-of-5000-digits", "script-links-and-escaping-paths"}
 PAGES_SAFE = {
     "ids-of-5000-digits-in-links-and-emoji.html",
@@ -41,30 +46,29 @@ PAGES_SAFE = {
 }
 # What the one line says for an input refused (the file, the record and the problem are named).
 JSON_PROBLEMS = {
-    "channel-id-of-10-to-the-30.json": "field 'id': the number 1000000000000000000000000000000 is out of range",
+    "channel-id-of-10-to-the-30.json": "a number too large to read (integer overflow), in the part read up to line 23 column 1, field 'id'",
     "date-in-2100.json": "(id 2), field 'date': 2100-01-01 00:00:00+00:00 is outside Telegram's dates",
     "date-in-the-year-10000.json": "(id 2), field 'date_unixtime': not a Unix time",
-    "duration-of-1e400.json": "(id 2), field 'duration_seconds': expected a finite number, got inf",
+    "duration-of-1e400.json": "(floating point) overflow), in the part read up to line 41 column 1, in message #1 (id 2), field 'duration_seconds'",
     "emoji-id-of-40-digits.json": "(id 2), field 'text_entities[0]', field 'document_id': the id",
     "float-file-size.json": "(id 2), field 'file_size': expected an integer",
-    "id-of-10-to-the-30.json": "message #1, field 'id': the number 1000000000000000000000000000000 is out of range",
-    "inf-location.json": "(id 2), field 'location_information', field 'latitude': expected a finite number",
+    "id-of-10-to-the-30.json": "(integer overflow), in the part read up to line 38 column 1, in message #1, field 'id'",
+    "inf-location.json": "(floating point) overflow), in the part read up to line 42 column 1, in message #1 (id 2), field 'location_information.latitude'",
     "local-date-of-year-99999.json": "(id 2), field 'date': not a date and time",
-    "lone-surrogate-in-text.json": "(id 2), field 'text_entities[0]', field 'text': text with a lone surrogate",
-    "lone-surrogate-in-title.json": "field 'name': text with a lone surrogate",
-    "lone-surrogate-in-unread-field.json": "(id 2), field 'via_bot': cannot be archived: text with a lone surrogate",
+    "lone-surrogate-in-title.json": "not UTF-8 text",
+    "lone-surrogate-in-unread-field.json": "not UTF-8 text, after message id 2",
     "message-id-over-int32.json": "(id 2147483648), field 'id': Input should be less than or equal to 2147483647",
     "messages-not-objects.json": "message #0: expected an object",
-    "nan-location.json": "(id 2), field 'location_information', field 'latitude': expected a finite number, got nan",
+    "nan-location.json": "not valid JSON, the file is damaged or truncated: lexical error: invalid char in json text., in the part read up to line 42 column 1, in message #1 (id 2), field 'location_information.latitude'",
     "not-json.json": "not valid JSON",
     "off-the-globe-location.json": "(id 2), field 'location_information': Input should be less than or equal to 90",
     "peer-id-of-40-digits.json": "(id 2), field 'forwarded_from_id': the id channel9",
-    "reaction-count-of-2-to-the-63.json": "(id 2), field 'reactions[0]', field 'count': the number",
-    "reply-id-of-10-to-the-30.json": "(id 2), field 'reply_to_message_id': the number",
+    "reaction-count-of-2-to-the-63.json": "(integer overflow), in the part read up to line 45 column 1, in message #1 (id 2), field 'reactions.count'",
+    "reply-id-of-10-to-the-30.json": "(integer overflow), in the part read up to line 39 column 1, in message #1 (id 2), field 'reply_to_message_id'",
     "text-entities-a-number.json": "(id 2), field 'text_entities': expected a string or a list",
     "unread-field-nested-40-deep.json": "(id 2), field 'inline_bot_buttons': cannot be archived: nested more than",
-    "nested-100000-deep.json": "the JSON is nested too deep to read",
-    "integer-of-5000-digits.json": "Exceeds the limit (4300 digits)",
+    "nested-100000-deep.json": "nested more than 64 levels deep (at messages.item.…); not a Telegram Desktop export",
+    "integer-of-5000-digits.json": "a number too large to read (integer overflow), in the part read up to line 1 column 5150, in message #0 (id 1), field 'views'",
 }
 HTML_PROBLEMS = {
     "date-before-year-1": "(id 2): a value out of range: date value out of range",
@@ -212,7 +216,8 @@ def test_the_cli_ends_every_refused_export_with_one_line(
             continue
         channel = ["--channel", str(CHANNEL_ID)] if path.is_dir() else []
         result = CliRunner().invoke(main, ["import", "tdesktop", str(path), *channel])
-        lines = result.stderr.strip().splitlines()
+        # (the progress events, JSON lines on a stderr that is not a terminal, are not messages)
+        lines = [line for line in result.stderr.strip().splitlines() if not line.startswith('{"label"')]
         assert result.exit_code in (1, 2), (path.name, result.stderr)
         assert 1 == len(lines) and lines[0].startswith("tgvault: error: "), (path.name, result.stderr)
         assert str(path) in lines[0] and problems[path.name] in lines[0], lines[0]

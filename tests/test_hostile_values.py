@@ -83,8 +83,9 @@ def store(tmp_path: Path) -> LocalMediaStore:
 @pytest.mark.parametrize(
     ("latitude", "problem"),
     [
-        (math.nan, "finite number, got nan"),
-        (math.inf, "finite number, got inf"),
+        # NaN and Infinity are not JSON: the parser itself refuses them, naming message and field
+        (math.nan, "not valid JSON"),
+        (math.inf, "not valid JSON"),
         (91.5, "less than or equal to 90"),
     ],
 )
@@ -96,7 +97,7 @@ def test_a_location_that_is_not_a_point_rejects_the_import(
     with pytest.raises(ImportFormatError) as raised:
         import_tdesktop(path, unit_of_work, store)
     text = str(raised.value)
-    assert str(path) in text and "(id 2)" in text and "'location_information'" in text and problem in text
+    assert str(path) in text and "(id 2)" in text and "location_information" in text and problem in text
     assert "\n" not in text
     with unit_of_work() as uow:
         assert uow.channels.get(BAD) is None  # nothing was committed
@@ -107,9 +108,11 @@ def test_a_location_that_is_not_a_point_rejects_the_import(
     [
         ([message(2**31)], "field 'id'"),  # Telegram's message ids are 32-bit
         ([message(2, reply_to_message_id=10**30)], "field 'reply_to_message_id'"),
-        ([message(2, reactions=[{"type": "emoji", "emoji": "+", "count": 2**63}])], "field 'count'"),
+        (
+            [message(2, reactions=[{"type": "emoji", "emoji": "+", "count": 2**63}])],
+            "field 'reactions.count'",
+        ),
         ([message(2, date_unixtime="99999999999")], "field 'date'"),  # the year 5138: not a Telegram date
-        ([message(2, "a\ud800b")], "lone surrogate"),
         ([message(2, file="files/a.mp3", duration_seconds=math.inf)], "field 'duration_seconds'"),
     ],
 )
@@ -123,6 +126,18 @@ def test_values_out_of_telegrams_ranges_reject_the_import(
     assert where in str(raised.value)
     with unit_of_work() as uow:
         assert uow.channels.get(BAD) is None
+
+
+def test_a_lone_surrogate_escaped_in_an_export_is_read_as_a_replacement(
+    unit_of_work: UoW, store: LocalMediaStore, tmp_path: Path
+) -> None:
+    """Issue 17.4: ``"a\\ud800b"`` (a lone surrogate, which no text can encode) imports as text that encodes."""
+    path = write_export(tmp_path / "export", BAD, [message(1), message(2, "a\ud800b")])
+    import_tdesktop(path, unit_of_work, store)
+    with unit_of_work() as uow:
+        post = uow.posts.get(BAD, 2)
+        assert post is not None and post.text == "a?b"  # the JSON parser's replacement
+        post.text.encode("utf-8")
 
 
 def test_the_domain_refuses_what_no_archive_can_keep() -> None:

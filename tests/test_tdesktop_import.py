@@ -396,7 +396,7 @@ def test_truncated_file_names_the_place_and_imports_nothing(
     cut = content.index('"id": 103,')
     (folder / "result.json").write_text(content[: cut + 200], encoding="utf-8")
     with pytest.raises(
-        ImportFormatError, match=r"truncated.*line \d+ column \d+, after message id 103"
+        ImportFormatError, match=r"truncated.*line \d+ column \d+, in message #\d+ \(id 103\)"
     ) as caught:
         import_tdesktop(folder, unit_of_work, store)
     assert str(folder / "result.json") == caught.value.location

@@ -53,7 +53,9 @@ def _units(ch: str) -> int:
 
 def utf16_len(s: str) -> int:
     """Length of ``s`` in UTF-16 code units (what Telegram counts). A lone surrogate counts as one unit."""
-    return len(s) + sum(1 for ch in s if ord(ch) > _BMP_MAX)
+    if s.isascii():
+        return len(s)
+    return len(s.encode("utf-16-le", "surrogatepass")) // 2
 
 
 class Utf16Index:

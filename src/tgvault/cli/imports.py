@@ -40,8 +40,9 @@ def import_tdesktop(ctx: click.Context, path: Path, channel: str | None, zone: s
     An HTML export does not say its channel's id: it goes to the archived channel with the same title,
     or to the one --channel names. Files present in the export are copied into the media store; "(File not included ...)"
     placeholders are recorded so a later sync can fetch them. Re-importing adds no duplicates, and a
-    post archived through Telegram keeps its richer data. The whole import is one transaction: a
-    malformed file imports nothing.
+    post archived through Telegram keeps its richer data. The export is read as a stream, so an
+    export of any size imports in flat memory; the whole import is one transaction: a malformed file
+    imports nothing, and leaves the media store as it was.
 
     \b
     Examples:

@@ -58,9 +58,19 @@ class _Figures:
     def rate(self) -> float:
         return self.count / max(time.monotonic() - self.started, 1e-6)
 
+    def estimate(self) -> int | None:
+        """The total, or when only the bytes are known (an export being streamed) the count scaled by
+        the bytes read so far (``count`` of ``total_bytes`` once everything was read)."""
+        if self.total is not None:
+            return self.total
+        if self.total_bytes is None or self.size <= 0:
+            return None
+        return max(self.count, round(self.count * self.total_bytes / self.size))
+
     def detail(self) -> str:
         """``1,234/5,000 posts · 1.2 MB/5.0 MB · 50/s``."""
-        of_total = f"/{self.total:,}" if self.total is not None else ""
+        total = self.estimate()
+        of_total = f"/{total:,}" if total is not None else ""
         text = f"{self.count:,}{of_total} {self.unit}"
         if self.total_bytes is not None:
             text += f" · {decimal(self.size)}/{decimal(self.total_bytes)}"
@@ -130,9 +140,12 @@ class BarProgress:
         """Advance the bar."""
         if self._task is None:
             return
-        self._figures.count += count
-        self._figures.size += size
-        self._bar.update(self._task, advance=count, detail=self._figures.detail())
+        figures = self._figures
+        figures.count += count
+        figures.size += size
+        if figures.total is None and figures.total_bytes is not None:
+            self._set_total(figures.estimate())
+        self._bar.update(self._task, advance=count, detail=figures.detail())
 
     def media(self, files: int, size: int) -> None:
         """Advance the line of files stored (shown from the first file on)."""
@@ -211,7 +224,7 @@ class LogProgress:
         fields: dict[str, object] = {
             "label": figures.label,
             "done": figures.count,
-            "total": figures.total,
+            "total": figures.estimate(),
             "unit": figures.unit,
             "per_second": round(figures.rate(), 1),
         }

@@ -212,6 +212,16 @@ class PendingFile:
         self._done = True
         return StoredFile(sha256=digest, size=self.size, path=relative)
 
+    def seal(self) -> StoredFile:
+        """Finish writing without placing the file: fsynced and closed at ``temp_path``, its content
+        hash and store path known (for callers that place it later with :meth:`LocalMediaStore.place`)."""
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        self._done = True
+        digest = self._hash.hexdigest()
+        return StoredFile(sha256=digest, size=self.size, path=content_path(digest, self._extension))
+
     def discard(self) -> None:
         """Throw the partial file away."""
         if not self._file.closed:

@@ -6,22 +6,43 @@ export>: <path in store>}}`` so that :mod:`tgvault.export.desktop_json` can writ
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tgvault.domain import MediaStatus, Post
+from tgvault.domain import Channel, MediaStatus, Post
 from tgvault.formats.desktop import RAW_FILES_KEY
 from tgvault.services.tdesktop_import.file_copies import ExportFileCopier
 from tgvault.services.tdesktop_import.merge_rule import align_size, decide, is_imported
 from tgvault.services.tdesktop_import.summaries import ChannelImportSummary, Tally
-from tgvault.sources.tdesktop import ExportChat, ExportMessage
+from tgvault.sources.tdesktop import ExportMessage
 from tgvault.storage.media_store import StoredFile
 from tgvault.storage.unit_of_work import UnitOfWork
 
-__all__ = ["ChannelWriter"]
+__all__ = ["ChannelWriter", "StreamSource"]
 
 _BATCH = 500
+
+
+@dataclass(frozen=True)
+class StreamSource:
+    """What the writer asks of the stream it writes: how far through the export it is (bytes read of
+    ``total_bytes``, for the progress display), and whether to write at all (False once a time zone is
+    known to be missing: the rest is only checked)."""
+
+    total_bytes: int
+    position: Callable[[], int]
+    writing: Callable[[], bool]
+
+
+@dataclass
+class _ChannelRun:
+    """One channel being written: what was done so far, and where its stream stood at the last batch."""
+
+    channel: Channel
+    tally: Tally
+    position: int
+    messages: int = 0
 
 
 @dataclass
@@ -61,22 +82,55 @@ class ChannelWriter:
             return None
         return (old.message_id, stored)
 
-    def import_chat(self, uow: UnitOfWork, chat: ExportChat) -> ChannelImportSummary:
-        """Write one channel's messages (inside the caller's unit of work, which commits)."""
-        channel = chat.channel
-        if uow.channels.get(channel.id) is None:
-            uow.channels.upsert(channel)
-        tally = Tally()
-        progress = self.files.progress
-        progress.started(channel.title, len(chat.messages), "messages")
+    def import_stream(
+        self, uow: UnitOfWork, items: Iterable[Channel | ExportMessage], source: StreamSource
+    ) -> tuple[ChannelImportSummary, ...]:
+        """Write a stream of channels, each followed by its messages (inside the caller's unit of work,
+        which commits), a batch at a time; the summary of each channel."""
+        summaries: list[ChannelImportSummary] = []
+        current: _ChannelRun | None = None
+        batch: list[ExportMessage] = []
         try:
-            self._write(uow, chat, tally)
+            for item in items:
+                if isinstance(item, ExportMessage):
+                    batch.append(item)
+                    if len(batch) >= _BATCH:
+                        assert current is not None
+                        self._batch(uow, current, batch, source)
+                        batch = []
+                    continue
+                start = 0
+                if current is not None:
+                    self._batch(uow, current, batch, source)
+                    batch = []
+                    summaries.append(self._end(current))
+                    start = current.position
+                current = self._start(uow, item, source, start)
+            if current is not None:
+                self._batch(uow, current, batch, source)
+                summaries.append(self._end(current))
+                current = None
         finally:
-            progress.finished()
+            if current is not None:
+                self.files.progress.finished()
+        return tuple(summaries)
+
+    def _start(self, uow: UnitOfWork, channel: Channel, source: StreamSource, start: int) -> _ChannelRun:
+        """Begin a channel whose messages follow byte ``start`` of the stream (where the last one ended)."""
+        if source.writing() and uow.channels.get(channel.id) is None:
+            uow.channels.upsert(channel)
+        self.files.progress.started(
+            channel.title, None, "messages", total_bytes=max(source.total_bytes - start, 0)
+        )
+        return _ChannelRun(channel=channel, tally=Tally(), position=start)
+
+    def _end(self, run: _ChannelRun) -> ChannelImportSummary:
+        self.files.progress.finished()
+        channel, tally = run.channel, run.tally
         return ChannelImportSummary(
             channel_id=channel.id,
             title=channel.title,
-            messages=len(chat.messages),
+            messages=run.messages,
             added=tally.added,
             edited=tally.edited,
             unchanged=tally.unchanged,
@@ -88,53 +142,62 @@ class ChannelWriter:
             paths_refused=tally.refused,
         )
 
-    def _write(self, uow: UnitOfWork, chat: ExportChat, tally: Tally) -> None:
-        """Merge the chat's messages into the archive, a batch at a time, counting what was done."""
-        channel = chat.channel
-        for batch in _chunks(chat.messages, _BATCH):
-            archived = uow.posts.get_many(channel.id, [message.post.message_id for message in batch])
-            posts: list[Post] = []
-            fills: list[tuple[int, StoredFile]] = []
-            for message in batch:
-                old = archived.get(message.post.message_id)
-                decision = decide(message.post, old)
-                if decision in ("insert", "update"):
-                    post, stored = self._post(message, old, tally)
-                    if old is not None and is_imported(old):
-                        post = post.model_copy(update={"source": old.source})
-                    posts.append(post)
-                    if stored is not None:
-                        fills.append((post.message_id, stored))
-                    continue
-                assert old is not None
-                if decision == "merge":
-                    _, mapping = self._files(message, tally)
-                    posts.append(
-                        old.model_copy(
-                            update={
-                                "text": message.post.text,
-                                "entities": message.post.entities,
-                                "edit_date": message.post.edit_date,
-                                "raw": _raw(message, mapping),
-                            }
-                        )
+    def _batch(
+        self, uow: UnitOfWork, run: _ChannelRun, batch: list[ExportMessage], source: StreamSource
+    ) -> None:
+        """Write one batch (unless writing stopped: a time zone is missing), and count it as read."""
+        if batch and source.writing():
+            unique = list({message.post.message_id: message for message in batch}.values())
+            self._write(uow, run.channel, unique, run.tally)
+        run.messages += len(batch)
+        position = source.position()
+        self.files.progress.advance(len(batch), max(position - run.position, 0))
+        run.position = position
+
+    def _write(self, uow: UnitOfWork, channel: Channel, batch: list[ExportMessage], tally: Tally) -> None:
+        """Merge one batch of the channel's messages into the archive, counting what was done."""
+        archived = uow.posts.get_many(channel.id, [message.post.message_id for message in batch])
+        posts: list[Post] = []
+        fills: list[tuple[int, StoredFile]] = []
+        for message in batch:
+            old = archived.get(message.post.message_id)
+            decision = decide(message.post, old)
+            if decision in ("insert", "update"):
+                post, stored = self._post(message, old, tally)
+                if old is not None and is_imported(old):
+                    post = post.model_copy(update={"source": old.source})
+                posts.append(post)
+                if stored is not None:
+                    fills.append((post.message_id, stored))
+                continue
+            assert old is not None
+            if decision == "merge":
+                _, mapping = self._files(message, tally)
+                posts.append(
+                    old.model_copy(
+                        update={
+                            "text": message.post.text,
+                            "entities": message.post.entities,
+                            "edit_date": message.post.edit_date,
+                            "raw": _raw(message, mapping),
+                        }
                     )
-                elif decision == "older":
-                    tally.older += 1
-                else:
-                    tally.kept += 1
-                fill = self._fill(message, old, tally)
-                if fill is not None:
-                    fills.append(fill)
-            outcome = uow.posts.upsert_many(posts)
-            tally.added += outcome.added
-            tally.edited += outcome.edited
-            tally.unchanged += outcome.unchanged
-            for message_id, stored in fills:
-                uow.media.mark_downloaded(
-                    channel.id, message_id, sha256=stored.sha256, path=stored.path, size=stored.size
                 )
-            self.files.progress.advance(len(batch))
+            elif decision == "older":
+                tally.older += 1
+            else:
+                tally.kept += 1
+            fill = self._fill(message, old, tally)
+            if fill is not None:
+                fills.append(fill)
+        outcome = uow.posts.upsert_many(posts)
+        tally.added += outcome.added
+        tally.edited += outcome.edited
+        tally.unchanged += outcome.unchanged
+        for message_id, stored in fills:
+            uow.media.mark_downloaded(
+                channel.id, message_id, sha256=stored.sha256, path=stored.path, size=stored.size
+            )
 
     def _post(self, message: ExportMessage, old: Post | None, tally: Tally) -> tuple[Post, StoredFile | None]:
         """The export's post with its files stored, ready to upsert over ``old`` (or insert)."""
@@ -154,6 +217,8 @@ class ChannelWriter:
             else:
                 tally.pending += 1
             media = align_size(media, old)
+        if not mapping and media is post.media and post.raw is not None:
+            return post, attachment  # nothing stored for it: the post as read (most posts; no copy made)
         return post.model_copy(update={"media": media, "raw": _raw(message, mapping)}), attachment
 
 
@@ -162,8 +227,3 @@ def _raw(message: ExportMessage, files: Mapping[str, str]) -> dict[str, Any]:
     if files:
         raw[RAW_FILES_KEY] = dict(files)
     return raw
-
-
-def _chunks(items: Sequence[ExportMessage], size: int) -> Iterator[Sequence[ExportMessage]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]

@@ -1,7 +1,8 @@
 """Copy the files of a Desktop export into the media store, warning about the ones that cannot be used.
 
-Media files present in the export are copied into the media store (named by sha256, deduplicated) and
-recorded as downloaded. Desktop's "(File not included. ...)" placeholders, and files missing from the
+Media files present in the export are copied into the media store (named by sha256, deduplicated) as
+their messages are met, hashing while copying in 1 MiB chunks, and recorded as downloaded; the copies wait
+in a staging folder (:mod:`~tgvault.services.tdesktop_import.staged_files`) until the import succeeds. Desktop's "(File not included. ...)" placeholders, and files missing from the
 export, are recorded as not downloaded (pending, with their size) so a later Telethon sync fetches them.
 File paths in the export are only ever read, and only inside the export's folder: a path that leaves it
 (``../``, absolute, or through a symlink) is refused with a warning.
@@ -9,19 +10,23 @@ File paths in the export are only ever read, and only inside the export's folder
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Final
 
 from tgvault.services.progress import Progress
+from tgvault.services.tdesktop_import.staged_files import StagedFiles
 from tgvault.services.tdesktop_import.summaries import Tally
-from tgvault.sources.tdesktop import ExportFile
-from tgvault.storage.media_store import LocalMediaStore, StoredFile
+from tgvault.sources.tdesktop import ExportFile, find_file
+from tgvault.storage.media_store import StoredFile
 
 __all__ = ["MISSING", "REFUSED", "SIZE_DIFFERS", "UNREADABLE", "ExportFileCopier"]
 
 _COPY_CHUNK = 1 << 20
+_REMEMBERED = 4096
+"""How many of the export's files are remembered (looked up, copied); a file met again after that is
+looked up and hashed again, and the store keeps one copy."""
 
 # The kinds of warning an import reports (each counted and summarised, see services/warning_tally.py).
 REFUSED: Final = "file path refused (it leads outside the export)"
@@ -35,12 +40,21 @@ class ExportFileCopier:
     """Copies the files an export's messages name into the media store (each once), reporting the files it
     cannot use as warnings (counted by kind in ``warnings``)."""
 
-    files: Mapping[str, ExportFile]
-    """The files beside the export, by the path the export writes (as the reader found them)."""
-    store: LocalMediaStore
+    root: Path
+    """The export's folder: the files its messages name are looked up there (and only there)."""
+    staged: StagedFiles
     progress: Progress
     warnings: dict[str, int] = field(default_factory=dict)
-    _stored: dict[tuple[Path, int | None], StoredFile | None] = field(default_factory=dict)
+    _found: OrderedDict[str, ExportFile] = field(default_factory=OrderedDict)
+    _stored: OrderedDict[tuple[Path, int | None], StoredFile | None] = field(default_factory=OrderedDict)
+
+    def _find(self, value: str) -> ExportFile:
+        found = self._found.get(value)
+        if found is None:
+            found = self._found[value] = find_file(self.root, value)
+            if len(self._found) > _REMEMBERED:
+                self._found.popitem(last=False)
+        return found
 
     def _warn(self, kind: str, where: str, value: str, **details: object) -> None:
         self.warnings[kind] = self.warnings.get(kind, 0) + 1
@@ -48,7 +62,7 @@ class ExportFileCopier:
 
     def _source(self, value: str, where: str, tally: Tally) -> Path | None:
         """The file a path of the export names, if it is safely inside the export's folder and present."""
-        found = self.files[value]
+        found = self._find(value)
         if found.refused:
             tally.refused += 1
             self._warn(REFUSED, where, value)
@@ -74,6 +88,8 @@ class ExportFileCopier:
             tally.bytes += stored.size
             self.progress.media(1, stored.size)
         self._stored[key] = stored
+        if len(self._stored) > _REMEMBERED:
+            self._stored.popitem(last=False)
         return stored
 
     def _copy(
@@ -85,7 +101,7 @@ class ExportFileCopier:
             self._warn(UNREADABLE, where, value, error=exc.strerror)
             return None
         # The export's name only hints at the extension; the store names the file by its sha256.
-        with reader, self.store.begin(mime_type, PurePosixPath(value).name) as pending:
+        with reader, self.staged.store.begin(mime_type, PurePosixPath(value).name) as pending:
             while True:
                 try:
                     chunk = reader.read(_COPY_CHUNK)
@@ -98,4 +114,4 @@ class ExportFileCopier:
             if size is not None and pending.size != size:
                 self._warn(SIZE_DIFFERS, where, value, size=pending.size, expected=size)
                 return None
-            return pending.commit()
+            return self.staged.add(pending)

@@ -10,13 +10,14 @@ are imported by the same rules; they carry no channel id, so the channel is the 
 export's title, or the one ``channel_name`` names (an archived channel's username, id or title, or a new
 channel's numeric id).
 
-**Validation before writing.** The whole file is read and every message checked and mapped first; a
-malformed or truncated file raises :class:`~tgvault.errors.ImportFormatError` naming the place (message
-index and id, field) before the archive or the media store is touched.
-
-**One transaction per import.** All channels of one import are written in one unit of work, committed at
-the end; an error on the way leaves the archive as it was. (Media files copied into the store before such
-an error stay there: they are content-addressed, so a later import simply reuses them.)
+**Streaming, in one transaction.** The export is read as a stream (one message of ``result.json``, or
+one HTML page, at a time) and written in batches of 500 into one unit of work, committed at the end, so
+an import of any size runs in flat memory. A malformed or truncated file raises
+:class:`~tgvault.errors.ImportFormatError` naming the place (message index and id, field) when the stream
+reaches it; the transaction is then rolled back and the archive is as it was. The files beside the export
+are copied as their messages are met, into a staging folder of the media store
+(:mod:`~tgvault.services.tdesktop_import.staged_files`), placed only once every message was written, just
+before the commit; after an error they are removed, so the media store is as it was too.
 
 The export is read by :mod:`tgvault.sources.tdesktop`; a post already archived is merged with the
 export's by the rule in :mod:`~tgvault.services.tdesktop_import.merge_rule`, and the export's files are
@@ -25,18 +26,20 @@ copied into the media store by :mod:`~tgvault.services.tdesktop_import.file_copi
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import itertools
+from collections.abc import Callable, Iterable
 from datetime import UTC, tzinfo
 from pathlib import Path
 
 from tgvault.domain import Channel
 from tgvault.errors import ChannelChoiceError, TimezoneRequiredError
 from tgvault.services.progress import Progress, SilentProgress
-from tgvault.services.tdesktop_import.channel_writes import ChannelWriter
+from tgvault.services.tdesktop_import.channel_writes import ChannelWriter, StreamSource
 from tgvault.services.tdesktop_import.file_copies import ExportFileCopier
-from tgvault.services.tdesktop_import.summaries import ImportSummary
+from tgvault.services.tdesktop_import.staged_files import StagedFiles
+from tgvault.services.tdesktop_import.summaries import ChannelImportSummary, ImportSummary
 from tgvault.sources.tdesktop import (
-    ExportChat,
+    ExportMessage,
     html_pages,
     locate_export,
     needs_timezone,
@@ -63,7 +66,7 @@ def import_tdesktop(
 
     ``channel_name`` picks one channel of a full-account export (by name or id). ``timezone`` is the zone
     of the computer that made an older export whose times have no UTC offset. Everything is validated
-    before anything is written, then written in one transaction (see
+    as the export is streamed and written in one transaction (see
     :mod:`~tgvault.services.tdesktop_import.merge_rule` for the merge rule). ``progress`` is told each
     channel's messages written of its total and the files stored, and receives the warnings (files
     missing from the export, refused paths), counted by kind. Raises :class:`ImportFormatError` for a
@@ -79,19 +82,40 @@ def import_tdesktop(
         return _import_html(
             located, uow_factory, media_store, channel_name=channel_name, timezone=timezone, progress=progress
         )
-    export = read_json_export(located, channel_name, timezone)
     media_store.prepare()
-    copier = ExportFileCopier(files=export.files, store=media_store, progress=progress)
-    writer = ChannelWriter(copier)
-    with uow_factory() as uow:
-        summaries = tuple(writer.import_chat(uow, chat) for chat in export.chats)
-        uow.commit()
+    staged = StagedFiles(media_store)
+    copier = ExportFileCopier(root=located.parent, staged=staged, progress=progress)
+    with read_json_export(located, channel_name, timezone) as export:
+        source = StreamSource(
+            total_bytes=export.size,
+            position=lambda: export.position,
+            writing=lambda: not export.timezone_missing,
+        )
+        summaries = _write(uow_factory, staged, ChannelWriter(copier), export.items(), source)
     return ImportSummary(
         source=export.path,
         channels=summaries,
         timezone_assumed=str(timezone) if export.local_times else None,
         warnings=dict(copier.warnings),
     )
+
+
+def _write(
+    uow_factory: Callable[[], UnitOfWork],
+    staged: StagedFiles,
+    writer: ChannelWriter,
+    items: Iterable[Channel | ExportMessage],
+    source: StreamSource,
+) -> tuple[ChannelImportSummary, ...]:
+    """Write the stream in one transaction; the staged files are placed just before it commits."""
+    try:
+        with uow_factory() as uow:
+            summaries = writer.import_stream(uow, items, source)
+            staged.place_all()
+            uow.commit()
+    finally:
+        staged.discard()
+    return summaries
 
 
 def _html_channel(uow: UnitOfWork, title: str, channel_name: str | None, folder: Path) -> Channel:
@@ -136,9 +160,8 @@ def _import_html(
     pages = html_pages(folder)
     local_times = needs_timezone(folder)
     if local_times and timezone is None:
-        read_html_export(
-            folder, 0, UTC
-        )  # a malformed message (a bad date) is named before a time zone is asked for
+        for _ in read_html_export(folder, 0, UTC):
+            pass  # a malformed message (a bad date) is named before a time zone is asked for
         raise TimezoneRequiredError(
             f"{folder}: this HTML export gives local times without a UTC offset; give the time zone of the "
             "computer that made it with --timezone, e.g. --timezone Europe/Berlin"
@@ -146,16 +169,24 @@ def _import_html(
     title = read_title(pages[0])
     with uow_factory() as uow:
         channel = _html_channel(uow, title, channel_name, folder)
-    export = read_html_export(folder, channel.id, timezone)
     media_store.prepare()
-    copier = ExportFileCopier(files=export.files, store=media_store, progress=progress)
-    writer = ChannelWriter(copier)
-    with uow_factory() as uow:
-        summary = writer.import_chat(uow, ExportChat(channel=channel, messages=export.messages))
-        uow.commit()
+    staged = StagedFiles(media_store)
+    copier = ExportFileCopier(root=folder, staged=staged, progress=progress)
+    read = [0]
+
+    def page_read(page: Path) -> None:
+        read[0] += page.stat().st_size
+
+    messages = read_html_export(folder, channel.id, timezone, on_page=page_read)
+    source = StreamSource(
+        total_bytes=sum(page.stat().st_size for page in pages), position=lambda: read[0], writing=lambda: True
+    )
+    summaries = _write(
+        uow_factory, staged, ChannelWriter(copier), itertools.chain((channel,), messages), source
+    )
     return ImportSummary(
         source=pages[0],
-        channels=(summary,),
-        timezone_assumed=str(timezone) if export.local_times else None,
+        channels=summaries,
+        timezone_assumed=str(timezone) if local_times else None,
         warnings=dict(copier.warnings),
     )

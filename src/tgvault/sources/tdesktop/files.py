@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
-from tgvault.sources.tdesktop.records import ExportFile, ExportMessage
+from tgvault.sources.tdesktop.records import ExportFile
 
-__all__ = ["find_file", "find_files"]
+__all__ = ["find_file"]
 
 
 def find_file(root: Path, value: str) -> ExportFile:
@@ -32,13 +31,3 @@ def find_file(root: Path, value: str) -> ExportFile:
     except OSError:
         size = None
     return ExportFile(name=value, path=candidate, size=size, refused=False)
-
-
-def find_files(root: Path, messages: Iterable[ExportMessage]) -> dict[str, ExportFile]:
-    """Every file the messages name, by the path the export writes (each looked up once)."""
-    found: dict[str, ExportFile] = {}
-    for message in messages:
-        for value in message.files:
-            if value not in found:
-                found[value] = find_file(root, value)
-    return found

@@ -29,16 +29,16 @@ What an HTML export gives, and how it maps (the structure Desktop has written si
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from datetime import tzinfo
 from pathlib import Path
 
 from selectolax.lexbor import LexborHTMLParser
 
 from tgvault.errors import ImportFormatError, SourceError
-from tgvault.sources.tdesktop.files import find_files
 from tgvault.sources.tdesktop.html_messages import PageReader
 from tgvault.sources.tdesktop.html_values import DATE_TITLE, node_text
-from tgvault.sources.tdesktop.records import ExportMessage, HtmlExport
+from tgvault.sources.tdesktop.records import ExportMessage
 
 __all__ = ["html_pages", "needs_timezone", "read_html_export", "read_title"]
 
@@ -55,28 +55,23 @@ def html_pages(folder: Path) -> list[Path]:
     return [path for _, path in sorted(found)]
 
 
-def read_html_export(folder: Path, channel_id: int, zone: tzinfo | None) -> HtmlExport:
-    """Read every page of an HTML export in ``folder``; posts get ``channel_id``.
+def read_html_export(
+    folder: Path, channel_id: int, zone: tzinfo | None, *, on_page: Callable[[Path], None] | None = None
+) -> Iterator[ExportMessage]:
+    """The messages of every page of an HTML export in ``folder``, page by page; posts get ``channel_id``.
 
-    Raises :class:`ImportFormatError` naming the page and message for a malformed or truncated page,
+    ``on_page`` is told each page read. One page at a time is parsed, so an export of any number of pages is read in flat memory. Raises
+    :class:`ImportFormatError` naming the page and message for a malformed or truncated page,
     :class:`TimezoneRequiredError` when a date has no UTC offset and ``zone`` is None.
     """
     pages = html_pages(folder)
     if not pages:
         raise ImportFormatError("no messages.html in this folder", location=str(folder))
     reader = PageReader(root=folder, channel_id=channel_id, zone=zone)
-    messages: dict[int, ExportMessage] = {}
     for page in pages:
-        for message in reader.page(page):
-            messages[message.post.message_id] = message
-    ordered = [messages[key] for key in sorted(messages)]
-    return HtmlExport(
-        title=read_title(pages[0]),
-        messages=ordered,
-        pages=tuple(pages),
-        local_times=reader.local_times,
-        files=find_files(folder, ordered),
-    )
+        yield from reader.page(page)
+        if on_page is not None:
+            on_page(page)
 
 
 def read_title(page: Path) -> str:

@@ -1,14 +1,13 @@
-"""The records a Telegram Desktop export is read into: channels, messages, and the files beside them."""
+"""The records a Telegram Desktop export is read into: messages, and the files beside them."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from tgvault.domain import Channel, Post
+from tgvault.domain import Post
 
-__all__ = ["ExportChat", "ExportFile", "ExportMessage", "HtmlExport", "JsonExport"]
+__all__ = ["ExportFile", "ExportMessage"]
 
 
 @dataclass(frozen=True)
@@ -36,36 +35,3 @@ class ExportFile:
     """The file's size in bytes, when it is there."""
     refused: bool
     """True when the path leads outside the export's folder (``../``, absolute, or through a symlink)."""
-
-
-@dataclass(frozen=True)
-class ExportChat:
-    """One channel of an export and its messages, in the export's order."""
-
-    channel: Channel
-    messages: list[ExportMessage]
-
-
-@dataclass(frozen=True)
-class JsonExport:
-    """A JSON export: its ``result.json``, the channels read from it, and the files its messages name."""
-
-    path: Path
-    chats: tuple[ExportChat, ...]
-    local_times: bool
-    """True when some time had no UTC offset and was read in the given zone."""
-    files: Mapping[str, ExportFile]
-    """Every file the messages name, by the path the export writes."""
-
-
-@dataclass(frozen=True)
-class HtmlExport:
-    """An HTML export: the chat's name (from the page header), its messages, and its pages."""
-
-    title: str
-    messages: list[ExportMessage]
-    pages: tuple[Path, ...]
-    local_times: bool
-    """True when some date had no UTC offset and was read in the given zone."""
-    files: Mapping[str, ExportFile]
-    """Every file the messages name, by the path the export writes."""
