@@ -101,7 +101,7 @@ class _Build:
                 plan, months[plan.channel.id], None if changes is None else changes[plan.channel.id]
             )
         landing_page(ctx, plans)
-        search_page(ctx, plans)
+        search_page(ctx, plans, self.months.search)
         planner.keep(plans, from_scratch=changes is None)
         ctx.writer.finish()
         ctx.report.channels = len(plans)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from tgvault.export.site.context import BuildContext
-from tgvault.export.site.formatting import MONTH_NAMES, format_full, month_label
+from tgvault.export.site.formatting import MONTH_NAMES, month_label
 from tgvault.export.site.options import Order
 from tgvault.export.site.page_keys import digest
 from tgvault.export.site.page_links import PageLinks
@@ -22,7 +22,7 @@ from tgvault.export.site.pages.layout import months_navigator, page_context, pag
 from tgvault.export.site.pages.permalinks import PermalinkPages
 from tgvault.export.site.plan import ChannelPlan, TimelinePage, day_anchor
 from tgvault.export.site.planned_posts import PlannedPost
-from tgvault.export.site.search import SearchEntry, searchable_text, shard_script
+from tgvault.export.site.search import SearchEntry, SearchIndex, month_script, search_entry
 
 
 @dataclass
@@ -41,6 +41,7 @@ class MonthPages:
     def __init__(self, ctx: BuildContext, permalink_pages: PermalinkPages) -> None:
         self.ctx = ctx
         self.permalink_pages = permalink_pages
+        self.search = SearchIndex(ctx)
 
     def write(
         self,
@@ -137,17 +138,10 @@ class MonthPages:
                         )
                 if shard_needed:
                     links = PageLinks("search.html", ctx.site)
-                    for post in ordered:
-                        entries.append(
-                            SearchEntry(
-                                message_id=post.message_id,
-                                url=links.to(page.path, f"post-{post.message_id}"),
-                                date=format_full(post.date, ctx.zone),
-                                text=searchable_text(post),
-                            )
-                        )
+                    entries.extend(search_entry(ctx, links, page.path, post) for post in ordered)
         if shard_needed:
-            writer.write(shard_path, shard_script(plan, month, entries), shard_key)
+            self.search.month(plan, month, entries)
+            writer.write(shard_path, month_script(plan, month, entries), shard_key)
 
     def _timeline_page(
         self,
