@@ -2,12 +2,13 @@
 
 ``search/i/<bucket>.js`` calls ``tgvaultSearch.bucket(bucket, {key: [count, chunks, first, id]})``;
 chunk ``n`` (1 and up) of a key is ``search/i/<bucket>/<id>-<n>.js`` calling
-``tgvaultSearch.chunk("<bucket>/<id>-<n>", flat)``. ``id`` numbers the keys of a bucket that have more
-than one chunk (0 for the others).
+``tgvaultSearch.chunk("<bucket>/<id>-<n>", flat)``. ``id`` names the chunks of a key that has more than
+one chunk (0 for the others): a checksum of the key, unique in its bucket.
 """
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
 
 from tgvault.export.site.search.postings import Posting, chunked, decode, encode
@@ -34,7 +35,7 @@ class BucketFile:
         self.writer = writer
         self.bucket = bucket
         self.entries: dict[str, Entry] = entries if entries is not None else {}
-        self._next_id = 1 + max((int(entry[3]) for entry in self.entries.values()), default=0)
+        self._ids = {int(entry[3]) for entry in self.entries.values()}
 
     @classmethod
     def read(cls, writer: SiteWriter, bucket: int) -> BucketFile:
@@ -66,8 +67,10 @@ class BucketFile:
             return
         key_id = int(old[3]) if old and old[3] else 0
         if len(chunks) > 1 and not key_id:
-            key_id = self._next_id
-            self._next_id += 1
+            key_id = zlib.crc32(key.encode("utf-8")) or 1  # the same for the same key, in any build
+            while key_id in self._ids:
+                key_id += 1
+            self._ids.add(key_id)
         for number in range(1, len(chunks)):
             name = f"{self.bucket}/{key_id}-{number}"
             self.writer.write(

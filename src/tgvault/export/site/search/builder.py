@@ -72,13 +72,17 @@ class SearchIndex:
         self._seen.add((channel_id, month))
         slot = self._slot(channel_id)
         key = month_key(month)
-        old = self._old_texts(channel_id, month) if self._patching else {}
+        old_rows = self._old_rows(channel_id, month) if self._patching else {}
+        old = {message_id: str(row[3]) for message_id, row in old_rows.items()}
         blocks: dict[int, list[list[Any]]] = defaultdict(list)
         for entry in entries:
             blocks[entry.message_id >> BLOCK_SHIFT].append(
                 [entry.message_id, entry.url, entry.date, entry.text]
             )
         for block, rows in blocks.items():
+            kept = sum(1 for message_id in old_rows if message_id >> BLOCK_SHIFT == block)
+            if kept == len(rows) and all(old_rows.get(row[0]) == row for row in rows):
+                continue  # an incremental build keeps the block as it is
             name = f"{channel_id}/{key}/{block}"
             self.writer.write(block_path(channel_id, month, block), js_call("text", name, rows))
         for block in {message_id >> BLOCK_SHIFT for message_id in old} - set(blocks):
@@ -140,6 +144,7 @@ class SearchIndex:
         else:
             posts = sum(len(plan.posts) for plan in self.ctx.site.channels.values())
             self._buckets = bucket_count(posts)
+            self._slots = {channel_id: slot for slot, channel_id in enumerate(sorted(self.ctx.site.channels))}
             self._spill = PostingSpill(self._buckets, 256)
 
     def _slot(self, channel_id: int) -> int:
@@ -149,20 +154,20 @@ class SearchIndex:
             self._slots[channel_id] = slot
         return slot
 
-    def _old_texts(self, channel_id: int, month: int) -> dict[int, str]:
-        """The texts of a month's posts as the earlier build indexed them, by message id."""
+    def _old_rows(self, channel_id: int, month: int) -> dict[int, list[Any]]:
+        """A month's posts as the earlier build kept them (id, link, date, text), by message id."""
         folder = self.writer.out_dir / "search" / "t" / str(channel_id) / month_key(month)
-        texts: dict[int, str] = {}
+        rows: dict[int, list[Any]] = {}
         if not folder.is_dir():
-            return texts
+            return rows
         for path in folder.glob("*.js"):
             arguments = read_script(path, "text")
             if not arguments or len(arguments) != 2 or not isinstance(arguments[1], list):
                 continue
             for row in arguments[1]:
                 if isinstance(row, list) and len(row) == 4 and isinstance(row[0], int):
-                    texts[row[0]] = str(row[3])
-        return texts
+                    rows[row[0]] = row
+        return rows
 
     def _index_unseen_months(self, plans: Sequence[ChannelPlan]) -> None:
         """Months no page builder handed over (their pages were current): read from the archive."""
@@ -206,8 +211,8 @@ class SearchIndex:
                 year, number = key.split("-")
                 month = int(year) * 12 + int(number) - 1
                 slot = self._slot(channel_id)
-                for message_id, text in self._old_texts(channel_id, month).items():
-                    for gone in index_keys(text):
+                for message_id, row in self._old_rows(channel_id, month).items():
+                    for gone in index_keys(str(row[3])):
                         self._removed[gone].add((month, slot, message_id))
                     self.writer.drop(block_path(channel_id, month, message_id >> BLOCK_SHIFT))
                 del months[key]
@@ -240,7 +245,8 @@ class SearchIndex:
             "blockShift": BLOCK_SHIFT,
             "channels": channels,
             "months": {
-                str(channel_id): dict(sorted(months.items())) for channel_id, months in self._months.items()
+                str(channel_id): dict(sorted(months.items()))
+                for channel_id, months in sorted(self._months.items())
             },
         }
         self.writer.write(MANIFEST_PATH, js_call("manifest", manifest))
