@@ -16,10 +16,46 @@ __all__ = ["SYLLABLES", "search_texts"]
 
 # Syllables of made-up words, per script: words are drawn from a Zipf-like vocabulary built from them.
 SYLLABLES = {
-    "latin": ["ka", "lo", "mi", "ne", "ru", "sta", "ver", "qu", "é", "ü", "ñ", "tion", "ar", "chi", "bo", "de"],
+    "latin": [
+        "ka",
+        "lo",
+        "mi",
+        "ne",
+        "ru",
+        "sta",
+        "ver",
+        "qu",
+        "é",
+        "ü",
+        "ñ",
+        "tion",
+        "ar",
+        "chi",
+        "bo",
+        "de",
+    ],
     "cyrillic": ["ка", "ло", "ми", "не", "ру", "ста", "вер", "ё", "щи", "ой", "ть", "пра", "зо", "ды"],
     "arabic": ["كا", "لو", "مي", "نَ", "رو", "ست", "فر", "قا", "عل", "حم", "سلا", "دي"],
-    "cjk": ["東", "京", "都", "大", "阪", "市", "日", "本", "語", "档", "案", "保", "存", "の", "で", "す", "カ", "タ"],
+    "cjk": [
+        "東",
+        "京",
+        "都",
+        "大",
+        "阪",
+        "市",
+        "日",
+        "本",
+        "語",
+        "档",
+        "案",
+        "保",
+        "存",
+        "の",
+        "で",
+        "す",
+        "カ",
+        "タ",
+    ],
     "thai": ["กา", "ขอ", "ภา", "ษา", "ไท", "ย", "สวั", "สดี", "ครับ", "ค่ะ"],
 }
 SENTENCES = LATIN + CYRILLIC + ARABIC + CJK + ["ภาษาไทยไม่มีการเว้นวรรคระหว่างคำ ข่าวสารประจำวัน"]
@@ -49,7 +85,9 @@ def search_texts(count: int, seed: int = 1, start: datetime | None = None) -> It
             if kind < 0.45:
                 parts.append(rng.choice(SENTENCES))
             elif kind < 0.85:
-                words = [vocabulary[min(int(rng.paretovariate(1.1)) - 1, len(vocabulary) - 1)] for _ in range(8)]
+                words = [
+                    vocabulary[min(int(rng.paretovariate(1.1)) - 1, len(vocabulary) - 1)] for _ in range(8)
+                ]
                 words += [rng.choice(vocabulary) for _ in range(rng.randint(2, 12))]
                 rng.shuffle(words)
                 parts.append(" ".join(words).capitalize() + ".")

@@ -270,7 +270,13 @@
     var fragment = document.createDocumentFragment();
     var at = start;
     if (start > 0) fragment.appendChild(document.createTextNode("…"));
-    spans.forEach(function (span) {
+    var merged = [];
+    spans.forEach(function (span) { // overlapping matches (東京 and 京都 in 東京都) make one mark
+      var last = merged[merged.length - 1];
+      if (last && span[0] <= last[1]) last[1] = Math.max(last[1], span[1]);
+      else merged.push([span[0], span[1]]);
+    });
+    merged.forEach(function (span) {
       if (span[0] < at || span[1] > end) return;
       fragment.appendChild(document.createTextNode(fold.chars.slice(at, span[0]).join("")));
       var mark = document.createElement("mark");
