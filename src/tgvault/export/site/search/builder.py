@@ -145,7 +145,7 @@ class SearchIndex:
             posts = sum(len(plan.posts) for plan in self.ctx.site.channels.values())
             self._buckets = bucket_count(posts)
             self._slots = {channel_id: slot for slot, channel_id in enumerate(sorted(self.ctx.site.channels))}
-            self._spill = PostingSpill(self._buckets, 256)
+            self._spill = PostingSpill(self._buckets, max(16, self._buckets // 16))
 
     def _slot(self, channel_id: int) -> int:
         slot = self._slots.get(channel_id)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from tgvault.export.site.search.postings import Posting, order
-from tgvault.export.site.search.tokens import bucket_of
+from tgvault.export.site.search.tokens import BUCKET_PREFIX, bucket_of
 
 FLUSH_AT = 400_000  # postings buffered in memory before they go to the temporary files
 
@@ -26,13 +26,18 @@ class PostingSpill:
         self._folder = tempfile.TemporaryDirectory(prefix="tgvault-search-")
         self._buffers: list[list[str]] = [[] for _ in range(self.partitions)]
         self._buffered = 0
+        self._bucket_of: dict[str, int] = {}  # bucket by the first characters of a key
 
     def add(self, keys: set[str], posting: Posting) -> None:
         """File a post's keys."""
         tail = "\t%d\t%d\t%d\n" % posting  # noqa: UP031 - the fastest way in a loop this hot
-        buckets, partitions, buffers = self.buckets, self.partitions, self._buffers
+        buckets, partitions, buffers, known = self.buckets, self.partitions, self._buffers, self._bucket_of
         for key in keys:
-            buffers[bucket_of(key, buckets) % partitions].append(key + tail)
+            prefix = key[:BUCKET_PREFIX]
+            bucket = known.get(prefix)
+            if bucket is None:
+                bucket = known[prefix] = bucket_of(prefix, buckets)
+            buffers[bucket % partitions].append(f"{bucket}\t{key}{tail}")
         self._buffered += len(keys)
         if self._buffered >= FLUSH_AT:
             self._flush()
@@ -57,10 +62,8 @@ class PostingSpill:
             if path.exists():
                 with path.open(encoding="utf-8") as lines:
                     for line in lines:
-                        key, month, slot, message_id = line.rstrip("\n").split("\t")
-                        by_bucket[bucket_of(key, self.buckets)][key].append(
-                            (int(month), int(slot), int(message_id))
-                        )
+                        bucket, key, month, slot, message_id = line.split("\t")
+                        by_bucket[int(bucket)][key].append((int(month), int(slot), int(message_id)))
                 path.unlink()
             for keys in by_bucket.values():
                 for postings in keys.values():
