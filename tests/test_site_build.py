@@ -122,7 +122,7 @@ def test_hostile_text_names_titles_and_links_are_escaped_or_neutralised(site: Si
             assert not any(name.startswith("on") for name in attrs), (page, tag, attrs)
             if tag == "script":
                 assert attrs.get("src", "").endswith(
-                    ("static/site.js", "static/search.js", "search/manifest.js")
+                    ("static/site.js", "static/search.js", "search/index.js")
                 )
             if tag == "img":
                 assert attrs.get("src") != "x"
@@ -179,7 +179,7 @@ def test_a_rebuild_after_one_new_post_writes_only_the_affected_pages(site: Site)
         "c/1001/stats.html",
         "search/1001/2024-03.js",  # the month's list of indexed posts
         "search/t/1001/2024-03/31.js",  # the text block holding the new post (ids 496-511)
-        "search/manifest.js",  # posts per month
+        "search/index.js",  # the search manifest: posts per month
         "index.html",  # the post count on the list of channels
     }
     written = set(second.written_paths)
@@ -351,7 +351,7 @@ def test_search_text_blocks_hold_each_months_posts_and_the_manifest_lists_them(s
         texts.update({row[0]: row[3] for row in payload[1]})
     assert SEARCH_WORD in texts[18]
     assert 67 == len(texts)
-    manifest = (site.out / "search/manifest.js").read_text("utf-8")
+    manifest = (site.out / "search/index.js").read_text("utf-8")
     assert '"2024-03":67' in manifest
     assert "<script>" in manifest  # the hostile title as JSON data; the search page inserts text, never HTML
 
@@ -423,7 +423,7 @@ def test_the_writer_refuses_two_pages_on_one_path_and_paths_outside_the_site(tmp
 
 def test_an_empty_archive_builds_an_index_and_a_search_page(unit_of_work: UoW, tmp_path: Path) -> None:
     report = build_site(unit_of_work, LocalMediaStore(tmp_path / "m"), SiteOptions(out_dir=tmp_path / "s"))
-    assert {"index.html", "search.html", "search/manifest.js"} <= set(report.written_paths)
+    assert {"index.html", "search.html", "search/index.js"} <= set(report.written_paths)
     assert "The archive has no channels yet." in (tmp_path / "s/index.html").read_text()
 
 

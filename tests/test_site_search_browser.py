@@ -99,7 +99,7 @@ def test_a_query_in_any_script_finds_and_highlights_its_post(
     assert not any(
         path.startswith("search/") and path.count("/") == 2 and "/i/" not in path and "/t/" not in path
         for path in requested
-        if path != "search/manifest.js"
+        if path != "search/index.js"
     )
 
 

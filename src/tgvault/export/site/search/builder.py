@@ -27,7 +27,7 @@ from tgvault.export.site.search.spill import PostingSpill
 from tgvault.export.site.search.tokens import bucket_of, index_keys
 
 VERSION = 1  # of the index layout; another version makes the next build start from scratch
-MANIFEST_PATH = "search/manifest.js"
+MANIFEST_PATH = "search/index.js"
 BLOCK_SHIFT = 4  # a text block holds the posts whose message ids agree but for the low 4 bits
 PAGE_SIZE = 20  # results a page of search results shows
 POSTS_PER_BUCKET = 12  # a build from scratch picks about one bucket per this many posts
@@ -52,7 +52,7 @@ class SearchIndex:
     def __init__(self, ctx: BuildContext) -> None:
         self.ctx = ctx
         self.writer = ctx.writer
-        old = read_script(self.writer.out_dir / MANIFEST_PATH, "manifest")
+        old = read_script(self.writer.out_dir / MANIFEST_PATH, "index")
         self._old: dict[str, Any] | None = old[0] if old and isinstance(old[0], dict) else None
         self._patching: bool | None = None  # decided when the first month arrives
         self._buckets = 0
@@ -249,4 +249,4 @@ class SearchIndex:
                 for channel_id, months in sorted(self._months.items())
             },
         }
-        self.writer.write(MANIFEST_PATH, js_call("manifest", manifest))
+        self.writer.write(MANIFEST_PATH, js_call("index", manifest))

@@ -23,7 +23,7 @@ class IndexReader:
 
     def __init__(self, site: Path) -> None:
         self.site = site
-        manifest = read_script(site / "search/manifest.js", "manifest")
+        manifest = read_script(site / "search/index.js", "index")
         if not manifest or not isinstance(manifest[0], dict):
             raise SiteError(f"no search index in {site}")
         self.manifest: dict[str, Any] = manifest[0]

@@ -1,5 +1,5 @@
 /* tgvault search. The index (see docs/search.md) is a set of small script files calling tgvaultSearch.*:
-   search/manifest.js, one bucket per query term (search/i/<bucket>.js), more chunks of long posting lists
+   search/index.js, one bucket per query term (search/i/<bucket>.js), more chunks of long posting lists
    only when needed, and the text of the results shown (search/t/...). Scripts rather than fetch, so it
    works from file:// too. Post text is untrusted: results are built with DOM nodes and textContent only. */
 (function () {
@@ -25,7 +25,7 @@
   }
 
   window.tgvaultSearch = {
-    manifest: function (data) { manifest = data; start(); },
+    index: function (data) { manifest = data; start(); },
     bucket: function (bucket, entries) { arrive("i" + bucket, entries); },
     chunk: function (name, flat) { arrive("c" + name, flat); },
     text: function (name, rows) { arrive("t" + name, rows); },
