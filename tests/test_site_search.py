@@ -16,6 +16,7 @@ import pytest
 
 from search_archive import CHANNELS, MARKED, STAMP, UoW, build, fill, sqlite_archive
 from tgvault.domain import Post
+from tgvault.export.site.search.buckets import BucketFile
 from tgvault.export.site.search.entries import searchable_text
 from tgvault.export.site.search.lookup import IndexReader
 from tgvault.export.site.search.postings import CHUNK, chunked, decode, encode, order
@@ -273,3 +274,35 @@ def test_edits_and_removed_channels_leave_the_index(unit_of_work: UoW, tmp_path:
     assert reader.search("zanzibar")  # the other posts about it are still found
     build(unit_of_work, tmp_path / "fresh", full=True)
     assert index_files(tmp_path / "fresh") == index_files(tmp_path / "site")
+
+
+def test_a_build_that_stopped_half_way_is_followed_by_an_index_from_scratch(
+    unit_of_work: UoW, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fill(unit_of_work, 200)
+    site = tmp_path / "site"
+    build(unit_of_work, site)
+    unfinished = tmp_path / "site.tgvault-search-unfinished"
+    assert not unfinished.exists()  # only while the index is written
+    with unit_of_work() as uow:
+        uow.posts.upsert_many(
+            [Post(channel_id=CHANNELS[1].id, message_id=77_777, date=STAMP, text="Platypus")],
+            STAMP + timedelta(days=1),
+        )
+        uow.commit()
+    saved = BucketFile.save
+
+    def save_one_then_stop(self: BucketFile) -> None:
+        saved(self)
+        raise KeyboardInterrupt  # the build is stopped after its text blocks and a bucket are written
+
+    monkeypatch.setattr(BucketFile, "save", save_one_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        build(unit_of_work, site)
+    assert unfinished.exists()
+    monkeypatch.setattr(BucketFile, "save", saved)
+    assert build(unit_of_work, site).incremental  # the pages are brought up to date as usual
+    assert not unfinished.exists()
+    assert [(CHANNELS[1].id, 77_777)] == IndexReader(site).search("platypus")
+    build(unit_of_work, tmp_path / "fresh", full=True)
+    assert index_files(tmp_path / "fresh") == index_files(site)

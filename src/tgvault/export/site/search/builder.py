@@ -5,7 +5,9 @@ then writes the index. A build from scratch (a full build, a new plan, or no usa
 spills every post's keys to temporary files (:mod:`~tgvault.export.site.search.spill`) and writes every
 bucket; months it was not handed are read from the archive. An incremental build compares each month
 handed over with the texts the earlier build kept (``search/t/...``) and rewrites only the buckets of the
-keys that gained or lost a post, plus the manifest.
+keys that gained or lost a post, plus the manifest. A mark beside the site folder
+(``<folder>.tgvault-search-unfinished``) stays while the index is being written: a build that stopped
+half way is followed by one that writes the index from scratch.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Any
 
 from tgvault.export.site.context import BuildContext
 from tgvault.export.site.formatting import month_key
+from tgvault.export.site.manifest import manifest_path
+from tgvault.export.site.options import SiteError
 from tgvault.export.site.page_links import PageLinks
 from tgvault.export.site.plan import ChannelPlan
 from tgvault.export.site.richtext import clean_text
@@ -60,6 +64,9 @@ class SearchIndex:
         self._months: dict[int, dict[str, int]] = defaultdict(dict)  # channel → month key → posts
         self._seen: set[tuple[int, int]] = set()
         self._spill: PostingSpill | None = None
+        self._unfinished = manifest_path(self.writer.out_dir).with_name(
+            f"{self.writer.out_dir.name}.tgvault-search-unfinished"
+        )
         self._added: dict[str, set[Posting]] = defaultdict(set)
         self._removed: dict[str, set[Posting]] = defaultdict(set)
 
@@ -119,6 +126,7 @@ class SearchIndex:
                 self._forget_missing_months(plans)
                 self._patch()
             self._write_manifest(plans)
+            self._unfinished.unlink(missing_ok=True)
         finally:
             if self._spill is not None:
                 self._spill.close()
@@ -129,8 +137,15 @@ class SearchIndex:
         if self._patching is not None:
             return
         old = self._old
+        # A build that stopped half way leaves this mark: its index may be half patched, so start afresh.
+        interrupted = self._unfinished.exists()
+        try:
+            self._unfinished.touch()
+        except OSError as exc:
+            raise SiteError(f"cannot write beside the site folder: {exc.strerror or exc}") from exc
         self._patching = bool(
-            self.writer.incremental
+            not interrupted
+            and self.writer.incremental
             and not self.writer.full
             and old
             and old.get("v") == VERSION
