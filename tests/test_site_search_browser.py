@@ -12,6 +12,8 @@ import pytest
 from search_archive import CHANNELS, build, fill, sqlite_archive
 from served_site import CHROMIUM, Browsing, served
 from test_site_axe import AXE_DIR, AXE_URL, _violations
+from tgvault.export.site.search.lookup import IndexReader
+from tgvault.export.site.search.postings import CHUNK
 
 pytestmark = [
     pytest.mark.browser,
@@ -161,3 +163,29 @@ def test_the_index_files_are_small(browsing: Browsing) -> None:
     site: Path = browsing.site
     buckets = list((site / "search/i").glob("*.js"))
     assert max(path.stat().st_size for path in buckets) < 100_000
+
+
+@pytest.mark.parametrize("query", ["e", "a", "ka", "ка на", "the archive", "東京"])
+def test_paging_through_long_posting_lists_gives_every_result_in_order(
+    browsing: Browsing, page: Any, query: str
+) -> None:
+    """Frequent terms have posting lists of several chunks: the first page is final (the newest posts,
+    in order) after loading only some chunks, and loading on gives exactly what the index holds."""
+    reader = IndexReader(browsing.site)
+    slots = {channel_id: slot for slot, channel_id in reader.channels.items()}
+    expected = [[slots[channel_id], message_id] for channel_id, message_id in reader.search(query)]
+    page.goto(browsing.base + "search.html")
+    page.wait_for_function("() => document.getElementById('search-channel').options.length > 1")
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    run = "([q, n]) => new Promise(done => tgvaultSearch.results(q, n, (r, c) => done([r, c])))"
+    first, _ = page.evaluate(run, [query, 20])
+    chunks_for_first = sum(1 for url in requested if "/search/i/" in url and url.count("/") > 5)
+    assert expected[:20] == [[slot, message_id] for _month, slot, message_id in first]
+    every, complete = page.evaluate(run, [query, 1_000_000])
+    assert complete
+    assert expected == [[slot, message_id] for _month, slot, message_id in every]
+    chunks_for_all = sum(1 for url in requested if "/search/i/" in url and url.count("/") > 5)
+    if query in ("e", "a"):
+        assert len(expected) > CHUNK  # a list of more than one chunk
+        assert chunks_for_first < chunks_for_all  # the first page did not need every chunk
