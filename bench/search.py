@@ -324,7 +324,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-pagefind", action="store_true")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", type=Path, help="build in this folder and keep it")
+    parser.add_argument("--queries-only", type=Path, help="only run the queries against this built site")
     args = parser.parse_args(argv)
+    if args.queries_only:
+        with serving(args.queries_only) as base:
+            rows = summary(measure_queries(base, peer=False))
+        rows["index"] = folder_size(args.queries_only / "search")
+        log(f"queries: {json.dumps({k: v for k, v in rows.items() if k != 'queries'})}")
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        out = RESULTS / f"search-queries-{datetime.now(UTC):%Y%m%dT%H%M%S}.json"
+        out.write_text(json.dumps(rows, indent=1, ensure_ascii=False), encoding="utf-8")
+        return 0
     work = args.keep or Path(tempfile.mkdtemp(prefix="tgvault-search-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {"posts": args.posts, "queries": QUERIES}
@@ -352,9 +362,9 @@ def main(argv: list[str] | None = None) -> int:
             folder = work / "synthetic"
             shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir()
-            synthetic = synthetic_index(
-                folder, args.synthetic, args.seed, work / "site" if args.posts else None
-            )
+            template = work / "site" if (work / "site" / "search.html").is_file() else None
+            synthetic = synthetic_index(folder, args.synthetic, args.seed, template)
+            log(f"synthetic index built: {synthetic}")
             synthetic["index"] = folder_size(folder / "site" / "search")
             with serving(folder / "site") as base:
                 synthetic.update(summary(measure_queries(base, peer=False)))

@@ -30,7 +30,7 @@ from tgvault.export.site.search.scripts import js_call, read_script
 from tgvault.export.site.search.spill import PostingSpill
 from tgvault.export.site.search.tokens import bucket_of, index_keys
 
-VERSION = 1  # of the index layout; another version makes the next build start from scratch
+VERSION = 2  # of the index layout; another version makes the next build start from scratch
 MANIFEST_PATH = "search/index.js"
 BLOCK_SHIFT = 4  # a text block holds the posts whose message ids agree but for the low 4 bits
 PAGE_SIZE = 20  # results a page of search results shows

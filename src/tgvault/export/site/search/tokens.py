@@ -14,9 +14,9 @@ matches when every query term is a substring of one of its words (a pair from a 
 a pair, a single character anywhere in a run). Terms longer than :data:`MAX_KEY` characters are looked up
 by their first :data:`MAX_KEY` characters, so they find a superset, never less.
 
-Index keys: every substring of one or two characters of a word (``grams``, looked up exactly), and every
-suffix of three or more (cut to :data:`MAX_KEY`), looked up by prefix. Keys go to a bucket by a hash of
-their first three characters, so one query term reads one bucket.
+Index keys: every substring of one to three characters of a word (``grams``, looked up exactly), and
+every suffix of four or more (cut to :data:`MAX_KEY`), looked up by prefix. Keys go to a bucket by a hash
+of their first four characters, so one query term reads one bucket.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import unicodedata
 from collections.abc import Iterator
 
 MAX_KEY = 20  # characters kept of a suffix key (and of a query term when looked up)
-BUCKET_PREFIX = 3  # characters of a key that choose its bucket
+BUCKET_PREFIX = 4  # characters of a key that choose its bucket (shorter terms are looked up as grams)
 
 # Scripts without spaces between words: cut into character pairs.
 _NO_SPACE_RANGES = (
@@ -123,12 +123,13 @@ def _runs(text: str) -> Iterator[tuple[int, str]]:
 
 
 def index_keys(text: str) -> set[str]:
-    """Every key a text is filed under: the one- and two-character grams and the suffixes of its words."""
+    """Every key a text is filed under: the grams of one to three characters and the suffixes of its words."""
     keys: set[str] = set()
     for word in set(words(normalise(text))):
         length = len(word)
         keys.update(word)
         keys.update(word[i : i + 2] for i in range(length - 1))
+        keys.update(word[i : i + 3] for i in range(length - 2))
         keys.update(word[i : i + MAX_KEY] for i in range(length - BUCKET_PREFIX + 1))
     return keys
 
