@@ -232,10 +232,7 @@ def test_with_the_example_config_status_says_what_to_run(tmp_path: Path) -> None
     shutil.copy(ROOT / "config" / "tgvault.example.toml", tmp_path / "tgvault.toml")
     missing = tgvault(tmp_path, "status")
     assert 1 == missing.returncode
-    assert (
-        "`tgvault sync` archives the 1 channel configured in tgvault.toml (`tgvault run` keeps it archived)"
-        in missing.stderr
-    )
+    assert "`tgvault sync` archives the 1 channel configured in tgvault.toml (`tgvault run` keeps it archived)" in missing.stderr
     assert not (tmp_path / "data").exists()
     assert 0 == tgvault(tmp_path, "db", "upgrade").returncode
     empty = tgvault(tmp_path, "status")
