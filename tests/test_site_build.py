@@ -177,13 +177,17 @@ def test_a_rebuild_after_one_new_post_writes_only_the_affected_pages(site: Site)
         "c/1001/feed.atom",
         "c/1001/feed.rss",
         "c/1001/stats.html",
-        "search/1001/2024-03.js",  # the month's search shard
-        "search/index.js",  # shard sizes
+        "search/1001/2024-03.js",  # the month's list of indexed posts
+        "search/t/1001/2024-03/31.js",  # the text block holding the new post (ids 496-511)
+        "search/index.js",  # the search manifest: posts per month
         "index.html",  # the post count on the list of channels
     }
-    assert expected == set(second.written_paths)
-    assert (len(expected), 0) == (second.written, second.removed)
-    assert first.pages + 1 == second.pages
+    written = set(second.written_paths)
+    buckets = {path for path in written if path.startswith("search/i/")}
+    assert expected == written - buckets
+    assert 0 < len(buckets) < 16  # only the buckets of the new post's words (of 16)
+    assert (len(written), 0) == (second.written, second.removed)
+    assert first.pages + 2 == second.pages  # the permalink and the search index's text block
     third = site.build()
     assert (0, 0, second.pages) == (third.written, third.removed, third.unchanged)
 
@@ -211,7 +215,7 @@ def test_an_edit_rewrites_the_post_and_the_replies_quoting_it(site: Site) -> Non
         uow.commit()
     report = site.build()
     written = set(report.written_paths)
-    assert {"c/1001/2024/01.html", "c/1001/posts/2.html", "search/1001/2024-01.js"} <= written
+    assert {"c/1001/2024/01.html", "c/1001/posts/2.html", "search/t/1001/2024-01/0.js"} <= written
     # replies quote the replied text, wherever they are
     assert {"c/1001/posts/12.html", "c/2002/posts/2.html", "c/2002/2024/03.html"} <= written
     assert "Edited text about Kenya" in site.page("c/2002/2024/03.html")
@@ -235,7 +239,9 @@ def test_pages_that_are_no_longer_planned_are_removed(site: Site) -> None:
     stray.write_text("mine")
     report = site.build(channel_ids=(NEWS.id,))
     assert report.removed > 0
-    assert all(path.startswith(("c/2002/", "search/2002/")) for path in report.removed_paths)
+    assert all(
+        path.startswith(("c/2002/", "search/2002/", "search/t/2002/")) for path in report.removed_paths
+    )
     assert not (site.out / "c/2002").exists()
     assert stray.read_text() == "mine"  # files the site did not write are left alone
 
@@ -337,17 +343,17 @@ def test_a_file_not_downloaded_shows_its_stored_thumbnail(site: Site) -> None:
     ).read_bytes()
 
 
-def test_search_shards_hold_each_months_posts_and_the_index_lists_them(site: Site) -> None:
+def test_search_text_blocks_hold_each_months_posts_and_the_manifest_lists_them(site: Site) -> None:
     site.build()
-    shard = (site.out / "search/1001/2024-03.js").read_text("utf-8")
-    assert shard.startswith("tgvaultSearch.shard(")
-    payload = json.loads(shard[len("tgvaultSearch.shard(") : -3])
-    texts = {row[0]: row[3] for row in payload["p"]}
+    texts = {}
+    for block in (site.out / "search/t/1001/2024-03").glob("*.js"):
+        payload = json.loads("[" + block.read_text("utf-8")[len("tgvaultSearch.text(") : -3] + "]")
+        texts.update({row[0]: row[3] for row in payload[1]})
     assert SEARCH_WORD in texts[18]
     assert 67 == len(texts)
-    index = (site.out / "search/index.js").read_text("utf-8")
-    assert '"f":"search/1001/2024-03.js","n":67' in index
-    assert "<script>" in index  # the hostile title as JSON data; the search page inserts text, never HTML
+    manifest = (site.out / "search/index.js").read_text("utf-8")
+    assert '"2024-03":67' in manifest
+    assert "<script>" in manifest  # the hostile title as JSON data; the search page inserts text, never HTML
 
 
 def test_media_is_hardlinked_by_default_and_copied_or_symlinked_on_request(

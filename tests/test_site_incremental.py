@@ -282,10 +282,13 @@ def test_a_rebuild_after_new_posts_reads_and_renders_only_what_they_reach(
     assert (True, 20) == (second.incremental, second.changed_posts)
     # 20 permalinks, the month's last page and the 2 new ones, the page before them (its pager), the
     # month's pages' day navigation (a new day): 31 timeline pages of January; then the shard, the
-    # channel's index, stats, feeds, the root, search page and index, the static files.
-    assert 20 + 31 + 1 + 4 + 3 <= second.rendered <= 20 + 32 + 1 + 4 + 3 + 10
+    # channel's index, stats, feeds, the root, search page and index, the static files; and the search
+    # index's text blocks of the new posts (ids 288-303, 304-319, 320-335) and the buckets of their words.
+    index_files = sum(1 for path in second.written_paths if path.startswith(("search/i/", "search/t/")))
+    assert {"search/t/1001/2024-01/18.js", "search/t/1001/2024-01/20.js"} <= set(second.written_paths)
+    assert 20 + 31 + 1 + 4 + 3 <= second.rendered - index_files <= 20 + 32 + 1 + 4 + 3 + 10
     assert 20 + 2 + 1 + 4 + 2 <= second.written <= second.rendered
-    assert first.pages + 20 + 2 == second.pages
+    assert first.pages + 20 + 2 + 2 == second.pages  # 2 new text blocks of the search index
     sites.fresh()
     assert_same_site(tmp_path / "site", tmp_path / "fresh")
     third = sites.build("site")

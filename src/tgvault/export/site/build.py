@@ -28,6 +28,7 @@ from tgvault.export.site.pages.tags import TagPages
 from tgvault.export.site.plan import ChannelPlan
 from tgvault.export.site.planning import Planner
 from tgvault.export.site.render import Renderer, static_files
+from tgvault.export.site.search import SearchIndex
 from tgvault.export.site.writer import MediaFiles, SiteWriter
 
 
@@ -91,11 +92,12 @@ class _Build:
             for month in _months_to_write(plan, None if changes is None else changes[plan.channel.id])
         ]
         ctx.progress.started("writing pages", sum(posts_in(plan, month) for plan, month, _ in units), "posts")
-        MonthWriting(ctx).run(units)
+        search = SearchIndex(ctx)  # built here, from what each month's unit hands back
+        MonthWriting(ctx, search).run(units)
         for plan in plans:
             self._channel(plan, None if changes is None else changes[plan.channel.id])
         landing_page(ctx, plans)
-        search_page(ctx, plans)
+        search_page(ctx, plans, search)
         planner.keep(plans, from_scratch=changes is None)
         ctx.writer.finish()
         ctx.report.channels = len(plans)

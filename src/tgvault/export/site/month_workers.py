@@ -23,6 +23,7 @@ from tgvault.export.site.incremental import ChannelChanges
 from tgvault.export.site.pages.months import MonthPages
 from tgvault.export.site.pages.permalinks import PermalinkPages
 from tgvault.export.site.plan import ChannelPlan, TimelinePage
+from tgvault.export.site.search import SearchEntry, SearchIndex
 from tgvault.export.site.writer import BatchResult, BatchWriter
 
 # With ``workers`` left to its default, a build with fewer posts to write than this stays in one process
@@ -42,6 +43,15 @@ class MonthUnit:
     permalinks: frozenset[int] | None = None  # the page indexes whose permalinks to key (None: all)
     shard: bool = True
     incremental: bool = False
+
+
+@dataclass(frozen=True)
+class MonthResult:
+    """What a unit did: the files it wrote (for the manifest) and, when it wrote the month's search shard,
+    the month's posts as the search index is to learn them (the index is built in the parent)."""
+
+    batch: BatchResult
+    search: list[SearchEntry] | None
 
 
 @dataclass
@@ -80,7 +90,7 @@ def _start_worker() -> None:
         _shared.ctx.uow_factory().release_inherited_connections()
 
 
-def render_month(unit: MonthUnit) -> BatchResult:
+def render_month(unit: MonthUnit) -> MonthResult:
     """Render and write the pages of one unit (in a worker, or in the parent)."""
     shared = _shared
     if shared is None:  # pragma: no cover - a unit is only ever run inside MonthWriting.run
@@ -96,7 +106,7 @@ def render_month(unit: MonthUnit) -> BatchResult:
     plan = ctx.site.channels[unit.channel_id]
     layout = shared.layouts[unit.channel_id]
     if unit.incremental:
-        months.write(
+        search = months.write(
             plan,
             unit.month,
             layout.navigation,
@@ -107,8 +117,8 @@ def render_month(unit: MonthUnit) -> BatchResult:
             shard=unit.shard,
         )
     else:
-        months.write(plan, unit.month, layout.navigation, layout.display, layout.position)
-    return out.finish()
+        search = months.write(plan, unit.month, layout.navigation, layout.display, layout.position)
+    return MonthResult(out.finish(), search)
 
 
 def posts_in(plan: ChannelPlan, month: int) -> int:
@@ -119,8 +129,9 @@ def posts_in(plan: ChannelPlan, month: int) -> int:
 class MonthWriting:
     """Writes the month pages of every channel of the plan, on ``options.worker_count()`` processes."""
 
-    def __init__(self, ctx: BuildContext) -> None:
+    def __init__(self, ctx: BuildContext, search: SearchIndex) -> None:
         self.ctx = ctx
+        self.search = search
 
     def run(self, months: Sequence[tuple[ChannelPlan, int, ChannelChanges | None]]) -> None:
         """Write each (channel, month, its changes in an incremental build) given."""
@@ -144,7 +155,7 @@ class MonthWriting:
                 workers, mp_context=multiprocessing.get_context("fork"), initializer=_start_worker
             )
             with pool:
-                pending: deque[tuple[ChannelPlan, int, Future[BatchResult]]] = deque()
+                pending: deque[tuple[ChannelPlan, int, Future[MonthResult]]] = deque()
                 for plan, month, changes in months:
                     pending.append((plan, month, pool.submit(render_month, self._unit(plan, month, changes))))
                     if len(pending) >= workers * PENDING_PER_WORKER:
@@ -177,6 +188,8 @@ class MonthWriting:
             incremental=True,
         )
 
-    def _record(self, plan: ChannelPlan, month: int, result: BatchResult) -> None:
-        self.ctx.writer.record_batch(result)
+    def _record(self, plan: ChannelPlan, month: int, result: MonthResult) -> None:
+        self.ctx.writer.record_batch(result.batch)
+        if result.search is not None:
+            self.search.month(plan, month, result.search)
         self.ctx.progress.advance(posts_in(plan, month))

@@ -11,7 +11,7 @@ from tgvault.export.site.page_links import PageLinks
 from tgvault.export.site.pages.layout import page_context
 from tgvault.export.site.plan import ChannelPlan
 from tgvault.export.site.richtext import clean_text, snippet
-from tgvault.export.site.search import index_script
+from tgvault.export.site.search import SearchIndex
 
 
 def landing_page(ctx: BuildContext, plans: Sequence[ChannelPlan]) -> None:
@@ -44,9 +44,9 @@ def landing_page(ctx: BuildContext, plans: Sequence[ChannelPlan]) -> None:
     ctx.writer.write("index.html", html)
 
 
-def search_page(ctx: BuildContext, plans: Sequence[ChannelPlan]) -> None:
-    """The search page (``search.html``) and the index of the months' shards it loads."""
+def search_page(ctx: BuildContext, plans: Sequence[ChannelPlan], index: SearchIndex) -> None:
+    """The search page (``search.html``) and the search index the months handed to ``index``."""
     ctx.writer.write(
         "search.html", ctx.renderer.render("search.html", **page_context(ctx, "search.html", "Search"))
     )
-    ctx.writer.write("search/index.js", index_script(plans))
+    index.finish(plans)

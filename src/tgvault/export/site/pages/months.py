@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from tgvault.export.site.context import BuildContext
-from tgvault.export.site.formatting import MONTH_NAMES, format_full, month_label
+from tgvault.export.site.formatting import MONTH_NAMES, month_label
 from tgvault.export.site.options import Order
 from tgvault.export.site.page_keys import digest
 from tgvault.export.site.page_links import PageLinks
@@ -22,7 +22,7 @@ from tgvault.export.site.pages.layout import months_navigator, page_context, pag
 from tgvault.export.site.pages.permalinks import PermalinkPages
 from tgvault.export.site.plan import ChannelPlan, TimelinePage, day_anchor
 from tgvault.export.site.planned_posts import PlannedPost
-from tgvault.export.site.search import SearchEntry, searchable_text, shard_script
+from tgvault.export.site.search import SearchEntry, month_script, search_entry
 from tgvault.export.site.writer import PageWriter
 
 
@@ -55,8 +55,11 @@ class MonthPages:
         timeline: set[int] | None = None,
         permalinks: set[int] | None = None,
         shard: bool = True,
-    ) -> None:
-        """A month's timeline pages, permalinks and search shard (only the pages named, when named)."""
+    ) -> list[SearchEntry] | None:
+        """A month's timeline pages, permalinks and search shard (only the pages named, when named).
+
+        Returns what the search index is to learn of the month's posts when its shard was written (the
+        index itself is built by the parent process, :class:`~tgvault.export.site.search.SearchIndex`)."""
         ctx = self.ctx
         writer = self.out
         days = plan.month_days(month)
@@ -111,7 +114,7 @@ class MonthPages:
                         stale.append((message_id, group_key))
             work.append(_PageWork(page, page_key, needed, stale))
         if not shard_needed and not any(item.needed or item.permalinks for item in work):
-            return
+            return None
         entries: list[SearchEntry] = []
         channel_id = plan.channel.id
         with ctx.uow_factory() as uow:
@@ -139,17 +142,11 @@ class MonthPages:
                         )
                 if shard_needed:
                     links = PageLinks("search.html", ctx.site)
-                    for post in ordered:
-                        entries.append(
-                            SearchEntry(
-                                message_id=post.message_id,
-                                url=links.to(page.path, f"post-{post.message_id}"),
-                                date=format_full(post.date, ctx.zone),
-                                text=searchable_text(post),
-                            )
-                        )
-        if shard_needed:
-            writer.write(shard_path, shard_script(plan, month, entries), shard_key)
+                    entries.extend(search_entry(ctx, links, page.path, post) for post in ordered)
+        if not shard_needed:
+            return None
+        writer.write(shard_path, month_script(plan, month, entries), shard_key)
+        return entries
 
     def _timeline_page(
         self,

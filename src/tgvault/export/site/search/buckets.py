@@ -1,0 +1,91 @@
+"""Bucket files: every key of a bucket with its posting count and first chunk; later chunks beside it.
+
+``search/i/<bucket>.js`` calls ``tgvaultSearch.bucket(bucket, {key: [count, chunks, first, id]})``;
+chunk ``n`` (1 and up) of a key is ``search/i/<bucket>/<id>-<n>.js`` calling
+``tgvaultSearch.chunk("<bucket>/<id>-<n>", flat)``. ``id`` names the chunks of a key that has more than
+one chunk (0 for the others): a checksum of the key, unique in its bucket.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+from tgvault.export.site.search.postings import Posting, chunked, decode, encode
+from tgvault.export.site.search.scripts import js_call, read_script
+from tgvault.export.site.writer import SiteWriter
+
+Entry = list[Any]  # [count, chunks, first chunk (flat), id]
+
+
+def bucket_path(bucket: int) -> str:
+    """Where a bucket file is."""
+    return f"search/i/{bucket}.js"
+
+
+def chunk_path(bucket: int, key_id: int, number: int) -> str:
+    """Where chunk ``number`` (1 and up) of a key is."""
+    return f"search/i/{bucket}/{key_id}-{number}.js"
+
+
+class BucketFile:
+    """One bucket being written: its keys' entries, writing later chunks as keys are set."""
+
+    def __init__(self, writer: SiteWriter, bucket: int, entries: dict[str, Entry] | None = None) -> None:
+        self.writer = writer
+        self.bucket = bucket
+        self.entries: dict[str, Entry] = entries if entries is not None else {}
+        self._ids = {int(entry[3]) for entry in self.entries.values()}
+
+    @classmethod
+    def read(cls, writer: SiteWriter, bucket: int) -> BucketFile:
+        """The bucket as an earlier build wrote it (empty when missing)."""
+        arguments = read_script(writer.out_dir / bucket_path(bucket), "bucket")
+        entries = arguments[1] if arguments and len(arguments) == 2 and isinstance(arguments[1], dict) else {}
+        return cls(writer, bucket, entries)
+
+    def postings(self, key: str) -> list[Posting]:
+        """Every posting of a key: the first chunk and the chunk files."""
+        entry = self.entries.get(key)
+        if entry is None:
+            return []
+        postings = decode(entry[2])
+        for number in range(1, int(entry[1])):
+            arguments = read_script(self.writer.out_dir / chunk_path(self.bucket, entry[3], number), "chunk")
+            if arguments and len(arguments) == 2 and isinstance(arguments[1], list):
+                postings.extend(decode(arguments[1]))
+        return postings
+
+    def set(self, key: str, postings: list[Posting]) -> None:
+        """A key's postings (sorted, newest first), written as the first chunk and chunk files."""
+        old = self.entries.get(key)
+        old_chunks = int(old[1]) if old else 0
+        chunks = chunked(postings)
+        if not chunks:
+            self.entries.pop(key, None)
+            self._drop_chunks(old, 1, old_chunks)
+            return
+        key_id = int(old[3]) if old and old[3] else 0
+        if len(chunks) > 1 and not key_id:
+            key_id = zlib.crc32(key.encode("utf-8")) or 1  # the same for the same key, in any build
+            while key_id in self._ids:
+                key_id += 1
+            self._ids.add(key_id)
+        for number in range(1, len(chunks)):
+            name = f"{self.bucket}/{key_id}-{number}"
+            self.writer.write(
+                chunk_path(self.bucket, key_id, number), js_call("chunk", name, encode(chunks[number]))
+            )
+        self._drop_chunks(old, len(chunks), old_chunks)
+        self.entries[key] = [len(postings), len(chunks), encode(chunks[0]), key_id]
+
+    def _drop_chunks(self, old: Entry | None, start: int, end: int) -> None:
+        if old is None:
+            return
+        for number in range(max(start, 1), end):
+            self.writer.drop(chunk_path(self.bucket, old[3], number))
+
+    def save(self) -> None:
+        """Write the bucket file."""
+        entries = dict(sorted(self.entries.items()))
+        self.writer.write(bucket_path(self.bucket), js_call("bucket", self.bucket, entries))

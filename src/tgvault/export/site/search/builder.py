@@ -1,0 +1,267 @@
+"""Building the search index during a site build: from scratch, or patched where posts changed.
+
+The page builders hand every month they (re)write to :meth:`SearchIndex.month`; :meth:`SearchIndex.finish`
+then writes the index. A build from scratch (a full build, a new plan, or no usable earlier index)
+spills every post's keys to temporary files (:mod:`~tgvault.export.site.search.spill`) and writes every
+bucket; months it was not handed are read from the archive. An incremental build compares each month
+handed over with the texts the earlier build kept (``search/t/...``) and rewrites only the buckets of the
+keys that gained or lost a post, plus the manifest. A mark beside the site folder
+(``<folder>.tgvault-search-unfinished``) stays while the index is being written: a build that stopped
+half way is followed by one that writes the index from scratch.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+
+from tgvault.export.site.context import BuildContext
+from tgvault.export.site.formatting import month_key
+from tgvault.export.site.manifest import manifest_path
+from tgvault.export.site.options import SiteError
+from tgvault.export.site.page_links import PageLinks
+from tgvault.export.site.plan import ChannelPlan
+from tgvault.export.site.richtext import clean_text
+from tgvault.export.site.search.buckets import BucketFile
+from tgvault.export.site.search.entries import SearchEntry, search_entry
+from tgvault.export.site.search.postings import Posting, order
+from tgvault.export.site.search.scripts import js_call, read_script
+from tgvault.export.site.search.spill import PostingSpill
+from tgvault.export.site.search.tokens import bucket_of, index_keys
+
+VERSION = 2  # of the index layout; another version makes the next build start from scratch
+MANIFEST_PATH = "search/index.js"
+BLOCK_SHIFT = 4  # a text block holds the posts whose message ids agree but for the low 4 bits
+PAGE_SIZE = 20  # results a page of search results shows
+POSTS_PER_BUCKET = 12  # a build from scratch picks about one bucket per this many posts
+
+
+def block_path(channel_id: int, month: int, block: int) -> str:
+    """The text block holding a post's link, date and text (loaded for the results shown)."""
+    return f"search/t/{channel_id}/{month_key(month)}/{block}.js"
+
+
+def bucket_count(posts: int) -> int:
+    """Buckets for an archive of ``posts`` posts: a power of two from 16 to 65,536."""
+    count = 16
+    while count < 65_536 and count * POSTS_PER_BUCKET < posts:
+        count *= 2
+    return count
+
+
+class SearchIndex:
+    """The search index of one build (see the module's docstring)."""
+
+    def __init__(self, ctx: BuildContext) -> None:
+        self.ctx = ctx
+        self.writer = ctx.writer
+        old = read_script(self.writer.out_dir / MANIFEST_PATH, "index")
+        self._old: dict[str, Any] | None = old[0] if old and isinstance(old[0], dict) else None
+        self._patching: bool | None = None  # decided when the first month arrives
+        self._buckets = 0
+        self._slots: dict[int, int] = {}
+        self._months: dict[int, dict[str, int]] = defaultdict(dict)  # channel → month key → posts
+        self._seen: set[tuple[int, int]] = set()
+        self._spill: PostingSpill | None = None
+        self._unfinished = manifest_path(self.writer.out_dir).with_name(
+            f"{self.writer.out_dir.name}.tgvault-search-unfinished"
+        )
+        self._added: dict[str, set[Posting]] = defaultdict(set)
+        self._removed: dict[str, set[Posting]] = defaultdict(set)
+
+    # ---- the interface of the page builders -------------------------------------------------------
+
+    def month(self, plan: ChannelPlan, month: int, entries: Sequence[SearchEntry]) -> None:
+        """Index (or index again) every post of a channel's month; writes the month's text blocks."""
+        self._start()
+        channel_id = plan.channel.id
+        self._seen.add((channel_id, month))
+        slot = self._slot(channel_id)
+        key = month_key(month)
+        old_rows = self._old_rows(channel_id, month) if self._patching else {}
+        old = {message_id: str(row[3]) for message_id, row in old_rows.items()}
+        blocks: dict[int, list[list[Any]]] = defaultdict(list)
+        for entry in entries:
+            blocks[entry.message_id >> BLOCK_SHIFT].append(
+                [entry.message_id, entry.url, entry.date, entry.text]
+            )
+        for block, rows in blocks.items():
+            kept = sum(1 for message_id in old_rows if message_id >> BLOCK_SHIFT == block)
+            if kept == len(rows) and all(old_rows.get(row[0]) == row for row in rows):
+                continue  # an incremental build keeps the block as it is
+            name = f"{channel_id}/{key}/{block}"
+            self.writer.write(block_path(channel_id, month, block), js_call("text", name, rows))
+        for block in {message_id >> BLOCK_SHIFT for message_id in old} - set(blocks):
+            self.writer.drop(block_path(channel_id, month, block))
+        if entries:
+            self._months[channel_id][key] = len(entries)
+        else:
+            self._months[channel_id].pop(key, None)
+        if self._spill is not None:
+            for entry in entries:
+                self._spill.add(index_keys(entry.text), (month, slot, entry.message_id))
+            return
+        new = {entry.message_id: entry.text for entry in entries}
+        for message_id in old.keys() | new.keys():
+            before, after = old.get(message_id), new.get(message_id)
+            if before == after:
+                continue
+            posting = (month, slot, message_id)
+            old_keys = index_keys(before) if before is not None else set()
+            new_keys = index_keys(after) if after is not None else set()
+            for gone in old_keys - new_keys:
+                self._removed[gone].add(posting)
+            for came in new_keys - old_keys:
+                self._added[came].add(posting)
+
+    def finish(self, plans: Sequence[ChannelPlan]) -> None:
+        """Write the index: every bucket (from scratch) or the buckets changes reach, and the manifest."""
+        self._start()
+        try:
+            if self._spill is not None:
+                self._index_unseen_months(plans)
+                self._write_all(self._spill)
+            else:
+                self._forget_missing_months(plans)
+                self._patch()
+            self._write_manifest(plans)
+            self._unfinished.unlink(missing_ok=True)
+        finally:
+            if self._spill is not None:
+                self._spill.close()
+
+    # ---- from scratch or patched ------------------------------------------------------------------
+
+    def _start(self) -> None:
+        if self._patching is not None:
+            return
+        old = self._old
+        # A build that stopped half way leaves this mark: its index may be half patched, so start afresh.
+        interrupted = self._unfinished.exists()
+        try:
+            self._unfinished.touch()
+        except OSError as exc:
+            raise SiteError(f"cannot write beside the site folder: {exc.strerror or exc}") from exc
+        self._patching = bool(
+            not interrupted
+            and self.writer.incremental
+            and not self.writer.full
+            and old
+            and old.get("v") == VERSION
+            and isinstance(old.get("buckets"), int)
+        )
+        if self._patching and old:
+            self._buckets = int(old["buckets"])
+            self._slots = {int(channel[1]): int(channel[0]) for channel in old.get("channels", [])}
+            for channel_id, months in (old.get("months") or {}).items():
+                self._months[int(channel_id)] = dict(months)
+        else:
+            posts = sum(len(plan.posts) for plan in self.ctx.site.channels.values())
+            self._buckets = bucket_count(posts)
+            self._slots = {channel_id: slot for slot, channel_id in enumerate(sorted(self.ctx.site.channels))}
+            self._spill = PostingSpill(self._buckets, max(16, self._buckets // 16))
+
+    def _slot(self, channel_id: int) -> int:
+        slot = self._slots.get(channel_id)
+        if slot is None:
+            slot = max(self._slots.values(), default=-1) + 1
+            self._slots[channel_id] = slot
+        return slot
+
+    def _old_rows(self, channel_id: int, month: int) -> dict[int, list[Any]]:
+        """A month's posts as the earlier build kept them (id, link, date, text), by message id."""
+        folder = self.writer.out_dir / "search" / "t" / str(channel_id) / month_key(month)
+        rows: dict[int, list[Any]] = {}
+        if not folder.is_dir():
+            return rows
+        for path in folder.glob("*.js"):
+            arguments = read_script(path, "text")
+            if not arguments or len(arguments) != 2 or not isinstance(arguments[1], list):
+                continue
+            for row in arguments[1]:
+                if isinstance(row, list) and len(row) == 4 and isinstance(row[0], int):
+                    rows[row[0]] = row
+        return rows
+
+    def _index_unseen_months(self, plans: Sequence[ChannelPlan]) -> None:
+        """Months no page builder handed over (their pages were current): read from the archive."""
+        ctx = self.ctx
+        links = PageLinks("search.html", ctx.site)
+        for plan in plans:
+            channel_id = plan.channel.id
+            for month, indexes in sorted(plan.months.items()):
+                if (channel_id, month) in self._seen:
+                    continue
+                entries: list[SearchEntry] = []
+                with ctx.uow_factory() as uow:
+                    for index in indexes:
+                        page = plan.pages[index]
+                        posts = uow.posts.for_display(channel_id, list(page.ids))
+                        entries.extend(
+                            search_entry(ctx, links, page.path, posts[i]) for i in page.ids if i in posts
+                        )
+                self.month(plan, month, entries)
+
+    def _write_all(self, spill: PostingSpill) -> None:
+        written: set[int] = set()
+        for partition in spill.partitions_sorted():
+            for bucket, keys in partition.items():
+                file = BucketFile(self.writer, bucket)
+                for key in sorted(keys):
+                    file.set(key, keys[key])
+                file.save()
+                written.add(bucket)
+        for bucket in range(self._buckets):
+            if bucket not in written:
+                BucketFile(self.writer, bucket).save()
+
+    def _forget_missing_months(self, plans: Sequence[ChannelPlan]) -> None:
+        """Months (and channels) the site no longer has: their posts leave the index."""
+        current = {plan.channel.id: {month_key(month): month for month in plan.months} for plan in plans}
+        for channel_id, months in list(self._months.items()):
+            for key in list(months):
+                if key in current.get(channel_id, {}):
+                    continue
+                year, number = key.split("-")
+                month = int(year) * 12 + int(number) - 1
+                slot = self._slot(channel_id)
+                for message_id, row in self._old_rows(channel_id, month).items():
+                    for gone in index_keys(str(row[3])):
+                        self._removed[gone].add((month, slot, message_id))
+                    self.writer.drop(block_path(channel_id, month, message_id >> BLOCK_SHIFT))
+                del months[key]
+            if channel_id not in current:
+                del self._months[channel_id]
+                self._slots.pop(channel_id, None)
+
+    def _patch(self) -> None:
+        """Rewrite the buckets (and their keys' chunks) whose keys gained or lost posts."""
+        touched: dict[int, set[str]] = defaultdict(set)
+        for key in self._added.keys() | self._removed.keys():
+            touched[bucket_of(key, self._buckets)].add(key)
+        for bucket, keys in sorted(touched.items()):
+            file = BucketFile.read(self.writer, bucket)
+            for key in sorted(keys):
+                removed = self._removed.get(key, set())
+                postings = {p for p in file.postings(key) if p not in removed} | self._added.get(key, set())
+                file.set(key, sorted(postings, key=order))
+            file.save()
+
+    def _write_manifest(self, plans: Sequence[ChannelPlan]) -> None:
+        channels = []
+        for plan in plans:
+            channel_id = plan.channel.id
+            channels.append([self._slot(channel_id), channel_id, clean_text(plan.channel.title)])
+        manifest = {
+            "v": VERSION,
+            "buckets": self._buckets,
+            "page": PAGE_SIZE,
+            "blockShift": BLOCK_SHIFT,
+            "channels": channels,
+            "months": {
+                str(channel_id): dict(sorted(months.items()))
+                for channel_id, months in sorted(self._months.items())
+            },
+        }
+        self.writer.write(MANIFEST_PATH, js_call("index", manifest))

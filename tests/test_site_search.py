@@ -1,0 +1,308 @@
+"""The search index: normalising and cutting text (the same in Python and in search.js), posting lists,
+answers checked against a brute-force scan of every post's text, and incremental builds that rewrite
+only the buckets of the words that changed."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import random
+import shutil
+import subprocess
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from search_archive import CHANNELS, MARKED, STAMP, UoW, build, fill, sqlite_archive
+from tgvault.domain import Post
+from tgvault.export.site.search.buckets import BucketFile
+from tgvault.export.site.search.entries import searchable_text
+from tgvault.export.site.search.lookup import IndexReader
+from tgvault.export.site.search.postings import CHUNK, chunked, decode, encode, order
+from tgvault.export.site.search.tokens import (
+    MAX_KEY,
+    bucket_of,
+    index_keys,
+    lookup_key,
+    normalise,
+    query_terms,
+    words,
+)
+
+SEARCH_JS = Path(__file__).resolve().parent.parent / "src/tgvault/export/site/static/search.js"
+
+# ---- normalising and cutting ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("GitHub", "github"),
+        ("Café CRÈME", "cafe creme"),
+        ("Ёлка и йогурт", "елка и иогурт"),  # diacritics go, in Cyrillic too
+        ("ｆｕｌｌ－ｗｉｄｔｈ ①", "full-width 1"),  # NFKC
+        ("Straße ΟΔΟΣ", "strasse οδοσ"),
+        ("عَلَىٰ نَهجِ أَ", "على نهج ا"),  # harakat are marks
+    ],
+)
+def test_normalise_folds_case_width_and_diacritics(text: str, expected: str) -> None:
+    assert expected == normalise(text)
+
+
+def test_words_split_on_punctuation_and_pair_scripts_without_spaces() -> None:
+    assert ["github", "com", "tgvault"] == list(words(normalise("GitHub.com/tgvault")))
+    assert ["東京", "京都", "都"] == list(words("東京都"))
+    assert ["iphone15", "を", "買っ", "った", "た"] == list(words(normalise("iPhone15を 買った")))
+    assert ["ภา", "าษ", "ษา", "า"] == list(words("ภาษา"))
+
+
+def test_query_terms_cut_like_the_index() -> None:
+    assert ["github", "com"] == query_terms("GitHub.com")
+    assert ["東京", "京都"] == query_terms("東京都")
+    assert ["猫"] == query_terms("猫")
+    assert ["cafe"] == query_terms("café CAFE")
+    assert [] == query_terms(" .,!? ")
+
+
+def test_index_keys_are_grams_and_suffixes() -> None:
+    keys = index_keys("Hub")
+    assert {"h", "u", "b", "hu", "ub", "hub"} == keys
+    long = "a" * 5 + "b" * 30
+    keys = index_keys(long)
+    assert max(len(key) for key in keys) == MAX_KEY
+    assert long[:MAX_KEY] in keys
+    assert lookup_key("x" * 40) == "x" * MAX_KEY
+
+
+def test_postings_round_trip_and_chunks_hold_whole_groups() -> None:
+    rng = random.Random(3)
+    postings = sorted(
+        {(rng.randint(24000, 24010), rng.randint(0, 2), rng.randint(1, 5000)) for _ in range(3000)}, key=order
+    )
+    assert postings == decode(encode(postings))
+    chunks = chunked(postings)
+    assert postings == [p for chunk in chunks for p in chunk]
+    assert all(len(chunk) <= CHUNK or len({p[:2] for p in chunk}) == 1 for chunk in chunks)
+    for before, after in itertools.pairwise(chunks):
+        assert before[-1][:2] != after[0][:2]  # a channel's month is never split between chunks
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js to run search.js outside a browser")
+def test_search_js_cuts_and_hashes_like_python() -> None:
+    queries = [
+        "GitHub.com",
+        "Café Ёлка",
+        "東京都の天気",
+        "ภาษาไทย",
+        "عَلَىٰ نَهجِ السَّلَفِ",
+        "Straße ΟΔΟΣ ｆｕｌｌ",
+        "iPhone15を買った",
+        "x" * 30,
+        "🇷🇺 #новости @durov",
+    ]
+    script = (
+        "global.window = {}; global.document = {};\n"
+        + SEARCH_JS.read_text("utf-8")
+        + "\nconst q = JSON.parse(process.argv[1]);\n"
+        + "console.log(JSON.stringify(q.map(t => [window.tgvaultSearch.terms(t),"
+        + " window.tgvaultSearch.terms(t).map(k => window.tgvaultSearch.bucketOf(k.slice(0, 20), 4096))])));"
+    )
+    out = subprocess.run(
+        ["node", "-e", script, json.dumps(queries)], capture_output=True, text=True, check=True, timeout=60
+    )
+    expected = [[query_terms(q), [bucket_of(lookup_key(t), 4096) for t in query_terms(q)]] for q in queries]
+    assert expected == json.loads(out.stdout)
+
+
+# ---- answers against a brute-force scan ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[tuple[int, int], str]]:
+    root = tmp_path_factory.mktemp("search-index")
+    texts = {}
+    with sqlite_archive(root) as uow:
+        fill(uow, 1500)
+        build(uow, root / "site")
+        with uow() as unit:
+            for channel in CHANNELS:
+                for post in unit.posts.iter_channel(channel.id):
+                    texts[(post.channel_id, post.message_id)] = normalise(searchable_text(post))
+    return root / "site", texts
+
+
+def brute_force(texts: dict[tuple[int, int], str], query: str) -> set[tuple[int, int]]:
+    """Every post whose normalised text holds every term of the query (see tokens.py for why this is the
+    definition)."""
+    terms = query_terms(query)
+    return {key for key, text in texts.items() if all(term in text for term in terms)}
+
+
+def sample_queries(texts: dict[tuple[int, int], str], count: int) -> list[str]:
+    rng = random.Random(11)
+    queries = [
+        "GitHub.com",
+        "github",
+        "hub",
+        "Zanzibar",
+        "Занзибар",
+        "زنجبار",
+        "東京都",
+        "東京",
+        "都",
+        "天気予報",
+    ]
+    queries += ["ภาษา", "é", "e", "ка", "cafe", "café", "archive edit", "the", "#новости", "t.me", "99"]
+    posts = sorted(texts.values())
+    while len(queries) < count:
+        ws = list(words(rng.choice(posts)))
+        if not ws:
+            continue
+        picked = []
+        for _ in range(rng.choice((1, 1, 2, 3))):
+            word = rng.choice(ws)
+            start = rng.randrange(len(word))
+            picked.append(word[start : start + rng.randint(1, 9)])
+        queries.append(" ".join(picked))
+    return queries
+
+
+def test_the_index_finds_exactly_the_posts_holding_every_term(
+    indexed: tuple[Path, dict[tuple[int, int], str]],
+) -> None:
+    site, texts = indexed
+    reader = IndexReader(site)
+    assert len(texts) > 1500
+    checked = 0
+    for query in sample_queries(texts, 400):
+        expected = brute_force(texts, query)
+        found = reader.search(query)
+        assert len(found) == len(set(found)), query
+        assert expected == set(found), query
+        checked += len(expected)
+    assert checked > 10_000  # the queries found many posts, not just a handful
+
+
+def test_long_terms_find_a_superset_never_less(indexed: tuple[Path, dict[tuple[int, int], str]]) -> None:
+    site, texts = indexed
+    reader = IndexReader(site)
+    long_word = max(
+        (w for text in texts.values() for w in words(text) if len(w) > MAX_KEY), key=len, default=""
+    )
+    assert long_word, "the corpus has words longer than a key"
+    assert brute_force(texts, long_word) <= set(reader.search(long_word))
+
+
+def test_results_are_newest_first_and_long_lists_are_chunked(
+    indexed: tuple[Path, dict[tuple[int, int], str]],
+) -> None:
+    site, _texts = indexed
+    reader = IndexReader(site)
+    chunks = list((site / "search/i").glob("*/*.js"))
+    assert chunks, "frequent keys have more than one chunk"
+    bucket_files = list((site / "search/i").glob("*.js"))
+    assert len(bucket_files) == reader.manifest["buckets"]
+    assert max(path.stat().st_size for path in bucket_files) < 120_000
+
+
+# ---- incremental builds ---------------------------------------------------------------------------
+
+
+def index_files(site: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(site)): p.read_bytes() for p in sorted((site / "search").rglob("*.js"))}
+
+
+def test_a_new_post_rewrites_only_the_buckets_of_its_keys(unit_of_work: UoW, tmp_path: Path) -> None:
+    fill(unit_of_work, 400)
+    first = build(unit_of_work, tmp_path / "site")
+    assert not first.incremental
+    before = index_files(tmp_path / "site")
+    text = "Quokkaquest arrives: ĄŽUOLAS and 猫舌"
+    with unit_of_work() as uow:
+        uow.posts.upsert_many(
+            [
+                Post(
+                    channel_id=CHANNELS[0].id, message_id=99_999, date=STAMP + timedelta(days=3000), text=text
+                )
+            ],
+            STAMP + timedelta(days=1),
+        )
+        uow.commit()
+    second = build(unit_of_work, tmp_path / "site")
+    assert second.incremental
+    after = index_files(tmp_path / "site")
+    changed = {path for path in after if before.get(path) != after[path]}
+    buckets = int(IndexReader(tmp_path / "site").manifest["buckets"])
+    touched = {f"search/i/{bucket_of(key, buckets)}.js" for key in index_keys(text)}
+    changed_buckets = {path for path in changed if path.count("/") == 2 and path.startswith("search/i/")}
+    assert changed_buckets == touched
+    assert len(touched) < buckets
+    touched_numbers = {path.split("/")[-1].removesuffix(".js") for path in touched}
+    others = changed - changed_buckets
+    assert {"search/index.js", f"search/t/{CHANNELS[0].id}/2033-03/6249.js"} <= others
+    for path in others - {"search/index.js"}:
+        # the month's list of posts and its text block, or a chunk of a key of a touched bucket
+        assert path.startswith((f"search/{CHANNELS[0].id}/2033-03", "search/t/")) or (
+            path.split("/")[2] in touched_numbers
+        ), path
+    reader = IndexReader(tmp_path / "site")
+    assert [(CHANNELS[0].id, 99_999)] == reader.search("quokka azuol")
+    assert [(CHANNELS[0].id, 99_999)] == reader.search("猫舌")
+    # and the patched index is the one a build from scratch gives
+    full = build(unit_of_work, tmp_path / "fresh", full=True)
+    assert not full.incremental
+    assert index_files(tmp_path / "fresh") == after
+
+
+def test_edits_and_removed_channels_leave_the_index(unit_of_work: UoW, tmp_path: Path) -> None:
+    fill(unit_of_work, 300)
+    build(unit_of_work, tmp_path / "site")
+    channel_id, message_id = next(iter(MARKED))
+    with unit_of_work() as uow:
+        post = uow.posts.get(channel_id, message_id)
+        assert post is not None
+        uow.posts.upsert_many(
+            [post.model_copy(update={"text": "Now about Wombats only"})], STAMP + timedelta(days=2)
+        )
+        uow.commit()
+    again = build(unit_of_work, tmp_path / "site")
+    assert again.incremental
+    reader = IndexReader(tmp_path / "site")
+    assert (channel_id, message_id) in reader.search("wombat")
+    assert (channel_id, message_id) not in reader.search("zanzibar")
+    assert reader.search("zanzibar")  # the other posts about it are still found
+    build(unit_of_work, tmp_path / "fresh", full=True)
+    assert index_files(tmp_path / "fresh") == index_files(tmp_path / "site")
+
+
+def test_a_build_that_stopped_half_way_is_followed_by_an_index_from_scratch(
+    unit_of_work: UoW, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fill(unit_of_work, 200)
+    site = tmp_path / "site"
+    build(unit_of_work, site)
+    unfinished = tmp_path / "site.tgvault-search-unfinished"
+    assert not unfinished.exists()  # only while the index is written
+    with unit_of_work() as uow:
+        uow.posts.upsert_many(
+            [Post(channel_id=CHANNELS[1].id, message_id=77_777, date=STAMP, text="Platypus")],
+            STAMP + timedelta(days=1),
+        )
+        uow.commit()
+    saved = BucketFile.save
+
+    def save_one_then_stop(self: BucketFile) -> None:
+        saved(self)
+        raise KeyboardInterrupt  # the build is stopped after its text blocks and a bucket are written
+
+    monkeypatch.setattr(BucketFile, "save", save_one_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        build(unit_of_work, site)
+    assert unfinished.exists()
+    monkeypatch.setattr(BucketFile, "save", saved)
+    assert build(unit_of_work, site).incremental  # the pages are brought up to date as usual
+    assert not unfinished.exists()
+    assert [(CHANNELS[1].id, 77_777)] == IndexReader(site).search("platypus")
+    build(unit_of_work, tmp_path / "fresh", full=True)
+    assert index_files(tmp_path / "fresh") == index_files(site)
