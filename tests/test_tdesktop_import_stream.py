@@ -4,15 +4,20 @@ documents nested too deep; on real SQLite and PostgreSQL. (Memory is measured by
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import ijson
 import pytest
 
-from tgvault.errors import ImportFormatError
+from tgvault.errors import ImportFormatError, StorageError
 from tgvault.services.tdesktop_import import import_tdesktop
+from tgvault.services.tdesktop_import.staged_files import StagedFiles
 from tgvault.storage.media_store import LocalMediaStore
 from tgvault.storage.unit_of_work import UnitOfWork
 
@@ -198,3 +203,39 @@ def test_a_chat_whose_id_comes_after_its_messages_is_named(
     (folder / "result.json").write_text(json.dumps(document), encoding="utf-8")
     with pytest.raises(ImportFormatError, match="field 'id': missing before the chat's 'messages'"):
         import_tdesktop(folder, unit_of_work, store)
+
+
+def staged(store: LocalMediaStore, data: bytes) -> StagedFiles:
+    """A staging folder holding one copied file, as an import leaves it when it is killed mid-way."""
+    staging = StagedFiles(store)
+    with store.begin("image/jpeg", "a.jpg") as pending:
+        pending.write(data)
+        staging.add(pending)
+    return staging
+
+
+def test_a_killed_imports_staging_folder_is_removed_by_a_later_clean_up(store: LocalMediaStore) -> None:
+    """A ``kill -9`` during an import leaves its staging folder; a run's clean-up of the store removes it
+    once untouched for the stale period, and leaves a live import's folder (touched every batch) alone."""
+    store.prepare()
+    killed, live = staged(store, b"of the killed import"), staged(store, b"of the live import")
+    an_hour_ago = time.time() - 3600
+    os.utime(killed.folder, (an_hour_ago, an_hour_ago))
+    os.utime(live.folder, (an_hour_ago, an_hour_ago))
+    live.keep_alive()  # a batch was written
+
+    assert 1 == store.clean_temp(older_than=timedelta(minutes=10))
+    assert not killed.folder.exists()
+    assert live.folder.is_dir()
+    live.place_all()
+    assert not live.folder.exists() and 1 == len(store.files())
+
+
+def test_an_import_whose_staging_folder_vanished_fails_instead_of_losing_files(
+    store: LocalMediaStore,
+) -> None:
+    store.prepare()
+    staging = staged(store, b"a photo")
+    shutil.rmtree(staging.folder)
+    with pytest.raises(StorageError, match="staging folder was removed"):
+        staging.keep_alive()

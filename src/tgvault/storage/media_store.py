@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import time
 import uuid
 from dataclasses import dataclass
@@ -26,6 +27,9 @@ from tgvault.storage.media_types import extension_for
 
 _PART_NAME = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
 _ONE_SHOT_PART = re.compile(r"^[0-9a-f]{32}$")
+# An import's staging folder (services/tdesktop_import/staged_files.py); a live import touches it at
+# least once a batch, so one left untouched for the stale period belongs to an import that was killed.
+_IMPORT_STAGING = re.compile(r"^import-[0-9a-f]{32}$")
 
 
 def safe_extension(mime_type: str | None, file_name: str | None = None) -> str:
@@ -351,7 +355,8 @@ class LocalMediaStore:
         return self.path_of(relative).is_file()
 
     def clean_temp(self, older_than: timedelta = timedelta(0)) -> int:
-        """Remove one-shot partial files left by a crash (not resumable ones); returns how many.
+        """Remove one-shot partial files and imports' staging folders left by a crash (not resumable
+        files); returns how many.
 
         Only files untouched for ``older_than`` go, so a file another live process is writing stays.
         """
@@ -366,6 +371,14 @@ class LocalMediaStore:
                 if leftover.stat().st_mtime > cutoff:
                     continue
                 leftover.unlink()
+            except FileNotFoundError:
+                continue
+            removed += 1
+        for staging in self.temp_dir.glob("import-*"):
+            try:
+                if not _IMPORT_STAGING.match(staging.name) or staging.stat().st_mtime > cutoff:
+                    continue
+                shutil.rmtree(staging)
             except FileNotFoundError:
                 continue
             removed += 1

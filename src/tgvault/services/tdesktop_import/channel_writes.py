@@ -150,6 +150,7 @@ class ChannelWriter:
             unique = list({message.post.message_id: message for message in batch}.values())
             self._write(uow, run.channel, unique, run.tally)
         run.messages += len(batch)
+        self.files.staged.keep_alive()
         position = source.position()
         self.files.progress.advance(len(batch), max(position - run.position, 0))
         run.position = position

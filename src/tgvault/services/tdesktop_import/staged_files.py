@@ -4,12 +4,15 @@ An import copies each file beside the export as its message is met (hashing whil
 malformed message further on must leave the media store as it was. So copies go to a staging folder of
 their own inside the store's temporary folder (``.tmp/import-<uuid>/``, one file per content hash) and
 are placed by :meth:`StagedFiles.place_all` once every message was read and written, just before the
-transaction commits; :meth:`StagedFiles.discard` removes them after an error. The folder, not memory,
+transaction commits; :meth:`StagedFiles.discard` removes them after an error. A killed import's folder
+is removed by the next run's clean-up of the store (:meth:`LocalMediaStore.clean_temp`) once it has not
+been touched for the stale period; a live import touches it every batch. The folder, not memory,
 holds the list of files, so an import of any size stays flat.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import uuid
 from pathlib import Path
@@ -46,6 +49,17 @@ class StagedFiles:
         except OSError as exc:
             raise StorageError(f"media folder {self.store.root} cannot be written: {exc.strerror}") from exc
         self._made = True
+
+    def keep_alive(self) -> None:
+        """Mark the staging folder as in use (a run's clean-up removes folders left untouched for long:
+        those of an import that was killed)."""
+        if self._made:
+            try:
+                os.utime(self.folder)
+            except FileNotFoundError as exc:
+                raise StorageError(
+                    f"{self.folder}: the import's staging folder was removed while it ran; import again"
+                ) from exc
 
     def place_all(self) -> None:
         """Move every staged file into its content-addressed place, then remove the staging folder."""
