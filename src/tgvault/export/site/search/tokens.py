@@ -79,20 +79,13 @@ def normalise(text: str) -> str:
 
 def words(text: str) -> Iterator[str]:
     """The words of normalised ``text``: spaced words whole, runs without spaces as character pairs."""
-    start = 0
-    kind = 0
-    for at, ch in enumerate(text + " "):
-        now = _kind(ch) if at < len(text) else 0
-        if now == kind:
-            continue
+    for kind, run in _runs(text):
         if kind == _WORD:
-            yield text[start:at]
+            yield run
         elif kind == _NO_SPACE:
-            run = text[start:at]
             for i in range(len(run) - 1):
                 yield run[i : i + 2]
             yield run[-1]
-        start, kind = at, now
 
 
 def query_terms(query: str) -> list[str]:
@@ -100,8 +93,7 @@ def query_terms(query: str) -> list[str]:
     terms: list[str] = []
     normalised = normalise(query)
     seen: set[str] = set()
-    runs = list(_runs(normalised))
-    for kind, run in runs:
+    for kind, run in _runs(normalised):
         cut = [run] if kind == _WORD or len(run) == 1 else [run[i : i + 2] for i in range(len(run) - 1)]
         for term in cut:
             if term not in seen:
@@ -111,6 +103,7 @@ def query_terms(query: str) -> list[str]:
 
 
 def _runs(text: str) -> Iterator[tuple[int, str]]:
+    """Each run of one kind of character (a word, or text written without spaces) and its kind."""
     start = 0
     kind = 0
     for at, ch in enumerate(text + " "):
