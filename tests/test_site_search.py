@@ -19,7 +19,16 @@ from tgvault.domain import Post
 from tgvault.export.site.search.buckets import BucketFile
 from tgvault.export.site.search.entries import searchable_text
 from tgvault.export.site.search.lookup import IndexReader
-from tgvault.export.site.search.postings import CHUNK, chunked, decode, encode, order
+from tgvault.export.site.search.postings import (
+    CHUNK,
+    chunked,
+    chunked_codes,
+    decode,
+    encode,
+    encode_codes,
+    order,
+    posting_code,
+)
 from tgvault.export.site.search.tokens import (
     MAX_KEY,
     bucket_of,
@@ -86,6 +95,26 @@ def test_postings_round_trip_and_chunks_hold_whole_groups() -> None:
     assert all(len(chunk) <= CHUNK or len({p[:2] for p in chunk}) == 1 for chunk in chunks)
     for before, after in itertools.pairwise(chunks):
         assert before[-1][:2] != after[0][:2]  # a channel's month is never split between chunks
+
+
+def test_posting_codes_sort_cut_and_encode_as_postings_do() -> None:
+    rng = random.Random(5)
+    postings = list(
+        {
+            (
+                rng.choice([1, 24000, 24003, 0xFFFFF]),
+                rng.choice([0, 1, 7, 0xFFFFFF]),
+                rng.randint(1, 2**32 - 1),
+            )
+            for _ in range(4000)
+        }
+        | {(24001, 0, rng.randint(1, 900)) for _ in range(900)}  # a group longer than a chunk
+    )
+    codes = sorted(posting_code(p) for p in postings)
+    postings.sort(key=order)
+    assert codes == [posting_code(p) for p in postings]  # the codes' order is the lists' order
+    assert [encode(chunk) for chunk in chunked(postings)] == [encode_codes(c) for c in chunked_codes(codes)]
+    assert decode(encode_codes(codes)) == postings
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js to run search.js outside a browser")

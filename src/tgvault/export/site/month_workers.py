@@ -13,6 +13,7 @@ this process's memory, the units run in the parent, one after the other, through
 from __future__ import annotations
 
 import multiprocessing
+import os
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -24,6 +25,7 @@ from tgvault.export.site.pages.months import MonthPages
 from tgvault.export.site.pages.permalinks import PermalinkPages
 from tgvault.export.site.plan import ChannelPlan, TimelinePage
 from tgvault.export.site.search import SearchEntry, SearchIndex
+from tgvault.export.site.search.spill import SpillPart
 from tgvault.export.site.writer import BatchResult, BatchWriter
 
 # With ``workers`` left to its default, a build with fewer posts to write than this stays in one process
@@ -52,6 +54,7 @@ class MonthResult:
 
     batch: BatchResult
     search: list[SearchEntry] | None
+    spilled: bool = False  # the keys of ``search`` are filed already (by the process that rendered them)
 
 
 @dataclass
@@ -69,7 +72,10 @@ class _Shared:
 
     ctx: BuildContext
     layouts: dict[int, _Layout]
+    search: SearchIndex
     builders: tuple[MonthPages, PermalinkPages] | None = None
+    spill: SpillPart | None = None  # this process's share of the search index's spill
+    spill_pid: int = 0
 
 
 _shared: _Shared | None = None
@@ -118,7 +124,14 @@ def render_month(unit: MonthUnit) -> MonthResult:
         )
     else:
         search = months.write(plan, unit.month, layout.navigation, layout.display, layout.position)
-    return MonthResult(out.finish(), search)
+    spilled = False
+    if search is not None:
+        if shared.spill_pid != os.getpid():  # once a process: its own files in the spill
+            shared.spill, shared.spill_pid = shared.search.spill_part(), os.getpid()
+        if shared.spill is not None:  # a build from scratch: the month's keys, worked out here
+            shared.search.file_keys(shared.spill, plan, unit.month, search)
+            spilled = True
+    return MonthResult(out.finish(), search, spilled)
 
 
 def posts_in(plan: ChannelPlan, month: int) -> int:
@@ -138,7 +151,8 @@ class MonthWriting:
         global _shared
         ctx = self.ctx
         plans = {plan.channel.id: plan for plan, _, _ in months}
-        _shared = _Shared(ctx, {channel_id: _layout(plan) for channel_id, plan in plans.items()})
+        self.search.prepare()  # before the workers fork: they file the index's keys of their months
+        _shared = _Shared(ctx, {channel_id: _layout(plan) for channel_id, plan in plans.items()}, self.search)
         workers = min(ctx.options.worker_count(), len(months))
         if ctx.options.workers is None and sum(posts_in(plan, m) for plan, m, _ in months) < POOL_FROM_POSTS:
             workers = 1
@@ -191,5 +205,5 @@ class MonthWriting:
     def _record(self, plan: ChannelPlan, month: int, result: MonthResult) -> None:
         self.ctx.writer.record_batch(result.batch)
         if result.search is not None:
-            self.search.month(plan, month, result.search)
+            self.search.month(plan, month, result.search, spilled=result.spilled)
         self.ctx.progress.advance(posts_in(plan, month))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import zlib
 from typing import Any
 
-from tgvault.export.site.search.postings import Posting, chunked, decode, encode
+from tgvault.export.site.search.postings import Posting, chunked_codes, decode, encode_codes, posting_code
 from tgvault.export.site.search.scripts import js_call, read_script
 from tgvault.export.site.writer import SiteWriter
 
@@ -58,9 +58,13 @@ class BucketFile:
 
     def set(self, key: str, postings: list[Posting]) -> None:
         """A key's postings (sorted, newest first), written as the first chunk and chunk files."""
+        self.set_codes(key, [posting_code(posting) for posting in postings])
+
+    def set_codes(self, key: str, codes: list[int]) -> None:
+        """A key's postings as sorted codes (:func:`~tgvault.export.site.search.postings.posting_code`)."""
         old = self.entries.get(key)
         old_chunks = int(old[1]) if old else 0
-        chunks = chunked(postings)
+        chunks = chunked_codes(codes)
         if not chunks:
             self.entries.pop(key, None)
             self._drop_chunks(old, 1, old_chunks)
@@ -74,10 +78,10 @@ class BucketFile:
         for number in range(1, len(chunks)):
             name = f"{self.bucket}/{key_id}-{number}"
             self.writer.write(
-                chunk_path(self.bucket, key_id, number), js_call("chunk", name, encode(chunks[number]))
+                chunk_path(self.bucket, key_id, number), js_call("chunk", name, encode_codes(chunks[number]))
             )
         self._drop_chunks(old, len(chunks), old_chunks)
-        self.entries[key] = [len(postings), len(chunks), encode(chunks[0]), key_id]
+        self.entries[key] = [len(codes), len(chunks), encode_codes(chunks[0]), key_id]
 
     def _drop_chunks(self, old: Entry | None, start: int, end: int) -> None:
         if old is None:

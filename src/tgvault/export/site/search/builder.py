@@ -27,7 +27,7 @@ from tgvault.export.site.search.buckets import BucketFile
 from tgvault.export.site.search.entries import SearchEntry, search_entry
 from tgvault.export.site.search.postings import Posting, order
 from tgvault.export.site.search.scripts import js_call, read_script
-from tgvault.export.site.search.spill import PostingSpill
+from tgvault.export.site.search.spill import PostingSpill, SpillPart
 from tgvault.export.site.search.tokens import bucket_of, index_keys
 
 VERSION = 2  # of the index layout; another version makes the next build start from scratch
@@ -72,8 +72,30 @@ class SearchIndex:
 
     # ---- the interface of the page builders -------------------------------------------------------
 
-    def month(self, plan: ChannelPlan, month: int, entries: Sequence[SearchEntry]) -> None:
-        """Index (or index again) every post of a channel's month; writes the month's text blocks."""
+    def prepare(self) -> None:
+        """Decide between a build from scratch and a patch before the page builders start (and fork)."""
+        self._start()
+
+    def spill_part(self) -> SpillPart | None:
+        """Where a process files the keys of the months it renders (a build from scratch), else None."""
+        return None if self._spill is None else self._spill.part()
+
+    def file_keys(
+        self, part: SpillPart, plan: ChannelPlan, month: int, entries: Sequence[SearchEntry]
+    ) -> None:
+        """File the keys of a month's posts in ``part`` (in the worker that rendered the month; the
+        parent is then handed the month with ``spilled=True``)."""
+        slot = self._slots[plan.channel.id]
+        for entry in entries:
+            part.add(index_keys(entry.text), (month, slot, entry.message_id))
+        part.flush()
+
+    def month(
+        self, plan: ChannelPlan, month: int, entries: Sequence[SearchEntry], *, spilled: bool = False
+    ) -> None:
+        """Index (or index again) every post of a channel's month; writes the month's text blocks.
+
+        ``spilled``: the month's keys are already filed (:meth:`file_keys`)."""
         self._start()
         channel_id = plan.channel.id
         self._seen.add((channel_id, month))
@@ -99,8 +121,9 @@ class SearchIndex:
         else:
             self._months[channel_id].pop(key, None)
         if self._spill is not None:
-            for entry in entries:
-                self._spill.add(index_keys(entry.text), (month, slot, entry.message_id))
+            if not spilled:
+                for entry in entries:
+                    self._spill.add(index_keys(entry.text), (month, slot, entry.message_id))
             return
         new = {entry.message_id: entry.text for entry in entries}
         for message_id in old.keys() | new.keys():
@@ -209,7 +232,7 @@ class SearchIndex:
             for bucket, keys in partition.items():
                 file = BucketFile(self.writer, bucket)
                 for key in sorted(keys):
-                    file.set(key, keys[key])
+                    file.set_codes(key, keys[key])
                 file.save()
                 written.add(bucket)
         for bucket in range(self._buckets):

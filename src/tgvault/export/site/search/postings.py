@@ -12,11 +12,22 @@ its own); the first chunk sits in the bucket file, the rest in files of their ow
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator
+from operator import sub
 
 CHUNK = 384  # postings in one chunk (more only when one channel's month alone holds more)
+_MONTHS = 0xFFFFF  # month numbers below 2**20 (the year 87,381)
+_SLOTS = 0xFFFFFF  # channel slots below 2**24
+_IDS = 0xFFFFFFFF  # message ids below 2**32
 
 Posting = tuple[int, int, int]  # (month, slot, message_id)
+
+
+def posting_code(posting: Posting) -> int:
+    """A posting as one integer; codes ascending = postings newest first (as :func:`order` sorts them)."""
+    month, slot, message_id = posting
+    return ((_MONTHS - month) << 56) | (slot << 32) | (_IDS - message_id)
 
 
 def order(posting: Posting) -> tuple[int, int, int]:
@@ -72,3 +83,40 @@ def chunked(postings: list[Posting]) -> list[list[Posting]]:
     if current:
         chunks.append(current)
     return chunks
+
+
+# Postings as single integers (:func:`posting_code`: ascending = newest first; the high bits above 32
+# are the month and slot of its group, the low 32 the message id counted down). Lists of codes are
+# cut and encoded with C-level operations: a full build handles every posting of the site here.
+
+
+def _code_groups(codes: list[int]) -> Iterator[tuple[int, int]]:
+    """(start, end) of each run of sorted ``codes`` with the same month and slot."""
+    start, count = 0, len(codes)
+    while start < count:
+        end = bisect_left(codes, ((codes[start] >> 32) + 1) << 32, start)
+        yield start, end
+        start = end
+
+
+def chunked_codes(codes: list[int]) -> list[list[int]]:
+    """Sorted posting codes cut into chunks of whole groups, as :func:`chunked` cuts postings."""
+    chunks: list[list[int]] = []
+    first = 0
+    for start, end in _code_groups(codes):
+        if start > first and end - first > CHUNK:
+            chunks.append(codes[first:start])
+            first = start
+    if first < len(codes):
+        chunks.append(codes[first:])
+    return chunks
+
+
+def encode_codes(codes: list[int]) -> list[int]:
+    """Sorted posting codes as the flat list of integers kept on disk (as :func:`encode` writes it)."""
+    flat: list[int] = []
+    for start, end in _code_groups(codes):
+        high = codes[start] >> 32
+        flat.extend((_MONTHS - (high >> 24), high & _SLOTS, end - start, _IDS - (codes[start] & _IDS)))
+        flat.extend(map(sub, codes[start + 1 : end], codes[start : end - 1]))
+    return flat

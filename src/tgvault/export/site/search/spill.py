@@ -1,73 +1,101 @@
 """Postings of a whole build, spilled to temporary files by bucket so memory stays flat in the posts.
 
-A full build files every key of every post here; :meth:`PostingSpill.partitions` then hands back one
-partition (a set of buckets) at a time, sorted, so only one partition is ever in memory.
+A full build files every key of every post here, in the process that rendered the post's month (each
+process appends to files of its own, :class:`SpillPart`); :meth:`PostingSpill.partitions_sorted` then
+hands back one partition (a set of buckets) at a time, sorted, so only one partition is ever in memory.
+
+A posting travels as one integer whose ascending order is the lists' order (newest first, see
+:func:`~tgvault.export.site.search.postings.posting_code`): the files are sorted by C's integer sort, without a
+key function per posting.
 """
 
 from __future__ import annotations
 
+import os
 import tempfile
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from tgvault.export.site.search.postings import Posting, order
+from tgvault.export.site.search.postings import Posting, posting_code
 from tgvault.export.site.search.tokens import BUCKET_PREFIX, bucket_of
 
 FLUSH_AT = 400_000  # postings buffered in memory before they go to the temporary files
 
 
-class PostingSpill:
-    """Postings by bucket: buffered, appended to one temporary file per partition of buckets."""
+class SpillPart:
+    """One process's share of the spill: buffered lines appended to files named for the process."""
 
-    def __init__(self, buckets: int, partitions: int) -> None:
+    def __init__(self, folder: Path, buckets: int, partitions: int) -> None:
+        self.folder = folder
         self.buckets = buckets
-        self.partitions = max(1, min(partitions, buckets))
-        self._folder = tempfile.TemporaryDirectory(prefix="tgvault-search-")
-        self._buffers: list[list[str]] = [[] for _ in range(self.partitions)]
+        self.partitions = partitions
+        self._buffers: list[list[str]] = [[] for _ in range(partitions)]
         self._buffered = 0
         self._bucket_of: dict[str, int] = {}  # bucket by the first characters of a key
+        self._pid = os.getpid()
 
-    def add(self, keys: set[str], posting: Posting) -> None:
+    def add(self, keys: Iterable[str], posting: Posting) -> None:
         """File a post's keys."""
-        tail = "\t%d\t%d\t%d\n" % posting  # noqa: UP031 - the fastest way in a loop this hot
+        tail = "\t%d\n" % posting_code(posting)  # noqa: UP031 - the fastest way in a loop this hot
         buckets, partitions, buffers, known = self.buckets, self.partitions, self._buffers, self._bucket_of
+        count = 0
         for key in keys:
             prefix = key[:BUCKET_PREFIX]
             bucket = known.get(prefix)
             if bucket is None:
                 bucket = known[prefix] = bucket_of(prefix, buckets)
             buffers[bucket % partitions].append(f"{bucket}\t{key}{tail}")
-        self._buffered += len(keys)
+            count += 1
+        self._buffered += count
         if self._buffered >= FLUSH_AT:
-            self._flush()
+            self.flush()
 
-    def _path(self, partition: int) -> Path:
-        return Path(self._folder.name) / f"{partition}.tsv"
-
-    def _flush(self) -> None:
+    def flush(self) -> None:
+        """Append what is buffered to this process's files."""
+        if os.getpid() != self._pid:  # a forked copy starts with buffers of its own
+            self._pid = os.getpid()
+            self._buffers = [[] for _ in range(self.partitions)]
         for partition, lines in enumerate(self._buffers):
             if lines:
-                with self._path(partition).open("a", encoding="utf-8") as out:
+                with (self.folder / f"{partition}.{self._pid}.tsv").open("a", encoding="utf-8") as out:
                     out.writelines(lines)
                 lines.clear()
         self._buffered = 0
 
-    def partitions_sorted(self) -> Iterator[dict[int, dict[str, list[Posting]]]]:
-        """Each partition in turn: bucket → key → postings (newest first)."""
-        self._flush()
+
+class PostingSpill:
+    """Postings by bucket: buffered, appended to temporary files, a set of them per partition of buckets."""
+
+    def __init__(self, buckets: int, partitions: int) -> None:
+        self.buckets = buckets
+        self.partitions = max(1, min(partitions, buckets))
+        self._folder = tempfile.TemporaryDirectory(prefix="tgvault-search-")
+        self._own = self.part()
+
+    def part(self) -> SpillPart:
+        """A writer of postings into this spill for the calling process (a worker forked from the build)."""
+        return SpillPart(Path(self._folder.name), self.buckets, self.partitions)
+
+    def add(self, keys: Iterable[str], posting: Posting) -> None:
+        """File a post's keys."""
+        self._own.add(keys, posting)
+
+    def partitions_sorted(self) -> Iterator[dict[int, dict[str, list[int]]]]:
+        """Each partition in turn: bucket → key → posting codes (:func:`posting_code`), newest first."""
+        self._own.flush()
+        folder = Path(self._folder.name)
         for partition in range(self.partitions):
-            path = self._path(partition)
-            by_bucket: dict[int, dict[str, list[Posting]]] = defaultdict(lambda: defaultdict(list))
-            if path.exists():
+            by_bucket: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+            for path in sorted(folder.glob(f"{partition}.*.tsv")):
                 with path.open(encoding="utf-8") as lines:
                     for line in lines:
-                        bucket, key, month, slot, message_id = line.split("\t")
-                        by_bucket[int(bucket)][key].append((int(month), int(slot), int(message_id)))
+                        bucket, key, code = line.split("\t")
+                        by_bucket[int(bucket)][key].append(int(code))
                 path.unlink()
             for keys in by_bucket.values():
-                for postings in keys.values():
-                    postings.sort(key=order)
+                for codes in keys.values():
+                    codes.sort()
             yield by_bucket
 
     def close(self) -> None:
