@@ -14,7 +14,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 
 from tgvault.export.site.search.postings import Posting, posting_code
@@ -24,43 +24,52 @@ FLUSH_AT = 400_000  # postings buffered in memory before they go to the temporar
 
 
 class SpillPart:
-    """One process's share of the spill: buffered lines appended to files named for the process."""
+    """One process's share of the spill: postings gathered by key, appended to files of the process.
+
+    A line holds a key and the codes of every post gathered for it since the last flush (a month's
+    worth in a worker), so the files hold far fewer lines than postings."""
 
     def __init__(self, folder: Path, buckets: int, partitions: int) -> None:
         self.folder = folder
         self.buckets = buckets
         self.partitions = partitions
-        self._buffers: list[list[str]] = [[] for _ in range(partitions)]
+        self._pending: dict[str, list[int]] = {}
         self._buffered = 0
         self._bucket_of: dict[str, int] = {}  # bucket by the first characters of a key
         self._pid = os.getpid()
 
-    def add(self, keys: Iterable[str], posting: Posting) -> None:
+    def add(self, keys: Collection[str], posting: Posting) -> None:
         """File a post's keys."""
-        tail = "\t%d\n" % posting_code(posting)  # noqa: UP031 - the fastest way in a loop this hot
-        buckets, partitions, buffers, known = self.buckets, self.partitions, self._buffers, self._bucket_of
-        count = 0
+        code = posting_code(posting)
+        pending = self._pending
         for key in keys:
-            prefix = key[:BUCKET_PREFIX]
-            bucket = known.get(prefix)
-            if bucket is None:
-                bucket = known[prefix] = bucket_of(prefix, buckets)
-            buffers[bucket % partitions].append(f"{bucket}\t{key}{tail}")
-            count += 1
-        self._buffered += count
+            codes = pending.get(key)
+            if codes is None:
+                pending[key] = [code]
+            else:
+                codes.append(code)
+        self._buffered += len(keys)
         if self._buffered >= FLUSH_AT:
             self.flush()
 
     def flush(self) -> None:
-        """Append what is buffered to this process's files."""
-        if os.getpid() != self._pid:  # a forked copy starts with buffers of its own
+        """Append what is gathered to this process's files."""
+        if os.getpid() != self._pid:  # a forked copy starts with nothing gathered
             self._pid = os.getpid()
-            self._buffers = [[] for _ in range(self.partitions)]
-        for partition, lines in enumerate(self._buffers):
-            if lines:
+            self._pending.clear()
+        buckets, partitions, known = self.buckets, self.partitions, self._bucket_of
+        lines: list[list[str]] = [[] for _ in range(partitions)]
+        for key, codes in self._pending.items():
+            prefix = key[:BUCKET_PREFIX]
+            bucket = known.get(prefix)
+            if bucket is None:
+                bucket = known[prefix] = bucket_of(prefix, buckets)
+            lines[bucket % partitions].append(f"{bucket}\t{key}\t{','.join(map(str, codes))}\n")
+        for partition, partition_lines in enumerate(lines):
+            if partition_lines:
                 with (self.folder / f"{partition}.{self._pid}.tsv").open("a", encoding="utf-8") as out:
-                    out.writelines(lines)
-                lines.clear()
+                    out.writelines(partition_lines)
+        self._pending.clear()
         self._buffered = 0
 
 
@@ -77,7 +86,7 @@ class PostingSpill:
         """A writer of postings into this spill for the calling process (a worker forked from the build)."""
         return SpillPart(Path(self._folder.name), self.buckets, self.partitions)
 
-    def add(self, keys: Iterable[str], posting: Posting) -> None:
+    def add(self, keys: Collection[str], posting: Posting) -> None:
         """File a post's keys."""
         self._own.add(keys, posting)
 
@@ -90,12 +99,12 @@ class PostingSpill:
             for path in sorted(folder.glob(f"{partition}.*.tsv")):
                 with path.open(encoding="utf-8") as lines:
                     for line in lines:
-                        bucket, key, code = line.split("\t")
-                        by_bucket[int(bucket)][key].append(int(code))
+                        bucket, key, codes = line.split("\t")
+                        by_bucket[int(bucket)][key].extend(map(int, codes.split(",")))
                 path.unlink()
             for keys in by_bucket.values():
-                for codes in keys.values():
-                    codes.sort()
+                for postings in keys.values():
+                    postings.sort()
             yield by_bucket
 
     def close(self) -> None:

@@ -21,6 +21,7 @@ of their first four characters, so one query term reads one bucket.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterator
 
@@ -48,33 +49,51 @@ _NO_SPACE_RANGES = (
 
 _WORD = 1
 _NO_SPACE = 2
-_char_kind: dict[str, int] = {}
+_KNOWN_CHARACTERS = 200_000  # characters whose kind is remembered
 
 
 def _kind(ch: str) -> int:
     """0 for a separator, 1 for a character of a spaced word, 2 for one of a script without spaces."""
-    kind = _char_kind.get(ch)
-    if kind is None:
-        code = ord(ch)
-        if (
-            any(low <= code <= high for low, high in _NO_SPACE_RANGES)
-            and unicodedata.category(ch)[0] in "LNM"
-        ):
-            kind = _NO_SPACE
-        elif unicodedata.category(ch)[0] in "LNM":
-            kind = _WORD
-        else:
-            kind = 0
-        if len(_char_kind) < 200_000:
-            _char_kind[ch] = kind
-    return kind
+    if unicodedata.category(ch)[0] not in "LNM":
+        return 0
+    code = ord(ch)
+    return _NO_SPACE if any(low <= code <= high for low, high in _NO_SPACE_RANGES) else _WORD
+
+
+class _Kinds(dict[int, str]):
+    """``str.translate`` table: a code point → its kind as a digit, worked out on first sight."""
+
+    def __missing__(self, code: int) -> str:
+        kind = str(_kind(chr(code)))
+        if len(self) < _KNOWN_CHARACTERS:
+            self[code] = kind
+        return kind
+
+
+_kinds = _Kinds()
+_RUN = re.compile("1+|2+")
 
 
 def normalise(text: str) -> str:
     """Text as the index sees it: NFKC, lower case, no diacritics, ``ß`` → ``ss``, ``ς`` → ``σ``."""
+    if text.isascii():  # nothing to compose, decompose or drop
+        return text.lower()
     folded = unicodedata.normalize("NFD", unicodedata.normalize("NFKC", text).lower())
-    stripped = "".join(ch for ch in folded if unicodedata.category(ch) != "Mn")
+    stripped = folded.translate(_marks)
     return unicodedata.normalize("NFC", stripped).replace("ß", "ss").replace("ς", "σ")
+
+
+class _Marks(dict[int, int | None]):
+    """``str.translate`` table dropping the non-spacing marks (category Mn), worked out on first sight."""
+
+    def __missing__(self, code: int) -> int | None:
+        kept = None if unicodedata.category(chr(code)) == "Mn" else code
+        if len(self) < _KNOWN_CHARACTERS:
+            self[code] = kept
+        return kept
+
+
+_marks = _Marks()
 
 
 def words(text: str) -> Iterator[str]:
@@ -104,27 +123,37 @@ def query_terms(query: str) -> list[str]:
 
 def _runs(text: str) -> Iterator[tuple[int, str]]:
     """Each run of one kind of character (a word, or text written without spaces) and its kind."""
-    start = 0
-    kind = 0
-    for at, ch in enumerate(text + " "):
-        now = _kind(ch) if at < len(text) else 0
-        if now == kind:
-            continue
-        if kind:
-            yield kind, text[start:at]
-        start, kind = at, now
+    kinds = text.translate(_kinds)  # one digit per character, so the runs are found by a regex
+    for run in _RUN.finditer(kinds):
+        start, end = run.span()
+        yield (_WORD if kinds[start] == "1" else _NO_SPACE), text[start:end]
 
 
 def index_keys(text: str) -> set[str]:
     """Every key a text is filed under: the grams of one to three characters and the suffixes of its words."""
     keys: set[str] = set()
+    known = _word_keys
     for word in set(words(normalise(text))):
-        length = len(word)
-        keys.update(word)
-        keys.update(word[i : i + 2] for i in range(length - 1))
-        keys.update(word[i : i + 3] for i in range(length - 2))
-        keys.update(word[i : i + MAX_KEY] for i in range(length - BUCKET_PREFIX + 1))
+        cached = known.get(word)
+        if cached is None:
+            cached = _keys_of_word(word)
+            if len(known) < _KNOWN_WORDS:
+                known[word] = cached
+        keys |= cached
     return keys
+
+
+_KNOWN_WORDS = 100_000  # words whose keys are remembered (words repeat from post to post)
+_word_keys: dict[str, frozenset[str]] = {}
+
+
+def _keys_of_word(word: str) -> frozenset[str]:
+    length = len(word)
+    keys = set(word)
+    keys.update(word[i : i + 2] for i in range(length - 1))
+    keys.update(word[i : i + 3] for i in range(length - 2))
+    keys.update(word[i : i + MAX_KEY] for i in range(length - BUCKET_PREFIX + 1))
+    return frozenset(keys)
 
 
 def lookup_key(term: str) -> str:
