@@ -24,7 +24,9 @@ from jinja2 import (
     select_autoescape,
 )
 
+from tgvault.export.site.card_html import card_html
 from tgvault.export.site.options import SiteError, SiteOptions
+from tgvault.export.site.views import CardView
 
 PACKAGE = "tgvault.export.site"
 STATIC_FILES = ("site.css", "site.js", "search.js", "noscript.css", "favicon.svg")
@@ -82,6 +84,8 @@ class Renderer:
         self.env.globals["site_title"] = options.title
         self._card_macro: Any = None
         self._user_card = self._user_dir is not None and (self._user_dir / "_card.html").is_file()
+        # The theme's card is written in Python (card_html.py) unless the user's templates change it.
+        self._user_macros = self._user_dir is not None and (self._user_dir / "_macros.html").is_file()
 
     def render(self, template: str, **context: Any) -> str:
         """Render one template; raises :class:`SiteError` naming the template when it fails."""
@@ -90,11 +94,18 @@ class Renderer:
         except TemplateError as exc:
             raise SiteError(f"template {template} failed: {exc}") from exc
 
-    def card(self, view: Any) -> str:
-        """One post card (``_card.html``): the theme's ``post_card`` macro called directly, which saves
-        making a template module per card; a user's own ``_card.html`` is rendered as a template."""
+    def card(self, view: CardView) -> str:
+        """One post card: the theme's card written in Python (:func:`card_html`, the same bytes as its
+        ``post_card`` macro); a user's own ``_card.html`` is rendered as a template, a user's own
+        ``_macros.html`` by calling its ``post_card`` macro."""
         if self._user_card:
             return self.render("_card.html", c=view)
+        if not self._user_macros:
+            return card_html(view)
+        return self.macro_card(view)
+
+    def macro_card(self, view: CardView) -> str:
+        """One post card through the ``post_card`` macro of ``_macros.html`` (the theme's or the user's)."""
         try:
             if self._card_macro is None:
                 self._card_macro = self.env.get_template("_macros.html").module.post_card  # type: ignore[attr-defined]
