@@ -13,7 +13,7 @@ from typing import Any
 
 from tgvault.export.site.search.postings import Posting, chunked_codes, decode, encode_codes, posting_code
 from tgvault.export.site.search.scripts import js_call, read_script
-from tgvault.export.site.writer import SiteWriter
+from tgvault.export.site.writer import BatchWriter, SiteWriter
 
 Entry = list[Any]  # [count, chunks, first chunk (flat), id]
 
@@ -31,7 +31,11 @@ def chunk_path(bucket: int, key_id: int, number: int) -> str:
 class BucketFile:
     """One bucket being written: its keys' entries, writing later chunks as keys are set."""
 
-    def __init__(self, writer: SiteWriter, bucket: int, entries: dict[str, Entry] | None = None) -> None:
+    def __init__(
+        self, writer: SiteWriter | BatchWriter, bucket: int, entries: dict[str, Entry] | None = None
+    ) -> None:
+        """A bucket to write through ``writer`` (a :class:`BatchWriter` only for a new bucket: a bucket
+        read from an earlier build may drop chunk files, which only the site's writer does)."""
         self.writer = writer
         self.bucket = bucket
         self.entries: dict[str, Entry] = entries if entries is not None else {}
@@ -86,6 +90,8 @@ class BucketFile:
     def _drop_chunks(self, old: Entry | None, start: int, end: int) -> None:
         if old is None:
             return
+        if not isinstance(self.writer, SiteWriter):
+            raise TypeError("chunks of an earlier build are dropped through the site's writer")
         for number in range(max(start, 1), end):
             self.writer.drop(chunk_path(self.bucket, old[3], number))
 

@@ -12,8 +12,10 @@ half way is followed by one that writes the index from scratch.
 
 from __future__ import annotations
 
+import multiprocessing
 from collections import defaultdict
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from tgvault.export.site.context import BuildContext
@@ -23,12 +25,27 @@ from tgvault.export.site.options import SiteError
 from tgvault.export.site.page_links import PageLinks
 from tgvault.export.site.plan import ChannelPlan
 from tgvault.export.site.richtext import clean_text
-from tgvault.export.site.search.buckets import BucketFile
+from tgvault.export.site.search.buckets import BucketFile, bucket_path
 from tgvault.export.site.search.entries import SearchEntry, search_entry
 from tgvault.export.site.search.postings import Posting, order
 from tgvault.export.site.search.scripts import js_call, read_script
 from tgvault.export.site.search.spill import PostingSpill, SpillPart
 from tgvault.export.site.search.tokens import bucket_of, index_keys
+from tgvault.export.site.writer import BatchResult, BatchWriter, SiteWriter
+
+_partitions: tuple[SearchIndex, PostingSpill] | None = None  # set before the partitions' workers fork
+
+
+def _write_partition(partition: int) -> tuple[list[int], BatchResult]:
+    """The buckets of one partition of the spill, written in a worker: the buckets and what was written."""
+    if _partitions is None:  # pragma: no cover - only ever run inside SearchIndex._write_all
+        raise RuntimeError("_write_partition runs only inside SearchIndex._write_all")
+    index, spill = _partitions
+    writer = index.writer
+    out = BatchWriter(writer.out_dir, {}, full=writer.full, rerender=writer.rerender)
+    buckets = index._write_buckets(spill.partition_sorted(partition), out)
+    return buckets, out.finish()
+
 
 VERSION = 2  # of the index layout; another version makes the next build start from scratch
 MANIFEST_PATH = "search/index.js"
@@ -227,17 +244,47 @@ class SearchIndex:
                 self.month(plan, month, entries)
 
     def _write_all(self, spill: PostingSpill) -> None:
+        """Every bucket from the spill: its partitions on every core when the build may (each a
+        :class:`BatchWriter` recorded in partition order, so the manifest is that of one process)."""
+        writer = self.writer
         written: set[int] = set()
-        for partition in spill.partitions_sorted():
-            for bucket, keys in partition.items():
-                file = BucketFile(self.writer, bucket)
-                for key in sorted(keys):
-                    file.set_codes(key, keys[key])
-                file.save()
-                written.add(bucket)
+        workers = min(self.ctx.options.worker_count(), spill.partitions)
+        if workers > 1 and "fork" in multiprocessing.get_all_start_methods() and self._nothing_to_keep():
+            global _partitions
+            spill.flush()
+            _partitions = (self, spill)
+            try:
+                pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+                with pool:
+                    for buckets, batch in pool.map(_write_partition, range(spill.partitions)):
+                        writer.record_batch(batch)
+                        written.update(buckets)
+            finally:
+                _partitions = None
+        else:
+            for partition in spill.partitions_sorted():
+                written.update(self._write_buckets(partition, writer))
         for bucket in range(self._buckets):
             if bucket not in written:
-                BucketFile(self.writer, bucket).save()
+                BucketFile(writer, bucket).save()
+
+    def _nothing_to_keep(self) -> bool:
+        """True when no bucket of this size is in the manifest (a full build, or a first index): the
+        buckets are then written without comparing them with an earlier build's."""
+        if self.writer.full:
+            return True
+        return not self.writer.batch_entries([bucket_path(bucket) for bucket in range(self._buckets)])
+
+    @staticmethod
+    def _write_buckets(
+        partition: dict[int, dict[str, list[int]]], writer: SiteWriter | BatchWriter
+    ) -> list[int]:
+        for bucket, keys in partition.items():
+            file = BucketFile(writer, bucket)
+            for key in sorted(keys):
+                file.set_codes(key, keys[key])
+            file.save()
+        return list(partition)
 
     def _forget_missing_months(self, plans: Sequence[ChannelPlan]) -> None:
         """Months (and channels) the site no longer has: their posts leave the index."""

@@ -90,22 +90,30 @@ class PostingSpill:
         """File a post's keys."""
         self._own.add(keys, posting)
 
-    def partitions_sorted(self) -> Iterator[dict[int, dict[str, list[int]]]]:
-        """Each partition in turn: bucket → key → posting codes (:func:`posting_code`), newest first."""
+    def flush(self) -> None:
+        """Put what this process gathered into the files (before the partitions are read, in any process)."""
         self._own.flush()
-        folder = Path(self._folder.name)
+
+    def partitions_sorted(self) -> Iterator[dict[int, dict[str, list[int]]]]:
+        """Each partition in turn (:meth:`partition_sorted`), so only one is ever in memory."""
+        self.flush()
         for partition in range(self.partitions):
-            by_bucket: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
-            for path in sorted(folder.glob(f"{partition}.*.tsv")):
-                with path.open(encoding="utf-8") as lines:
-                    for line in lines:
-                        bucket, key, codes = line.split("\t")
-                        by_bucket[int(bucket)][key].extend(map(int, codes.split(",")))
-                path.unlink()
-            for keys in by_bucket.values():
-                for postings in keys.values():
-                    postings.sort()
-            yield by_bucket
+            yield self.partition_sorted(partition)
+
+    def partition_sorted(self, partition: int) -> dict[int, dict[str, list[int]]]:
+        """One partition: bucket → key → posting codes (:func:`posting_code`), newest first. Its files are
+        removed once read."""
+        by_bucket: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+        for path in sorted(Path(self._folder.name).glob(f"{partition}.*.tsv")):
+            with path.open(encoding="utf-8") as lines:
+                for line in lines:
+                    bucket, key, codes = line.split("\t")
+                    by_bucket[int(bucket)][key].extend(map(int, codes.split(",")))
+            path.unlink()
+        for keys in by_bucket.values():
+            for postings in keys.values():
+                postings.sort()
+        return by_bucket
 
     def close(self) -> None:
         """Remove the temporary files."""
