@@ -11,9 +11,9 @@ key function per posting.
 
 from __future__ import annotations
 
+import marshal
 import os
 import tempfile
-from collections import defaultdict
 from collections.abc import Collection, Iterator
 from pathlib import Path
 
@@ -26,8 +26,10 @@ FLUSH_AT = 400_000  # postings buffered in memory before they go to the temporar
 class SpillPart:
     """One process's share of the spill: postings gathered by key, appended to files of the process.
 
-    A line holds a key and the codes of every post gathered for it since the last flush (a month's
-    worth in a worker), so the files hold far fewer lines than postings."""
+    A flush appends to each partition's file one :mod:`marshal` record, bucket → key → the codes of
+    every post gathered for the key since the last flush (a month's worth in a worker): written and read
+    back by C, a key once a record rather than once a posting. The files are temporary, read only by the
+    build that wrote them (by the same Python)."""
 
     def __init__(self, folder: Path, buckets: int, partitions: int) -> None:
         self.folder = folder
@@ -58,17 +60,21 @@ class SpillPart:
             self._pid = os.getpid()
             self._pending.clear()
         buckets, partitions, known = self.buckets, self.partitions, self._bucket_of
-        lines: list[list[str]] = [[] for _ in range(partitions)]
+        records: list[dict[int, dict[str, list[int]]]] = [{} for _ in range(partitions)]
         for key, codes in self._pending.items():
             prefix = key[:BUCKET_PREFIX]
             bucket = known.get(prefix)
             if bucket is None:
                 bucket = known[prefix] = bucket_of(prefix, buckets)
-            lines[bucket % partitions].append(f"{bucket}\t{key}\t{','.join(map(str, codes))}\n")
-        for partition, partition_lines in enumerate(lines):
-            if partition_lines:
-                with (self.folder / f"{partition}.{self._pid}.tsv").open("a", encoding="utf-8") as out:
-                    out.writelines(partition_lines)
+            record = records[bucket % partitions]
+            keys = record.get(bucket)
+            if keys is None:
+                keys = record[bucket] = {}
+            keys[key] = codes
+        for partition, record in enumerate(records):
+            if record:
+                with (self.folder / f"{partition}.{self._pid}.spill").open("ab") as out:
+                    marshal.dump(record, out)
         self._pending.clear()
         self._buffered = 0
 
@@ -103,12 +109,25 @@ class PostingSpill:
     def partition_sorted(self, partition: int) -> dict[int, dict[str, list[int]]]:
         """One partition: bucket → key → posting codes (:func:`posting_code`), newest first. Its files are
         removed once read."""
-        by_bucket: dict[int, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
-        for path in sorted(Path(self._folder.name).glob(f"{partition}.*.tsv")):
-            with path.open(encoding="utf-8") as lines:
-                for line in lines:
-                    bucket, key, codes = line.split("\t")
-                    by_bucket[int(bucket)][key].extend(map(int, codes.split(",")))
+        by_bucket: dict[int, dict[str, list[int]]] = {}
+        for path in sorted(Path(self._folder.name).glob(f"{partition}.*.spill")):
+            with path.open("rb") as records:
+                while True:
+                    try:
+                        record = marshal.load(records)  # noqa: S302 - our own 0700 temporary folder
+                    except EOFError:
+                        break
+                    for bucket, keys in record.items():
+                        gathered = by_bucket.get(bucket)
+                        if gathered is None:
+                            by_bucket[bucket] = keys
+                            continue
+                        for key, codes in keys.items():
+                            known = gathered.get(key)
+                            if known is None:
+                                gathered[key] = codes
+                            else:
+                                known.extend(codes)
             path.unlink()
         for keys in by_bucket.values():
             for postings in keys.values():
