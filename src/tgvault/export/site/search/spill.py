@@ -26,7 +26,7 @@ FLUSH_AT = 400_000  # postings buffered in memory before they go to the temporar
 class SpillPart:
     """One process's share of the spill: postings gathered by key, appended to files of the process.
 
-    A flush appends to each partition's file one :mod:`marshal` record, bucket → key → the codes of
+    A flush appends to each partition's file one :mod:`marshal` record (after its length), bucket → key → the codes of
     every post gathered for the key since the last flush (a month's worth in a worker): written and read
     back by C, a key once a record rather than once a posting. The files are temporary, read only by the
     build that wrote them (by the same Python)."""
@@ -73,8 +73,9 @@ class SpillPart:
             keys[key] = codes
         for partition, record in enumerate(records):
             if record:
+                data = marshal.dumps(record)
                 with (self.folder / f"{partition}.{self._pid}.spill").open("ab") as out:
-                    marshal.dump(record, out)
+                    out.write(len(data).to_bytes(8, "little") + data)
         self._pending.clear()
         self._buffered = 0
 
@@ -111,23 +112,23 @@ class PostingSpill:
         removed once read."""
         by_bucket: dict[int, dict[str, list[int]]] = {}
         for path in sorted(Path(self._folder.name).glob(f"{partition}.*.spill")):
-            with path.open("rb") as records:
-                while True:
-                    try:
-                        record = marshal.load(records)  # noqa: S302 - our own 0700 temporary folder
-                    except EOFError:
-                        break
-                    for bucket, keys in record.items():
-                        gathered = by_bucket.get(bucket)
-                        if gathered is None:
-                            by_bucket[bucket] = keys
-                            continue
-                        for key, codes in keys.items():
-                            known = gathered.get(key)
-                            if known is None:
-                                gathered[key] = codes
-                            else:
-                                known.extend(codes)
+            data = memoryview(path.read_bytes())
+            at = 0
+            while at < len(data):
+                size = int.from_bytes(data[at : at + 8], "little")
+                record = marshal.loads(data[at + 8 : at + 8 + size])  # noqa: S302 - our own 0700 temporary folder
+                at += 8 + size
+                for bucket, keys in record.items():
+                    gathered = by_bucket.get(bucket)
+                    if gathered is None:
+                        by_bucket[bucket] = keys
+                        continue
+                    for key, codes in keys.items():
+                        known = gathered.get(key)
+                        if known is None:
+                            gathered[key] = codes
+                        else:
+                            known.extend(codes)
             path.unlink()
         for keys in by_bucket.values():
             for postings in keys.values():
