@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any, Literal, cast
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import Select, and_, func, null, select
 from sqlalchemy.orm import Session
 
 from tgvault.domain import Post, PostRevision, TextEntity
@@ -89,7 +89,8 @@ class PostReader:
         """
         posts = PostRow.__table__
         media = MediaItemRow.__table__
-        columns = [column for column in posts.columns if column.name != "raw"]
+        # ``raw`` is read as NULL: the rows then read like mapped rows without a wrapper per row
+        columns = [null().label("raw") if c.name == "raw" else c for c in posts.columns]
         found: dict[int, Post] = {}
         for chunk in chunks(message_ids):
             media_rows = {
@@ -102,7 +103,7 @@ class PostReader:
                 select(*columns).where(posts.c.channel_id == channel_id, posts.c.message_id.in_(chunk))
             ):
                 # Rows name their columns like the mapped classes do: the same mapping serves both.
-                post_row = cast(PostRow, _WithoutRaw(row))
+                post_row = cast(PostRow, row)
                 try:
                     found[row.message_id] = post_from_row(
                         post_row, cast(MediaItemRow | None, media_rows.get(row.message_id))

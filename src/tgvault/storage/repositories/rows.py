@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import partial
 from typing import Any, TypeVar, cast
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Table, and_, select
 from sqlalchemy.orm import Session
 
@@ -174,6 +174,11 @@ def post_from_row(row: PostRow, media_row: MediaItemRow | None) -> Post:
         return _salvaged_post(row, media_row)
 
 
+# A post's entities (and reactions) validated in one call rather than one a value.
+_ENTITIES: TypeAdapter[tuple[TextEntity, ...]] = TypeAdapter(tuple[TextEntity, ...])
+_REACTIONS: TypeAdapter[tuple[Reaction, ...]] = TypeAdapter(tuple[Reaction, ...])
+
+
 def _post_from_row(row: PostRow, media_row: MediaItemRow | None) -> Post:
     return Post(
         channel_id=row.channel_id,
@@ -181,7 +186,7 @@ def _post_from_row(row: PostRow, media_row: MediaItemRow | None) -> Post:
         date=row.date,
         edit_date=row.edit_date,
         text=row.text,
-        entities=tuple(TextEntity.model_validate(item) for item in row.entities or ()),
+        entities=_ENTITIES.validate_python(row.entities or ()),
         service=None if row.service is None else ServiceAction.model_validate(row.service),
         author=row.author,
         grouped_id=row.grouped_id,
@@ -191,7 +196,7 @@ def _post_from_row(row: PostRow, media_row: MediaItemRow | None) -> Post:
         views=row.views,
         forwards=row.forwards,
         replies=row.replies,
-        reactions=tuple(Reaction.model_validate(item) for item in row.reactions or ()),
+        reactions=_REACTIONS.validate_python(row.reactions or ()),
         media=None if media_row is None else media_from_row(media_row),
         poll=None if row.poll is None else Poll.model_validate(row.poll),
         web_page=None if row.web_page is None else WebPagePreview.model_validate(row.web_page),
