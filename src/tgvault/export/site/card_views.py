@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
+from functools import cached_property
 
 from tgvault.domain import MediaItem, MediaKind, MediaStatus, Post, PostRevision
 from tgvault.export.site.formatting import (
@@ -28,7 +29,7 @@ from tgvault.export.site.links import (
 )
 from tgvault.export.site.page_links import PageLinks
 from tgvault.export.site.plan import ChannelPlan, post_anchor
-from tgvault.export.site.richtext import clean_text, plain, render_text, snippet
+from tgvault.export.site.richtext import HashtagLinker, clean_text, plain, render_text, snippet
 from tgvault.export.site.views import (
     CardView,
     ContactView,
@@ -73,6 +74,21 @@ class CardContext:
     revisions: Mapping[int, Sequence[PostRevision]]
     related: Mapping[tuple[int, int], Post]
     media_ok: Callable[[str], bool]
+
+    @cached_property
+    def channel_url(self) -> str:
+        """The channel's home, from the page the cards are on (the same for every card)."""
+        return self.links.to(self.plan.index_path)
+
+    @cached_property
+    def avatar_url(self) -> str | None:
+        """The channel's picture, from the page the cards are on."""
+        return self.links.to(self.avatar_path) if self.avatar_path else None
+
+    @cached_property
+    def hashtags(self) -> HashtagLinker:
+        """Where the channel's hashtags link to, from the page the cards are on."""
+        return self.links.hashtag_linker(self.plan)
 
 
 # What each kind of attachment needs to be shown inline; a file of another display is offered as a download.
@@ -331,7 +347,7 @@ def build_card(posts: Sequence[Post], context: CardContext) -> CardView:
     plan = context.plan
     channel = plan.channel
     links = context.links
-    hashtags = links.hashtag_linker(plan)
+    hashtags = context.hashtags
     views = [post.views for post in posts if post.views is not None]
     view_count = max(views) if views else None
     visuals: list[MediaView] = []
@@ -361,8 +377,8 @@ def build_card(posts: Sequence[Post], context: CardContext) -> CardView:
         anchor=post_anchor(first.message_id),
         extra_anchors=[post_anchor(post.message_id) for post in posts[1:]],
         channel_title=title,
-        channel_url=links.to(plan.index_path),
-        avatar_url=links.to(context.avatar_path) if context.avatar_path else None,
+        channel_url=context.channel_url,
+        avatar_url=context.avatar_url,
         avatar_letter=(title.strip()[:1] or "#").upper(),
         permalink=links.to(*plan.post_target(first.message_id)),
         tme_url=tme_post_url(channel.id, first.message_id, channel.username),

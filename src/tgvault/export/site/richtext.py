@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from tgvault.domain import EntityKind, TextEntity
 from tgvault.export.site.links import autolink_href, email_href, mention_href, safe_href, tag_key
@@ -87,8 +87,7 @@ def plain(text: str) -> Markup:
     return Markup(escape_text(clean_text(text)))  # noqa: S704 - escaped here
 
 
-@dataclass(frozen=True)
-class _Open:
+class _Open(NamedTuple):
     entity: TextEntity
     start: str
     close: str
@@ -97,7 +96,7 @@ class _Open:
 
 def _anchor(href: str, css: str, external: bool = True) -> str:
     rel = _EXTERNAL if external else ""
-    return f'<a class="{escape(css)}" href="{escape(href)}"{rel}>'
+    return f'<a class="{escape_text(css)}" href="{escape_text(href)}"{rel}>'
 
 
 def _open_tag(entity: TextEntity, covered: str, inside_link: bool, hashtag_url: HashtagLinker) -> _Open:
@@ -158,10 +157,11 @@ def render_text(
     if not entities:
         return plain(text)
     runs = split_by_entities(text, entities)
-    covered: dict[int, list[str]] = {}
+    covered: dict[int, list[str]] = {}  # the text under each link (what the others cover is not needed)
     for piece, active in runs:
         for entity in active:
-            covered.setdefault(id(entity), []).append(piece)
+            if entity.kind in _LINKS:
+                covered.setdefault(id(entity), []).append(piece)
     out: list[str] = []
     stack: list[_Open] = []
     anchors = 0  # how many of the open tags are links (counted, not searched: entities may nest deep)
