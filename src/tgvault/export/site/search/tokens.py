@@ -143,7 +143,7 @@ def index_keys(text: str) -> set[str]:
     return keys
 
 
-_KNOWN_WORDS = 100_000  # words whose keys are remembered (words repeat from post to post)
+_KNOWN_WORDS = 8192  # words whose keys are remembered (the frequent ones come first): ≈1.5 KB each
 _word_keys: dict[str, frozenset[str]] = {}
 
 
