@@ -19,6 +19,7 @@ from tgvault.export.site.options import Order
 from tgvault.export.site.page_links import PageLinks
 from tgvault.export.site.plan import ChannelPlan, SitePlan, day_anchor
 from tgvault.export.site.planned_posts import PlannedPost
+from tgvault.export.site.richtext import escape_text
 from tgvault.export.site.views import CardView
 from tgvault.storage.unit_of_work import UnitOfWork
 
@@ -114,3 +115,18 @@ def card_items(
             last_day = day
         items.append(item)
     return items
+
+
+def history_html(items: Sequence[Mapping[str, Any]]) -> Markup:
+    """The cards of a timeline page with their day headings, as the page's ``history`` (what a template
+    looping over ``items`` writes, joined once in Python rather than item by item in the template)."""
+    out = []
+    for item in items:
+        if item["day_anchor"]:
+            out.append(
+                f'<h2 class="day" id="{escape_text(item["day_anchor"])}"><span>{escape_text(item["day_label"])}'
+                "</span></h2>"
+            )
+        out.append(f"  {item['html']}\n")
+    # Safe: the cards are rendered HTML (escaped where post content enters); the headings are escaped here.
+    return Markup("".join(out))  # noqa: S704

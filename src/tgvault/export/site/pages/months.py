@@ -17,7 +17,14 @@ from tgvault.export.site.formatting import MONTH_NAMES, month_label
 from tgvault.export.site.options import Order
 from tgvault.export.site.page_keys import digest
 from tgvault.export.site.page_links import PageLinks
-from tgvault.export.site.pages.cards import Card, card_items, related_posts, render_cards, reply_info
+from tgvault.export.site.pages.cards import (
+    Card,
+    card_items,
+    history_html,
+    related_posts,
+    render_cards,
+    reply_info,
+)
 from tgvault.export.site.pages.layout import months_navigator, page_context, page_header
 from tgvault.export.site.pages.permalinks import PermalinkPages
 from tgvault.export.site.plan import ChannelPlan, TimelinePage, day_anchor
@@ -197,6 +204,7 @@ class MonthPages:
                 )
             if newer_first:
                 parts.reverse()
+        items = card_items(ctx, plan, cards, days=True)
         html = ctx.renderer.render(
             "timeline.html",
             **context,
@@ -206,7 +214,8 @@ class MonthPages:
             days=days,
             parts=parts,
             pager=pager,
-            items=card_items(ctx, plan, cards, days=True),
+            items=items,
+            history=history_html(items),
         )
         self.out.write(page.path, html, key)
 
