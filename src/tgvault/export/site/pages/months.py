@@ -125,31 +125,35 @@ class MonthPages:
         entries: list[SearchEntry] = []
         channel_id = plan.channel.id
         with ctx.uow_factory() as uow:
-            for item in work:
-                if not (item.needed or item.permalinks or shard_needed):
-                    continue
-                page = item.page
-                page_ids = list(page.ids)
-                posts = uow.posts.for_display(channel_id, page_ids)
-                ordered = [posts[i] for i in page_ids if i in posts]
-                if item.needed or item.permalinks:
-                    revisions = uow.posts.revisions_for(channel_id, page_ids)
-                    related = related_posts(ctx.site, uow, posts, channel_id)
-                    # one rendering per card, shared by the timeline page and the permalinks
-                    cards = render_cards(
-                        ctx, plan, PageLinks(plan.card_base, ctx.site), ordered, revisions, related
-                    )
-                    if item.needed:
-                        self._timeline_page(plan, page, pages, cards, display, position, item.key)
-                    by_id = {message_id: card for card in cards for message_id in card.ids}
-                    views = uow.counters.views_for(channel_id, [i for i, _ in item.permalinks], min_points=2)
-                    for message_id, key in item.permalinks:
-                        self.permalink_pages.write(
-                            plan, message_id, by_id.get(message_id), key, views.get(message_id, [])
+            for batch in _read_batches(
+                [item for item in work if item.needed or item.permalinks or shard_needed]
+            ):
+                # the posts of a few pages read at once (fewer statements), at most READ_BATCH of them
+                batch_ids = [i for item in batch for i in item.page.ids]
+                posts = uow.posts.for_display(channel_id, batch_ids)
+                shown = [i for item in batch if item.needed or item.permalinks for i in item.page.ids]
+                revisions = uow.posts.revisions_for(channel_id, shown) if shown else {}
+                related = related_posts(ctx.site, uow, posts, channel_id) if shown else {}
+                for item in batch:
+                    page = item.page
+                    ordered = [posts[i] for i in page.ids if i in posts]
+                    if item.needed or item.permalinks:
+                        # one rendering per card, shared by the timeline page and the permalinks
+                        cards = render_cards(
+                            ctx, plan, PageLinks(plan.card_base, ctx.site), ordered, revisions, related
                         )
-                if shard_needed:
-                    links = PageLinks("search.html", ctx.site)
-                    entries.extend(search_entry(ctx, links, page.path, post) for post in ordered)
+                        if item.needed:
+                            self._timeline_page(plan, page, pages, cards, display, position, item.key)
+                        by_id = {message_id: card for card in cards for message_id in card.ids}
+                        wanted = [i for i, _ in item.permalinks]
+                        views = uow.counters.views_for(channel_id, wanted, min_points=2) if wanted else {}
+                        for message_id, key in item.permalinks:
+                            self.permalink_pages.write(
+                                plan, message_id, by_id.get(message_id), key, views.get(message_id, [])
+                            )
+                    if shard_needed:
+                        links = PageLinks("search.html", ctx.site)
+                        entries.extend(search_entry(ctx, links, page.path, post) for post in ordered)
         if not shard_needed:
             return None
         writer.write(shard_path, month_script(plan, month, entries), shard_key)
@@ -218,6 +222,23 @@ class MonthPages:
             history=history_html(items),
         )
         self.out.write(page.path, html, key)
+
+
+READ_BATCH = 500  # posts read for display at once (the pages of a batch are rendered from them)
+
+
+def _read_batches(work: Sequence[_PageWork]) -> Iterator[list[_PageWork]]:
+    """Consecutive pages in batches of at most :data:`READ_BATCH` posts (a longer page alone)."""
+    batch: list[_PageWork] = []
+    size = 0
+    for item in work:
+        if batch and size + len(item.page.ids) > READ_BATCH:
+            yield batch
+            batch, size = [], 0
+        batch.append(item)
+        size += len(item.page.ids)
+    if batch:
+        yield batch
 
 
 def _album_runs(rows: Sequence[PlannedPost]) -> Iterator[list[PlannedPost]]:
