@@ -25,6 +25,7 @@ from tgvault.export.site.pages.months import MonthPages
 from tgvault.export.site.pages.permalinks import PermalinkPages
 from tgvault.export.site.plan import ChannelPlan, TimelinePage
 from tgvault.export.site.search import SearchEntry, SearchIndex
+from tgvault.export.site.search.builder import month_block_paths
 from tgvault.export.site.search.spill import SpillPart
 from tgvault.export.site.writer import BatchResult, BatchWriter
 
@@ -129,7 +130,7 @@ def render_month(unit: MonthUnit) -> MonthResult:
         if shared.spill_pid != os.getpid():  # once a process: its own files in the spill
             shared.spill, shared.spill_pid = shared.search.spill_part(), os.getpid()
         if shared.spill is not None:  # a build from scratch: the month's keys, worked out here
-            shared.search.file_keys(shared.spill, plan, unit.month, search)
+            shared.search.file_keys(shared.spill, out, plan, unit.month, search)
             spilled = True
     return MonthResult(out.finish(), search, spilled)
 
@@ -189,6 +190,9 @@ class MonthWriting:
             paths.append(page.path)
             if plan.post_pages:
                 paths.extend(plan.permalink_path(message_id) for message_id in page.ids)
+        if self.search.spilling:  # the unit writes the month's text blocks of the search index too
+            ids = (message_id for index in plan.months[month] for message_id in plan.pages[index].ids)
+            paths.extend(sorted(month_block_paths(plan.channel.id, month, ids)))
         entries = self.ctx.writer.batch_entries(paths)
         if changes is None:
             return MonthUnit(plan.channel.id, month, entries)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import multiprocessing
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
@@ -47,11 +47,24 @@ def _write_partition(partition: int) -> tuple[list[int], BatchResult]:
     return buckets, out.finish()
 
 
+def _blocks(entries: Sequence[SearchEntry]) -> dict[int, list[list[Any]]]:
+    """A month's posts by text block: (id, link, date, text) rows."""
+    blocks: dict[int, list[list[Any]]] = defaultdict(list)
+    for entry in entries:
+        blocks[entry.message_id >> BLOCK_SHIFT].append([entry.message_id, entry.url, entry.date, entry.text])
+    return blocks
+
+
 VERSION = 2  # of the index layout; another version makes the next build start from scratch
 MANIFEST_PATH = "search/index.js"
 BLOCK_SHIFT = 4  # a text block holds the posts whose message ids agree but for the low 4 bits
 PAGE_SIZE = 20  # results a page of search results shows
 POSTS_PER_BUCKET = 12  # a build from scratch picks about one bucket per this many posts
+
+
+def month_block_paths(channel_id: int, month: int, message_ids: Iterable[int]) -> set[str]:
+    """The text blocks a month's posts among ``message_ids`` go to."""
+    return {block_path(channel_id, month, block) for block in {i >> BLOCK_SHIFT for i in message_ids}}
 
 
 def block_path(channel_id: int, month: int, block: int) -> str:
@@ -93,26 +106,41 @@ class SearchIndex:
         """Decide between a build from scratch and a patch before the page builders start (and fork)."""
         self._start()
 
+    @property
+    def spilling(self) -> bool:
+        """True in a build from scratch (once :meth:`prepare` ran): months are filed by their workers."""
+        return self._spill is not None
+
     def spill_part(self) -> SpillPart | None:
         """Where a process files the keys of the months it renders (a build from scratch), else None."""
         return None if self._spill is None else self._spill.part()
 
     def file_keys(
-        self, part: SpillPart, plan: ChannelPlan, month: int, entries: Sequence[SearchEntry]
+        self,
+        part: SpillPart,
+        out: BatchWriter,
+        plan: ChannelPlan,
+        month: int,
+        entries: Sequence[SearchEntry],
     ) -> None:
-        """File the keys of a month's posts in ``part`` (in the worker that rendered the month; the
-        parent is then handed the month with ``spilled=True``)."""
+        """File the keys of a month's posts in ``part`` and write its text blocks through ``out`` (in the
+        worker that rendered the month, in a build from scratch; the parent is then handed the month
+        with ``spilled=True``)."""
         slot = self._slots[plan.channel.id]
         for entry in entries:
             part.add(index_keys(entry.text), (month, slot, entry.message_id))
         part.flush()
+        for block, rows in _blocks(entries).items():
+            name = f"{plan.channel.id}/{month_key(month)}/{block}"
+            out.write(block_path(plan.channel.id, month, block), js_call("text", name, rows))
 
     def month(
         self, plan: ChannelPlan, month: int, entries: Sequence[SearchEntry], *, spilled: bool = False
     ) -> None:
         """Index (or index again) every post of a channel's month; writes the month's text blocks.
 
-        ``spilled``: the month's keys are already filed (:meth:`file_keys`)."""
+        ``spilled``: the month's keys are already filed and its text blocks written (:meth:`file_keys`).
+        """
         self._start()
         channel_id = plan.channel.id
         self._seen.add((channel_id, month))
@@ -120,11 +148,7 @@ class SearchIndex:
         key = month_key(month)
         old_rows = self._old_rows(channel_id, month) if self._patching else {}
         old = {message_id: str(row[3]) for message_id, row in old_rows.items()}
-        blocks: dict[int, list[list[Any]]] = defaultdict(list)
-        for entry in entries:
-            blocks[entry.message_id >> BLOCK_SHIFT].append(
-                [entry.message_id, entry.url, entry.date, entry.text]
-            )
+        blocks = {} if spilled else _blocks(entries)
         for block, rows in blocks.items():
             kept = sum(1 for message_id in old_rows if message_id >> BLOCK_SHIFT == block)
             if kept == len(rows) and all(old_rows.get(row[0]) == row for row in rows):
