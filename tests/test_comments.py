@@ -4,6 +4,7 @@ Telegram, into real SQLite and PostgreSQL; what each sync costs in requests."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
@@ -11,18 +12,21 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
+from telethon.tl import types
 from telethon.tl.functions.channels import GetMessagesRequest
 from telethon.tl.functions.messages import GetRepliesRequest
 
 from tgvault.domain import ChannelKind
+from tgvault.export.desktop_json import export_channel_json
+from tgvault.export.site import SiteOptions, build_site
 from tgvault.services.archiver import Archiver
 from tgvault.services.audit import Auditor
 from tgvault.services.plans import NO_MEDIA, ChannelPlan, CommentsPlan, RefreshWindow
 from tgvault.sources.telegram import TelegramSource
 from tgvault.storage.media_store import LocalMediaStore
-from tgvault.storage.tables import CommentRow, PostRow, UserRow
+from tgvault.storage.tables import Base, CommentRow, PostRow, UserRow
 from tgvault.storage.unit_of_work import UnitOfWork
-from tgvault.testing import FakeChannel, FakeTelegram, add_post, fake_client
+from tgvault.testing import FakeChannel, FakeTelegram, add_post, fake_client, photo_media
 from tgvault.testing.content.comments import add_comments, commenters
 from tgvault.testing.fake_telegram.discussions import FakeDiscussion
 
@@ -229,3 +233,108 @@ def test_comments_off_or_no_group_asks_for_nothing(unit_of_work: UoW, tmp_path: 
         session = uow.posts._session  # type: ignore[attr-defined]
         assert 0 == session.scalar(select(func.count()).select_from(CommentRow))
         assert uow.channels.get(discussion.group.id) is None
+
+
+def test_export_json_carries_each_posts_comments_and_the_group_exports_on_its_own(
+    unit_of_work: UoW, tmp_path: Path
+) -> None:
+    world = FakeTelegram()
+    channel, discussion = channel_with_group(world, "exported", 4)
+    ana, bo = world.add_user("Ana", "Lima", username="ana_l"), world.add_user("Bo", "")
+    first = discussion.add_comment(4, ana, "first", date=world.now() - timedelta(minutes=9))
+    second = discussion.add_comment(
+        4, bo, "a reply", date=world.now() - timedelta(minutes=8), reply_to=first.id
+    )
+    plan = ChannelPlan("@exported", media=NO_MEDIA, comments=COMMENTS)
+    run(world, unit_of_work, tmp_path, lambda a: a.sync(plan))
+    world.edit_message(discussion.group, first.id, "first (edited)")
+    world.delete_messages(discussion.group, [second.id])
+    run(world, unit_of_work, tmp_path, lambda a: a.sync(plan))
+
+    store = LocalMediaStore(tmp_path / "media")
+    with unit_of_work() as uow:
+        found = uow.channels.get(channel.id)
+        group = uow.channels.get(discussion.group.id)
+        assert found is not None and group is not None
+        export_channel_json(uow, found, tmp_path / "channel", store)
+        export_channel_json(uow, group, tmp_path / "group", store)
+    exported = json.loads((tmp_path / "channel" / "result.json").read_text(encoding="utf-8"))
+    posts = {message["id"]: message for message in exported["messages"]}
+    assert "comments" not in posts[3]["tgvault"]
+    comments = posts[4]["tgvault"]["comments"]
+    assert [first.id, second.id] == [comment["id"] for comment in comments]
+    top, reply = comments
+    assert ("Ana Lima", f"user{ana.id}", "first (edited)") == (top["from"], top["from_id"], top["text"])
+    assert "reply_to_message_id" not in top, "a comment on the post itself answers no comment"
+    assert "edited_unixtime" in top and ["first"] == [r["text"] for r in top["tgvault"]["revisions"]]
+    assert first.id == reply["reply_to_message_id"] and (f"user{bo.id}", "a reply") == (
+        reply["from_id"],
+        reply["text"],
+    )
+    assert reply["tgvault"]["deleted"] and reply["tgvault"]["deleted_at"]
+    assert {"id", "type", "date", "date_unixtime", "text_entities"} <= set(top)
+    alone = json.loads((tmp_path / "group" / "result.json").read_text(encoding="utf-8"))
+    assert ("private_supergroup", discussion.group.id) == (alone["type"], alone["id"])
+    assert [("Ana Lima", f"user{ana.id}"), ("Bo", f"user{bo.id}")] == [
+        (message["from"], message["from_id"]) for message in alone["messages"]
+    ]
+
+
+def test_pseudonymous_mode_stores_no_name_or_user_id_anywhere(unit_of_work: UoW, tmp_path: Path) -> None:
+    world = FakeTelegram()
+    channel, discussion = channel_with_group(world, "private_people", 3)
+    zed = world.add_user("Zebediah", "Quartermaine", username="zeb_quarter")
+    yo = world.add_user("Yolanda", "Marchetti", username="yoyo_march")
+    at = world.now() - timedelta(minutes=30)
+    photo = photo_media(discussion.group, size=25_000, seed=5)
+    first = discussion.add_comment(3, zed, "I was there", date=at, media=photo)
+    mention = [types.MessageEntityMentionName(offset=0, length=3, user_id=zed.id)]
+    discussion.add_comment(3, yo, "you? really", date=at, reply_to=first.id, entities=mention)
+    discussion.add_comment(2, zed, "again me", date=at)
+    plan = ChannelPlan("@private_people", media=NO_MEDIA, comments=CommentsPlan(pseudonymous=True))
+    run(world, unit_of_work, tmp_path / "media", lambda a: a.sync(plan))
+    world.edit_message(discussion.group, first.id, "I was there, honestly")
+    run(
+        world, unit_of_work, tmp_path / "media", lambda a: a.sync(plan)
+    )  # re-read for the edit: scrubbed as well
+
+    secrets = [
+        str(zed.id),
+        str(yo.id),
+        "Zebediah",
+        "Quartermaine",
+        "zeb_quarter",
+        "Yolanda",
+        "Marchetti",
+        "yoyo",
+    ]
+    with unit_of_work() as uow:
+        session = uow.posts._session  # type: ignore[attr-defined]
+        dump = []
+        for table in Base.metadata.sorted_tables:
+            dump.extend(str(tuple(row)) for row in session.execute(select(table)))
+        threads = uow.discussions.threads(channel.id, [2, 3])
+        found = uow.channels.get(channel.id)
+        group = uow.channels.get(discussion.group.id)
+        assert found is not None and group is not None
+        export_channel_json(uow, found, tmp_path / "export", LocalMediaStore(tmp_path / "media"))
+        export_channel_json(uow, group, tmp_path / "group", LocalMediaStore(tmp_path / "media"))
+    assert 4 <= len(dump) and "I was there, honestly" in "\n".join(dump)
+    authors = [comment.author for thread in threads.values() for comment in thread]
+    assert all(author is not None and author.kind == "pseudonym" for author in authors)
+    assert threads[3][0].author == threads[2][0].author, "the same person is the same pseudonym"
+    assert threads[3][0].author != threads[3][1].author
+    assert threads[3][1].post.entities[0].user_id == threads[3][0].author.id  # type: ignore[union-attr]
+    assert any(p.name.endswith(".jpg") for p in (tmp_path / "media").rglob("*")), "the photo was stored"
+    build_site(unit_of_work, LocalMediaStore(tmp_path / "media"), SiteOptions(out_dir=tmp_path / "site"))
+    page = next((tmp_path / "site").rglob("posts/3.html")).read_text(encoding="utf-8")
+    assert "Commenter " in page and "I was there, honestly" in page
+    places = {
+        "database": "\n".join(dump),
+        "media names": "\n".join(str(p) for p in (tmp_path / "media").rglob("*")),
+        "site": "\n".join(p.read_text(encoding="utf-8") for p in (tmp_path / "site").rglob("*.html")),
+        "export": (tmp_path / "export/result.json").read_text(encoding="utf-8")
+        + (tmp_path / "group/result.json").read_text(encoding="utf-8"),
+    }
+    leaks = [(place, secret) for place, text in places.items() for secret in secrets if secret in text]
+    assert [] == leaks

@@ -19,6 +19,7 @@ EXPECTED_TABLES = {
     "users",
     "discussion_threads",
     "comments",
+    "archive_keys",
     "post_revisions",
     "media_items",
     "sync_state",

@@ -1,4 +1,5 @@
-"""Discussion comments: comment authors (users), comment threads of channel posts, comments tied to posts
+"""Discussion comments: comment authors (users), comment threads of channel posts, comments tied to posts,
+the archive's own keys (the pseudonyms' key)
 
 Revision ID: 0009
 Revises: 0008
@@ -26,6 +27,13 @@ def upgrade() -> None:
         sa.Column("first_seen_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
+    )
+    op.create_table(
+        "archive_keys",
+        sa.Column("name", sa.String(length=64), nullable=False),
+        sa.Column("value", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_archive_keys")),
     )
     op.create_table(
         "discussion_threads",
@@ -69,4 +77,5 @@ def downgrade() -> None:
     op.drop_index("ix_comments_channel_post", table_name="comments")
     op.drop_table("comments")
     op.drop_table("discussion_threads")
+    op.drop_table("archive_keys")
     op.drop_table("users")

@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from tgvault.config import ChannelConfig, ChannelSource, CommentsMedia, Settings, parse_channel_ref
+from tgvault.config import (
+    ChannelConfig,
+    ChannelSource,
+    CommentAuthors,
+    CommentsMedia,
+    Settings,
+    parse_channel_ref,
+)
 from tgvault.errors import ConfigError, SchemaOutOfDateError, StorageError
 from tgvault.services.archiver import Archiver
 from tgvault.services.plans import NO_MEDIA, ChannelPlan, CommentsPlan, MediaPolicy, RefreshWindow
@@ -195,9 +202,11 @@ def plan_for(
     if configured is None or configured.comments:
         comments_media = configured.comments_media if configured is not None else CommentsMedia()
         comments = CommentsPlan(
+            pseudonymous=configured is not None
+            and configured.comments_authors is CommentAuthors.PSEUDONYMOUS,
             media=replace(policy, kinds=frozenset(comments_media.kinds), max_size=comments_media.max_size)
             if media
-            else NO_MEDIA
+            else NO_MEDIA,
         )
     return ChannelPlan(
         comments=comments,
@@ -248,6 +257,7 @@ def site_options(settings: Settings, out: Path | None = None) -> SiteOptions:
         media_mode=MediaMode(site.media.value),
         post_pages=site.post_pages,
         workers=site.workers,
+        comments_hidden=tuple(channel.key for channel in settings.channels if not channel.comments),
     )
 
 

@@ -60,6 +60,13 @@ MediaKindsField = Annotated[
 ]
 
 
+class CommentAuthors(StrEnum):
+    """What is kept of the people who comment."""
+
+    KEEP = "keep"  # their Telegram id, name and @username (the users table)
+    PSEUDONYMOUS = "pseudonymous"  # a stable per-archive pseudonym only: no name, no id
+
+
 class CommentsMedia(SettingsSection):
     """``comments_media = { kinds = [...], max_size = "..." }``: which files of comments to download."""
 
@@ -85,6 +92,7 @@ class ChannelConfig(SettingsSection):
     comments: bool = True
     """Archive the comments of the channel's linked discussion group (nothing happens without one)."""
     comments_media: CommentsMedia = CommentsMedia()
+    comments_authors: CommentAuthors = CommentAuthors.KEEP
 
     @field_validator("name", mode="before")
     @classmethod

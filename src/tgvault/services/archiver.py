@@ -250,10 +250,12 @@ class Archiver:
         *,
         pause: float = 0.0,
         after_batch: Callable[[UnitOfWork, Sequence[int]], None] | None = None,
+        transform: Callable[[FetchedPost], FetchedPost] | None = None,
     ) -> Reread:
         """Re-read archived posts by id, 100 a request: edits become revisions, deletions tombstones, and
         changed counters a new point of their time series. ``after_batch`` runs in each batch's
-        transaction (to save a checkpoint); ``pause`` seconds pass between requests."""
+        transaction (to save a checkpoint); ``pause`` seconds pass between requests; ``transform`` changes
+        each post read before it is stored (comments made pseudonymous)."""
         seen = Reread()
         queue = self._queue(channel, plan.media, tally)
         for start in range(0, len(ids), REFRESH_BATCH):
@@ -262,6 +264,8 @@ class Archiver:
             chunk = ids[start : start + REFRESH_BATCH]
             fetched = await self._source.get_posts(channel, chunk)
             present = [item for item in fetched.values() if item is not None]
+            if transform is not None:
+                present = [transform(item) for item in present]
             # None proves a deletion; an id the source left out is unknown and keeps its state
             gone = [
                 message_id for message_id in chunk if message_id in fetched and fetched[message_id] is None

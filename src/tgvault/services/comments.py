@@ -26,6 +26,7 @@ import structlog
 from tgvault.domain import Channel
 from tgvault.services.media_queue import MediaQueue
 from tgvault.services.plans import ChannelPlan, MediaPolicy
+from tgvault.services.pseudonyms import Pseudonyms
 from tgvault.services.tallies import Tally
 from tgvault.sources.base import DiscussionSource, FetchedPost, HistoryPage, PostSource
 from tgvault.storage.repositories import PendingThread
@@ -97,11 +98,13 @@ class CommentKeeper:
             pending = uow.discussions.pending(channel.id, group.id)
             uow.commit()
         queue = self._queue(group, plan.comments.media, tally)
+        private = self._private(plan)
         for thread in pending:
             counts.threads += 1
             async for page in self._source_replies(channel, group, thread):
                 counts.requests += 1
-                counts.comments += await self._commit_page(channel, group, thread, page, queue)
+                items = [private(item) for item in page.posts] if private is not None else page.posts
+                counts.comments += await self._commit_page(channel, thread, items, queue)
             with self._uow() as uow:
                 # the header's newest id is covered even when that comment is gone (deleted meanwhile)
                 uow.discussions.mark_fetched(channel.id, thread.post_id, thread.max_id, self._clock())
@@ -134,7 +137,7 @@ class CommentKeeper:
         if ids:
             group_plan = ChannelPlan(key=f"{plan.key} comments", media=plan.comments.media)
             # comment edits and deletions are not the channel's: they stay out of the run's post counts
-            await self._reread(group, group_plan, ids, Tally(), pause=pause)
+            await self._reread(group, group_plan, ids, Tally(), pause=pause, transform=self._private(plan))
 
     def _source_replies(
         self, channel: Channel, group: Channel, thread: PendingThread
@@ -144,15 +147,22 @@ class CommentKeeper:
             channel, group, thread.post_id, min_id=thread.fetched_max_id, until_id=thread.max_id
         )
 
+    def _private(self, plan: ChannelPlan) -> Callable[[FetchedPost], FetchedPost] | None:
+        """What makes a comment pseudonymous under this plan (None: authors are kept)."""
+        if plan.comments is None or not plan.comments.pseudonymous:
+            return None
+        with self._uow() as uow:
+            key = uow.discussions.pseudonym_key(self._clock())
+            uow.commit()
+        return Pseudonyms(key).item
+
     async def _commit_page(
         self,
         channel: Channel,
-        group: Channel,
         thread: PendingThread,
-        page: HistoryPage,
+        items: Sequence[FetchedPost],
         queue: MediaQueue,
     ) -> int:
-        items = page.posts
         if not items:
             return 0
 

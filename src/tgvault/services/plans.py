@@ -61,6 +61,8 @@ class CommentsPlan:
     """Archive the comments of the channel's linked discussion group, with their own media policy."""
 
     media: MediaPolicy = COMMENTS_MEDIA
+    pseudonymous: bool = False
+    """``comments_authors = "pseudonymous"``: commenters kept under this archive's stable pseudonyms only."""
 
 
 @dataclass(frozen=True)

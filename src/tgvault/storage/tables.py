@@ -398,6 +398,16 @@ class UserRow(Base):
     updated_at: Mapped[datetime]
 
 
+class ArchiveKeyRow(Base):
+    """A secret of this archive, made on first use (e.g. the key of commenters' pseudonyms)."""
+
+    __tablename__ = "archive_keys"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
 class DiscussionThreadRow(Base):
     """A channel post's comment thread: its ``replies`` header as last read and how far its comments are
     archived (``fetched_max_id``); a thread whose ``max_id`` is above ``fetched_max_id`` has news."""

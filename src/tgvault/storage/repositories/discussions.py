@@ -8,6 +8,7 @@ comments on (``comments``), the ``replies`` header of each post and how far its 
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,7 +19,9 @@ from sqlalchemy.orm import Session
 from tgvault.domain import Comment, CommentAuthor, CommentLink, Post, ThreadHeader
 from tgvault.storage.repositories.post_reads import PostReader
 from tgvault.storage.repositories.rows import chunks
-from tgvault.storage.tables import CommentRow, DiscussionThreadRow, PostRow, UserRow, utcnow
+from tgvault.storage.tables import ArchiveKeyRow, CommentRow, DiscussionThreadRow, PostRow, UserRow, utcnow
+
+PSEUDONYM_KEY = "comment_pseudonyms"
 
 
 @dataclass(frozen=True)
@@ -178,16 +181,22 @@ class DiscussionRepository:
             return {post_id: count for post_id, count in self._session.execute(query)}
         found: dict[int, int] = {}
         for chunk in chunks(post_ids):
-            found.update(self._session.execute(query.where(CommentRow.post_id.in_(chunk))).tuples())
+            for post_id, count in self._session.execute(query.where(CommentRow.post_id.in_(chunk))):
+                found[post_id] = count
         return found
 
     def thread(self, channel_id: int, post_id: int) -> list[Comment]:
         """A post's comments, oldest first, with their authors (deleted ones carry their tombstone)."""
+        return self.threads(channel_id, [post_id]).get(post_id, [])
+
+    def threads(self, channel_id: int, post_ids: Sequence[int]) -> dict[int, list[Comment]]:
+        """The comments of these posts (those that have any), each list oldest first, with authors."""
         links = [
             _link_from_row(row)
+            for chunk in chunks(post_ids)
             for row in self._session.scalars(
                 select(CommentRow)
-                .where(CommentRow.channel_id == channel_id, CommentRow.post_id == post_id)
+                .where(CommentRow.channel_id == channel_id, CommentRow.post_id.in_(chunk))
                 .order_by(CommentRow.group_id, CommentRow.message_id)
             )
         ]
@@ -196,23 +205,37 @@ class DiscussionRepository:
         posts: dict[tuple[int, int], Post] = {}
         for group_id in {link.group_id for link in links}:
             ids = [link.message_id for link in links if link.group_id == group_id]
-            for message_id, found in reader.get_many(group_id, ids).items():
-                posts[(group_id, message_id)] = found
-        comments = []
+            for message_id, stored in reader.get_many(group_id, ids).items():
+                posts[(group_id, message_id)] = stored
+        found: dict[int, list[Comment]] = {}
         for link in links:
             post = posts.get((link.group_id, link.message_id))
             if post is None:
                 continue
             author = authors.get(link.author_id) if link.author_id is not None else None
-            comments.append(Comment(post=post, link=link, author=author))
-        return comments
+            found.setdefault(link.post_id, []).append(Comment(post=post, link=link, author=author))
+        return found
 
-    def group_links(self, group_id: int) -> dict[int, CommentLink]:
-        """Every archived comment of a discussion group, by its message id."""
-        rows = self._session.scalars(select(CommentRow).where(CommentRow.group_id == group_id))
-        return {row.message_id: _link_from_row(row) for row in rows}
+    def group_links(self, group_id: int, message_ids: Sequence[int]) -> dict[int, CommentLink]:
+        """The archived comments among these messages of a discussion group, by message id."""
+        found: dict[int, CommentLink] = {}
+        for chunk in chunks(message_ids):
+            rows = self._session.scalars(
+                select(CommentRow).where(CommentRow.group_id == group_id, CommentRow.message_id.in_(chunk))
+            )
+            found.update((row.message_id, _link_from_row(row)) for row in rows)
+        return found
 
     # -- authors -------------------------------------------------------------------------------
+
+    def pseudonym_key(self, now: datetime | None = None) -> bytes:
+        """This archive's key for commenters' pseudonyms: 32 random bytes, made on first use and kept."""
+        row = self._session.get(ArchiveKeyRow, PSEUDONYM_KEY)
+        if row is None:
+            row = ArchiveKeyRow(name=PSEUDONYM_KEY, value=secrets.token_hex(32), created_at=now or utcnow())
+            self._session.add(row)
+            self._session.flush()
+        return bytes.fromhex(row.value)
 
     def save_authors(self, authors: Sequence[CommentAuthor], now: datetime | None = None) -> None:
         """Insert authors seen for the first time; update the name and @username of those who changed."""
