@@ -338,3 +338,31 @@ def test_pseudonymous_mode_stores_no_name_or_user_id_anywhere(unit_of_work: UoW,
     }
     leaks = [(place, secret) for place, text in places.items() for secret in secrets if secret in text]
     assert [] == leaks
+
+
+def test_an_incremental_site_build_shows_new_and_edited_comments(unit_of_work: UoW, tmp_path: Path) -> None:
+    world = FakeTelegram()
+    channel, discussion = channel_with_group(world, "livelysite", 3)
+    ana = world.add_user("Ana", "Lima")
+    at = world.now() - timedelta(minutes=30)
+    first = discussion.add_comment(3, ana, "first words", date=at)
+    plan = ChannelPlan("@livelysite", media=NO_MEDIA, comments=COMMENTS)
+    store = LocalMediaStore(tmp_path / "media")
+    options = SiteOptions(out_dir=tmp_path / "site")
+    run(world, unit_of_work, tmp_path / "media", lambda a: a.sync(plan))
+    build_site(unit_of_work, store, options)
+    page = tmp_path / "site" / "c" / str(channel.id) / "posts" / "3.html"
+    assert "first words" in page.read_text(encoding="utf-8")
+
+    world.advance(60)
+    world.edit_message(discussion.group, first.id, "second thoughts")
+    run(world, unit_of_work, tmp_path / "media", lambda a: a.sync(plan))
+    build_site(unit_of_work, store, options)
+    assert "second thoughts" in page.read_text(encoding="utf-8"), "an edit alone re-renders the page"
+
+    world.advance(60)
+    discussion.add_comment(3, ana, "and a new one", date=world.now())
+    run(world, unit_of_work, tmp_path / "media", lambda a: a.sync(plan))
+    build_site(unit_of_work, store, options)
+    text = page.read_text(encoding="utf-8")
+    assert "and a new one" in text and '<h2 id="comments-title">2 comments</h2>' in text

@@ -136,8 +136,13 @@ class CommentKeeper:
             ids = uow.discussions.comment_ids(channel.id, post_ids, since=since).get(group.id, [])
         if ids:
             group_plan = ChannelPlan(key=f"{plan.key} comments", media=plan.comments.media)
+            started = self._clock()
             # comment edits and deletions are not the channel's: they stay out of the run's post counts
             await self._reread(group, group_plan, ids, Tally(), pause=pause, transform=self._private(plan))
+            with self._uow() as uow:
+                changed = uow.discussions.posts_with_comments_changed(channel.id, group.id, started)
+                uow.discussions.touch_posts(channel.id, changed, self._clock())
+                uow.commit()
 
     def _source_replies(
         self, channel: Channel, group: Channel, thread: PendingThread
@@ -176,6 +181,7 @@ class CommentKeeper:
                 queued = queue.enqueue(uow, items)
                 newest = max(item.post.message_id for item in items)
                 uow.discussions.mark_fetched(channel.id, thread.post_id, newest, self._clock())
+                uow.discussions.touch_posts(channel.id, [thread.post_id], self._clock())
                 self._heartbeat(uow, channel)
                 uow.commit()
             return written.added, queued

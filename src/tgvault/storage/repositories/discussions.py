@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from tgvault.domain import Comment, CommentAuthor, CommentLink, Post, ThreadHeader
@@ -114,6 +114,32 @@ class DiscussionRepository:
             self._session.flush()
 
     # -- comments ------------------------------------------------------------------------------
+
+    def touch_posts(self, channel_id: int, post_ids: Sequence[int], now: datetime) -> None:
+        """Mark channel posts as changed (their comments did), so what shows them is written again."""
+        for chunk in chunks(sorted(set(post_ids))):
+            self._session.execute(
+                update(PostRow)
+                .where(PostRow.channel_id == channel_id, PostRow.message_id.in_(chunk))
+                .values(updated_at=now)
+            )
+
+    def posts_with_comments_changed(self, channel_id: int, group_id: int, since: datetime) -> list[int]:
+        """The channel posts with a comment in ``group_id`` written (edited, deleted, ...) since ``since``."""
+        query = (
+            select(CommentRow.post_id)
+            .join(
+                PostRow,
+                (PostRow.channel_id == CommentRow.group_id) & (PostRow.message_id == CommentRow.message_id),
+            )
+            .where(
+                CommentRow.channel_id == channel_id,
+                CommentRow.group_id == group_id,
+                PostRow.updated_at >= since,
+            )
+            .distinct()
+        )
+        return sorted(self._session.scalars(query))
 
     def link(self, links: Sequence[CommentLink]) -> None:
         """Tie group messages (already stored as posts of the group) to the channel posts they comment on."""
