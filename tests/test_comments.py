@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
+from telethon import TelegramClient
+from telethon.sessions import StringSession
 from telethon.tl import types
 from telethon.tl.functions.channels import GetMessagesRequest
 from telethon.tl.functions.messages import GetRepliesRequest
@@ -26,9 +28,18 @@ from tgvault.sources.telegram import TelegramSource
 from tgvault.storage.media_store import LocalMediaStore
 from tgvault.storage.tables import Base, CommentRow, PostRow, UserRow
 from tgvault.storage.unit_of_work import UnitOfWork
-from tgvault.testing import FakeChannel, FakeTelegram, add_post, fake_client, photo_media
+from tgvault.testing import (
+    FAKE_API_HASH,
+    FAKE_API_ID,
+    FakeChannel,
+    FakeTelegram,
+    add_post,
+    fake_client,
+    photo_media,
+)
 from tgvault.testing.content.comments import add_comments, commenters
 from tgvault.testing.fake_telegram.discussions import FakeDiscussion
+from tgvault.testing.mtproto_server import LoopbackTelegramServer
 
 UoW = Callable[[], UnitOfWork]
 COMMENTS = CommentsPlan(media=NO_MEDIA)
@@ -366,3 +377,33 @@ def test_an_incremental_site_build_shows_new_and_edited_comments(unit_of_work: U
     build_site(unit_of_work, store, options)
     text = page.read_text(encoding="utf-8")
     assert "and a new one" in text and '<h2 id="comments-title">2 comments</h2>' in text
+
+
+def test_comments_over_the_loopback_mtproto_server(unit_of_work: UoW, tmp_path: Path) -> None:
+    """The same, with every request and answer serialized over a real MTProto socket."""
+    world = FakeTelegram()
+    channel, discussion = channel_with_group(world, "oversocket", 30)
+    add_comments(world, discussion, [10, 30], 260, users=commenters(world, 20))
+    plan = ChannelPlan("@oversocket", media=NO_MEDIA, comments=COMMENTS)
+
+    async def go() -> None:
+        async with LoopbackTelegramServer(world.handle, auth_key=world.auth_key) as server:
+            world.port = server.port
+            client = TelegramClient(StringSession(server.session_string()), FAKE_API_ID, FAKE_API_HASH)
+            await client.connect()
+            try:
+                archiver = Archiver(
+                    TelegramSource(client, request_delay=0),
+                    unit_of_work,
+                    LocalMediaStore(tmp_path),
+                    clock=world.now,
+                )
+                await archiver.sync(plan)
+            finally:
+                await client.disconnect()
+            assert [] == server.handler_errors
+
+    asyncio.run(go())
+    assert expected_comments(discussion) == archived_comments(unit_of_work, channel.id)
+    sizes = [len(ids) for ids in discussion.threads.values()]
+    assert sum(1 + (size - 1) // 100 for size in sizes) == world.count(GetRepliesRequest)
