@@ -14,6 +14,7 @@ import pytest
 from served_site import CHROMIUM, Browsing, served
 from test_site_axe import AXE_DIR, AXE_TAGS, AXE_URL, FAILING_IMPACTS, FAILING_RULES
 from tgvault.export.site import SiteOptions, build_site
+from tgvault.export.site.search.lookup import IndexReader
 from tgvault.services.archiver import Archiver
 from tgvault.services.plans import NO_MEDIA, ChannelPlan, CommentsPlan
 from tgvault.sources.telegram import TelegramSource
@@ -39,7 +40,7 @@ def _archive(root: Path) -> tuple[FakeTelegram, UoW, LocalMediaStore, dict[str, 
     omar = world.add_user("عمر", "")
     ghost = world.add_user("", "")
     at = world.now() - timedelta(hours=1)  # inside the refresh window: the deletion is seen
-    top = discussion.add_comment(6, ana, "First!", date=at)
+    top = discussion.add_comment(6, ana, "First! honestly typed", date=at)
     answer = discussion.add_comment(6, omar, "Reply to Ana", date=at, reply_to=top.id)
     deeper = answer
     for level in range(5):
@@ -48,9 +49,9 @@ def _archive(root: Path) -> tuple[FakeTelegram, UoW, LocalMediaStore, dict[str, 
     photo = discussion.add_comment(
         6, omar, "look", date=at, media=photo_media(discussion.group, size=30_000, seed=3)
     )
-    doomed = discussion.add_comment(6, ana, "to be deleted", date=at)
+    doomed = discussion.add_comment(6, ana, "to be deleted", date=at)  # the word is in no other text
     discussion.add_comment(5, omar, "on another post", date=at)
-    world.edit_message(discussion.group, top.id, "First! (edited)")
+    world.edit_message(discussion.group, top.id, "First! (edited) honestly typed")
     engine = create_archive_engine(f"sqlite:///{root / 'archive.db'}")
     upgrade(engine)
     factory = make_session_factory(engine)
@@ -105,6 +106,15 @@ def test_a_posts_page_shows_its_thread_and_its_card_the_count(site: tuple[Path, 
     month = next((root / "shown/site/c" / str(ids["channel"])).glob("20*/*.html")).read_text(encoding="utf-8")
     assert 'class="comment-count" href="../posts/6.html#comments">9 comments</a>' in month
     assert 'href="../posts/5.html#comments">1 comment</a>' in month
+
+
+def test_comments_find_their_post_in_the_search(site: tuple[Path, dict[str, int]]) -> None:
+    root, ids = site
+    shown, hidden = IndexReader(root / "shown/site"), IndexReader(root / "hidden/site")
+    assert [(ids["channel"], 6)] == shown.search("honestly typed")
+    assert [(ids["channel"], 5)] == shown.search("another post")
+    assert [] == shown.search("deleted"), "a deleted comment is not searchable"
+    assert [] == hidden.search("honestly typed"), "comments = false: not searchable either"
 
 
 def test_a_channel_with_comments_off_shows_nothing_and_says_nothing(

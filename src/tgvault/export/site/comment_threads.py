@@ -60,6 +60,15 @@ def comment_counts(ctx: BuildContext, channel: Channel, post_ids: Sequence[int])
         return uow.discussions.counts(channel.id, post_ids)
 
 
+def comment_search_texts(ctx: BuildContext, channel: Channel, post_ids: Sequence[int]) -> Mapping[int, str]:
+    """What search finds a post by besides its own text: its comments' texts; {} when not shown."""
+    if not post_ids or not comments_shown(ctx, channel):
+        return {}
+    with ctx.uow_factory() as uow:
+        texts = uow.discussions.texts(channel.id, post_ids)
+    return {post_id: "\n".join(found) for post_id, found in texts.items()}
+
+
 def comment_anchor(comment: Comment) -> str:
     """The id of a comment's element on its post's page."""
     return f"comment-{comment.link.message_id}"

@@ -211,6 +211,29 @@ class DiscussionRepository:
                 found[post_id] = count
         return found
 
+    def texts(self, channel_id: int, post_ids: Sequence[int]) -> dict[int, list[str]]:
+        """The texts of these posts' comments (not deleted, not empty), oldest first, by post id."""
+        found: dict[int, list[str]] = {}
+        for chunk in chunks(post_ids):
+            rows = self._session.execute(
+                select(CommentRow.post_id, PostRow.text)
+                .join(
+                    PostRow,
+                    (PostRow.channel_id == CommentRow.group_id)
+                    & (PostRow.message_id == CommentRow.message_id),
+                )
+                .where(
+                    CommentRow.channel_id == channel_id,
+                    CommentRow.post_id.in_(chunk),
+                    PostRow.deleted_at.is_(None),
+                    PostRow.text != "",
+                )
+                .order_by(CommentRow.post_id, CommentRow.message_id)
+            )
+            for post_id, text in rows:
+                found.setdefault(post_id, []).append(text)
+        return found
+
     def thread(self, channel_id: int, post_id: int) -> list[Comment]:
         """A post's comments, oldest first, with their authors (deleted ones carry their tombstone)."""
         return self.threads(channel_id, [post_id]).get(post_id, [])

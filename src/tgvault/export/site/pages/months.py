@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from tgvault.export.site.comment_threads import comment_search_texts
 from tgvault.export.site.context import BuildContext
 from tgvault.export.site.formatting import MONTH_NAMES, month_label
 from tgvault.export.site.options import Order
@@ -142,7 +143,13 @@ class MonthPages:
                         )
                 if shard_needed:
                     links = PageLinks("search.html", ctx.site)
-                    entries.extend(search_entry(ctx, links, page.path, post) for post in ordered)
+                    said = comment_search_texts(
+                        ctx, plan.channel, [p.message_id for p in ordered if p.replies]
+                    )
+                    entries.extend(
+                        search_entry(ctx, links, page.path, post, said.get(post.message_id, ""))
+                        for post in ordered
+                    )
         if not shard_needed:
             return None
         writer.write(shard_path, month_script(plan, month, entries), shard_key)
