@@ -117,11 +117,10 @@ async def reply_pages(
     Telethon's own reverse walk always asks once more for an empty page; here a page shorter than 100
     that reaches ``until_id`` (the post's newest comment, as its header said) is the last.
     """
-    offset, first = min_id, True
+    offset = min_id
     while True:
-        if not first and request_delay:
+        if request_delay:  # every request paced, between threads too (a thread is often one page)
             await asyncio.sleep(request_delay)
-        first = False
         request = functions.messages.GetRepliesRequest(
             peer=entity,
             msg_id=post_id,

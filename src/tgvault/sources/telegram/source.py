@@ -6,6 +6,7 @@ import asyncio
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import suppress
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -235,10 +236,12 @@ class TelegramSource:
         on_update: Callable[[ChannelUpdate], Awaitable[None]],
         on_reconnect: Callable[[], Awaitable[None]],
     ) -> Callable[[], None]:
-        """Live mode: pass new, edited and deleted posts of ``channels`` to ``on_update`` as Telegram
-        pushes them (the client must receive updates, and the account must have joined the channels);
+        """Live mode: pass new, edited and deleted posts of ``channels`` (and messages of their discussion
+        groups, as updates of the group) to ``on_update`` as Telegram pushes them (the client must receive updates, and the account must have joined the channels);
         ``on_reconnect`` runs after Telethon reconnected by itself. Returns the function that stops."""
         followed = {channel.id for channel in channels}
+        groups = {self._groups[channel.id].id for channel in channels if channel.id in self._groups}
+        followed |= groups
         loop = asyncio.get_running_loop()
         tasks: set[asyncio.Future[None]] = set()
 
@@ -248,6 +251,9 @@ class TelegramSource:
 
         async def handler(update: Any) -> None:
             change = _channel_update(update, followed, self._map)
+            if change is not None and change.channel_id in groups:  # a discussion group's: name the authors
+                posts = (FetchedPost(i.post, i.handle, author=comment_author(i.handle)) for i in change.posts)
+                change = replace(change, posts=tuple(posts))
             if change is not None:
                 await on_update(change)
 
