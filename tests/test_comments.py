@@ -11,6 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from telethon import TelegramClient
 from telethon.sessions import StringSession
@@ -19,6 +20,7 @@ from telethon.tl.functions.channels import GetMessagesRequest
 from telethon.tl.functions.messages import GetRepliesRequest
 
 from tgvault.domain import ChannelKind
+from tgvault.errors import ChannelUnavailableError
 from tgvault.export.desktop_json import export_channel_json
 from tgvault.export.site import SiteOptions, build_site
 from tgvault.services.archiver import Archiver
@@ -39,6 +41,7 @@ from tgvault.testing import (
 )
 from tgvault.testing.content.comments import add_comments, commenters
 from tgvault.testing.fake_telegram.discussions import FakeDiscussion
+from tgvault.testing.fake_telegram.rpc import rpc_error, unwrap
 from tgvault.testing.mtproto_server import LoopbackTelegramServer
 
 UoW = Callable[[], UnitOfWork]
@@ -407,3 +410,39 @@ def test_comments_over_the_loopback_mtproto_server(unit_of_work: UoW, tmp_path: 
     assert expected_comments(discussion) == archived_comments(unit_of_work, channel.id)
     sizes = [len(ids) for ids in discussion.threads.values()]
     assert sum(1 + (size - 1) // 100 for size in sizes) == world.count(GetRepliesRequest)
+
+
+class FailingOnce(FakeTelegram):
+    """A Telegram whose ``after``-th ``getReplies`` fails once (the run stops there, as if killed)."""
+
+    def __init__(self, after: int) -> None:
+        super().__init__()
+        self.left = after
+
+    async def handle(self, request: Any) -> Any:
+        if isinstance(unwrap(request), GetRepliesRequest):
+            self.left -= 1
+            if self.left == 0:
+                raise rpc_error(unwrap(request), "CHANNEL_PRIVATE")
+        return await super().handle(request)
+
+
+def test_a_run_stopped_among_the_threads_is_completed_by_the_next_with_no_duplicate_or_gap(
+    unit_of_work: UoW, tmp_path: Path
+) -> None:
+    world = FailingOnce(after=40)
+    channel, discussion = channel_with_group(world, "stopped", 200)
+    add_comments(world, discussion, list(range(100, 200)), 900, users=commenters(world, 30))
+    plan = ChannelPlan("@stopped", media=NO_MEDIA, comments=COMMENTS)
+    with pytest.raises(ChannelUnavailableError):
+        run(world, unit_of_work, tmp_path, lambda a: a.sync(plan))
+    partial = archived_comments(unit_of_work, channel.id)
+    assert 0 < len(partial) < 900
+    world.requests.clear()
+    run(world, unit_of_work, tmp_path, lambda a: a.sync(plan))
+    assert expected_comments(discussion) == archived_comments(unit_of_work, channel.id)
+    with unit_of_work() as uow:
+        assert 900 == uow.posts.count(discussion.group.id)
+    sizes = [len(discussion.thread_ids(post_id)) for post_id in range(100, 200)]
+    done = {post_id for _message_id, (post_id, *_rest) in partial.items()}
+    assert world.count(GetRepliesRequest) <= sum(1 + (s - 1) // 100 for s in sizes) - len(done) + 2
