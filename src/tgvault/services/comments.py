@@ -24,6 +24,7 @@ from datetime import datetime
 import structlog
 
 from tgvault.domain import Channel
+from tgvault.errors import ChannelUnavailableError
 from tgvault.services.media_queue import MediaQueue
 from tgvault.services.plans import ChannelPlan, MediaPolicy
 from tgvault.services.pseudonyms import Pseudonyms
@@ -99,16 +100,27 @@ class CommentKeeper:
             uow.commit()
         queue = self._queue(group, plan.comments.media, tally)
         private = self._private(plan)
-        for thread in pending:
-            counts.threads += 1
-            async for page in self._source_replies(channel, group, thread):
-                counts.requests += 1
-                items = [private(item) for item in page.posts] if private is not None else page.posts
-                counts.comments += await self._commit_page(channel, thread, items, queue)
-            with self._uow() as uow:
-                # the header's newest id is covered even when that comment is gone (deleted meanwhile)
-                uow.discussions.mark_fetched(channel.id, thread.post_id, thread.max_id, self._clock())
-                uow.commit()
+        try:
+            for thread in pending:
+                counts.threads += 1
+                async for page in self._source_replies(channel, group, thread):
+                    counts.requests += 1
+                    items = [private(item) for item in page.posts] if private is not None else page.posts
+                    counts.comments += await self._commit_page(channel, thread, items, queue)
+                with self._uow() as uow:
+                    # the header's newest id is covered even when that comment is gone (deleted meanwhile)
+                    uow.discussions.mark_fetched(channel.id, thread.post_id, thread.max_id, self._clock())
+                    uow.commit()
+        except ChannelUnavailableError as error:
+            # the group went private (or this account cannot read it): the channel's own sync stands;
+            # what was fetched is kept, and the next run continues from there
+            log.warning(
+                "comments cannot be read now; they are fetched by a later run",
+                channel=plan.key,
+                group_id=group.id,
+                error=str(error),
+                threads_left=len(pending) - counts.threads + 1,
+            )
         if counts.threads:
             log.info(
                 "comments archived",
