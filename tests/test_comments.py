@@ -379,6 +379,12 @@ def test_an_incremental_site_build_shows_new_and_edited_comments(unit_of_work: U
     text = page.read_text(encoding="utf-8")
     assert "and a new one" in text and '<h2 id="comments-title">2 comments</h2>' in text
 
+    hidden = SiteOptions(out_dir=tmp_path / "site", comments_hidden=("livelysite",))
+    build_site(unit_of_work, store, hidden)  # comments = false set later: every page without them
+    assert all(
+        "comment" not in p.read_text(encoding="utf-8") for p in (tmp_path / "site" / "c").rglob("*.html")
+    )
+
 
 def test_comments_over_the_loopback_mtproto_server(unit_of_work: UoW, tmp_path: Path) -> None:
     """The same, with every request and answer serialized over a real MTProto socket."""
