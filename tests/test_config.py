@@ -627,3 +627,37 @@ def test_settings_serialise_to_plain_values() -> None:
     assert "0 */6 * * *" == dumped["channels"][0]["schedule"]
     assert "photo" == dumped["channels"][0]["media_kinds"][0]
     assert API_HASH not in str(dumped)
+
+
+def test_comment_settings_become_the_channels_plan() -> None:
+    from pydantic import ValidationError
+
+    from tgvault.app import plan_for
+    from tgvault.domain import MediaKind
+    from tgvault.services.plans import NO_MEDIA
+
+    settings = Settings(
+        channels=[
+            {"name": "@talk"},
+            {"name": "@quiet", "comments": False},
+            {
+                "name": "@private",
+                "comments_authors": "pseudonymous",
+                "comments_media": {"kinds": ["photo", "video"], "max_size": "2MB"},
+            },
+        ]
+    )
+    talk = plan_for(settings, "@talk").comments
+    assert talk is not None and not talk.pseudonymous
+    assert (frozenset({MediaKind.PHOTO}), 10_000_000) == (talk.media.kinds, talk.media.max_size)
+    assert plan_for(settings, "@quiet").comments is None
+    private = plan_for(settings, "@private").comments
+    assert private is not None and private.pseudonymous
+    assert (frozenset({MediaKind.PHOTO, MediaKind.VIDEO}), 2_000_000) == (
+        private.media.kinds,
+        private.media.max_size,
+    )
+    no_media = plan_for(settings, "@talk", media=False).comments
+    assert no_media is not None and NO_MEDIA == no_media.media
+    with pytest.raises(ValidationError, match="comments_authors"):
+        Settings(channels=[{"name": "@x", "comments_authors": "anonymous"}])

@@ -128,6 +128,8 @@ card = st.builds(
     contact=st.none() | st.builds(ContactView, name=text, phone=text, url=maybe),
     views=maybe,
     views_exact=maybe,
+    comments=st.none() | st.integers(0, 10**6),
+    comments_url=maybe,
     reactions=st.lists(st.builds(ReactionView, label=text, count=text, title=text), max_size=3),
     edited=maybe,
     revisions=st.lists(st.builds(RevisionView, label=text, text_html=html), max_size=2),

@@ -12,10 +12,17 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from tgvault.config import ChannelConfig, ChannelSource, Settings, parse_channel_ref
+from tgvault.config import (
+    ChannelConfig,
+    ChannelSource,
+    CommentAuthors,
+    CommentsMedia,
+    Settings,
+    parse_channel_ref,
+)
 from tgvault.errors import ConfigError, SchemaOutOfDateError, StorageError
 from tgvault.services.archiver import Archiver
-from tgvault.services.plans import NO_MEDIA, ChannelPlan, MediaPolicy, RefreshWindow
+from tgvault.services.plans import NO_MEDIA, ChannelPlan, CommentsPlan, MediaPolicy, RefreshWindow
 from tgvault.services.progress import Progress
 from tgvault.services.site_hook import SiteRebuilder
 from tgvault.sources.base import PostSource
@@ -191,7 +198,18 @@ def plan_for(
             )
     start = since if since is not None else (configured.since if configured else None)
     end = None if until is None else datetime.combine(until, time.max, tzinfo=UTC)
+    comments = None
+    if configured is None or configured.comments:
+        comments_media = configured.comments_media if configured is not None else CommentsMedia()
+        comments = CommentsPlan(
+            pseudonymous=configured is not None
+            and configured.comments_authors is CommentAuthors.PSEUDONYMOUS,
+            media=replace(policy, kinds=frozenset(comments_media.kinds), max_size=comments_media.max_size)
+            if media
+            else NO_MEDIA,
+        )
     return ChannelPlan(
+        comments=comments,
         key=configured.name if configured else name,
         since=_start_of_day(start),
         until=end,
@@ -239,6 +257,7 @@ def site_options(settings: Settings, out: Path | None = None) -> SiteOptions:
         media_mode=MediaMode(site.media.value),
         post_pages=site.post_pages,
         workers=site.workers,
+        comments_hidden=tuple(channel.key for channel in settings.channels if not channel.comments),
     )
 
 

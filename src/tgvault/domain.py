@@ -309,6 +309,8 @@ class ChannelKind(StrEnum):
 
     CHANNEL = "channel"
     SUPERGROUP = "supergroup"
+    DISCUSSION = "discussion"
+    """A channel's linked discussion group: its messages are the comments under the channel's posts."""
 
 
 class Channel(Record):
@@ -490,3 +492,41 @@ class AuditState(Record):
     def in_progress(self) -> bool:
         """True while an audit has started and not finished."""
         return self.cursor_id is not None
+
+
+class ThreadHeader(Record):
+    """A channel post's ``replies`` header: how many comments it has in which group, and the newest one's id."""
+
+    channel_id: BigInt
+    post_id: MessageId
+    group_id: BigInt
+    count: BigInt = 0
+    max_id: MessageId = 0
+
+
+class CommentAuthor(Record):
+    """Who wrote a comment: a user (or a channel posting as itself), by id, name and @username."""
+
+    id: BigInt
+    kind: str = "user"
+    name: Text = ""
+    username: Text | None = None
+
+
+class CommentLink(Record):
+    """Ties a discussion group's message to the channel post it comments on, and to the comment it replies to."""
+
+    group_id: BigInt
+    message_id: MessageId
+    channel_id: BigInt
+    post_id: MessageId
+    reply_to_comment_id: MessageId | None = None
+    author_id: BigInt | None = None
+
+
+class Comment(Record):
+    """A comment as the archive shows it: the group's message, its place in the thread and its author."""
+
+    post: Post
+    link: CommentLink
+    author: CommentAuthor | None = None

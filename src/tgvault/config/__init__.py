@@ -5,7 +5,7 @@ problem as a :class:`~tgvault.errors.ConfigError` naming the field and the fix.
 """
 
 from tgvault.config.channel_refs import ChannelRef, parse_channel_ref
-from tgvault.config.channels import ChannelConfig, ChannelSource
+from tgvault.config.channels import ChannelConfig, ChannelSource, CommentAuthors, CommentsMedia
 from tgvault.config.loading import CONFIG_ENV_VAR, DEFAULT_CONFIG_PATHS, find_config_file, load_settings
 from tgvault.config.schedules import CronSchedule, IntervalSchedule, Schedule, parse_schedule
 from tgvault.config.sections import (
@@ -28,6 +28,8 @@ __all__ = [
     "ChannelConfig",
     "ChannelRef",
     "ChannelSource",
+    "CommentAuthors",
+    "CommentsMedia",
     "CronSchedule",
     "DatabaseSettings",
     "IntervalSchedule",

@@ -18,6 +18,7 @@ from tgvault.domain import MediaKind
 from tgvault.errors import ConfigError
 
 DEFAULT_MEDIA_MAX_SIZE: Final = 50_000_000  # "50MB"
+DEFAULT_COMMENTS_MEDIA_MAX_SIZE: Final = 10_000_000  # "10MB"
 
 
 class ChannelSource(StrEnum):
@@ -59,6 +60,20 @@ MediaKindsField = Annotated[
 ]
 
 
+class CommentAuthors(StrEnum):
+    """What is kept of the people who comment."""
+
+    KEEP = "keep"  # their Telegram id, name and @username (the users table)
+    PSEUDONYMOUS = "pseudonymous"  # a stable per-archive pseudonym only: no name, no id
+
+
+class CommentsMedia(SettingsSection):
+    """``comments_media = { kinds = [...], max_size = "..." }``: which files of comments to download."""
+
+    kinds: MediaKindsField = (MediaKind.PHOTO,)
+    max_size: SizeField = DEFAULT_COMMENTS_MEDIA_MAX_SIZE
+
+
 class ChannelConfig(SettingsSection):
     """One ``[[channels]]`` entry."""
 
@@ -74,6 +89,10 @@ class ChannelConfig(SettingsSection):
     audit_schedule: ScheduleField = IntervalSchedule(7 * 86400)
     live: bool = False
     mass_deletion_share: float | None = Field(default=None, gt=0, le=1)
+    comments: bool = True
+    """Archive the comments of the channel's linked discussion group (nothing happens without one)."""
+    comments_media: CommentsMedia = CommentsMedia()
+    comments_authors: CommentAuthors = CommentAuthors.KEEP
 
     @field_validator("name", mode="before")
     @classmethod

@@ -17,7 +17,7 @@ from tgvault.errors import AccountError, TgvaultError
 from tgvault.services.archiver import ChannelOutcome
 from tgvault.services.live import LiveWriter
 from tgvault.services.plans import ChannelPlan
-from tgvault.sources.base import ChannelUpdate, UpdateFeed
+from tgvault.sources.base import ChannelUpdate, DiscussionSource, UpdateFeed
 from tgvault.storage.unit_of_work import UnitOfWork
 
 # The service's events keep the logger name they have always had (log filters and alerts match on it).
@@ -65,6 +65,7 @@ class LiveFollowing:
             log.error("live mode is unavailable; the channels keep their schedules", error=str(error))
             return
         followed: dict[int, ChannelConfig] = {}
+        groups: dict[int, tuple[ChannelConfig, int]] = {}  # discussion group id -> its channel
         records = []
         for channel in wanted:
             try:
@@ -79,9 +80,30 @@ class LiveFollowing:
                 continue
             followed[record.id] = channel
             records.append(record)
+            group = feed.discussion_group(record) if isinstance(feed, DiscussionSource) else None
+            if group is not None and channel.comments:
+                groups[group.id] = (channel, record.id)
         writer = LiveWriter(self._uow, clock=self._clock)
 
+        async def on_comments(update: ChannelUpdate) -> None:
+            channel, channel_id = groups[update.channel_id]
+            if self._states.channel(channel.key) is None:
+                return
+            try:
+                async with self._turns.turn(channel.key):
+                    plan = self._plan_for(self._settings(), channel.name)
+                    changed = writer.apply_comments(update, plan, channel_id)
+            except Exception:  # one bad update never ends live mode
+                log.exception("cannot record a live comment", channel=channel.name)
+                return
+            if changed:
+                log.info("live comments", channel=channel.name)
+                self._rebuilds.queue(channel_id)
+
         async def on_update(update: ChannelUpdate) -> None:
+            if update.channel_id in groups:
+                await on_comments(update)
+                return
             channel = followed.get(update.channel_id)
             if channel is None or self._states.channel(channel.key) is None:
                 return

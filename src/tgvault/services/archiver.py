@@ -21,12 +21,13 @@ import structlog
 from tgvault.domain import Channel, RunCounts, RunStatus
 from tgvault.errors import AccountError, ChannelBusyError, TgvaultError
 from tgvault.services.alerts import Reread, watch_vanished
+from tgvault.services.comments import CommentKeeper
 from tgvault.services.history_walks import HistoryWalker
 from tgvault.services.media_queue import MediaQueue
 from tgvault.services.plans import ChannelPlan, MediaPolicy
 from tgvault.services.progress import Progress, SilentProgress
 from tgvault.services.tallies import Tally
-from tgvault.sources.base import PostSource
+from tgvault.sources.base import FetchedPost, PostSource
 from tgvault.storage.media_store import LocalMediaStore
 from tgvault.storage.tables import utcnow
 from tgvault.storage.unit_of_work import UnitOfWork
@@ -88,6 +89,15 @@ class Archiver:
             clock=clock,
             heartbeat=self._heartbeat,
             queue_for=self._queue,
+            note=self._note_threads,
+        )
+        self.comments = CommentKeeper(
+            source,
+            unit_of_work,
+            clock=clock,
+            heartbeat=self._heartbeat,
+            queue_for=self._queue,
+            reread=self.reread,
         )
 
     # -- public services ---------------------------------------------------------------------
@@ -101,7 +111,8 @@ class Archiver:
                 if self._walks.has_started(channel):
                     await self._walks.walk_newer(channel, plan, tally)
                 await self._walks.walk_older(channel, plan, tally)
-            await self._retry_media(channel, plan.media, tally)
+            await self.comments.catch_up(channel, plan, tally)
+            await self._retry_media(channel, plan, tally)
             return tally.counts
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -112,7 +123,8 @@ class Archiver:
                 await self._walks.walk_newer(channel, plan, tally)
             await self._walks.walk_older(channel, plan, tally)
             await self._refresh(channel, plan, tally)
-            await self._retry_media(channel, plan.media, tally)
+            await self.comments.catch_up(channel, plan, tally)
+            await self._retry_media(channel, plan, tally)
             return tally.counts
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -227,6 +239,7 @@ class Archiver:
             ids = uow.posts.ids_for_refresh(channel.id, plan.refresh.newest_posts, plan.refresh.since(now))
         seen = await self.reread(channel, plan, ids, tally)
         watch_vanished(self._uow, channel, plan, "sync", seen, self._clock())
+        await self.comments.reread(channel, plan, ids, since=plan.refresh.since(now))
 
     async def reread(
         self,
@@ -237,10 +250,12 @@ class Archiver:
         *,
         pause: float = 0.0,
         after_batch: Callable[[UnitOfWork, Sequence[int]], None] | None = None,
+        transform: Callable[[FetchedPost], FetchedPost] | None = None,
     ) -> Reread:
         """Re-read archived posts by id, 100 a request: edits become revisions, deletions tombstones, and
         changed counters a new point of their time series. ``after_batch`` runs in each batch's
-        transaction (to save a checkpoint); ``pause`` seconds pass between requests."""
+        transaction (to save a checkpoint); ``pause`` seconds pass between requests; ``transform`` changes
+        each post read before it is stored (comments made pseudonymous)."""
         seen = Reread()
         queue = self._queue(channel, plan.media, tally)
         for start in range(0, len(ids), REFRESH_BATCH):
@@ -249,6 +264,8 @@ class Archiver:
             chunk = ids[start : start + REFRESH_BATCH]
             fetched = await self._source.get_posts(channel, chunk)
             present = [item for item in fetched.values() if item is not None]
+            if transform is not None:
+                present = [transform(item) for item in present]
             # None proves a deletion; an id the source left out is unknown and keeps its state
             gone = [
                 message_id for message_id in chunk if message_id in fetched and fetched[message_id] is None
@@ -256,6 +273,7 @@ class Archiver:
             with self._uow() as uow:
                 outcome = uow.posts.upsert_many([item.post for item in present], self._clock())
                 queued = queue.enqueue(uow, present)
+                self._note_threads(uow, channel, plan, present)
                 deleted = uow.posts.mark_deleted(channel.id, gone, self._clock())
                 if after_batch is not None:
                     after_batch(uow, chunk)
@@ -291,14 +309,28 @@ class Archiver:
             )
         return queue
 
-    async def _retry_media(self, channel: Channel, policy: MediaPolicy, tally: Tally) -> None:
-        """Work the channel's download queue (this run's files and earlier runs' leftovers) until none is due."""
-        await self._queue(channel, policy, tally).finish()
+    async def _retry_media(self, channel: Channel, plan: ChannelPlan, tally: Tally) -> None:
+        """Work the channel's download queue (this run's files and earlier runs' leftovers) until none is
+        due, then its discussion group's."""
+        await self._queue(channel, plan.media, tally).finish()
+        group = self.comments.group_of(channel, plan)
+        if group is not None and plan.comments is not None:
+            await self._queue(group, plan.comments.media, tally).finish()
 
     async def _stop_media(self, channel: Channel | None) -> None:
-        queue = self._queues.pop(channel.id, None) if channel is not None else None
-        if queue is not None:
-            await queue.abort()
+        if channel is None:
+            return
+        group = self.comments.group_of(channel, None)
+        for owner in (channel, group):
+            queue = self._queues.pop(owner.id, None) if owner is not None else None
+            if queue is not None:
+                await queue.abort()
+
+    def _note_threads(
+        self, uow: UnitOfWork, channel: Channel, plan: ChannelPlan, items: Sequence[FetchedPost]
+    ) -> None:
+        """In a page's transaction: the posts' comment threads (see :mod:`tgvault.services.comments`)."""
+        self.comments.note(uow, channel, plan, items)
 
 
 def _lock_key(channel: Channel) -> str:

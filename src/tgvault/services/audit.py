@@ -100,6 +100,10 @@ class Auditor:
                 progress.advance(len(chunk))
 
             seen = await self._archiver.reread(channel, plan, ids, tally, pause=pause, after_batch=checkpoint)
+            # comments: edits and deletions of those already archived, then the threads whose header
+            # (just re-read) says new comments came, however old the post
+            await self._archiver.comments.reread(channel, plan, ids, pause=pause)
+            await self._archiver.comments.catch_up(channel, plan, tally)
             complete = limit is None or len(ids) < limit
             if not complete:
                 with self._uow() as uow:

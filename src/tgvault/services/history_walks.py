@@ -37,6 +37,7 @@ class HistoryWalker:
         clock: Callable[[], datetime],
         heartbeat: Callable[[UnitOfWork, Channel], None],
         queue_for: Callable[[Channel, MediaPolicy, Tally], MediaQueue],
+        note: Callable[[UnitOfWork, Channel, ChannelPlan, Sequence[FetchedPost]], None] | None = None,
     ) -> None:
         """``heartbeat`` runs in each page's transaction (to keep the channel's lock); ``queue_for`` gives
         the run's download queue of a channel, which queues each page's files."""
@@ -46,6 +47,7 @@ class HistoryWalker:
         self._clock = clock
         self._heartbeat = heartbeat
         self._queue = queue_for
+        self._note = note
 
     def has_started(self, channel: Channel) -> bool:
         """True once any walk of the channel committed (or found it empty)."""
@@ -66,7 +68,7 @@ class HistoryWalker:
             def newer_checkpoint(state: SyncState, ids: list[int]) -> dict[str, Any]:
                 return {"newest_id": max(state.newest_id, *ids), "last_sync_at": self._clock()}
 
-            outcome = await self._commit_page(channel, page.posts, newer_checkpoint, queue)
+            outcome = await self._commit_page(channel, plan, page.posts, newer_checkpoint, queue)
             tally.add(posts_added=outcome.added, posts_edited=outcome.edited)
             self._progress.advance(len(page.posts))
 
@@ -100,7 +102,7 @@ class HistoryWalker:
                         "last_sync_at": self._clock(),
                     }
 
-                outcome = await self._commit_page(channel, in_range, older_checkpoint, queue)
+                outcome = await self._commit_page(channel, plan, in_range, older_checkpoint, queue)
                 offset = min(item.post.message_id for item in in_range)
                 tally.add(posts_added=outcome.added, posts_edited=outcome.edited)
                 self._progress.advance(len(in_range))
@@ -118,7 +120,7 @@ class HistoryWalker:
         async for page in self._source.older(channel, offset_date=plan.until):
             in_range = [item for item in page.posts if plan.since is None or item.post.date >= plan.since]
             if in_range:
-                outcome = await self._commit_page(channel, in_range, None, queue)
+                outcome = await self._commit_page(channel, plan, in_range, None, queue)
                 tally.add(posts_added=outcome.added, posts_edited=outcome.edited)
                 self._progress.advance(len(in_range))
             if len(in_range) < len(page.posts):
@@ -127,6 +129,7 @@ class HistoryWalker:
     async def _commit_page(
         self,
         channel: Channel,
+        plan: ChannelPlan,
         items: Sequence[FetchedPost],
         checkpoint: Callable[[SyncState, list[int]], dict[str, Any]] | None,
         queue: MediaQueue,
@@ -145,6 +148,8 @@ class HistoryWalker:
             with self._uow() as uow:
                 outcome = uow.posts.upsert_many(posts, self._clock())
                 queued = queue.enqueue(uow, items)
+                if self._note is not None:
+                    self._note(uow, channel, plan, items)
                 if checkpoint is not None:
                     state = uow.sync_state.get(channel.id)
                     ids = [post.message_id for post in posts]

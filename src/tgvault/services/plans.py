@@ -52,6 +52,19 @@ class RefreshWindow:
         return now - timedelta(days=self.days)
 
 
+COMMENTS_MEDIA = MediaPolicy(kinds=frozenset({MediaKind.PHOTO}), max_size=10_000_000)
+"""Files of comments downloaded by default: photos up to 10 MB."""
+
+
+@dataclass(frozen=True)
+class CommentsPlan:
+    """Archive the comments of the channel's linked discussion group, with their own media policy."""
+
+    media: MediaPolicy = COMMENTS_MEDIA
+    pseudonymous: bool = False
+    """``comments_authors = "pseudonymous"``: commenters kept under this archive's stable pseudonyms only."""
+
+
 @dataclass(frozen=True)
 class ChannelPlan:
     """One channel to archive: how it is named, from when, and its media policy."""
@@ -63,3 +76,5 @@ class ChannelPlan:
     refresh: RefreshWindow = field(default_factory=RefreshWindow)
     mass_deletion_share: float = 0.5
     """A run that sees more than this share of the posts it re-read vanish raises an alert."""
+    comments: CommentsPlan | None = None
+    """Archive the channel's comments (None: leave them)."""

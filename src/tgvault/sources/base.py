@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
-from tgvault.domain import Channel, Post
+from tgvault.domain import Channel, CommentAuthor, CommentLink, Post, ThreadHeader
 
 
 @dataclass(frozen=True)
@@ -16,6 +16,12 @@ class FetchedPost:
 
     post: Post
     handle: object | None = None
+    thread: ThreadHeader | None = None
+    """A channel post's ``replies`` header (its comments in the linked discussion group), when it has one."""
+    author: CommentAuthor | None = None
+    """Who wrote a discussion group's message (a comment), when the source says."""
+    comment: CommentLink | None = None
+    """What a discussion group's message comments on (its channel post, the comment it replies to)."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +75,23 @@ class PostSource(Protocol):
 
     async def download_thumbnail(self, channel: Channel, fetched: FetchedPost, sink: ByteSink) -> bool:
         """Write a preview image of a file the source cannot offer into ``sink``; False when it has none."""
+        ...
+
+
+@runtime_checkable
+class DiscussionSource(Protocol):
+    """A source that also reads a channel's comments, from its linked discussion group."""
+
+    def discussion_group(self, channel: Channel) -> Channel | None:
+        """The channel's linked discussion group as seen when the channel was resolved (no request), or
+        None when it has none (or the source cannot read it)."""
+        ...
+
+    def replies(
+        self, channel: Channel, group: Channel, post_id: int, *, min_id: int, until_id: int = 0
+    ) -> AsyncIterator[HistoryPage]:
+        """Pages of the comments on ``post_id`` above ``min_id`` (group messages), oldest first;
+        ``until_id`` is the newest comment the post's header named (what the pages are expected to reach)."""
         ...
 
 

@@ -385,6 +385,70 @@ class AuditStateRow(Base):
     last_completed_at: Mapped[datetime | None]
 
 
+class UserRow(Base):
+    """A comment's author as last seen: a user (or a channel posting as itself), its name and @username."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(Text)
+    username: Mapped[str | None] = mapped_column(String(64))
+    first_seen_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ArchiveKeyRow(Base):
+    """A secret of this archive, made on first use (e.g. the key of commenters' pseudonyms)."""
+
+    __tablename__ = "archive_keys"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+
+class DiscussionThreadRow(Base):
+    """A channel post's comment thread: its ``replies`` header as last read and how far its comments are
+    archived (``fetched_max_id``); a thread whose ``max_id`` is above ``fetched_max_id`` has news."""
+
+    __tablename__ = "discussion_threads"
+
+    channel_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    post_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    group_id: Mapped[int] = mapped_column(BigInteger)
+    replies: Mapped[int] = mapped_column(BigInteger)
+    max_id: Mapped[int] = mapped_column(BigInteger)
+    fetched_max_id: Mapped[int] = mapped_column(BigInteger)
+    updated_at: Mapped[datetime]
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["channel_id", "post_id"], ["posts.channel_id", "posts.message_id"], ondelete="CASCADE"
+        ),
+    )
+
+
+class CommentRow(Base):
+    """Ties a discussion group's message (a row of ``posts``) to the channel post it comments on."""
+
+    __tablename__ = "comments"
+
+    group_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    message_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    channel_id: Mapped[int] = mapped_column(BigInteger)
+    post_id: Mapped[int] = mapped_column(BigInteger)
+    reply_to_comment_id: Mapped[int | None] = mapped_column(BigInteger)
+    author_id: Mapped[int | None] = mapped_column(BigInteger)
+
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["group_id", "message_id"], ["posts.channel_id", "posts.message_id"], ondelete="CASCADE"
+        ),
+        Index("ix_comments_channel_post", "channel_id", "post_id", "message_id"),
+    )
+
+
 def utcnow() -> datetime:
     """The current time, UTC-aware."""
     return datetime.now(UTC)

@@ -16,6 +16,7 @@ from tgvault.storage.repositories import (
     ChannelLockRepository,
     ChannelRepository,
     CounterRepository,
+    DiscussionRepository,
     LeaseRepository,
     MediaQueueRepository,
     MediaRepository,
@@ -52,6 +53,7 @@ class UnitOfWork:
     audits: AuditStateRepository
     media_queue: MediaQueueRepository
     reparse: ReparseRepository
+    discussions: DiscussionRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -88,6 +90,7 @@ class UnitOfWork:
         self.audits = AuditStateRepository(session)
         self.media_queue = MediaQueueRepository(session)
         self.reparse = ReparseRepository(session)
+        self.discussions = DiscussionRepository(session)
         return self
 
     def __exit__(

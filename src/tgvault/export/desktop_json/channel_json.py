@@ -10,7 +10,9 @@ so tools written for Desktop exports can read it. Differences from Desktop, on p
   (``media/ab/cd/<sha256>.<ext>``); paths in the JSON are relative to the JSON file's folder. A file the
   archive has not downloaded gets Desktop's "(File not included. ...)" placeholder.
 - Each message carries an extra ``"tgvault"`` object: views, forwards, grouped_id, the deletion tombstone,
-  earlier revisions (text in Desktop's forms) and the media file's sha256.
+  earlier revisions (text in Desktop's forms) and the media file's sha256; a post with archived comments
+  has them under ``"comments"`` (see :mod:`tgvault.export.desktop_json.comments`). A discussion group
+  exported on its own is a supergroup whose messages name their authors in ``from``/``from_id``.
 
 Text is cut into parts exactly as Desktop does it (see :mod:`tgvault.export.desktop_json.text_parts`), so a
 channel imported from a Desktop export comes back the same.
@@ -31,6 +33,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from tgvault.domain import Channel, ChannelKind, Post
+from tgvault.export.desktop_json.comments import CommentWriter, group_senders
 from tgvault.export.desktop_json.media_files import MediaFiles
 from tgvault.export.desktop_json.messages import MessageWriter
 from tgvault.export.progress import ExportProgress, NoProgress
@@ -71,7 +74,7 @@ def _batches(posts: Iterable[Post], size: int) -> Iterator[list[Post]]:
 
 def _desktop_chat_type(channel: Channel) -> str:
     visibility = "public" if channel.username else "private"
-    noun = "supergroup" if channel.kind is ChannelKind.SUPERGROUP else "channel"
+    noun = "channel" if channel.kind is ChannelKind.CHANNEL else "supergroup"
     return f"{visibility}_{noun}"
 
 
@@ -86,12 +89,21 @@ def _write_messages(
     channel: Channel,
     batch_size: int,
     progress: ExportProgress,
+    comments: CommentWriter | None,
 ) -> int:
     count = 0
     for batch in _batches(uow.posts.iter_channel(channel.id, batch_size=batch_size), batch_size):
-        revisions = uow.posts.revisions_for(channel.id, [post.message_id for post in batch])
+        ids = [post.message_id for post in batch]
+        revisions = uow.posts.revisions_for(channel.id, ids)
+        threads = comments.for_posts(ids) if comments is not None else {}
+        senders = group_senders(uow, channel, ids) if channel.kind is ChannelKind.DISCUSSION else {}
         for post in batch:
-            encoded = _dump(writer.message(post, revisions.get(post.message_id, ())))
+            message = writer.message(post, revisions.get(post.message_id, ()))
+            if post.message_id in threads:
+                message["tgvault"]["comments"] = threads[post.message_id]
+            if post.message_id in senders:
+                message["from"], message["from_id"] = senders[post.message_id]
+            encoded = _dump(message)
             stream.write(",\n" if count else "\n")
             stream.write("\n".join(f"  {line}" for line in encoded.splitlines()))
             count += 1
@@ -138,7 +150,10 @@ def export_channel_json(
                 stream.write(f" {json.dumps(key)}: {_dump(value).replace(chr(10), chr(10) + ' ')},\n")
             stream.write(' "messages": [')
             progress.started(channel.title, uow.posts.count(channel.id), "messages")
-            count = _write_messages(stream, writer, uow, channel, batch_size, progress)
+            comments = (
+                CommentWriter(uow, channel, timezone, files) if channel.kind is ChannelKind.CHANNEL else None
+            )
+            count = _write_messages(stream, writer, uow, channel, batch_size, progress, comments)
             progress.finished()
             stream.write("\n ]\n}\n" if count else "]\n}\n")
             stream.flush()

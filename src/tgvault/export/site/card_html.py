@@ -248,6 +248,12 @@ def card_html(c: CardView) -> str:
     out.append('    <footer class="meta">\n')
     if c.views:
         out.append(f'<span class="views" title="{_e(c.views_exact)}">{_e(c.views)} {_EYE}</span>')
+    if c.comments:
+        label = f'{_e(c.comments)} comment{"s" if c.comments != 1 else ""}'
+        if c.comments_url:
+            out.append(f'<a class="comment-count" href="{_e(c.comments_url)}">{label}</a>')
+        else:
+            out.append(f'<span class="comment-count">{label}</span>')
     if c.author:
         out.append(f'<span class="signature"><bdi>{_e(c.author)}</bdi>,</span>')
     if c.edited:

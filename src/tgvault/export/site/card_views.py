@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import tzinfo
 from functools import cached_property
 
@@ -74,6 +74,8 @@ class CardContext:
     revisions: Mapping[int, Sequence[PostRevision]]
     related: Mapping[tuple[int, int], Post]
     media_ok: Callable[[str], bool]
+    comment_counts: Mapping[int, int] = field(default_factory=dict)
+    """Archived comments of the posts (none for a channel whose comments are not shown)."""
 
     @cached_property
     def channel_url(self) -> str:
@@ -407,6 +409,10 @@ def build_card(posts: Sequence[Post], context: CardContext) -> CardView:
         deleted=format_full(max(deleted_dates), context.zone) if len(deleted_dates) == len(posts) else None,
         parse_error=clean_text("; ".join(parse_errors)) if parse_errors else None,
         pinned=any(post.pinned for post in posts),
+        comments=context.comment_counts.get(first.message_id),
+        comments_url=(links.to(*plan.post_target(first.message_id)) + "#comments")
+        if plan.post_pages
+        else None,
     )
 
 

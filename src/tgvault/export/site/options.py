@@ -52,6 +52,9 @@ class SiteOptions:
     channel_ids: tuple[int, ...] | None = None
     post_pages: bool = True  # False: posts are linked as anchors on their month pages, no page of their own
     workers: int | None = None  # processes rendering the month pages (None: one per core)
+    comments_hidden: tuple[
+        str, ...
+    ] = ()  # channels (@username lowercased, or id) whose comments are not shown
 
     def __post_init__(self) -> None:
         if not self.title.strip():

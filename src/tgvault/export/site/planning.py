@@ -231,6 +231,7 @@ class Planner:
             [(c.id, c.username, c.title, ctx.avatars.get(c.id), self._has_tags(c.id)) for c in channels],
             sorted(ctx.missing_media),
             MEDIA_NAMING,  # pages link to media by their published names
+            sorted(options.comments_hidden),  # channels whose comments no page shows
         )
 
     def _has_tags(self, channel_id: int) -> bool:

@@ -168,3 +168,5 @@ class CardView:
     deleted: str | None = None
     parse_error: str | None = None
     pinned: bool = False
+    comments: int | None = None
+    comments_url: str | None = None

@@ -6,16 +6,24 @@ import asyncio
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import suppress
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 import structlog
 from telethon import TelegramClient, errors, events, functions, types
 
-from tgvault.domain import Channel, Post
+from tgvault.domain import Channel, ChannelKind, Post
 from tgvault.errors import ChannelUnavailableError, MediaUnavailableError, SourceError
 from tgvault.sources.base import ByteSink, ChannelUpdate, FetchedPost, HistoryPage
 from tgvault.sources.telegram.channels import channel_to_record
+from tgvault.sources.telegram.discussions import (
+    comment_author,
+    comment_link,
+    linked_group,
+    reply_pages,
+    thread_header,
+)
 from tgvault.sources.telegram.failures import NO_SUCH_USERNAME, translated_errors
 from tgvault.sources.telegram.kept_raw import NOT_UNDERSTOOD, Mapper, map_or_keep_raw
 from tgvault.sources.telegram.posts import message_to_post
@@ -61,6 +69,7 @@ class TelegramSource:
         self._mapper = mapper
         self._request_delay = request_delay
         self._entities: dict[int, Any] = {}
+        self._groups: dict[int, Channel] = {}
         self._reconnecting = asyncio.Lock()
 
     async def ensure_connected(self) -> None:
@@ -92,7 +101,38 @@ class TelegramSource:
             full = await self._client(functions.channels.GetFullChannelRequest(entity))
         record = channel_to_record(entity, full)
         self._entities[record.id] = entity
+        group = linked_group(full) if record.kind is ChannelKind.CHANNEL else None
+        if group is not None:
+            self._groups[record.id] = group[0]
+            self._entities[group[0].id] = group[1]
+        else:
+            self._groups.pop(record.id, None)
         return record
+
+    def discussion_group(self, channel: Channel) -> Channel | None:
+        """The channel's linked discussion group, as ``channels.getFullChannel`` named it in :meth:`resolve`."""
+        return self._groups.get(channel.id)
+
+    async def replies(
+        self, channel: Channel, group: Channel, post_id: int, *, min_id: int, until_id: int = 0
+    ) -> AsyncIterator[HistoryPage]:
+        """The comments on a post above ``min_id``, oldest first: ``messages.getReplies``, 100 a request.
+
+        A page shorter than 100 that reaches ``until_id`` (the post's newest comment, as its header said)
+        is the last: no request is spent to learn that nothing follows.
+        """
+        thread = (channel.id, post_id)
+        async for page in reply_pages(
+            self._client,
+            self._entity(channel),
+            post_id,
+            min_id=min_id,
+            until_id=until_id,
+            request_delay=self._request_delay,
+            label=channel.username or str(channel.id),
+            to_item=lambda message: self._fetched(message, group.id, thread),
+        ):
+            yield page
 
     def _entity(self, channel: Channel) -> Any:
         entity = self._entities.get(channel.id)
@@ -134,15 +174,27 @@ class TelegramSource:
                         raise batch
                 page = []
                 for message in batch:
-                    post = self._map(message, channel.id)
-                    if post is not None:
-                        page.append(FetchedPost(post, message))
+                    item = self._fetched(message, channel.id, None)
+                    if item is not None:
+                        page.append(item)
                 if page:
                     yield HistoryPage(page, getattr(iterator, "total", None))
         finally:
             reader.cancel()
             with suppress(asyncio.CancelledError):
                 await reader
+
+    def _fetched(self, message: Any, channel_id: int, thread: tuple[int, int] | None) -> FetchedPost | None:
+        """A message as a fetched post; a channel post with its thread header, a comment (``thread``: the
+        channel and post it comments on) with its author and link."""
+        post = self._map(message, channel_id)
+        if post is None:
+            return None
+        if thread is None:
+            return FetchedPost(post, message, thread=thread_header(message, channel_id))
+        author = comment_author(message)
+        link = comment_link(message, channel_id, thread[0], thread[1], author)
+        return FetchedPost(post, message, author=author, comment=link)
 
     def _map(self, message: Any, channel_id: int) -> Post | None:
         """Map a message; one the mapping fails on is kept raw with a parse error (it never blocks)."""
@@ -175,8 +227,7 @@ class TelegramSource:
             with translated_errors(label):
                 messages = await self._client.get_messages(self._entity(channel), ids=chunk)
             for message_id, message in zip(chunk, messages, strict=True):
-                post = None if message is None else self._map(message, channel.id)
-                found[message_id] = None if post is None else FetchedPost(post, message)
+                found[message_id] = None if message is None else self._fetched(message, channel.id, None)
         return found
 
     async def follow(
@@ -185,10 +236,12 @@ class TelegramSource:
         on_update: Callable[[ChannelUpdate], Awaitable[None]],
         on_reconnect: Callable[[], Awaitable[None]],
     ) -> Callable[[], None]:
-        """Live mode: pass new, edited and deleted posts of ``channels`` to ``on_update`` as Telegram
-        pushes them (the client must receive updates, and the account must have joined the channels);
+        """Live mode: pass new, edited and deleted posts of ``channels`` (and messages of their discussion
+        groups, as updates of the group) to ``on_update`` as Telegram pushes them (the client must receive updates, and the account must have joined the channels);
         ``on_reconnect`` runs after Telethon reconnected by itself. Returns the function that stops."""
         followed = {channel.id for channel in channels}
+        groups = {self._groups[channel.id].id for channel in channels if channel.id in self._groups}
+        followed |= groups
         loop = asyncio.get_running_loop()
         tasks: set[asyncio.Future[None]] = set()
 
@@ -198,6 +251,9 @@ class TelegramSource:
 
         async def handler(update: Any) -> None:
             change = _channel_update(update, followed, self._map)
+            if change is not None and change.channel_id in groups:  # a discussion group's: name the authors
+                posts = (FetchedPost(i.post, i.handle, author=comment_author(i.handle)) for i in change.posts)
+                change = replace(change, posts=tuple(posts))
             if change is not None:
                 await on_update(change)
 

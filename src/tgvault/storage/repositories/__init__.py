@@ -8,6 +8,7 @@ tgvault (the unit of work, services, the site build, tests) imports from ``tgvau
 
 from tgvault.storage.repositories.channel_locks import ChannelLockRepository, LockHolder, this_process
 from tgvault.storage.repositories.channels import ChannelRepository
+from tgvault.storage.repositories.discussions import DiscussionRepository, PendingThread
 from tgvault.storage.repositories.leases import Lease, LeaseRepository, WorkerInfo
 from tgvault.storage.repositories.media import MediaRepository, PendingMedia
 from tgvault.storage.repositories.media_queue import (
@@ -47,6 +48,7 @@ __all__ = [
     "ChannelLockRepository",
     "ChannelRepository",
     "CounterRepository",
+    "DiscussionRepository",
     "Lease",
     "LeaseRepository",
     "LockHolder",
@@ -54,6 +56,7 @@ __all__ = [
     "MediaRepository",
     "OutlineReader",
     "PendingMedia",
+    "PendingThread",
     "PostOutline",
     "PostReader",
     "PostRepository",

@@ -78,9 +78,13 @@ class ChannelRepository:
         ).first()
         return None if row is None else _channel_from_row(row)
 
-    def list(self) -> list[Channel]:
-        """Every archived channel, by title."""
-        rows = self._session.scalars(select(ChannelRow).order_by(ChannelRow.title, ChannelRow.id))
+    def list(self, *, discussions: bool = False) -> list[Channel]:
+        """Every archived channel, by title (discussion groups, whose messages are comments, only with
+        ``discussions``)."""
+        query = select(ChannelRow).order_by(ChannelRow.title, ChannelRow.id)
+        if not discussions:
+            query = query.where(ChannelRow.kind != ChannelKind.DISCUSSION.value)
+        rows = self._session.scalars(query)
         return [_channel_from_row(row) for row in rows]
 
     def observations(self, channel_id: int) -> builtins.list[tuple[datetime, int | None, str]]:

@@ -38,6 +38,10 @@ class FakeChannel:
     related_users: dict[int, TL] = field(default_factory=dict)
     """Users (TL ``User`` objects) referenced by this channel's posts, e.g. forward sources."""
     pts: int = 1
+    megagroup: bool = False
+    """A supergroup (a discussion group) rather than a broadcast channel."""
+    linked_chat_id: int | None = None
+    """The linked chat: a channel's discussion group, or a discussion group's channel."""
     pinned_msg_id: int | None = None
     vanished: bool = False
     deleted_ids: set[int] = field(default_factory=set)
@@ -123,7 +127,8 @@ class FakeChannel:
             title=self.title,
             photo=types.ChatPhotoEmpty(),
             date=self.date,
-            broadcast=True,
+            broadcast=not self.megagroup,
+            megagroup=self.megagroup,
             signatures=self.signatures,
             access_hash=self.access_hash,
             username=self.username,

@@ -37,6 +37,7 @@ from tgvault.testing.fake_telegram.channels import FakeChannel
 from tgvault.testing.fake_telegram.defaults import DEFAULT_LOGIN_CODE, DEFAULT_NOW, EPOCH, SESSION_DC_ID
 from tgvault.testing.fake_telegram.handlers.account import AccountRequests
 from tgvault.testing.fake_telegram.handlers.channels import ChannelRequests
+from tgvault.testing.fake_telegram.handlers.discussions import DiscussionRequests
 from tgvault.testing.fake_telegram.handlers.history import HistoryRequests
 from tgvault.testing.fake_telegram.handlers.login import LOGIN_FREE, LoginRequests
 from tgvault.testing.fake_telegram.handlers.updates import UpdateRequests
@@ -82,6 +83,7 @@ class FakeTelegram(FakeWorld):
             UpdateRequests(self),
             ChannelRequests(self),
             HistoryRequests(self, self._references),
+            DiscussionRequests(self, self._references),
             UploadRequests(self),
             self._login,
         ):
@@ -149,6 +151,10 @@ class FakeTelegram(FakeWorld):
         """Delete posts: they vanish from history and ``channels.getMessages`` answers ``MessageEmpty``."""
         ch = self.channel(channel)
         removed = [msg_id for msg_id in ids if ch.remove_message(msg_id) is not None]
+        discussion = self.discussions.get(ch.id)
+        if discussion is not None and discussion.group is ch:
+            for msg_id in removed:
+                discussion.remove_comment(msg_id)
         if removed:
             self._push(
                 ch,

@@ -20,6 +20,7 @@ from tgvault.testing.fake_telegram.defaults import (
     FAKE_AUTH_KEY,
     SESSION_DC_ID,
 )
+from tgvault.testing.fake_telegram.discussions import FakeDiscussion
 from tgvault.testing.fake_telegram.files import FakeFile
 from tgvault.testing.fake_telegram.hashes import hash64
 from tgvault.testing.fake_telegram.media import media_objects
@@ -47,6 +48,8 @@ class FakeWorld:
         self.auth_key = FAKE_AUTH_KEY
         self.channels: dict[int, FakeChannel] = {}
         self.users: dict[int, TL] = {}
+        self.discussions: dict[int, FakeDiscussion] = {}
+        """Linked discussion groups, by the id of the channel and by the id of the group."""
         self.self_user: TL = types.User(
             id=777_000_111,
             is_self=True,
@@ -113,6 +116,18 @@ class FakeWorld:
         )
         self.users[uid] = user
         return user
+
+    def add_discussion_group(
+        self, channel: FakeChannel | int | str, title: str | None = None, *, username: str | None = None
+    ) -> FakeDiscussion:
+        """Give a channel a linked discussion group (a supergroup); returns the pair, to add comments to."""
+        ch = self.channel(channel)
+        group = self.add_channel(username, title or f"{ch.title} Chat", date=ch.date)
+        group.megagroup = True
+        group.linked_chat_id, ch.linked_chat_id = ch.id, group.id
+        discussion = FakeDiscussion(ch, group)
+        self.discussions[ch.id] = self.discussions[group.id] = discussion
+        return discussion
 
     def channel(self, ref: FakeChannel | int | str) -> FakeChannel:
         """Find a channel by object, id or (case-insensitive, ``@`` optional) username."""

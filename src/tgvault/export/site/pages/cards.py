@@ -13,6 +13,7 @@ from markupsafe import Markup
 
 from tgvault.domain import Post, PostRevision
 from tgvault.export.site.card_views import CardContext, build_card, group_cards
+from tgvault.export.site.comment_threads import comment_counts
 from tgvault.export.site.context import BuildContext
 from tgvault.export.site.formatting import format_day
 from tgvault.export.site.options import Order
@@ -82,6 +83,9 @@ def render_cards(
         revisions=revisions,
         related=related,
         media_ok=lambda site_path: site_path not in ctx.missing_media,
+        comment_counts=comment_counts(
+            ctx, plan.channel, [post.message_id for post in posts if post.replies and not post.deleted_at]
+        ),
     )
     cards = []
     for group in group_cards(posts):

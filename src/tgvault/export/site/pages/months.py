@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from tgvault.export.site.comment_threads import comment_search_texts
 from tgvault.export.site.context import BuildContext
 from tgvault.export.site.formatting import MONTH_NAMES, month_label
 from tgvault.export.site.options import Order
@@ -134,6 +135,12 @@ class MonthPages:
                 shown = [i for item in batch if item.needed or item.permalinks for i in item.page.ids]
                 revisions = uow.posts.revisions_for(channel_id, shown) if shown else {}
                 related = related_posts(ctx.site, uow, posts, channel_id) if shown else {}
+                # what search finds a post by besides its own text: its comments, read for the batch
+                said = (
+                    comment_search_texts(ctx, plan.channel, [i for i, p in posts.items() if p.replies])
+                    if shard_needed
+                    else {}
+                )
                 for item in batch:
                     page = item.page
                     ordered = [posts[i] for i in page.ids if i in posts]
@@ -153,7 +160,10 @@ class MonthPages:
                             )
                     if shard_needed:
                         links = PageLinks("search.html", ctx.site)
-                        entries.extend(search_entry(ctx, links, page.path, post) for post in ordered)
+                        entries.extend(
+                            search_entry(ctx, links, page.path, post, said.get(post.message_id, ""))
+                            for post in ordered
+                        )
         if not shard_needed:
             return None
         writer.write(shard_path, month_script(plan, month, entries), shard_key)

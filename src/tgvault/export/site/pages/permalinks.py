@@ -10,6 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
+from markupsafe import Markup
+
+from tgvault.export.site.comment_threads import render_thread
 from tgvault.export.site.context import BuildContext
 from tgvault.export.site.frame import FrameCache
 from tgvault.export.site.links import relative_url
@@ -68,6 +71,10 @@ class PermalinkPages:
             "date_iso": card.view.date_iso,
             "tme_url": card.view.tme_url,
         }
+        # always a value (empty without comments), so that frames differ by whether a thread is shown
+        values["comments"] = (
+            render_thread(ctx, plan.channel, message_id) if card.first.replies else Markup("")
+        )
         if location:
             values["timeline_url"] = relative_url(path, *location)
         if canonical:
@@ -82,6 +89,7 @@ class PermalinkPages:
             extra = {name: value for name, value in slots.items() if name not in ("title", "canonical")}
             extra.setdefault("timeline_url", None)
             extra.setdefault("views_chart", None)
+            extra.setdefault("comments", None)
             return ctx.renderer.render(
                 "post.html", **context, channel=self._header(plan, context["links"]), **extra
             )

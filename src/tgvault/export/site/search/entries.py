@@ -45,13 +45,19 @@ def searchable_text(post: Post) -> str:
     return clean_text("\n".join(part for part in parts if part))[:MAX_TEXT]
 
 
-def search_entry(ctx: BuildContext, links: PageLinks, page_path: str, post: Post) -> SearchEntry:
-    """A post as the search index keeps it: its place on its timeline page, its date, its text."""
+def search_entry(
+    ctx: BuildContext, links: PageLinks, page_path: str, post: Post, comments: str = ""
+) -> SearchEntry:
+    """A post as the search index keeps it: its place on its timeline page, its date, its text (and the
+    text of its comments, after its own, so that they find it too)."""
+    text = searchable_text(post)
+    if comments:
+        text = f"{text}\n\nComments:\n{comments}" if text else f"Comments:\n{comments}"
     return SearchEntry(
         message_id=post.message_id,
         url=links.to(page_path, f"post-{post.message_id}"),
         date=format_full(post.date, ctx.zone),
-        text=searchable_text(post),
+        text=text,
     )
 
 

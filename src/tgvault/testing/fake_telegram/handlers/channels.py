@@ -78,5 +78,10 @@ class ChannelRequests:
             participants_count=ch.participants_count,
             pinned_msg_id=ch.pinned_msg_id,
             available_reactions=types.ChatReactionsAll(allow_custom=True),
+            linked_chat_id=ch.linked_chat_id,
         )
-        return types.messages.ChatFull(full_chat=full, chats=[ch.to_tl()], users=[])
+        chats = [ch.to_tl()]
+        linked = self.world.channels.get(ch.linked_chat_id) if ch.linked_chat_id else None
+        if linked is not None and not linked.vanished:
+            chats.append(linked.to_tl())
+        return types.messages.ChatFull(full_chat=full, chats=chats, users=[])

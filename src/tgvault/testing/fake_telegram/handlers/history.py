@@ -4,6 +4,7 @@ views and reactions of posts."""
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from telethon.tl import functions, types
@@ -23,6 +24,29 @@ def _utc(value: datetime | None) -> datetime | None:
     if value is None or value <= EPOCH:
         return None
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def history_window(ids: list[int], request: TL, date_of: Callable[[int], datetime]) -> list[int]:
+    """The ids a history-like request (``getHistory``, ``getReplies``) answers from ``ids`` (ascending):
+    newest first; start strictly below ``offset_id`` (or before ``offset_date`` when ``offset_id`` is 0),
+    shift by ``add_offset``, at most 100, only ids in ``(min_id, max_id)`` when those are set (the range
+    is applied before the offsets)."""
+    lo = bisect.bisect_right(ids, request.min_id) if request.min_id > 0 else 0
+    hi = bisect.bisect_left(ids, request.max_id) if request.max_id > 0 else len(ids)
+    hi = max(hi, lo)
+    offset_date = _utc(request.offset_date)
+    if request.offset_id > 0:
+        skipped = hi - max(lo, bisect.bisect_left(ids, request.offset_id, lo, hi))
+    elif offset_date is not None:
+        first = bisect.bisect_left(ids, offset_date, lo, hi, key=date_of)
+        skipped = hi - first
+    else:
+        skipped = 0
+    limit = min(max(request.limit, 0), 100)
+    start = skipped + request.add_offset
+    end = start + limit
+    start, end = max(start, 0), min(end, hi - lo)
+    return [ids[hi - 1 - position] for position in range(start, end)]
 
 
 class HistoryRequests:
@@ -49,22 +73,7 @@ class HistoryRequests:
         in ``(min_id, max_id)`` when those are set (the range is applied before the offsets)."""
         ch = channel_of(self.world, request, request.peer)
         ids = ch.sorted_ids
-        lo = bisect.bisect_right(ids, request.min_id) if request.min_id > 0 else 0
-        hi = bisect.bisect_left(ids, request.max_id) if request.max_id > 0 else len(ids)
-        hi = max(hi, lo)
-        offset_date = _utc(request.offset_date)
-        if request.offset_id > 0:
-            skipped = hi - max(lo, bisect.bisect_left(ids, request.offset_id, lo, hi))
-        elif offset_date is not None:
-            first = bisect.bisect_left(ids, offset_date, lo, hi, key=lambda i: ch.messages[i].date)
-            skipped = hi - first
-        else:
-            skipped = 0
-        limit = min(max(request.limit, 0), 100)
-        start = skipped + request.add_offset
-        end = start + limit
-        start, end = max(start, 0), min(end, hi - lo)
-        messages = [ch.messages[ids[hi - 1 - position]] for position in range(start, end)]
+        messages = [ch.messages[i] for i in history_window(ids, request, lambda i: ch.messages[i].date)]
         return self._channel_messages(ch, messages, count=len(ids))
 
     def get_channel_messages(self, request: TL) -> TL:

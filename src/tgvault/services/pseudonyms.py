@@ -1,0 +1,117 @@
+"""Pseudonymous comments (``comments_authors = "pseudonymous"``): commenters kept under a stable pseudonym.
+
+A commenter's pseudonym is derived from their Telegram id with this archive's own key (HMAC-SHA256, the
+key made once and kept in the archive), so the same person is the same pseudonym in every thread of the
+archive and in no other archive. Before a comment is stored, everything that names a person is replaced
+or dropped: its author (id, name, @username), the user ids of ``from_id``, mentions, forwards and
+reactions' senders in the raw TL, and names there (first and last names, usernames, phone numbers,
+signatures, a forward's ``from_name``). Nothing of it reaches the database, the media names, the site
+or an export, because nothing of it is stored.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from typing import Any
+
+from tgvault.domain import CommentAuthor, EntityKind, Post
+from tgvault.sources.base import FetchedPost
+
+PSEUDONYM = "pseudonym"
+"""The ``kind`` of a pseudonymous author."""
+_DROPPED = frozenset(
+    {
+        "first_name",
+        "last_name",
+        "username",
+        "usernames",
+        "phone",
+        "post_author",
+        "from_name",
+        "from_rank",
+        "rank",
+        "title",
+    }
+)
+_USER_ID_KEYS = frozenset({"user_id"})
+
+
+class Pseudonyms:
+    """Turns commenters into stable pseudonyms with one archive's key."""
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) < 16:
+            raise ValueError("a pseudonym key has at least 16 bytes")
+        self._key = key
+
+    def id_of(self, user_id: int) -> int:
+        """The pseudonym's id: a positive 56-bit number (not a Telegram id: those are below 2**53)."""
+        digest = hmac.new(self._key, f"user:{user_id}".encode(), hashlib.sha256).digest()
+        return (1 << 55) | int.from_bytes(digest[:7], "big") >> 1
+
+    def author(self, author: CommentAuthor) -> CommentAuthor:
+        """The pseudonymous author standing for ``author``."""
+        pseudo = self.id_of(author.id)
+        tag = base64.b32encode(pseudo.to_bytes(8, "big")).decode("ascii").rstrip("=")[-6:].lower()
+        return CommentAuthor(id=pseudo, kind=PSEUDONYM, name=f"Commenter {tag}")
+
+    def item(self, fetched: FetchedPost) -> FetchedPost:
+        """A fetched group message with nothing left that names a person (its TL handle is kept only in
+        memory, to download its file; it is never stored)."""
+        author = self.author(fetched.author) if fetched.author is not None else None
+        comment = fetched.comment
+        if comment is not None:
+            comment = comment.model_copy(update={"author_id": author.id if author is not None else None})
+        return FetchedPost(
+            self.post(fetched.post),
+            fetched.handle,
+            thread=fetched.thread,
+            author=author,
+            comment=comment,
+        )
+
+    def post(self, post: Post) -> Post:
+        """The message's record with user ids replaced by pseudonyms and names dropped."""
+        entities = tuple(
+            entity.model_copy(update={"user_id": self.id_of(entity.user_id)})
+            if entity.kind is EntityKind.MENTION_NAME and entity.user_id is not None
+            else entity
+            for entity in post.entities
+        )
+        forward = post.forward
+        if forward is not None:
+            forward = forward.model_copy(
+                update={
+                    "from_user_id": None
+                    if forward.from_user_id is None
+                    else self.id_of(forward.from_user_id),
+                    "from_name": None,
+                    "post_author": None,
+                }
+            )
+        raw = self._scrub(post.raw) if post.raw is not None else None
+        return post.model_copy(update={"entities": entities, "forward": forward, "author": None, "raw": raw})
+
+    def _scrub(self, raw: dict[str, Any]) -> dict[str, Any]:
+        """A copy of raw TL with user ids replaced and names dropped, walked with its own stack."""
+        root: dict[str, Any] = {}
+        stack: list[tuple[Any, Any]] = [(raw, root)]
+        while stack:
+            source, target = stack.pop()
+            items = source.items() if isinstance(source, dict) else enumerate(source)
+            for key, value in items:
+                if isinstance(key, str) and key in _DROPPED:
+                    continue
+                if isinstance(value, dict | list):
+                    copy: Any = {} if isinstance(value, dict) else [None] * len(value)
+                    stack.append((value, copy))
+                    value = copy
+                elif isinstance(key, str) and key in _USER_ID_KEYS and isinstance(value, int):
+                    value = self.id_of(value)
+                if isinstance(target, dict):
+                    target[key] = value
+                else:
+                    target[key] = value
+        return root
