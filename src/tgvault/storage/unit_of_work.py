@@ -17,6 +17,7 @@ from tgvault.storage.repositories import (
     ChannelRepository,
     CounterRepository,
     LeaseRepository,
+    LedgerRepository,
     MediaQueueRepository,
     MediaRepository,
     PostRepository,
@@ -52,6 +53,7 @@ class UnitOfWork:
     audits: AuditStateRepository
     media_queue: MediaQueueRepository
     reparse: ReparseRepository
+    ledger: LedgerRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -88,6 +90,7 @@ class UnitOfWork:
         self.audits = AuditStateRepository(session)
         self.media_queue = MediaQueueRepository(session)
         self.reparse = ReparseRepository(session)
+        self.ledger = LedgerRepository(session)
         return self
 
     def __exit__(

@@ -9,6 +9,7 @@ tgvault (the unit of work, services, the site build, tests) imports from ``tgvau
 from tgvault.storage.repositories.channel_locks import ChannelLockRepository, LockHolder, this_process
 from tgvault.storage.repositories.channels import ChannelRepository
 from tgvault.storage.repositories.leases import Lease, LeaseRepository, WorkerInfo
+from tgvault.storage.repositories.ledger import LedgerRepository
 from tgvault.storage.repositories.media import MediaRepository, PendingMedia
 from tgvault.storage.repositories.media_queue import (
     FAILED,
@@ -49,6 +50,7 @@ __all__ = [
     "CounterRepository",
     "Lease",
     "LeaseRepository",
+    "LedgerRepository",
     "LockHolder",
     "MediaQueueRepository",
     "MediaRepository",

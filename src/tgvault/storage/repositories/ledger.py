@@ -1,0 +1,168 @@
+"""The ledger: appending hash-chained entries per channel, in the transaction of what they cover, and reading them.
+
+An append locks the channel's head row (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite has one writer
+at a time), chains the drafts after it, inserts the entries and moves the head, all in the caller's
+transaction: a rolled-back or killed transaction leaves neither the records nor their entries, and two
+writers of one channel wait for each other instead of forking the chain. The primary key
+``(channel_id, seq)`` refuses a duplicate sequence number whatever happens.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import Table, func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgres_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from tgvault.storage.bulk import insert_rows
+from tgvault.storage.ledger_records import GENESIS, Draft, Entry, chain
+from tgvault.storage.repositories.ledger_pages import ArchivedPost, archived_posts
+from tgvault.storage.tables import LedgerEntryRow, LedgerHeadRow, LedgerTimestampRow, PostRow, utcnow
+
+_ENTRIES = cast(Table, LedgerEntryRow.__table__)
+_HEADS = cast(Table, LedgerHeadRow.__table__)
+_COLUMNS = (
+    "channel_id",
+    "seq",
+    "kind",
+    "message_id",
+    "observed_at",
+    "record_sha256",
+    "media_sha256",
+    "prev_sha256",
+    "entry_sha256",
+    "backfilled_at",
+)
+
+
+def _entry_from_row(row: Any) -> Entry:
+    return Entry(**{name: getattr(row, name) for name in _COLUMNS})
+
+
+class LedgerRepository:
+    """A channel's chain of observations: append in the caller's transaction, read in order."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def append(self, channel_id: int, drafts: Sequence[Draft]) -> list[Entry]:
+        """Chain ``drafts`` after the channel's head and insert them; returns the new entries."""
+        if not drafts:
+            return []
+        seq, last_hash = self._lock_head(channel_id)
+        entries = chain(channel_id, seq, last_hash, drafts)
+        connection = self._session.connection()
+        insert_rows(connection, _ENTRIES, [{name: getattr(e, name) for name in _COLUMNS} for e in entries])
+        connection.execute(
+            update(_HEADS)
+            .where(_HEADS.c.channel_id == channel_id, _HEADS.c.seq == seq)
+            .values(seq=entries[-1].seq, entry_sha256=entries[-1].entry_sha256, updated_at=utcnow())
+        )
+        return entries
+
+    def _lock_head(self, channel_id: int) -> tuple[int, str]:
+        """The channel's head (seq, hash), locked until the transaction ends; created at (0, genesis)."""
+        connection = self._session.connection()
+        values = {"channel_id": channel_id, "seq": 0, "entry_sha256": GENESIS, "updated_at": utcnow()}
+        if connection.dialect.name == "postgresql":
+            connection.execute(postgres_insert(_HEADS).values(values).on_conflict_do_nothing())
+        else:
+            connection.execute(sqlite_insert(_HEADS).values(values).on_conflict_do_nothing())
+        row = connection.execute(
+            select(_HEADS.c.seq, _HEADS.c.entry_sha256)
+            .where(_HEADS.c.channel_id == channel_id)
+            .with_for_update()
+        ).one()
+        return int(row[0]), str(row[1])
+
+    def head(self, channel_id: int) -> tuple[int, str]:
+        """The channel's last (seq, entry hash); (0, genesis) when it has no entry."""
+        row = self._session.execute(
+            select(LedgerHeadRow.seq, LedgerHeadRow.entry_sha256).where(
+                LedgerHeadRow.channel_id == channel_id
+            )
+        ).one_or_none()
+        return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
+
+    def all_channels(self) -> list[int]:
+        """Every channel with a ledger or with archived posts."""
+        with_posts = set(self._session.scalars(select(PostRow.channel_id).distinct()))
+        return sorted(with_posts | set(self.channels()))
+
+    def count_posts(self, channel_id: int) -> int:
+        """How many posts of the channel are archived."""
+        return int(self._session.scalar(select(func.count()).where(PostRow.channel_id == channel_id)) or 0)
+
+    def channels(self) -> list[int]:
+        """Every channel with a ledger."""
+        return list(
+            self._session.scalars(select(LedgerHeadRow.channel_id).order_by(LedgerHeadRow.channel_id))
+        )
+
+    def entries(self, channel_id: int, *, batch: int = 5000) -> Iterator[Entry]:
+        """The channel's entries in sequence order, read ``batch`` at a time (memory stays flat)."""
+        after = 0
+        while True:
+            rows = self._session.execute(
+                select(*[_ENTRIES.c[name] for name in _COLUMNS])
+                .where(_ENTRIES.c.channel_id == channel_id, _ENTRIES.c.seq > after)
+                .order_by(_ENTRIES.c.seq)
+                .limit(batch)
+            ).all()
+            if not rows:
+                return
+            for row in rows:
+                yield _entry_from_row(row)
+            after = int(rows[-1].seq)
+
+    def archived_posts(self, channel_id: int, *, after: int, limit: int) -> list[ArchivedPost]:
+        """A page of the channel's posts (ids above ``after``) with their records hashed as the ledger does."""
+        return archived_posts(self._session, channel_id, after=after, limit=limit)
+
+    def entries_between(self, channel_id: int, after: int, upto: int | None) -> list[Entry]:
+        """Entries of posts ``after < message_id <= upto`` (no upper bound when None), by post and sequence."""
+        query = select(*[_ENTRIES.c[name] for name in _COLUMNS]).where(
+            _ENTRIES.c.channel_id == channel_id, _ENTRIES.c.message_id > after
+        )
+        if upto is not None:
+            query = query.where(_ENTRIES.c.message_id <= upto)
+        rows = self._session.execute(query.order_by(_ENTRIES.c.message_id, _ENTRIES.c.seq))
+        return [_entry_from_row(row) for row in rows]
+
+    def add_timestamp(
+        self,
+        channel_id: int,
+        entry: tuple[int, str],
+        *,
+        tsa_url: str,
+        token: bytes,
+        certificate: bytes | None,
+        stamped_at: datetime,
+    ) -> None:
+        """Keep an RFC 3161 token over the entry (seq, hash) of the channel, with the TSA's certificate."""
+        self._session.add(
+            LedgerTimestampRow(
+                channel_id=channel_id,
+                seq=entry[0],
+                entry_sha256=entry[1],
+                tsa_url=tsa_url,
+                token=token,
+                tsa_certificate=certificate,
+                stamped_at=stamped_at,
+            )
+        )
+        self._session.flush()
+
+    def timestamps(self, channel_id: int) -> list[LedgerTimestampRow]:
+        """The channel's tokens, oldest first (detached rows: read their fields only)."""
+        return list(
+            self._session.scalars(
+                select(LedgerTimestampRow)
+                .where(LedgerTimestampRow.channel_id == channel_id)
+                .order_by(LedgerTimestampRow.seq, LedgerTimestampRow.id)
+            )
+        )
