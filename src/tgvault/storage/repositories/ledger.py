@@ -49,20 +49,21 @@ class LedgerRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def append(self, channel_id: int, drafts: Sequence[Draft]) -> list[Entry]:
-        """Chain ``drafts`` after the channel's head and insert them; returns the new entries."""
+    def append(self, channel_id: int, drafts: Sequence[Draft]) -> tuple[int, str]:
+        """Chain ``drafts`` after the channel's head and insert them; returns the new head (seq, hash)."""
         if not drafts:
-            return []
+            return self.head(channel_id)
         seq, last_hash = self._lock_head(channel_id)
-        entries = chain(channel_id, seq, last_hash, drafts)
+        rows = chain(channel_id, seq, last_hash, drafts)
         connection = self._session.connection()
-        insert_rows(connection, _ENTRIES, [{name: getattr(e, name) for name in _COLUMNS} for e in entries])
+        insert_rows(connection, _ENTRIES, rows)
+        head = (int(rows[-1]["seq"]), str(rows[-1]["entry_sha256"]))
         connection.execute(
             update(_HEADS)
             .where(_HEADS.c.channel_id == channel_id, _HEADS.c.seq == seq)
-            .values(seq=entries[-1].seq, entry_sha256=entries[-1].entry_sha256, updated_at=utcnow())
+            .values(seq=head[0], entry_sha256=head[1], updated_at=utcnow())
         )
-        return entries
+        return head
 
     def _lock_head(self, channel_id: int) -> tuple[int, str]:
         """The channel's head (seq, hash), locked until the transaction ends; created at (0, genesis)."""
