@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+from tests.tsa_support import LocalTsa, local_tsa
 
 from tgvault.testing import FAKE_API_HASH, FAKE_API_ID, FakeChannel, FakeTelegram, add_post, document_media
 from tgvault.testing.mtproto_server import ServerThread
@@ -18,9 +19,11 @@ pytestmark = pytest.mark.slow
 
 
 def tgvault(
-    tmp_path: Path, server: ServerThread, database_url: str, *args: str
+    tmp_path: Path, server: ServerThread, database_url: str, *args: str, tsa: LocalTsa | None = None
 ) -> subprocess.CompletedProcess[str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith("TGVAULT_")}
+    if tsa is not None:
+        env.update(TGVAULT_LEDGER__TSA_URL=tsa.url, TGVAULT_LEDGER__TSA_CA_FILE=str(tsa.ca_file))
     env.update(
         TGVAULT_TELEGRAM__API_ID=str(FAKE_API_ID),
         TGVAULT_TELEGRAM__API_HASH=FAKE_API_HASH,
@@ -50,13 +53,18 @@ def test_verify_passes_on_a_synced_archive_and_names_what_was_altered(
     world: FakeTelegram, server: ServerThread, tmp_path: Path, database_url: str
 ) -> None:
     channel = server.call(lambda: channel_with_files(world))
-    assert 0 == tgvault(tmp_path, server, database_url, "sync", "@verifycli").returncode
-    server.call(lambda: world.edit_message(channel, 5, "edited later"))
-    assert 0 == tgvault(tmp_path, server, database_url, "sync", "@verifycli").returncode
+    with local_tsa(tmp_path / "tsa") as tsa:
+        first = tgvault(tmp_path, server, database_url, "sync", "@verifycli", tsa=tsa)
+        assert 0 == first.returncode, first.stderr
+        assert "ledger: 1 chain head timestamped by http://127.0.0.1:" in first.stdout
+        server.call(lambda: world.edit_message(channel, 5, "edited later"))
+        assert 0 == tgvault(tmp_path, server, database_url, "sync", "@verifycli", tsa=tsa).returncode
+        assert tsa.answered == 2
 
-    clean = tgvault(tmp_path, server, database_url, "verify", "@verifycli", "--media")
+    clean = tgvault(tmp_path, server, database_url, "verify", "@verifycli", "--media")  # offline: no TSA
     assert 0 == clean.returncode, clean.stderr
     assert "verified 1 channel, 30 posts" in clean.stdout
+    assert "2 timestamps" in clean.stdout
     assert "3 files" in clean.stdout
     assert clean.stdout.rstrip().endswith("no finding")
 

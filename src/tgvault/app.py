@@ -245,9 +245,10 @@ def site_options(settings: Settings, out: Path | None = None) -> SiteOptions:
 class SiteExport:
     """Rebuilds the static site (incrementally) from the archive: the service's site hook."""
 
-    def __init__(self, archive: Archive, options: SiteOptions) -> None:
+    def __init__(self, archive: Archive, options: SiteOptions, settings: Settings | None = None) -> None:
         self._archive = archive
         self._options = options
+        self._settings = settings
 
     def build(self, *, full: bool = False, progress: ExportProgress | None = None) -> SiteBuildReport:
         """Render the site; only changed pages are written unless ``full`` (``progress`` is told how far)."""
@@ -258,13 +259,29 @@ class SiteExport:
         )
 
     def rebuild(self, changed_channel_ids: frozenset[int]) -> None:
-        """Bring the site up to date after a sync changed these channels."""
+        """Timestamp the ledger heads that moved (``[ledger] tsa_url``), then bring the site up to date
+        after a sync changed these channels."""
+        if self._settings is not None:
+            stamp_ledger(self._settings, self._archive)
         self.build()
+
+
+def stamp_ledger(settings: Settings, archive: Archive) -> int:
+    """Timestamp (RFC 3161, ``[ledger] tsa_url``) every channel's ledger head that moved since its last
+    token; returns how many were stamped (0 when no TSA is configured). Raises SourceError when the
+    TSA fails: the next run stamps the head then."""
+    ledger = settings.ledger
+    if ledger.tsa_url is None or ledger.tsa_ca_file is None:
+        return 0
+    from tgvault.services.timestamps import TimestampAuthority, stamp_heads
+
+    authority = TimestampAuthority.from_files(ledger.tsa_url, ledger.tsa_ca_file, ledger.timeout)
+    return stamp_heads(archive.unit_of_work, authority)
 
 
 def site_rebuilder(settings: Settings, archive: Archive) -> SiteRebuilder:
     """What ``tgvault run`` calls to bring the static site up to date after a sync changed the archive."""
-    return SiteExport(archive, site_options(settings))
+    return SiteExport(archive, site_options(settings), settings)
 
 
 # -- tgvault demo ---------------------------------------------------------------------------------------

@@ -66,7 +66,8 @@ def verify(ctx: click.Context, channel: str | None, check_media: bool) -> None:
     )
     say(
         f"verified {plural(report.channels, 'channel')}, {plural(report.posts, 'post')}, "
-        f"{plural(report.entries, 'ledger entry', 'ledger entries')}{files} in {seconds:.1f} s: "
+        f"{plural(report.entries, 'ledger entry', 'ledger entries')}, {plural(report.timestamps, 'timestamp')}"
+        f"{files} in {seconds:.1f} s: "
         + ("no finding" if report.ok else plural(len(report.findings), "finding"))
     )
     if not report.ok:

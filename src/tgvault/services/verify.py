@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from tgvault.services.progress import Progress, SilentProgress
+from tgvault.services.timestamps import token_problem
 from tgvault.storage.ledger_records import (
     COUNTERS,
     DELETION,
@@ -61,6 +62,7 @@ class VerifyReport:
     posts: int = 0
     media_files: int = 0
     media_bytes: int = 0
+    timestamps: int = 0
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -85,6 +87,7 @@ def verify_archive(
         report.channels += 1
         with uow_factory() as uow:
             _check_chain(uow, channel_id, report)
+            _check_stamps(uow, channel_id, report)
             progress.started(f"channel {channel_id}", uow.ledger.count_posts(channel_id), "posts")
             try:
                 _check_records(uow, channel_id, media_store, report, progress)
@@ -133,6 +136,23 @@ def _check_chain(uow: UnitOfWork, channel_id: int, report: VerifyReport) -> None
                 f"the ledger's head is entry {head_seq} but its entries end at {expected - 1}: entries were removed",
             )
         )
+
+
+def _check_stamps(uow: UnitOfWork, channel_id: int, report: VerifyReport) -> None:
+    """Every RFC 3161 token must be a valid one over the entry it names, as the chain holds it."""
+    for stamp in uow.ledger.stamps(channel_id):
+        report.timestamps += 1
+        entry = uow.ledger.entry(channel_id, stamp.seq)
+        problem: str | None
+        if entry is None:
+            problem = "its timestamp names an entry the ledger does not hold"
+        elif entry.entry_sha256 != stamp.entry_sha256:
+            problem = "its timestamp was taken over another entry hash than the chain holds"
+        else:
+            reason = token_problem(stamp.token, stamp.certificates, entry.entry_sha256)
+            problem = None if reason is None else f"its RFC 3161 token does not check: {reason}"
+        if problem is not None:
+            report.findings.append(Finding(channel_id, None, stamp.seq, problem))
 
 
 def _check_records(

@@ -143,6 +143,20 @@ class Entry:
         return entry_fields(self) | {"entry_sha256": self.entry_sha256}
 
 
+@dataclass(frozen=True)
+class LedgerStamp:
+    """An RFC 3161 time-stamp response over entry ``seq`` of a channel (whose hash is the imprint), with
+    the TSA's CA certificates (PEM) it was checked against."""
+
+    channel_id: int
+    seq: int
+    entry_sha256: str
+    tsa_url: str
+    token: bytes
+    certificates: bytes
+    stamped_at: datetime
+
+
 def entry_fields(entry: Entry | Mapping[str, Any]) -> dict[str, Any]:
     """The object an entry's hash is taken of."""
     get = entry.get if isinstance(entry, Mapping) else lambda name: getattr(entry, name)

@@ -10,7 +10,6 @@ writers of one channel wait for each other instead of forking the chain. The pri
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, func, select, update
@@ -19,7 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from tgvault.storage.bulk import insert_rows
-from tgvault.storage.ledger_records import GENESIS, Draft, Entry, chain
+from tgvault.storage.ledger_records import GENESIS, Draft, Entry, LedgerStamp, chain
 from tgvault.storage.repositories.ledger_pages import ArchivedPost, archived_posts
 from tgvault.storage.tables import LedgerEntryRow, LedgerHeadRow, LedgerTimestampRow, PostRow, utcnow
 
@@ -134,36 +133,53 @@ class LedgerRepository:
         rows = self._session.execute(query.order_by(_ENTRIES.c.message_id, _ENTRIES.c.seq))
         return [_entry_from_row(row) for row in rows]
 
-    def add_timestamp(
-        self,
-        channel_id: int,
-        entry: tuple[int, str],
-        *,
-        tsa_url: str,
-        token: bytes,
-        certificate: bytes | None,
-        stamped_at: datetime,
-    ) -> None:
-        """Keep an RFC 3161 token over the entry (seq, hash) of the channel, with the TSA's certificate."""
+    def entry(self, channel_id: int, seq: int) -> Entry | None:
+        """The channel's entry ``seq``, or None."""
+        row = self._session.execute(
+            select(*[_ENTRIES.c[name] for name in _COLUMNS]).where(
+                _ENTRIES.c.channel_id == channel_id, _ENTRIES.c.seq == seq
+            )
+        ).one_or_none()
+        return None if row is None else _entry_from_row(row)
+
+    def add_stamp(self, stamp: LedgerStamp) -> None:
+        """Keep an RFC 3161 token over an entry of the channel, with the TSA's certificates."""
         self._session.add(
             LedgerTimestampRow(
-                channel_id=channel_id,
-                seq=entry[0],
-                entry_sha256=entry[1],
-                tsa_url=tsa_url,
-                token=token,
-                tsa_certificate=certificate,
-                stamped_at=stamped_at,
+                channel_id=stamp.channel_id,
+                seq=stamp.seq,
+                entry_sha256=stamp.entry_sha256,
+                tsa_url=stamp.tsa_url,
+                token=stamp.token,
+                tsa_certificate=stamp.certificates,
+                stamped_at=stamp.stamped_at,
             )
         )
         self._session.flush()
 
-    def timestamps(self, channel_id: int) -> list[LedgerTimestampRow]:
-        """The channel's tokens, oldest first (detached rows: read their fields only)."""
-        return list(
-            self._session.scalars(
-                select(LedgerTimestampRow)
-                .where(LedgerTimestampRow.channel_id == channel_id)
-                .order_by(LedgerTimestampRow.seq, LedgerTimestampRow.id)
-            )
+    def stamps(self, channel_id: int) -> list[LedgerStamp]:
+        """The channel's tokens, oldest first."""
+        rows = self._session.scalars(
+            select(LedgerTimestampRow)
+            .where(LedgerTimestampRow.channel_id == channel_id)
+            .order_by(LedgerTimestampRow.seq, LedgerTimestampRow.id)
         )
+        return [
+            LedgerStamp(
+                channel_id=row.channel_id,
+                seq=row.seq,
+                entry_sha256=row.entry_sha256,
+                tsa_url=row.tsa_url,
+                token=bytes(row.token),
+                certificates=bytes(row.tsa_certificate or b""),
+                stamped_at=row.stamped_at,
+            )
+            for row in rows
+        ]
+
+    def last_stamped(self, channel_id: int) -> int:
+        """The highest entry of the channel with a token (0 when none)."""
+        found = self._session.scalar(
+            select(func.max(LedgerTimestampRow.seq)).where(LedgerTimestampRow.channel_id == channel_id)
+        )
+        return int(found or 0)
