@@ -65,6 +65,14 @@ def test_verify_passes_on_a_synced_archive_and_names_what_was_altered(
     assert 0 == clean.returncode, clean.stderr
     assert "verified 1 channel, 30 posts" in clean.stdout
     assert "2 timestamps" in clean.stdout
+    exported = tgvault(
+        tmp_path, server, database_url, "export", "evidence", "@verifycli", "5", "--out", "ev5"
+    )
+    assert 0 == exported.returncode, exported.stderr
+    assert "timestamped head" in exported.stdout
+    bundle = tgvault(tmp_path, server, database_url, "verify", "--bundle", "ev5")
+    assert 0 == bundle.returncode, bundle.stderr
+    assert "verified ev5: " in bundle.stdout and "timestamp checked: no finding" in bundle.stdout
     assert "3 files" in clean.stdout
     assert clean.stdout.rstrip().endswith("no finding")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 import click
 
@@ -19,15 +20,21 @@ SHOWN = 200
 @click.command()
 @click.argument("channel", required=False)
 @click.option("--media", "check_media", is_flag=True, help="Also read every stored file back and hash it.")
+@click.option(
+    "--bundle",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="Check an evidence folder (tgvault export evidence) instead of the archive; no archive needed.",
+)
 @click.pass_context
 @handles_errors
-def verify(ctx: click.Context, channel: str | None, check_media: bool) -> None:
+def verify(ctx: click.Context, channel: str | None, check_media: bool, bundle: Path | None) -> None:
     """Prove the archive was not altered: recompute every hash and check the ledger's chain.
 
     Each post's current text, every earlier revision, tombstone, stored file record and counters
     snapshot is hashed again and compared with the entry the ledger appended when it was observed;
     every entry must seal the one before it, with no sequence number missing. With --media every
-    stored file is read and its sha256 compared too. Each finding names the channel, the post and the
+    stored file is read and its sha256 compared too. With --bundle an evidence folder is checked on its
+    own: checksums, the chain to its head, the RFC 3161 token, each record and file. Each finding names the channel, the post and the
     entry; the exit status is 1 when there is any. Nothing is changed. CHANNEL (all channels when
     left out) is @username, a t.me link, a numeric id or an archived channel's title.
 
@@ -36,7 +43,13 @@ def verify(ctx: click.Context, channel: str | None, check_media: bool) -> None:
       tgvault verify
       tgvault verify @durov --media
       tgvault verify 1006503122
+      tgvault verify --bundle evidence-durov-1234
     """
+    if bundle is not None:
+        if channel is not None or check_media:
+            raise click.UsageError("--bundle checks a folder on its own: give no CHANNEL and no --media")
+        _verify_bundle(bundle)
+        return
     from tgvault.cli.progress import progress_display
     from tgvault.services.verify import verify_archive
 
@@ -69,6 +82,22 @@ def verify(ctx: click.Context, channel: str | None, check_media: bool) -> None:
         f"{plural(report.entries, 'ledger entry', 'ledger entries')}, {plural(report.timestamps, 'timestamp')}"
         f"{files} in {seconds:.1f} s: "
         + ("no finding" if report.ok else plural(len(report.findings), "finding"))
+    )
+    if not report.ok:
+        sys.exit(EXIT_FAILED)
+
+
+def _verify_bundle(folder: Path) -> None:
+    from tgvault.services.evidence_check import verify_bundle
+
+    report = verify_bundle(folder)
+    for problem in report.problems:
+        say(f"ALTERED: {folder.name}: {problem}", err=True)
+    stamp = "timestamp checked" if report.stamped else "no timestamp"
+    say(
+        f"verified {folder.name}: {plural(report.records, 'record')}, {plural(report.files, 'file')}, "
+        f"{plural(report.entries, 'ledger entry', 'ledger entries')}, {stamp}: "
+        + ("no finding" if report.ok else plural(len(report.problems), "finding"))
     )
     if not report.ok:
         sys.exit(EXIT_FAILED)

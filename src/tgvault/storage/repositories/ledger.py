@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from tgvault.storage.bulk import insert_rows
 from tgvault.storage.ledger_records import GENESIS, Draft, Entry, LedgerStamp, chain
-from tgvault.storage.repositories.ledger_pages import ArchivedPost, archived_posts
+from tgvault.storage.repositories.ledger_pages import ArchivedPost, archived_posts, post_records
 from tgvault.storage.tables import LedgerEntryRow, LedgerHeadRow, LedgerTimestampRow, PostRow, utcnow
 
 _ENTRIES = cast(Table, LedgerEntryRow.__table__)
@@ -122,6 +122,26 @@ class LedgerRepository:
     def archived_posts(self, channel_id: int, *, after: int, limit: int) -> list[ArchivedPost]:
         """A page of the channel's posts (ids above ``after``) with their records hashed as the ledger does."""
         return archived_posts(self._session, channel_id, after=after, limit=limit)
+
+    def post_records(self, channel_id: int, message_id: int) -> dict[str, bytes]:
+        """A post's records in their canonical bytes, by name (see :func:`ledger_pages.post_records`)."""
+        return post_records(self._session, channel_id, message_id)
+
+    def entries_range(self, channel_id: int, first: int, last: int) -> Iterator[Entry]:
+        """Entries ``first <= seq <= last`` of the channel, in order, read in batches."""
+        after = first - 1
+        while after < last:
+            rows = self._session.execute(
+                select(*[_ENTRIES.c[name] for name in _COLUMNS])
+                .where(_ENTRIES.c.channel_id == channel_id, _ENTRIES.c.seq > after, _ENTRIES.c.seq <= last)
+                .order_by(_ENTRIES.c.seq)
+                .limit(5000)
+            ).all()
+            if not rows:
+                return
+            for row in rows:
+                yield _entry_from_row(row)
+            after = int(rows[-1].seq)
 
     def entries_between(self, channel_id: int, after: int, upto: int | None) -> list[Entry]:
         """Entries of posts ``after < message_id <= upto`` (no upper bound when None), by post and sequence."""

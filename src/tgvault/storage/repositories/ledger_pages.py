@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tgvault.storage.ledger_records import (
+    canonical_bytes,
     counters_record,
     deletion_record,
     media_record,
@@ -139,3 +140,61 @@ def _add_details(
 def _post(posts: dict[int, ArchivedPost], message_id: int) -> ArchivedPost:
     """The post a detail row belongs to (a row of a post outside the page cannot be in range)."""
     return posts[message_id]
+
+
+def post_records(session: Session, channel_id: int, message_id: int) -> dict[str, bytes]:
+    """A post's records in their canonical bytes, by name: ``revision-<n>`` (earlier states, oldest
+    first), ``current``, ``deletion``, ``media``, ``counters-<n>``; empty when the post is not archived."""
+    found: dict[str, bytes] = {}
+    post = session.execute(
+        select(PostRow.text, PostRow.entities, PostRow.edit_date, PostRow.deleted_at).where(
+            PostRow.channel_id == channel_id, PostRow.message_id == message_id
+        )
+    ).one_or_none()
+    if post is None:
+        return found
+    for row in session.execute(
+        select(
+            PostRevisionRow.revision,
+            PostRevisionRow.text,
+            PostRevisionRow.entities,
+            PostRevisionRow.edit_date,
+        )
+        .where(PostRevisionRow.channel_id == channel_id, PostRevisionRow.message_id == message_id)
+        .order_by(PostRevisionRow.revision)
+    ):
+        record = revision_record(channel_id, message_id, row.text, row.entities, row.edit_date)
+        found[f"revision-{row.revision}"] = canonical_bytes(record)
+    found["current"] = canonical_bytes(
+        revision_record(channel_id, message_id, post.text, post.entities, post.edit_date)
+    )
+    if post.deleted_at is not None:
+        found["deletion"] = canonical_bytes(deletion_record(channel_id, message_id, post.deleted_at))
+    media = session.execute(
+        select(MediaItemRow.sha256, MediaItemRow.size).where(
+            MediaItemRow.channel_id == channel_id,
+            MediaItemRow.message_id == message_id,
+            MediaItemRow.status == "downloaded",
+            MediaItemRow.sha256.is_not(None),
+        )
+    ).one_or_none()
+    if media is not None:
+        found["media"] = canonical_bytes(media_record(channel_id, message_id, media.sha256, media.size))
+    for number, row in enumerate(
+        session.execute(
+            select(
+                PostCounterRow.channel_id,
+                PostCounterRow.message_id,
+                PostCounterRow.observed_at,
+                PostCounterRow.views,
+                PostCounterRow.forwards,
+                PostCounterRow.replies,
+                PostCounterRow.reactions,
+            )
+            .where(PostCounterRow.channel_id == channel_id, PostCounterRow.message_id == message_id)
+            .order_by(PostCounterRow.observed_at, PostCounterRow.id)
+        ),
+        start=1,
+    ):
+        found[f"counters-{number}"] = canonical_bytes(counters_record(dict(row._mapping)))
+    return found
