@@ -9,11 +9,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import structlog
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from tgvault.config import ChannelConfig, ChannelSource, Settings, parse_channel_ref
-from tgvault.errors import ConfigError, SchemaOutOfDateError, StorageError
+from tgvault.errors import ConfigError, SchemaOutOfDateError, StorageError, TgvaultError
 from tgvault.services.archiver import Archiver
 from tgvault.services.plans import NO_MEDIA, ChannelPlan, MediaPolicy, RefreshWindow
 from tgvault.services.progress import Progress
@@ -26,6 +27,8 @@ from tgvault.storage.media_store import LocalMediaStore
 from tgvault.storage.schema import SchemaStatus, ensure_schema, existing_schema, schema_status
 from tgvault.storage.tables import utcnow
 from tgvault.storage.unit_of_work import UnitOfWork
+
+log = structlog.get_logger(__name__)
 
 if TYPE_CHECKING:
     from tgvault.export.progress import ExportProgress
@@ -262,7 +265,7 @@ class SiteExport:
         """Timestamp the ledger heads that moved (``[ledger] tsa_url``), then bring the site up to date
         after a sync changed these channels."""
         if self._settings is not None:
-            stamp_ledger(self._settings, self._archive)
+            LedgerStamper(self._settings, self._archive).rebuild(changed_channel_ids)
         self.build()
 
 
@@ -277,6 +280,27 @@ def stamp_ledger(settings: Settings, archive: Archive) -> int:
 
     authority = TimestampAuthority.from_files(ledger.tsa_url, ledger.tsa_ca_file, ledger.timeout)
     return stamp_heads(archive.unit_of_work, authority)
+
+
+class LedgerStamper:
+    """The service's hook of a worker (which builds no site): timestamp the ledger heads that moved.
+    A TSA that fails is logged; the next run stamps the heads."""
+
+    def __init__(self, settings: Settings, archive: Archive) -> None:
+        self._settings = settings
+        self._archive = archive
+
+    def rebuild(self, changed_channel_ids: frozenset[int]) -> None:
+        """Timestamp the heads that moved since their last token (``[ledger] tsa_url``)."""
+        try:
+            stamp_ledger(self._settings, self._archive)
+        except TgvaultError as error:
+            log.warning("ledger not timestamped", error=str(error))
+
+
+def ledger_stamper(settings: Settings, archive: Archive) -> SiteRebuilder | None:
+    """What a ``tgvault run --worker`` calls after a sync: the ledger's timestamps (None without a TSA)."""
+    return None if settings.ledger.tsa_url is None else LedgerStamper(settings, archive)
 
 
 def site_rebuilder(settings: Settings, archive: Archive) -> SiteRebuilder:
