@@ -58,6 +58,19 @@ def test_the_service_stamps_the_heads_its_runs_moved(preview: FakeWebPreview, tm
     verified = tgvault(tmp_path, cli_env(tmp_path, preview.base_url), "verify", "--media")
     assert 0 == verified.returncode, verified.stderr
     assert "2 timestamps" in verified.stdout
+    published = tgvault(
+        tmp_path, cli_env(tmp_path, preview.base_url), "verify", "--site", str(tmp_path / "site")
+    )
+    assert 0 == published.returncode, published.stderr  # the site's own copy of the ledger and its tokens
+    assert "verified site: 2 timestamps, " in published.stdout and published.stdout.rstrip().endswith(
+        "no finding"
+    )
+    token = sorted((tmp_path / "site").rglob("ledger/timestamps/*.tsr"))[-1]
+    token.write_bytes(token.read_bytes()[:-40] + bytes(40))
+    broken = tgvault(
+        tmp_path, cli_env(tmp_path, preview.base_url), "verify", "--site", str(tmp_path / "site")
+    )
+    assert 1 == broken.returncode and f"{token.name}: the RFC 3161 token does not check" in broken.stderr
 
 
 def test_a_tsa_out_of_reach_is_a_warning_and_the_next_run_stamps(

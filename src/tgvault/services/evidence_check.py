@@ -93,31 +93,33 @@ def _check_sums(folder: Path, problems: list[str]) -> None:
 
 def _check_chain(folder: Path, report: BundleReport) -> list[dict[str, Any]]:
     entries: list[dict[str, Any]] = []
-    previous: str | None = None
-    for number, line in enumerate(
-        (folder / "ledger.jsonl").read_text(encoding="utf-8").splitlines(), start=1
-    ):
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            report.problems.append(f"ledger.jsonl line {number}: not JSON")
-            continue
-        sealed = {key: value for key, value in entry.items() if key != "entry_sha256"}
-        seq = entry.get("seq")
-        if sha256_hex(canonical_bytes(sealed)) != entry.get("entry_sha256"):
-            report.problems.append(f"entry {seq}: altered: its hash does not match its fields")
-        if previous is not None and entry.get("prev_sha256") != previous:
-            report.problems.append(f"entry {seq}: does not seal the entry before it: the chain is broken")
-        if previous is None and seq == 1 and entry.get("prev_sha256") != GENESIS:
-            report.problems.append("entry 1: does not start the chain")
-        if entries and seq != entries[-1].get("seq", 0) + 1:
-            report.problems.append(
-                f"entry {seq}: entries between {entries[-1].get('seq')} and {seq} are missing"
-            )
-        previous = entry.get("entry_sha256")
-        entries.append(entry)
+    with (folder / "ledger.jsonl").open(encoding="utf-8") as lines:
+        for number, line in enumerate(lines, start=1):
+            _check_line(number, line, entries, report)
     report.entries = len(entries)
     return entries
+
+
+def _check_line(number: int, line: str, entries: list[dict[str, Any]], report: BundleReport) -> None:
+    """One line of a ledger.jsonl, appended to ``entries`` (whose last item is the line before): its
+    hash, its link to the line before, its sequence number."""
+    try:
+        entry = json.loads(line)
+    except ValueError:
+        report.problems.append(f"ledger.jsonl line {number}: not JSON")
+        return
+    previous = entries[-1] if entries else None
+    sealed = {key: value for key, value in entry.items() if key != "entry_sha256"}
+    seq = entry.get("seq")
+    if sha256_hex(canonical_bytes(sealed)) != entry.get("entry_sha256"):
+        report.problems.append(f"entry {seq}: altered: its hash does not match its fields")
+    if previous is not None and entry.get("prev_sha256") != previous.get("entry_sha256"):
+        report.problems.append(f"entry {seq}: does not seal the entry before it: the chain is broken")
+    if previous is None and seq == 1 and entry.get("prev_sha256") != GENESIS:
+        report.problems.append("entry 1: does not start the chain")
+    if previous is not None and seq != previous.get("seq", 0) + 1:
+        report.problems.append(f"entry {seq}: entries between {previous.get('seq')} and {seq} are missing")
+    entries.append(entry)
 
 
 def _check_records(folder: Path, mine: list[dict[str, Any]], document: Any, report: BundleReport) -> None:
@@ -168,3 +170,46 @@ def _file_sha256(path: Path) -> str:
         while chunk := handle.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def verify_site(folder: Path) -> BundleReport:
+    """Check the ledgers a site publishes (``<channel>/ledger/<n>.jsonl``, ``ledger/timestamps/``): each
+    chain, and each token against the entry it names. Problems are prefixed with the channel's folder."""
+    report = BundleReport()
+    ledgers = sorted({path.parent for path in folder.rglob("ledger/*.jsonl")})
+    if not ledgers:
+        report.problems.append(f"{folder} publishes no ledger (built before the ledger, or not a site)")
+    for ledger in ledgers:
+        channel = BundleReport()
+        stamps = ledger / "timestamps"
+        tokens = {int(t.stem): t for t in stamps.glob("*.tsr") if t.stem.isdigit()}
+        hashes: dict[int, str] = {}  # of the entries a token names only: memory stays flat
+        first: int | None = None
+        lines: list[dict[str, Any]] = []
+        files = sorted((p for p in ledger.glob("*.jsonl") if p.stem.isdigit()), key=lambda p: int(p.stem))
+        for file in files:
+            with file.open(encoding="utf-8") as handle:
+                for number, line in enumerate(handle, start=1):
+                    _check_line(number, line, lines, channel)
+                    if lines:
+                        seq = int(lines[-1].get("seq", 0))
+                        first = seq if first is None else first
+                        if seq in tokens:
+                            hashes[seq] = str(lines[-1].get("entry_sha256"))
+                        del lines[:-1]  # only the line before is needed
+                        report.entries += 1
+        if first is not None and first != 1:
+            channel.problems.append("the ledger does not start at entry 1")
+        ca = (ledger / "tsa-ca.pem").read_bytes() if (ledger / "tsa-ca.pem").is_file() else b""
+        for seq, token in sorted(tokens.items()):
+            report.files += 1
+            report.stamped = True
+            if seq not in hashes:
+                channel.problems.append(f"{token.name}: names an entry the ledger does not publish")
+                continue
+            reason = token_problem(token.read_bytes(), ca, hashes[seq])
+            if reason is not None:
+                channel.problems.append(f"{token.name}: the RFC 3161 token does not check: {reason}")
+        where = ledger.parent.relative_to(folder).as_posix()
+        report.problems.extend(f"{where}: {problem}" for problem in channel.problems)
+    return report
