@@ -32,6 +32,9 @@ EXPECTED_TABLES = {
     "channel_alerts",
     "audit_state",
     "media_downloads",
+    "ledger_entries",
+    "ledger_heads",
+    "ledger_timestamps",
 }
 
 

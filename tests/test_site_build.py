@@ -181,6 +181,7 @@ def test_a_rebuild_after_one_new_post_writes_only_the_affected_pages(site: Site)
         "search/t/1001/2024-03/31.js",  # the text block holding the new post (ids 496-511)
         "search/index.js",  # the search manifest: posts per month
         "index.html",  # the post count on the list of channels
+        "c/1001/ledger/1.jsonl",  # the channel's ledger, with the new post's entry
     }
     written = set(second.written_paths)
     buckets = {path for path in written if path.startswith("search/i/")}

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import structlog
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -20,7 +21,7 @@ from tgvault.config import (
     Settings,
     parse_channel_ref,
 )
-from tgvault.errors import ConfigError, SchemaOutOfDateError, StorageError
+from tgvault.errors import ConfigError, SchemaOutOfDateError, StorageError, TgvaultError
 from tgvault.services.archiver import Archiver
 from tgvault.services.plans import NO_MEDIA, ChannelPlan, CommentsPlan, MediaPolicy, RefreshWindow
 from tgvault.services.progress import Progress
@@ -33,6 +34,8 @@ from tgvault.storage.media_store import LocalMediaStore
 from tgvault.storage.schema import SchemaStatus, ensure_schema, existing_schema, schema_status
 from tgvault.storage.tables import utcnow
 from tgvault.storage.unit_of_work import UnitOfWork
+
+log = structlog.get_logger(__name__)
 
 if TYPE_CHECKING:
     from tgvault.export.progress import ExportProgress
@@ -264,9 +267,10 @@ def site_options(settings: Settings, out: Path | None = None) -> SiteOptions:
 class SiteExport:
     """Rebuilds the static site (incrementally) from the archive: the service's site hook."""
 
-    def __init__(self, archive: Archive, options: SiteOptions) -> None:
+    def __init__(self, archive: Archive, options: SiteOptions, settings: Settings | None = None) -> None:
         self._archive = archive
         self._options = options
+        self._settings = settings
 
     def build(self, *, full: bool = False, progress: ExportProgress | None = None) -> SiteBuildReport:
         """Render the site; only changed pages are written unless ``full`` (``progress`` is told how far)."""
@@ -277,13 +281,50 @@ class SiteExport:
         )
 
     def rebuild(self, changed_channel_ids: frozenset[int]) -> None:
-        """Bring the site up to date after a sync changed these channels."""
+        """Timestamp the ledger heads that moved (``[ledger] tsa_url``), then bring the site up to date
+        after a sync changed these channels."""
+        if self._settings is not None:
+            LedgerStamper(self._settings, self._archive).rebuild(changed_channel_ids)
         self.build()
+
+
+def stamp_ledger(settings: Settings, archive: Archive) -> int:
+    """Timestamp (RFC 3161, ``[ledger] tsa_url``) every channel's ledger head that moved since its last
+    token; returns how many were stamped (0 when no TSA is configured). Raises SourceError when the
+    TSA fails: the next run stamps the head then."""
+    ledger = settings.ledger
+    if ledger.tsa_url is None or ledger.tsa_ca_file is None:
+        return 0
+    from tgvault.services.timestamps import TimestampAuthority, stamp_heads
+
+    authority = TimestampAuthority.from_files(ledger.tsa_url, ledger.tsa_ca_file, ledger.timeout)
+    return stamp_heads(archive.unit_of_work, authority)
+
+
+class LedgerStamper:
+    """The service's hook of a worker (which builds no site): timestamp the ledger heads that moved.
+    A TSA that fails is logged; the next run stamps the heads."""
+
+    def __init__(self, settings: Settings, archive: Archive) -> None:
+        self._settings = settings
+        self._archive = archive
+
+    def rebuild(self, changed_channel_ids: frozenset[int]) -> None:
+        """Timestamp the heads that moved since their last token (``[ledger] tsa_url``)."""
+        try:
+            stamp_ledger(self._settings, self._archive)
+        except TgvaultError as error:
+            log.warning("ledger not timestamped", error=str(error))
+
+
+def ledger_stamper(settings: Settings, archive: Archive) -> SiteRebuilder | None:
+    """What a ``tgvault run --worker`` calls after a sync: the ledger's timestamps (None without a TSA)."""
+    return None if settings.ledger.tsa_url is None else LedgerStamper(settings, archive)
 
 
 def site_rebuilder(settings: Settings, archive: Archive) -> SiteRebuilder:
     """What ``tgvault run`` calls to bring the static site up to date after a sync changed the archive."""
-    return SiteExport(archive, site_options(settings))
+    return SiteExport(archive, site_options(settings), settings)
 
 
 # -- tgvault demo ---------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from tgvault.cli.channel_names import archived_channel
 from tgvault.cli.exits import EXIT_CONFIG, EXIT_FAILED, fail, handles_errors, run_async
 from tgvault.cli.output import plural, say
 from tgvault.cli.state import cli_state
-from tgvault.errors import SourceError
+from tgvault.errors import SourceError, StorageError
 
 
 def _date(value: str | None, option: str) -> date | None:
@@ -78,6 +78,7 @@ def backfill(
     try:
         with progress:
             counts = run_async(go())
+        stamp_heads_of(settings, archive)
     finally:
         archive.close()
     say(
@@ -135,6 +136,7 @@ def sync(ctx: click.Context, channels: Sequence[str], no_media: bool, source: st
     try:
         with progress:
             outcomes = run_async(go())
+        stamp_heads_of(settings, archive)
     finally:
         archive.close()
     report_outcomes(outcomes)
@@ -205,6 +207,7 @@ def audit(
     try:
         with progress:
             outcome = run_async(go())
+        stamp_heads_of(settings, archive)
     finally:
         archive.close()
     counts = outcome.counts
@@ -212,6 +215,20 @@ def audit(
         f"{plan.key}: audited {plural(outcome.checked, 'post')}: {counts.posts_edited} edited, "
         f"{counts.posts_deleted} deleted, {plural(counts.media_files, 'file')}"
     )
+
+
+def stamp_heads_of(settings: Any, archive: Any) -> None:
+    """After a run: timestamp the ledger heads that moved (``[ledger] tsa_url``); a TSA that fails is a
+    warning, not a failed run (the archive is complete; the next run stamps the heads)."""
+    from tgvault.app import stamp_ledger
+
+    try:
+        stamped = stamp_ledger(settings, archive)
+    except (SourceError, StorageError) as error:
+        say(f"tgvault: warning: the ledger was not timestamped: {error}", err=True)
+        return
+    if stamped:
+        say(f"ledger: {plural(stamped, 'chain head')} timestamped by {settings.ledger.tsa_url}")
 
 
 def report_outcomes(outcomes: Sequence[Any]) -> None:

@@ -21,6 +21,7 @@ def export() -> None:
     Examples:
       tgvault export json @durov --out durov/result.json
       tgvault export site
+      tgvault export evidence @durov 1234
     """
 
 
@@ -123,3 +124,46 @@ def export_site(ctx: click.Context, out: str | None, full: bool) -> None:
             f"({plural(published.uploaded_bytes, 'byte')}), {published.unchanged:,} unchanged, "
             f"{published.deleted:,} deleted"
         )
+
+
+@export.command("evidence")
+@click.argument("channel")
+@click.argument("post", type=click.IntRange(min=1))
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="A new folder (default: ./evidence-<channel>-<post>).",
+)
+@click.pass_context
+@handles_errors
+def export_evidence(ctx: click.Context, channel: str, post: int, out: Path | None) -> None:
+    """Write the proof of one post into a folder anyone can check, with or without tgvault.
+
+    The folder holds the post and every revision (JSON, and a page to read), the records the ledger
+    hashed, the raw TL, the stored file, the ledger entries from the post's first one to a timestamped
+    head, the RFC 3161 token with the TSA's CA certificate, SHA256SUMS and a README saying how to check
+    it with `tgvault verify --bundle DIR`, or with `sha256sum` and `openssl ts -verify` alone. POST is
+    the message id (the number at the end of its t.me link).
+
+    \b
+    Examples:
+      tgvault export evidence @durov 1234
+      tgvault export evidence @durov 1234 --out evidence/durov-1234
+    """
+    from datetime import UTC, datetime
+
+    from tgvault.export.evidence import export_evidence as write_evidence
+
+    archive = cli_state(ctx).archive(write=False)
+    try:
+        with archive.unit_of_work() as uow:
+            found = archived_channel(uow, channel)
+            folder = out or Path(f"evidence-{found.username or found.id}-{post}")
+            made_at = datetime.now(UTC).isoformat(timespec="seconds")
+            bundle = write_evidence(uow, found.id, post, folder, archive.media_store, made_at=made_at)
+    finally:
+        archive.close()
+    stamped = "timestamped head" if bundle.stamped else "head not timestamped yet"
+    say(
+        f"{bundle.folder}: {plural(bundle.files, 'file')}, {plural(bundle.entries, 'ledger entry', 'ledger entries')}, {stamped}"
+    )

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from tgvault.cli.archiving import stamp_heads_of
 from tgvault.cli.channel_names import import_choice
 from tgvault.cli.exits import handles_errors
 from tgvault.cli.help_text import WholeHelpGroup
@@ -74,6 +75,7 @@ def import_tdesktop(ctx: click.Context, path: Path, channel: str | None, zone: s
                 timezone=timezone,
                 progress=progress,
             )
+        stamp_heads_of(cli_state(ctx).settings(), archive)
     finally:
         archive.close()
     if summary.timezone_assumed:

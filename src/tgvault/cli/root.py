@@ -22,6 +22,7 @@ from tgvault.cli.login import login
 from tgvault.cli.media import media
 from tgvault.cli.state import CliState
 from tgvault.cli.status import status
+from tgvault.cli.verify import verify
 from tgvault.errors import ConfigError
 from tgvault.logs import configure_logging
 
@@ -40,6 +41,7 @@ COMMANDS: list[click.Command] = [
     media,
     import_,
     demo,
+    verify,
 ]
 
 

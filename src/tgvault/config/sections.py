@@ -226,6 +226,39 @@ class SyncSettings(SettingsSection):
     """Seconds between two requests of an audit (it must never starve the syncs)."""
 
 
+class LedgerSettings(SettingsSection):
+    """``[ledger]``: trusted timestamps of each channel's ledger (RFC 3161), off by default."""
+
+    tsa_url: str | None = None
+    """A time-stamping authority; after each run that appended entries, the chain heads are stamped."""
+    tsa_ca_file: Path | None = None
+    """The TSA's CA certificate (PEM): kept with every token so that verify checks it offline."""
+    timeout: float = Field(default=30.0, gt=0)
+
+    @field_validator("tsa_url")
+    @classmethod
+    def _check_tsa_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        split = urlsplit(value.strip())
+        if split.scheme not in ("http", "https") or not split.netloc:
+            raise ValueError(f"{value!r} is not an http(s) URL; expected e.g. 'https://freetsa.org/tsr'")
+        return value.strip()
+
+    @field_validator("tsa_ca_file")
+    @classmethod
+    def _resolve_ca(cls, value: Path | None) -> Path | None:
+        return None if value is None else resolve_path(value)
+
+    @model_validator(mode="after")
+    def _ca_with_url(self) -> LedgerSettings:
+        if self.tsa_url is not None and self.tsa_ca_file is None:
+            raise ValueError(
+                "tsa_url needs tsa_ca_file: the TSA's CA certificate (PEM), to check its tokens offline"
+            )
+        return self
+
+
 class SiteMediaMode(StrEnum):
     """How ``[site] media`` puts archived media files into the static site's ``media/`` folder."""
 

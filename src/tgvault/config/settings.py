@@ -14,6 +14,7 @@ from tgvault.config.channel_refs import parse_channel_ref
 from tgvault.config.channels import ChannelConfig
 from tgvault.config.sections import (
     DatabaseSettings,
+    LedgerSettings,
     MediaSettings,
     SiteSettings,
     SyncSettings,
@@ -50,6 +51,7 @@ class Settings(BaseSettings):
     sync: SyncSettings = Field(default_factory=SyncSettings)
     site: SiteSettings = Field(default_factory=SiteSettings)
     workers: WorkersSettings = Field(default_factory=WorkersSettings)
+    ledger: LedgerSettings = Field(default_factory=LedgerSettings)
     channels: tuple[ChannelConfig, ...] = ()
 
     _source_file: Path | None = PrivateAttr(default=None)
@@ -123,4 +125,5 @@ SECTION_MODELS: Final[dict[str, type[BaseModel]]] = {
     "sync": SyncSettings,
     "site": SiteSettings,
     "workers": WorkersSettings,
+    "ledger": LedgerSettings,
 }

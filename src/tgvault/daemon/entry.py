@@ -40,15 +40,18 @@ def _service(
     leases: WorkerLeases | None = None,
 ) -> Service:
     """The service over ``sources``: it shares their Telegram account, and a reload retries a failed one."""
-    from tgvault.app import plan_for, site_rebuilder
+    from tgvault.app import ledger_stamper, plan_for, site_rebuilder
 
     return Service(
         settings,
         archive.unit_of_work,
         sources,
         plan_for=plan_for,
-        # Workers leave the site to `tgvault export site` (one builder, not one per worker).
-        rebuilder=None if leases is not None else site_rebuilder(settings, archive),
+        # Workers leave the site to `tgvault export site` (one builder, not one per worker); they only
+        # timestamp the ledger heads their runs moved.
+        rebuilder=ledger_stamper(settings, archive)
+        if leases is not None
+        else site_rebuilder(settings, archive),
         reload_settings=reload_settings,
         lock=lock,
         health_file=health_file,

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -447,6 +448,51 @@ class CommentRow(Base):
         ),
         Index("ix_comments_channel_post", "channel_id", "post_id", "message_id"),
     )
+class LedgerEntryRow(Base):
+    """One observation in a channel's append-only, hash-chained ledger (never updated or deleted)."""
+
+    __tablename__ = "ledger_entries"
+
+    channel_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(16))
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    observed_at: Mapped[datetime]
+    record_sha256: Mapped[str] = mapped_column(String(64))
+    media_sha256: Mapped[str | None] = mapped_column(String(64))
+    prev_sha256: Mapped[str] = mapped_column(String(64))
+    entry_sha256: Mapped[str] = mapped_column(String(64))
+    backfilled_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_ledger_entries_channel_message", "channel_id", "message_id", "seq"),)
+
+
+class LedgerHeadRow(Base):
+    """A channel's last ledger entry: the row every append locks and moves, so sequence numbers never fork."""
+
+    __tablename__ = "ledger_heads"
+
+    channel_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    entry_sha256: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime]
+
+
+class LedgerTimestampRow(Base):
+    """An RFC 3161 token over a channel's chain head, with the TSA's certificate to check it offline."""
+
+    __tablename__ = "ledger_timestamps"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel_id: Mapped[int] = mapped_column(BigInteger)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    entry_sha256: Mapped[str] = mapped_column(String(64))
+    tsa_url: Mapped[str] = mapped_column(Text)
+    token: Mapped[bytes] = mapped_column(LargeBinary)
+    tsa_certificate: Mapped[bytes | None] = mapped_column(LargeBinary)
+    stamped_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_ledger_timestamps_channel_seq", "channel_id", "seq"),)
 
 
 def utcnow() -> datetime:

@@ -18,6 +18,7 @@ from tgvault.storage.repositories import (
     CounterRepository,
     DiscussionRepository,
     LeaseRepository,
+    LedgerRepository,
     MediaQueueRepository,
     MediaRepository,
     PostRepository,
@@ -54,6 +55,7 @@ class UnitOfWork:
     media_queue: MediaQueueRepository
     reparse: ReparseRepository
     discussions: DiscussionRepository
+    ledger: LedgerRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
         self._session_factory = session_factory
@@ -91,6 +93,7 @@ class UnitOfWork:
         self.media_queue = MediaQueueRepository(session)
         self.reparse = ReparseRepository(session)
         self.discussions = DiscussionRepository(session)
+        self.ledger = LedgerRepository(session)
         return self
 
     def __exit__(

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from tgvault.export.progress import ExportProgress, NoProgress
 from tgvault.export.site.context import BuildContext, UnitOfWorkFactory
 from tgvault.export.site.incremental import ChannelChanges
+from tgvault.export.site.ledger_files import publish_ledger
 from tgvault.export.site.month_workers import MonthWriting, posts_in
 from tgvault.export.site.options import SiteBuildReport, SiteOptions
 from tgvault.export.site.pages.channel_feeds import channel_feeds
@@ -98,6 +99,9 @@ class _Build:
             self._channel(plan, None if changes is None else changes[plan.channel.id])
         landing_page(ctx, plans)
         search_page(ctx, plans, search)
+        with ctx.uow_factory() as uow:  # each channel's ledger beside its pages (issue 21)
+            for plan in plans:
+                publish_ledger(uow, ctx.writer, plan.channel.id, plan.root)
         planner.keep(plans, from_scratch=changes is None)
         ctx.writer.finish()
         ctx.report.channels = len(plans)

@@ -10,6 +10,7 @@ from tgvault.storage.repositories.channel_locks import ChannelLockRepository, Lo
 from tgvault.storage.repositories.channels import ChannelRepository
 from tgvault.storage.repositories.discussions import DiscussionRepository, PendingThread
 from tgvault.storage.repositories.leases import Lease, LeaseRepository, WorkerInfo
+from tgvault.storage.repositories.ledger import LedgerRepository
 from tgvault.storage.repositories.media import MediaRepository, PendingMedia
 from tgvault.storage.repositories.media_queue import (
     FAILED,
@@ -51,6 +52,7 @@ __all__ = [
     "DiscussionRepository",
     "Lease",
     "LeaseRepository",
+    "LedgerRepository",
     "LockHolder",
     "MediaQueueRepository",
     "MediaRepository",

@@ -9,6 +9,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from tgvault.domain import MediaItem, MediaStatus
+from tgvault.storage.ledger_records import MEDIA, Draft, media_record, record_hash
+from tgvault.storage.repositories.ledger import LedgerRepository
 from tgvault.storage.repositories.rows import chunks, media_from_row
 from tgvault.storage.tables import MediaItemRow, utcnow
 
@@ -62,8 +64,9 @@ class MediaRepository:
         return found
 
     def mark_downloaded(self, channel_id: int, message_id: int, *, sha256: str, path: str, size: int) -> None:
-        """Record a complete, verified file for a post."""
-        self._session.execute(
+        """Record a complete, verified file for a post (and append it to the channel's ledger)."""
+        now = utcnow()
+        result = self._session.execute(
             update(MediaItemRow)
             .where(MediaItemRow.channel_id == channel_id, MediaItemRow.message_id == message_id)
             .values(
@@ -72,9 +75,13 @@ class MediaRepository:
                 path=path,
                 size=size,
                 error=None,
-                updated_at=utcnow(),
+                updated_at=now,
             )
         )
+        if not getattr(result, "rowcount", 0):
+            return
+        record = record_hash(media_record(channel_id, message_id, sha256, size))
+        LedgerRepository(self._session).append(channel_id, [Draft(MEDIA, message_id, now, record, sha256)])
 
     def mark_thumbnail(self, channel_id: int, message_id: int, *, sha256: str, path: str) -> None:
         """Record a stored thumbnail of a post's file (the file itself stays as it is)."""

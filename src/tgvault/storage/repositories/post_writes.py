@@ -13,6 +13,18 @@ from sqlalchemy.orm import Session
 from tgvault.domain import MediaStatus, Post
 from tgvault.merge import merge_sources
 from tgvault.storage.bulk import insert_rows
+from tgvault.storage.ledger_records import (
+    COUNTERS,
+    DELETION,
+    RESTORED,
+    REVISION,
+    Draft,
+    counters_record,
+    deletion_record,
+    record_hash,
+    revision_record,
+)
+from tgvault.storage.repositories.ledger import LedgerRepository
 from tgvault.storage.repositories.observations import (
     COUNTER_FIELDS,
     CounterRepository,
@@ -98,6 +110,15 @@ def _with_known_size(post: Post, media_row: MediaItemRow | None) -> Post:
     return post.model_copy(update={"media": media.model_copy(update={"size": media_row.size})})
 
 
+def _state_hash(channel_id: int, message_id: int, state: PostRow | dict[str, Any]) -> str:
+    """The ledger hash of a post's state: a row of ``posts`` or the values about to be inserted."""
+    if isinstance(state, dict):
+        text, entities, edit_date = state["text"], state["entities"], state["edit_date"]
+    else:
+        text, entities, edit_date = state.text, state.entities, state.edit_date
+    return record_hash(revision_record(channel_id, message_id, text, entities, edit_date))
+
+
 class PostWriter:
     """Store posts of a channel: new ones, edits (as revisions), merges of sources, tombstones."""
 
@@ -129,6 +150,7 @@ class PostWriter:
         new_rows: list[dict[str, Any]] = []
         revisions: list[dict[str, Any]] = []
         counters: list[dict[str, Any]] = []
+        drafts: list[Draft] = []
         edited = unchanged = undeleted = 0
         for message_id, post in latest.items():
             found = existing.get(message_id)
@@ -141,7 +163,9 @@ class PostWriter:
                     {"channel_id": channel_id, "message_id": message_id, "observed_at": now}
                     | merged_counters(stored, values)
                 )
+                drafts.append(Draft(COUNTERS, message_id, now, record_hash(counters_record(counters[-1]))))
             if found is None:
+                drafts.append(Draft(REVISION, message_id, now, _state_hash(channel_id, message_id, values)))
                 new_rows.append(
                     {
                         "channel_id": channel_id,
@@ -155,9 +179,16 @@ class PostWriter:
                 )
                 continue
             row, media_row = found
+            state_before = _state_hash(channel_id, message_id, row)
+            kept_other_state = False
             if row.deleted_at is not None:
                 row.deleted_at = None
                 undeleted += 1
+                drafts.append(
+                    Draft(
+                        RESTORED, message_id, now, record_hash(deletion_record(channel_id, message_id, None))
+                    )
+                )
             if row.source != post.source.value:
                 # Another source's record: merged field by field (tgvault.merge), off the hot path.
                 merged = merge_sources(post_from_row(row, media_row), post)
@@ -165,6 +196,10 @@ class PostWriter:
                 if merged.kept is not None and not self._has_revision(channel_id, message_id, merged.kept):
                     row.revision_count += 1
                     revisions.append(_revision_values(merged.kept, row.revision_count, now))
+                    kept = _state_hash(channel_id, message_id, revisions[-1])
+                    if kept != state_before:  # the other source's state, kept as a revision: observed now
+                        drafts.append(Draft(REVISION, message_id, now, kept))
+                        kept_other_state = True
                 values = post_values(post)
                 for key in _POST_FIELDS:
                     setattr(row, key, values[key])
@@ -200,11 +235,15 @@ class PostWriter:
                     if key in ("raw",) or values[key] is not None:
                         setattr(row, key, values[key])
             row.updated_at = now
+            state_after = _state_hash(channel_id, message_id, row)
+            if state_after != state_before or kept_other_state:
+                drafts.append(Draft(REVISION, message_id, now, state_after))
         connection = self._session.connection()
         # One bulk insert per page and table (executemany on SQLite, COPY on PostgreSQL; storage/bulk.py).
         insert_rows(connection, table(PostRow), new_rows)
         insert_rows(connection, table(PostRevisionRow), revisions)
         CounterRepository(self._session).add_many(counters)
+        LedgerRepository(self._session).append(channel_id, drafts)
         self._session.flush()
         self.upsert_media(channel_id, [p for p in latest.values() if p.media is not None], now)
         return UpsertOutcome(added=len(new_rows), edited=edited, unchanged=unchanged, undeleted=undeleted)
@@ -278,17 +317,30 @@ class PostWriter:
 
     def mark_deleted(self, channel_id: int, message_ids: Iterable[int], noticed_at: datetime) -> int:
         """Set tombstones on posts that Telegram no longer has; content is kept. Returns how many were new."""
-        total = 0
-        ids = list(message_ids)
-        for chunk in chunks(ids):
-            result = self._session.execute(
-                update(PostRow)
-                .where(
+        drafts: list[Draft] = []
+        for chunk in chunks(list(message_ids)):
+            live = self._session.scalars(
+                select(PostRow.message_id).where(
                     PostRow.channel_id == channel_id,
                     PostRow.message_id.in_(chunk),
                     PostRow.deleted_at.is_(None),
                 )
+            ).all()
+            if not live:
+                continue
+            self._session.execute(
+                update(PostRow)
+                .where(PostRow.channel_id == channel_id, PostRow.message_id.in_(live))
                 .values(deleted_at=noticed_at, updated_at=noticed_at)
             )
-            total += int(getattr(result, "rowcount", 0) or 0)
-        return total
+            drafts.extend(
+                Draft(
+                    DELETION,
+                    message_id,
+                    noticed_at,
+                    record_hash(deletion_record(channel_id, message_id, noticed_at)),
+                )
+                for message_id in sorted(live)
+            )
+        LedgerRepository(self._session).append(channel_id, drafts)
+        return len(drafts)

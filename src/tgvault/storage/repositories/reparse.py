@@ -8,6 +8,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from tgvault.domain import Post, SourceKind
+from tgvault.storage.ledger_records import REVISION, Draft, record_hash, revision_record
+from tgvault.storage.repositories.ledger import LedgerRepository
 from tgvault.storage.repositories.post_writes import PostWriter
 from tgvault.storage.repositories.rows import post_values
 from tgvault.storage.tables import PostRow
@@ -58,11 +60,27 @@ class ReparseRepository:
         """Overwrite a post's reading (same message, better understood): no revision, tombstone kept."""
         values = post_values(post)
         values.pop("source")
+        before = self._session.execute(
+            select(PostRow.text, PostRow.entities, PostRow.edit_date).where(
+                PostRow.channel_id == post.channel_id, PostRow.message_id == post.message_id
+            )
+        ).one_or_none()
         self._session.execute(
             update(PostRow)
             .where(PostRow.channel_id == post.channel_id, PostRow.message_id == post.message_id)
             .values(updated_at=now, **values)
         )
+        after = record_hash(
+            revision_record(
+                post.channel_id, post.message_id, values["text"], values["entities"], values["edit_date"]
+            )
+        )
+        if before is not None and after != record_hash(
+            revision_record(post.channel_id, post.message_id, *before)
+        ):
+            LedgerRepository(self._session).append(
+                post.channel_id, [Draft(REVISION, post.message_id, now, after)]
+            )
         if post.media is not None:
             PostWriter(self._session).upsert_media(post.channel_id, [post], now)
         self._session.flush()

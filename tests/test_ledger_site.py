@@ -1,0 +1,88 @@
+"""The ledger published beside a built site: `<channel>/ledger.jsonl` and its tokens, appended by each
+build, checked by `verify --site` with nothing but the site's files; a changed line or token is found."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from tests.test_ledger import T0, archive_with_history, make_post
+from tests.tsa_support import LocalTsa, local_tsa
+
+from tgvault.export.site import SiteOptions, build_site
+from tgvault.services.evidence_check import verify_site
+from tgvault.services.timestamps import TimestampAuthority, stamp_heads
+from tgvault.storage.media_store import LocalMediaStore
+from tgvault.storage.unit_of_work import UnitOfWork
+
+UoW = Callable[[], UnitOfWork]
+
+
+@pytest.fixture
+def tsa(tmp_path: Path) -> Iterator[LocalTsa]:
+    with local_tsa(tmp_path / "tsa") as running:
+        yield running
+
+
+def test_a_site_publishes_its_ledgers_and_verify_site_checks_them(
+    uow_factory: UoW, tmp_path: Path, tsa: LocalTsa
+) -> None:
+    store = LocalMediaStore(tmp_path / "media")
+    store.prepare()
+    archive_with_history(uow_factory, store)
+    authority = TimestampAuthority.from_files(tsa.url, tsa.ca_file)
+    stamp_heads(uow_factory, authority)
+    site = tmp_path / "site"
+    build_site(uow_factory, store, SiteOptions(out_dir=site))
+    (ledger,) = site.rglob("ledger/1.jsonl")
+    first = ledger.read_text()
+    assert len(first.splitlines()) == 14
+    assert [p.name for p in sorted((ledger.parent / "timestamps").iterdir())] == ["14.tsr"]
+    assert (ledger.parent / "tsa-ca.pem").read_bytes() == tsa.ca_file.read_bytes()
+    report = verify_site(site)
+    assert (report.problems, report.entries, report.files) == ([], 14, 1)
+
+    with uow_factory() as uow:  # a later run: the next build appends, the lines published stay as they were
+        uow.posts.upsert_many([make_post(9)], T0 + timedelta(days=1))
+        uow.commit()
+    stamp_heads(uow_factory, authority)
+    build_site(uow_factory, store, SiteOptions(out_dir=site))
+    second = ledger.read_text()
+    assert second.startswith(first) and len(second.splitlines()) == 16
+    assert verify_site(site).problems == []
+
+    copy = tmp_path / "copy"  # a third party's copy, changed
+    shutil.copytree(site, copy)
+    (copied,) = copy.rglob("ledger/1.jsonl")
+    copied.write_text(second.replace('"kind":"deletion"', '"kind":"revision"'))
+    shutil.copyfile(copied.parent / "timestamps" / "14.tsr", copied.parent / "timestamps" / "16.tsr")
+    problems = verify_site(copy).problems
+    root = copied.parent.parent.relative_to(copy).as_posix()
+    assert f"{root}: entry 13: altered: its hash does not match its fields" in problems
+    assert any(p.startswith(f"{root}: 16.tsr: the RFC 3161 token does not check") for p in problems)
+
+
+def test_a_channel_of_many_entries_is_published_in_files_of_5000(uow_factory: UoW, tmp_path: Path) -> None:
+    store = LocalMediaStore(tmp_path / "media")
+    store.prepare()
+    archive_with_history(uow_factory, store)
+    with uow_factory() as uow:  # 2 entries per new post (its state and its counters)
+        for first in range(100, 3100, 100):
+            uow.posts.upsert_many([make_post(i) for i in range(first, first + 100)], T0)
+        uow.commit()
+    site = tmp_path / "site"
+    build_site(uow_factory, store, SiteOptions(out_dir=site))
+    files = sorted(site.rglob("ledger/*.jsonl"))
+    assert [p.name for p in files] == ["1.jsonl", "2.jsonl"]
+    assert [len(p.read_text().splitlines()) for p in files] == [5000, 6014 - 5000]
+    full = files[0].stat().st_mtime_ns
+    with uow_factory() as uow:
+        uow.posts.upsert_many([make_post(5000)], T0)
+        uow.commit()
+    build_site(uow_factory, store, SiteOptions(out_dir=site))
+    assert files[0].stat().st_mtime_ns == full  # a full file is kept, not written again
+    assert len(files[1].read_text().splitlines()) == 1016
+    assert verify_site(site).problems == []
