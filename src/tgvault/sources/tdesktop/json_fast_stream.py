@@ -1,0 +1,93 @@
+"""The quick way through a single chat's ``result.json``: its messages built by ijson's C code.
+
+A chat export (what "Export chat history" writes) is an object whose scalar values (``name``, ``type``,
+``id``, ...) come before its ``messages`` list. For such a file :func:`fast_chat_head` reads the values
+before ``messages`` and :func:`fast_messages` builds every message with ijson's ``items`` (in C, with the
+yajl2_c backend: several times cheaper than building them from parse events in Python). The walk of
+:mod:`~tgvault.sources.tdesktop.json_stream` stays the one that explains problems: when this path meets
+damaged JSON or a message nested too deep it raises :class:`FastPathLeft`, and the caller walks the file
+again from the start to name the file, message and field exactly as the walk does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Final
+
+import ijson
+
+__all__ = ["FastPathLeft", "fast_chat_head", "fast_messages", "nesting"]
+
+_HEAD_EVENTS: Final = 64
+"""How many parse events may come before ``messages`` (Desktop writes three values, then the list)."""
+_CONTAINERS: Final = frozenset(("start_map", "start_array"))
+_CONTAINER_TYPES: Final = (dict, list)
+
+
+class FastPathLeft(Exception):
+    """The quick path cannot go on (damaged JSON, a message nested too deep): walk the file instead."""
+
+
+def fast_chat_head(path: Path) -> dict[str, Any] | None:
+    """The scalar values before ``messages`` when ``path`` is a chat export that starts as Desktop
+    writes one (an object of scalars, then ``messages`` as a list); None otherwise (the walk reads it)."""
+    values: dict[str, Any] = {}
+    try:
+        with path.open("rb") as handle:
+            events = ijson.parse(handle, use_float=True)
+            if next(events, None) != ("", "start_map", None):
+                return None
+            key = None
+            for count, (prefix, event, value) in enumerate(events):
+                if count > _HEAD_EVENTS or event in _CONTAINERS or event == "end_map":
+                    return None
+                if event == "map_key":
+                    if value == "messages":
+                        following = next(events, None)
+                        return values if following == ("messages", "start_array", None) else None
+                    if value in values or value in ("chats", "left_chats"):
+                        return None
+                    key = value
+                elif prefix != key:
+                    return None
+                else:
+                    values[key] = value
+    except (ijson.JSONError, ValueError, OSError):
+        return None
+    return None
+
+
+def nesting(value: Any, limit: int) -> int:
+    """How deep ``value`` nests (a scalar 0, ``[]`` 1, ``[[]]`` 2, ...); stops counting past ``limit``."""
+    level: list[Any] = [value] if isinstance(value, _CONTAINER_TYPES) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > limit:
+            break
+        below: list[Any] = []
+        for item in level:  # one level at a time: only containers are kept, scalars are passed over
+            below += [
+                child
+                for child in (item.values() if type(item) is dict else item)
+                if isinstance(child, _CONTAINER_TYPES)
+            ]
+        level = below
+    return depth
+
+
+def fast_messages(reader: Any, limit: int) -> Iterator[tuple[Any, int]]:
+    """Each item of the top-level ``messages`` (read from ``reader``) with how deep it nests.
+
+    Raises :class:`FastPathLeft` for damaged JSON (anywhere in the file, also after the messages) or
+    a message nesting deeper than ``limit``.
+    """
+    try:
+        for item in ijson.items(reader, "messages.item", use_float=True):
+            depth = nesting(item, limit)
+            if depth > limit:
+                raise FastPathLeft("nested too deep")
+            yield item, depth
+    except (ijson.JSONError, ValueError, UnicodeDecodeError) as exc:
+        raise FastPathLeft(str(exc)) from exc
