@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import resource
 from pathlib import Path
 from typing import Any
 
@@ -136,3 +137,21 @@ def test_a_message_mapped_as_checked_is_the_message_mapped_with_every_check() ->
     for item in items:
         where = f"result.json, message #{item.position}"
         assert message_of(item.data, where, 1, None, checked=True) == message_of(item.data, where, 1, None)
+
+
+@pytest.mark.parametrize(("depth", "key"), [(100_000, ""), (4_000, "k" * 50), (300, "k" * 3_000)])
+def test_deep_nesting_is_left_to_the_walk_before_the_c_parser_holds_its_paths(
+    tmp_path: Path, depth: int, key: str
+) -> None:
+    """ijson keeps the path of every open level (100,000 levels: gigabytes); the quick path hands the
+    walk any stretch that could nest that deep, so the import stays small (the bench measures memory;
+    here the walk's error shows that it took over)."""
+    deep = f'{{"{key}": ' * depth + "1" + "}" * depth if key else "[" * depth + "]" * depth
+    path = tmp_path / "result.json"
+    path.write_text(
+        f'{{"name": "a", "type": "public_channel", "id": 1, "messages": [{{"id": 1}}, {{"id": 2, "x": {deep}}}]}}',
+        encoding="utf-8",
+    )
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    assert "nested more than 64 levels deep" in failure(path, walked=False)
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200 * 1024  # KiB

@@ -22,6 +22,11 @@ __all__ = ["FastPathLeft", "fast_chat_head", "fast_messages", "nesting"]
 _HEAD_EVENTS: Final = 64
 """How many parse events may come before ``messages`` (Desktop writes three values, then the list)."""
 _CONTAINERS: Final = frozenset(("start_map", "start_array"))
+_CHUNK: Final = 16 * 1024
+"""Bytes handed to the C parser at a time."""
+_GUARD: Final = 64 * 1024 * 1024
+"""Brackets times bytes read since the last message ended, past which the walk takes over (see
+:class:`_GuardedReader`); a Desktop export's messages stay far below (≈300 brackets in 20 KB)."""
 _CONTAINER_TYPES: Final = (dict, list)
 
 
@@ -35,7 +40,7 @@ def fast_chat_head(path: Path) -> dict[str, Any] | None:
     values: dict[str, Any] = {}
     try:
         with path.open("rb") as handle:
-            events = ijson.parse(handle, use_float=True)
+            events = ijson.parse(_GuardedReader(handle), use_float=True, buf_size=_CHUNK)
             if next(events, None) != ("", "start_map", None):
                 return None
             key = None
@@ -53,7 +58,7 @@ def fast_chat_head(path: Path) -> dict[str, Any] | None:
                     return None
                 else:
                     values[key] = value
-    except (ijson.JSONError, ValueError, OSError):
+    except (ijson.JSONError, ValueError, OSError, FastPathLeft):
         return None
     return None
 
@@ -77,14 +82,44 @@ def nesting(value: Any, limit: int) -> int:
     return depth
 
 
+class _GuardedReader:
+    """Hands the file to ijson a chunk at a time, unless the chunk could nest deep enough to cost much
+    memory: ijson keeps the path (its "prefix") of every open level, so a value nested ``d`` levels deep
+    costs it about ``d`` times the bytes of that path (100,000 levels: gigabytes). Since the last
+    message ended, at most as many levels can be open as brackets were read, each path no longer than
+    the bytes read: past :data:`_GUARD` (their product), the walk, which keeps no paths, takes over."""
+
+    def __init__(self, reader: Any) -> None:
+        self._reader = reader
+        self._opens = self._bytes = 0
+        self._last_opens = self._last_bytes = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data: bytes = self._reader.read(size)
+        opens = data.count(b"[") + data.count(b"{")
+        self._opens += opens
+        self._bytes += len(data)
+        self._last_opens, self._last_bytes = opens, len(data)
+        if self._opens * self._bytes > _GUARD:
+            raise FastPathLeft("deeply nested, perhaps")
+        return data
+
+    def message_ended(self) -> None:
+        """A message ended in the chunk read last: only that chunk's brackets can still be open."""
+        self._opens, self._bytes = self._last_opens, self._last_bytes
+
+
 def fast_messages(reader: Any, limit: int) -> Iterator[tuple[Any, int]]:
     """Each item of the top-level ``messages`` (read from ``reader``) with how deep it nests.
 
-    Raises :class:`FastPathLeft` for damaged JSON (anywhere in the file, also after the messages) or
-    a message nesting deeper than ``limit``.
+    Raises :class:`FastPathLeft` for damaged JSON (anywhere in the file, also after the messages), a
+    message nesting deeper than ``limit``, or a stretch of the file that could nest deep enough to cost
+    the C parser much memory (the walk reads those).
     """
+    guarded = _GuardedReader(reader)
     try:
-        for item in ijson.items(reader, "messages.item", use_float=True):
+        for item in ijson.items(guarded, "messages.item", use_float=True, buf_size=_CHUNK):
+            guarded.message_ended()
             depth = nesting(item, limit)
             if depth > limit:
                 raise FastPathLeft("nested too deep")
