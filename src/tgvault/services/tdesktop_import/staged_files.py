@@ -71,8 +71,15 @@ class StagedFiles:
             self._syncing = [future for future in self._syncing if not future.done()]
         for future in pending:
             error = future.exception()
+            if isinstance(error, FileNotFoundError):
+                raise self._vanished() from error
             if error is not None:
                 raise StorageError(f"media folder {self.store.root} cannot be written: {error}") from error
+
+    def _vanished(self) -> StorageError:
+        return StorageError(
+            f"{self.folder}: the import's staging folder was removed while it ran; import again"
+        )
 
     def _mkdir(self) -> None:
         try:
@@ -85,13 +92,11 @@ class StagedFiles:
         """Mark the staging folder as in use (a run's clean-up removes folders left untouched for long:
         those of an import that was killed)."""
         if self._made:
-            self._synced(wait=False)
             try:
                 os.utime(self.folder)
             except FileNotFoundError as exc:
-                raise StorageError(
-                    f"{self.folder}: the import's staging folder was removed while it ran; import again"
-                ) from exc
+                raise self._vanished() from exc
+            self._synced(wait=False)
 
     def place_all(self) -> None:
         """Move every staged file into its content-addressed place, then remove the staging folder."""
