@@ -155,3 +155,17 @@ def test_deep_nesting_is_left_to_the_walk_before_the_c_parser_holds_its_paths(
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     assert "nested more than 64 levels deep" in failure(path, walked=False)
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200 * 1024  # KiB
+
+
+def test_when_the_walk_takes_over_a_valid_export_every_message_is_handed_over_once(tmp_path: Path) -> None:
+    """Text full of brackets looks as if it could nest deep: the walk takes over from where the quick
+    path stopped, and the stream is the walk's own."""
+    messages = [{"id": number, "type": "message", "text": f"post {number}"} for number in range(1, 400)]
+    messages[200]["text"] = "[{" * 40_000
+    path = tmp_path / "result.json"
+    path.write_text(
+        json.dumps({"name": "a", "type": "public_channel", "id": 1, "messages": messages}), encoding="utf-8"
+    )
+    quick = read(path, walked=False)
+    assert quick == read(path, walked=True)
+    assert [number for number in range(1, 400)] == [item[2]["id"] for item in quick[1:]]

@@ -65,6 +65,12 @@ class CountingReader:
         self.surrogate_escapes = False
         self._tail = b""
 
+    def rewind(self) -> None:
+        """Read again from the start of the file (what was noticed of it is kept)."""
+        self._handle.seek(0)
+        self.position = 0
+        self._tail = b""
+
     def read(self, size: int = -1) -> bytes:
         """Read and count."""
         data = self._handle.read(size)
@@ -133,20 +139,26 @@ def stream_export(
     :data:`MAX_DEPTH`, or a document that is neither a chat export nor a full-account export.
     """
     head = fast_chat_head(path)
-    if head is not None:
-        try:
-            yield ChatStart(where=str(path), values=head)
-            for position, (data, depth) in enumerate(fast_messages(reader, MAX_DEPTH - 2)):
-                yield RawMessage(position=position, data=data, depth=depth)
-            return
-        except FastPathLeft:
-            # Walked again from the start, building but not handing over what was handed over already:
-            # the walk names the problem (file, message, field) as it always does.
-            with path.open("rb") as again:
-                for _ in stream_export_walked(path, CountingReader(again), skipping):
-                    pass
-            raise ImportFormatError("not valid JSON, the file is damaged", location=str(path)) from None
-    yield from stream_export_walked(path, reader, skipping)
+    if head is None:
+        yield from stream_export_walked(path, reader, skipping)
+        return
+    handed = 0
+    try:
+        yield ChatStart(where=str(path), values=head)
+        for position, (data, depth) in enumerate(fast_messages(reader, MAX_DEPTH - 2)):
+            yield RawMessage(position=position, data=data, depth=depth)
+            handed = position + 1
+        return
+    except FastPathLeft:
+        pass
+    # The walk takes over from the start of the file, handing over only what was not handed over yet
+    # (the chat's start and its first ``handed`` messages); it names any problem (file, message, field).
+    reader.rewind()
+    walked = stream_export_walked(path, reader, skipping)
+    next(walked, None)  # the chat's start
+    for item in walked:
+        if isinstance(item, ChatStart) or item.position >= handed:
+            yield item
 
 
 def stream_export_walked(
