@@ -169,3 +169,13 @@ def test_when_the_walk_takes_over_a_valid_export_every_message_is_handed_over_on
     quick = read(path, walked=False)
     assert quick == read(path, walked=True)
     assert [number for number in range(1, 400)] == [item[2]["id"] for item in quick[1:]]
+
+
+def test_the_chat_values_are_the_walks_also_with_other_values_before_the_messages(tmp_path: Path) -> None:
+    path = tmp_path / "result.json"
+    path.write_text(
+        json.dumps({"about": "x", "name": "a", "type": "public_channel", "id": 7, "messages": [{"id": 1}]}),
+        encoding="utf-8",
+    )
+    assert {"name": "a", "type": "public_channel", "id": 7} == fast_chat_head(path)
+    assert read(path, walked=False) == read(path, walked=True)

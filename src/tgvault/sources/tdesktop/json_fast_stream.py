@@ -5,8 +5,10 @@ A chat export (what "Export chat history" writes) is an object whose scalar valu
 before ``messages`` and :func:`fast_messages` builds every message with ijson's ``items`` (in C, with the
 yajl2_c backend: several times cheaper than building them from parse events in Python). The walk of
 :mod:`~tgvault.sources.tdesktop.json_stream` stays the one that explains problems: when this path meets
-damaged JSON or a message nested too deep it raises :class:`FastPathLeft`, and the caller walks the file
-again from the start to name the file, message and field exactly as the walk does.
+damaged JSON, a message nested too deep or a stretch of the file that could nest deep enough to cost the
+C parser much memory, it raises :class:`FastPathLeft`, and the walk takes over from the start of the
+file, handing over only the messages not handed over yet, and naming any problem (file, message, field)
+as it always does.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ _GUARD: Final = 64 * 1024 * 1024
 """Brackets times bytes read since the last message ended, past which the walk takes over (see
 :class:`_GuardedReader`); a Desktop export's messages stay far below (≈300 brackets in 20 KB)."""
 _CONTAINER_TYPES: Final = (dict, list)
+_CHAT_KEYS: Final = ("name", "type", "id")
 
 
 class FastPathLeft(Exception):
@@ -38,6 +41,7 @@ def fast_chat_head(path: Path) -> dict[str, Any] | None:
     """The scalar values before ``messages`` when ``path`` is a chat export that starts as Desktop
     writes one (an object of scalars, then ``messages`` as a list); None otherwise (the walk reads it)."""
     values: dict[str, Any] = {}
+    seen: set[str] = set()
     try:
         with path.open("rb") as handle:
             events = ijson.parse(_GuardedReader(handle), use_float=True, buf_size=_CHUNK)
@@ -51,12 +55,13 @@ def fast_chat_head(path: Path) -> dict[str, Any] | None:
                     if value == "messages":
                         following = next(events, None)
                         return values if following == ("messages", "start_array", None) else None
-                    if value in values or value in ("chats", "left_chats"):
+                    if value in seen or value in ("chats", "left_chats"):
                         return None
                     key = value
+                    seen.add(value)
                 elif prefix != key:
                     return None
-                else:
+                elif key in _CHAT_KEYS:  # what the walk keeps of a chat
                     values[key] = value
     except (ijson.JSONError, ValueError, OSError, FastPathLeft):
         return None

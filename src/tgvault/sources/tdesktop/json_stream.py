@@ -51,7 +51,7 @@ class RawMessage:
 
 
 _SURROGATE_ESCAPE: Final = re.compile(rb"\\[uU][dD][89a-fA-F]")
-"""JSON's escape of a UTF-16 surrogate (``\ud800``-``\udfff``): the only way JSON text that is UTF-8
+"""JSON's escape of a UTF-16 surrogate (``\\uD800`` to ``\\uDFFF``): the only way JSON text that is UTF-8
 can give a Python string a lone surrogate, which the archive cannot store."""
 
 
