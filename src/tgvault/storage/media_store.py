@@ -216,11 +216,13 @@ class PendingFile:
         self._done = True
         return StoredFile(sha256=digest, size=self.size, path=relative)
 
-    def seal(self) -> StoredFile:
+    def seal(self, *, sync: bool = True) -> StoredFile:
         """Finish writing without placing the file: fsynced and closed at ``temp_path``, its content
-        hash and store path known (for callers that place it later with :meth:`LocalMediaStore.place`)."""
+        hash and store path known (for callers that place it later with :meth:`LocalMediaStore.place`).
+        ``sync=False`` leaves the fsync to the caller (who must make the file durable before placing it)."""
         self._file.flush()
-        os.fsync(self._file.fileno())
+        if sync:
+            os.fsync(self._file.fileno())
         self._file.close()
         self._done = True
         digest = self._hash.hexdigest()

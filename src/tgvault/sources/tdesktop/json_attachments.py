@@ -47,7 +47,7 @@ def reactions_of(fields: Fields, files: list[str]) -> tuple[Reaction, ...]:
     """The reactions; the paths of custom emoji files the export saved are added to ``files``."""
     found = []
     for position, item in enumerate(fields.array("reactions")):
-        part = Fields(item, f"{fields.where}, field 'reactions[{position}]'")
+        part = fields.part(item, f"{fields.where}, field 'reactions[{position}]'")
         kind = part.string("type", required=True)
         count = part.integer("count", required=True)
         assert count is not None
@@ -73,7 +73,7 @@ def poll_of(fields: Fields) -> Poll | None:
         return None
     answers = []
     for position, item in enumerate(poll.array("answers")):
-        answer = Fields(item, f"{poll.where}, field 'answers[{position}]'")
+        answer = poll.part(item, f"{poll.where}, field 'answers[{position}]'")
         answers.append(
             PollAnswer(
                 text=answer.string("text", required=True) or "",

@@ -24,9 +24,9 @@ from typing import BinaryIO
 from tgvault.domain import Channel
 from tgvault.errors import SourceError, TimezoneRequiredError
 from tgvault.formats.desktop import CHANNEL_TYPES
-from tgvault.sources.tdesktop.json_fields import Fields
+from tgvault.sources.tdesktop.json_fields import MAX_RAW_DEPTH, Fields
 from tgvault.sources.tdesktop.json_messages import message_of
-from tgvault.sources.tdesktop.json_stream import ChatStart, CountingReader, stream_export
+from tgvault.sources.tdesktop.json_stream import ChatStart, CountingReader, RawMessage, stream_export
 from tgvault.sources.tdesktop.records import ExportMessage
 
 __all__ = ["JsonExportStream", "read_json_export"]
@@ -100,7 +100,7 @@ class JsonExportStream:
                 if channel is not None:
                     yield channel
             elif channel is not None:
-                yield self._message(item.data, f"{where}, message #{item.position}", channel.id)
+                yield self._message(item, f"{where}, message #{item.position}", channel.id)
         self._finish()
 
     def _channel(self, chat: ChatStart) -> Channel | None:
@@ -128,7 +128,8 @@ class JsonExportStream:
         self._chosen = True
         return Channel(id=channel_id, title=name or str(channel_id), kind=CHANNEL_TYPES[kind])
 
-    def _message(self, data: object, where: str, channel_id: int) -> ExportMessage:
+    def _message(self, item: RawMessage, where: str, channel_id: int) -> ExportMessage:
+        data = item.data
         if isinstance(data, Mapping) and (
             ("date" in data and data.get("date_unixtime") is None)
             or ("edited" in data and data.get("edited_unixtime") is None)
@@ -137,7 +138,12 @@ class JsonExportStream:
             if self._zone is None:
                 self.timezone_missing = True
         zone = UTC if self._zone is None else self._zone
-        return message_of(data, where, channel_id, zone)
+        # What the parser built nests no deeper than counted, holds only finite numbers (yajl refuses
+        # others) and text without lone surrogates unless the file escapes one: then it is checked.
+        checked = (
+            item.depth is not None and item.depth <= MAX_RAW_DEPTH and not self._reader.surrogate_escapes
+        )
+        return message_of(data, where, channel_id, zone, checked=checked)
 
     def _finish(self) -> None:
         """At the end of the file: the time zone asked for, or the channel named but not found."""

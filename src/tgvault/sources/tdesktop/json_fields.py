@@ -72,11 +72,17 @@ def json_type(value: object) -> str:
 class Fields:
     """Typed access to one JSON object; every problem raises ImportFormatError naming the field."""
 
-    def __init__(self, data: object, where: str) -> None:
+    def __init__(self, data: object, where: str, *, text_checked: bool = False) -> None:
         if not isinstance(data, Mapping):
             raise ImportFormatError(f"expected an object, got {json_type(data)}", location=where)
         self.data: Mapping[str, Any] = data
         self.where = where
+        self.text_checked = text_checked
+        """True when the caller knows that no text in ``data`` holds a lone surrogate."""
+
+    def part(self, value: object, where: str) -> Fields:
+        """An object inside this one (at ``where``), read by the same rules."""
+        return Fields(value, where, text_checked=self.text_checked)
 
     def fail(self, key: str, problem: str) -> NoReturn:
         raise ImportFormatError(problem, location=f"{self.where}, field {key!r}")
@@ -118,9 +124,10 @@ class Fields:
             return None
         if not isinstance(value, str):
             self.fail(key, f"expected a string, got {json_type(value)}")
-        problem = text_problem(value)
-        if problem:
-            self.fail(key, problem)
+        if not self.text_checked:
+            problem = text_problem(value)
+            if problem:
+                self.fail(key, problem)
         return value
 
     def boolean(self, key: str) -> bool:
@@ -145,7 +152,7 @@ class Fields:
             return None
         if not isinstance(value, Mapping):
             self.fail(key, f"expected an object, got {json_type(value)}")
-        return Fields(value, f"{self.where}, field {key!r}")
+        return self.part(value, f"{self.where}, field {key!r}")
 
     def numeric_id(self, key: str) -> int | str | None:
         """An id Desktop writes as a number, a numeric string, a path or a placeholder."""

@@ -21,14 +21,18 @@ __all__ = ["message_of"]
 _SERVICE_TYPES = {action: kind for kind, action in DESKTOP_ACTIONS.items()}
 
 
-def message_of(data: object, where: str, channel_id: int, zone: tzinfo | None) -> ExportMessage:
+def message_of(
+    data: object, where: str, channel_id: int, zone: tzinfo | None, *, checked: bool = False
+) -> ExportMessage:
     """Message ``data`` (at ``where`` in the file) as a post of ``channel_id``; local times read in ``zone``.
 
+    ``checked`` says the caller knows that ``data`` nests no deeper than :data:`MAX_RAW_DEPTH`, holds
+    only finite numbers and no text with a lone surrogate (then only the fields read are checked).
     Raises :class:`ImportFormatError` naming the message and the field for anything the archive would
     not accept: a wrong type, an id out of range, a coordinate that is not finite, text with a lone
     surrogate, a message nested deeper than Desktop ever writes.
     """
-    fields = Fields(data, where)
+    fields = Fields(data, where, text_checked=checked)
     message_id = fields.integer("id", required=True)
     assert message_id is not None
     fields.where = where = f"{where} (id {message_id})"
@@ -36,6 +40,8 @@ def message_of(data: object, where: str, channel_id: int, zone: tzinfo | None) -
         message = _message(fields, where, channel_id, message_id, zone)
     except ValidationError as exc:
         raise refused(exc, where) from None
+    if checked:
+        return message
     for key, value in fields.data.items():  # what the fields read is checked; the rest is kept in raw
         problem = unstorable(value)
         if problem is not None:

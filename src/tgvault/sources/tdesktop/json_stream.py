@@ -11,6 +11,7 @@ file and the last message id read, never in a ``RecursionError``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any, BinaryIO, Final
 import ijson
 
 from tgvault.errors import ImportFormatError, SourceError
+from tgvault.sources.tdesktop.json_fast_stream import FastPathLeft, fast_chat_head, fast_messages
 
 __all__ = ["MAX_DEPTH", "ChatStart", "CountingReader", "RawMessage", "stream_export"]
 
@@ -44,20 +46,45 @@ class RawMessage:
 
     position: int
     data: Any
+    depth: int | None = None
+    """How deep ``data`` nests (a message object with no lists or objects in it: 1), when it was counted."""
+
+
+_SURROGATE_ESCAPE: Final = re.compile(rb"\\[uU][dD][89a-fA-F]")
+"""JSON's escape of a UTF-16 surrogate (``\\uD800`` to ``\\uDFFF``): the only way JSON text that is UTF-8
+can give a Python string a lone surrogate, which the archive cannot store."""
 
 
 class CountingReader:
-    """A binary file that counts the bytes read from it (the progress of a stream through the file)."""
+    """A binary file that counts the bytes read from it (the progress of a stream through the file),
+    and notices whether what was read so far escapes a UTF-16 surrogate (``surrogate_escapes``)."""
 
     def __init__(self, handle: BinaryIO) -> None:
         self._handle = handle
         self.position = 0
+        self.surrogate_escapes = False
+        self._tail = b""
+
+    def rewind(self) -> None:
+        """Read again from the start of the file (what was noticed of it is kept)."""
+        self._handle.seek(0)
+        self.position = 0
+        self._tail = b""
 
     def read(self, size: int = -1) -> bytes:
         """Read and count."""
         data = self._handle.read(size)
         self.position += len(data)
+        if not self.surrogate_escapes and data:
+            seam = self._tail + data[:8]  # an escape cut by the chunks
+            self.surrogate_escapes = _escapes_surrogate(seam) or _escapes_surrogate(data)
+            self._tail = seam[-8:] if len(data) < 8 else data[-8:]
         return data
+
+
+def _escapes_surrogate(data: bytes) -> bool:
+    start = data.find(b"\\u")
+    return start >= 0 and _SURROGATE_ESCAPE.search(data, start) is not None
 
 
 @dataclass
@@ -66,6 +93,7 @@ class _Builder:
 
     stack: list[Any]
     keys: list[str | None]
+    deepest: int = 1
 
 
 def _describe(exc: Exception) -> str:
@@ -110,6 +138,34 @@ def stream_export(
     Raises :class:`ImportFormatError` for damaged JSON, text that is not UTF-8, nesting deeper than
     :data:`MAX_DEPTH`, or a document that is neither a chat export nor a full-account export.
     """
+    head = fast_chat_head(path)
+    if head is None:
+        yield from stream_export_walked(path, reader, skipping)
+        return
+    handed = 0
+    try:
+        yield ChatStart(where=str(path), values=head)
+        for position, (data, depth) in enumerate(fast_messages(reader, MAX_DEPTH - 2)):
+            yield RawMessage(position=position, data=data, depth=depth)
+            handed = position + 1
+        return
+    except FastPathLeft:
+        pass
+    # The walk takes over from the start of the file, handing over only what was not handed over yet
+    # (the chat's start and its first ``handed`` messages); it names any problem (file, message, field).
+    reader.rewind()
+    walked = stream_export_walked(path, reader, skipping)
+    next(walked, None)  # the chat's start
+    for item in walked:
+        if isinstance(item, ChatStart) or item.position >= handed:
+            yield item
+
+
+def stream_export_walked(
+    path: Path, reader: CountingReader, skipping: Callable[[], bool] = lambda: False
+) -> Iterator[ChatStart | RawMessage]:
+    """:func:`stream_export` by the walk through the parse events (any shape of export; explains
+    every problem)."""
     state = _Walk(path, skipping)
     try:
         yield from state.walk(ijson.basic_parse(reader, use_float=True))
@@ -187,7 +243,9 @@ class _Walk:
                 if self.skipping():
                     self._pass_over(events, len(frames))
                 else:
-                    yield self._message(self._build(events, len(frames)))
+                    builder = self.builder
+                    built = self._build(events, len(frames))
+                    yield self._message(built, builder.deepest)
             elif event == "start_map" or event == "start_array":
                 frames.append([prefix, None if event == "start_array" else ""])
                 if len(frames) > MAX_DEPTH:
@@ -211,8 +269,10 @@ class _Walk:
                     top[keys[-1]] = made
                 stack.append(made)
                 keys.append(None)
-                if len(stack) + depth > MAX_DEPTH:
-                    self._too_deep(f"{self.item_prefix}.…")
+                if len(stack) > builder.deepest:
+                    builder.deepest = len(stack)
+                    if len(stack) + depth > MAX_DEPTH:
+                        self._too_deep(f"{self.item_prefix}.…")
             elif event == "end_map" or event == "end_array":
                 done = stack.pop()
                 keys.pop()
@@ -302,8 +362,8 @@ class _Walk:
         values, self.chat_values = self.chat_values, {}
         return ChatStart(where=where, values=values)
 
-    def _message(self, data: Any) -> RawMessage:
-        message = RawMessage(position=self.position, data=data)
+    def _message(self, data: Any, depth: int | None = None) -> RawMessage:
+        message = RawMessage(position=self.position, data=data, depth=depth)
         self.position += 1
         if isinstance(data, dict) and "id" in data:
             self.last_id = data["id"]

@@ -6,7 +6,7 @@ from typing import Any
 
 from tgvault.domain import EntityKind, TextEntity
 from tgvault.formats.desktop import DESKTOP_ENTITY_TYPES, is_file_placeholder
-from tgvault.sources.tdesktop.json_fields import Fields, json_type
+from tgvault.sources.tdesktop.json_fields import Fields, json_type, text_problem
 from tgvault.text import utf16_len
 
 __all__ = ["text_of"]
@@ -32,7 +32,13 @@ def text_of(fields: Fields, files: list[str]) -> tuple[str, tuple[TextEntity, ..
             pieces.append(item)
             offset += utf16_len(item)
             continue
-        part = Fields(item, f"{fields.where}, field '{key}[{position}]'")
+        if type(item) is dict and item.get("type") == "plain":  # most parts: plain text, nothing to map
+            plain = item.get("text")
+            if type(plain) is str and (fields.text_checked or text_problem(plain) is None):
+                pieces.append(plain)
+                offset += utf16_len(plain)
+                continue
+        part = fields.part(item, f"{fields.where}, field '{key}[{position}]'")
         kind_name = part.string("type", required=True)
         text = part.string("text")
         if text is None:
