@@ -448,6 +448,8 @@ class CommentRow(Base):
         ),
         Index("ix_comments_channel_post", "channel_id", "post_id", "message_id"),
     )
+
+
 class LedgerEntryRow(Base):
     """One observation in a channel's append-only, hash-chained ledger (never updated or deleted)."""
 

@@ -249,7 +249,7 @@ def card_html(c: CardView) -> str:
     if c.views:
         out.append(f'<span class="views" title="{_e(c.views_exact)}">{_e(c.views)} {_EYE}</span>')
     if c.comments:
-        label = f'{_e(c.comments)} comment{"s" if c.comments != 1 else ""}'
+        label = f"{_e(c.comments)} comment{'s' if c.comments != 1 else ''}"
         if c.comments_url:
             out.append(f'<a class="comment-count" href="{_e(c.comments_url)}">{label}</a>')
         else:
