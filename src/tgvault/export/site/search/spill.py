@@ -14,7 +14,8 @@ from pathlib import Path
 from tgvault.export.site.search.postings import Posting, order
 from tgvault.export.site.search.tokens import BUCKET_PREFIX, bucket_of
 
-FLUSH_AT = 400_000  # postings buffered in memory before they go to the temporary files
+FLUSH_AT = 100_000  # postings buffered in memory (≈ 8 MB of lines) before they go to the temporary files
+PREFIXES_KEPT = 50_000  # key prefixes whose bucket is remembered (forgotten all at once beyond that)
 
 
 class PostingSpill:
@@ -36,6 +37,8 @@ class PostingSpill:
             prefix = key[:BUCKET_PREFIX]
             bucket = known.get(prefix)
             if bucket is None:
+                if len(known) >= PREFIXES_KEPT:
+                    known.clear()  # the prefixes of a big archive's words would grow with it
                 bucket = known[prefix] = bucket_of(prefix, buckets)
             buffers[bucket % partitions].append(f"{bucket}\t{key}{tail}")
         self._buffered += len(keys)
