@@ -14,7 +14,8 @@ runs, each in a fresh process (so its peak RSS is its own):
   page per 500 posts and no page per post: the like-for-like peer of ``post_pages = false``;
 * an incremental rebuild after ``--new`` posts.
 
-``--memory`` runs only a full build on every core (for its peak RSS at a large ``--n``).
+``--memory`` runs only a full build on every core (for its peak RSS at a large ``--n``; ``--no-post-pages``
+builds it with ``[site] post_pages = false``).
 
 Prints one JSON line per measurement and a summary; ``--json`` keeps them in a file.
 """
@@ -187,6 +188,9 @@ def main() -> None:
     parser.add_argument(
         "--memory", action="store_true", help="only one full build on every core: its peak RSS (big --n)"
     )
+    parser.add_argument(
+        "--no-post-pages", action="store_true", help="with --memory: build with `[site] post_pages = false`"
+    )
     parser.add_argument("--build", help=argparse.SUPPRESS)
     parser.add_argument("--floor", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -211,10 +215,17 @@ def main() -> None:
             "work": str(work),
             "out": str(work / "site"),
             "workers": cores,
-            "post_pages": True,
+            "post_pages": not args.no_post_pages,
             "full": True,
         }
-        _emit(rows, what="full build", n=args.n, post_pages=True, workers=cores, **_child("build", spec))
+        _emit(
+            rows,
+            what="full build",
+            n=args.n,
+            post_pages=not args.no_post_pages,
+            workers=cores,
+            **_child("build", spec),
+        )
         return
     for _ in range(args.reps):
         for post_pages in (True, False):

@@ -145,6 +145,29 @@ def test_the_plan_of_100000_posts_takes_a_few_megabytes_and_reads_back_exactly()
     assert 7 == posts[35].page
 
 
+@pytest.mark.parametrize("room", [0, 2, 3, 5])
+def test_room_reserved_for_the_posts_gives_the_same_columns(room: int) -> None:
+    """``reserve`` is a hint: as many, fewer or more posts than it made room for give the same plan."""
+    moment = datetime(2024, 5, 1, 12, tzinfo=UTC)
+    planned = [
+        PlannedPost(i, moment, 1, 2, i // 2 or None, (7, i) if i % 2 else None, i, i, i == 2, False)
+        for i in (1, 2, 4)
+    ]
+    grown, reserved = PlannedPosts(), PlannedPosts()
+    reserved.reserve(room)
+    for post in planned:
+        grown.append(post)
+        reserved.append(post)
+    grown.seal()
+    reserved.seal()
+    assert {k: bytes(v) for k, v in reserved.to_columns().items()} == {
+        k: bytes(v) for k, v in grown.to_columns().items()
+    }
+    assert list(reserved.values()) == planned
+    reserved.append(PlannedPost(9, moment, 1, 2, None, None, 9, None, False, True))  # after seal: grows
+    assert [1, 2, 4, 9] == list(reserved)
+
+
 def test_posts_planned_out_of_order_are_sorted_by_message_id() -> None:
     posts = PlannedPosts()
     moment = datetime(2024, 5, 1, 12, tzinfo=UTC)

@@ -84,6 +84,20 @@ def test_index_keys_are_grams_and_suffixes() -> None:
     assert lookup_key("x" * 40) == "x" * MAX_KEY
 
 
+def test_chunks_are_cut_from_the_oldest_so_newer_postings_leave_them_alone() -> None:
+    rng = random.Random(7)
+    older = sorted(
+        {(rng.randrange(600, 620), rng.randrange(3), rng.randrange(10**6)) for _ in range(3000)}, key=order
+    )
+    newer = sorted(
+        {(rng.choice((620, 621)), rng.randrange(3), rng.randrange(10**6)) for _ in range(700)}, key=order
+    )
+    before, after = chunked(older), chunked(sorted([*older, *newer], key=order))
+    assert len(before) > 3
+    assert after[-(len(before) - 1) :] == before[1:]  # every chunk but the first is the same
+    assert [p for chunk in after for p in chunk] == sorted([*older, *newer], key=order)
+
+
 def test_postings_round_trip_and_chunks_hold_whole_groups() -> None:
     rng = random.Random(3)
     postings = sorted(
@@ -271,7 +285,7 @@ def test_a_new_post_rewrites_only_the_buckets_of_its_keys(unit_of_work: UoW, tmp
     others = changed - changed_buckets
     assert {"search/index.js", f"search/t/{CHANNELS[0].id}/2033-03/6249.js"} <= others
     for path in others - {"search/index.js"}:
-        # the month's list of posts and its text block, or a chunk of a key of a touched bucket
+        # the month's list of posts and its text block, or a new chunk of a key of a touched bucket
         assert path.startswith((f"search/{CHANNELS[0].id}/2033-03", "search/t/")) or (
             path.split("/")[2] in touched_numbers
         ), path
@@ -282,6 +296,43 @@ def test_a_new_post_rewrites_only_the_buckets_of_its_keys(unit_of_work: UoW, tmp
     full = build(unit_of_work, tmp_path / "fresh", full=True)
     assert not full.incremental
     assert index_files(tmp_path / "fresh") == after
+
+
+def test_new_posts_leave_the_older_chunks_of_long_lists_as_they_are(tmp_path: Path) -> None:
+    """Chunks are numbered from the oldest: new posts change a key's first chunk or add chunks, and the
+    chunk files already written are neither rewritten nor renumbered."""
+    with sqlite_archive(tmp_path) as uow:
+        fill(uow, 1200)  # 128 buckets, as for the 1,530 posts after (a build from scratch sizes them)
+        build(uow, tmp_path / "site")
+        before = index_files(tmp_path / "site")
+        old_chunks = {path for path in before if path.startswith("search/i/") and path.count("/") == 3}
+        assert old_chunks, "frequent keys have more than one chunk"
+        later = STAMP + timedelta(days=3000)
+        with uow() as unit:
+            unit.posts.upsert_many(
+                [
+                    Post(
+                        channel_id=CHANNELS[0].id,
+                        message_id=900_000 + k,
+                        date=later,
+                        text=f"the zanzibar {k}",
+                    )
+                    for k in range(330)  # most of a chunk: first chunks overflow
+                ],
+                STAMP + timedelta(days=1),
+            )
+            unit.commit()
+        report = build(uow, tmp_path / "site")
+        assert report.incremental
+        after = index_files(tmp_path / "site")
+        assert {path: after.get(path) for path in old_chunks} == {path: before[path] for path in old_chunks}
+        assert (set(after) - set(before)) & {
+            p for p in after if p.count("/") == 3 and p.startswith("search/i/")
+        }
+        reader = IndexReader(tmp_path / "site")
+        assert {(CHANNELS[0].id, 900_000 + k) for k in range(330)} <= set(reader.search("zanzibar"))
+        build(uow, tmp_path / "fresh", full=True)
+        assert index_files(tmp_path / "fresh") == after
 
 
 def test_edits_and_removed_channels_leave_the_index(unit_of_work: UoW, tmp_path: Path) -> None:

@@ -273,6 +273,7 @@ def plan_channel(
     outlines: Iterable[PostOutline],
     options: SiteOptions,
     media_sink: Callable[[list[tuple[int, str]]], None] | None = None,
+    expected: int = 0,
 ) -> ChannelPlan:
     """Place every post of a channel: month and day in the site's timezone, page, tags, media used.
 
@@ -280,10 +281,12 @@ def plan_channel(
     (``grouped_id``) stay together: they take the month and date of the album's first post and are
     never split across pages. The file each post shows is not kept in the plan: it is handed to
     ``media_sink`` as (message id, stored file) pairs, in batches, so a channel of a million files plans
-    in the memory of one without (None: the caller does not need them).
+    in the memory of one without (None: the caller does not need them). ``expected``, how many posts
+    the channel has (a hint: more or fewer may come), lets the plan's columns be made at their size.
     """
     zone = options.zone()
     posts = PlannedPosts()
+    posts.reserve(expected)
     tags: dict[str, TagPlan] = {}
     shown: list[tuple[int, str]] = []  # for the media sink
     # per month, the sort date (microseconds) and message id of its posts, as two int64 columns

@@ -72,6 +72,7 @@ class PostColumns:
     __slots__ = (
         "_dates",
         "_days",
+        "_filled",
         "_flags",
         "_groups",
         "_ids",
@@ -93,9 +94,41 @@ class PostColumns:
         self._views = array("q")
         self._flags = array("b")
         self._pages = array("i")
+        self._filled = -1  # rows appended into room made by reserve(); -1: appending grows the columns
+
+    def reserve(self, capacity: int) -> None:
+        """Make room for ``capacity`` posts at once, before the first :meth:`append`.
+
+        Each column is then one allocation of its final size instead of one grown step by step while
+        the posts stream by, which leaves the allocator's heap fragmented for the rest of the build
+        (about 60 bytes a post of RSS). :meth:`seal` gives back the room not used.
+        """
+        if self._ids or capacity <= 0:
+            return
+        for name in _COLUMNS:
+            column = getattr(self, name)
+            slots = 2 * capacity if name == "_reply" else capacity
+            setattr(self, name, array(column.typecode, bytes(column.itemsize * slots)))
+        self._filled = 0
 
     def append(self, post: PlannedPost) -> None:
         """Add a post (its ``page`` is set later with :meth:`set_page`)."""
+        at = self._filled
+        if 0 <= at < len(self._ids):
+            self._ids[at] = post.message_id
+            self._dates[at] = micros(post.date)
+            self._months[at] = post.month
+            self._days[at] = post.day
+            self._groups[at] = _NONE if post.group is None else post.group
+            self._reply[2 * at], self._reply[2 * at + 1] = post.reply_to or (_NONE, _NONE)
+            self._stamps[at] = post.stamp
+            self._views[at] = _NONE if post.views is None else post.views
+            self._flags[at] = (_DELETED if post.deleted else 0) | (_SERVICE if post.service else 0)
+            self._pages[at] = post.page
+            self._filled = at + 1
+            return
+        if at >= 0:
+            self._filled = at + 1
         self._ids.append(post.message_id)
         self._dates.append(micros(post.date))
         self._months.append(post.month)
@@ -109,7 +142,13 @@ class PostColumns:
         self._pages.append(post.page)
 
     def seal(self) -> None:
-        """Sort the columns by message id when posts were not appended in that order."""
+        """Sort the columns by message id when posts were not appended in that order (and give back
+        the room :meth:`reserve` made that was not used)."""
+        filled = self._filled
+        if filled >= 0:
+            self._filled = -1
+            for name in _COLUMNS:
+                del getattr(self, name)[2 * filled if name == "_reply" else filled :]
         ids = self._ids
         if all(ids[k] < ids[k + 1] for k in range(len(ids) - 1)):
             return

@@ -67,8 +67,8 @@ class Planner:
         manifest = ctx.writer.manifest
         manifest.clear_plan()  # planned again from scratch; the files posts show are recorded as planned
         with ctx.uow_factory() as uow:
-            total = sum(uow.posts.count(channel.id) for channel in channels)
-        ctx.progress.started("planning", total, "posts")
+            counts = {channel.id: uow.posts.count(channel.id) for channel in channels}
+        ctx.progress.started("planning", sum(counts.values()), "posts")
         for channel in channels:
             with ctx.uow_factory() as uow:
                 posts_mark, media_mark = uow.posts.change_marks(channel.id)
@@ -78,7 +78,7 @@ class Planner:
 
                 outlines = _counted(uow.posts.outline(channel.id), ctx.progress)
                 ctx.site.channels[channel.id] = plan_channel(
-                    channel, outlines, ctx.options, media_sink=record
+                    channel, outlines, ctx.options, media_sink=record, expected=counts[channel.id]
                 )
             self.marks[channel.id] = (next_since(posts_mark, clock), next_since(media_mark, clock))
         ctx.progress.finished()

@@ -2,7 +2,10 @@
 
 ``search/i/<bucket>.js`` calls ``tgvaultSearch.bucket(bucket, {key: [count, chunks, first, id]})``;
 chunk ``n`` (1 and up) of a key is ``search/i/<bucket>/<id>-<n>.js`` calling
-``tgvaultSearch.chunk("<bucket>/<id>-<n>", flat)``. ``id`` names the chunks of a key that has more than
+``tgvaultSearch.chunk("<bucket>/<id>-<n>", flat)``. Chunks are numbered from the oldest (1 holds the
+oldest postings, ``chunks - 1`` the ones just older than the first chunk): a reader loads them from
+``chunks - 1`` down, and new posts add chunks without renumbering the others. ``id`` names the chunks
+of a key that has more than
 one chunk (0 for the others): a checksum of the key, unique in its bucket.
 """
 
@@ -60,12 +63,22 @@ class BucketFile:
                 postings.extend(decode(arguments[1]))
         return postings
 
-    def set(self, key: str, postings: list[Posting]) -> None:
-        """A key's postings (sorted, newest first), written as the first chunk and chunk files."""
-        self.set_codes(key, [posting_code(posting) for posting in postings])
+    def first_chunk(self, key: str) -> list[Posting]:
+        """The postings of a key's first chunk (the newest ones)."""
+        entry = self.entries.get(key)
+        return [] if entry is None else decode(entry[2])
 
-    def set_codes(self, key: str, codes: list[int]) -> None:
-        """A key's postings as sorted codes (:func:`~tgvault.export.site.search.postings.posting_code`)."""
+    def set(self, key: str, postings: list[Posting], *, kept: int = 0, count: int | None = None) -> None:
+        """A key's postings (sorted, newest first), written as the first chunk and chunk files.
+
+        With ``kept``, ``postings`` are only the newest part of the list: the key's chunks 1 to ``kept``
+        (the oldest) stay as they are, and ``count`` is the number of postings of the whole list.
+        """
+        self.set_codes(key, [posting_code(posting) for posting in postings], kept=kept, count=count)
+
+    def set_codes(self, key: str, codes: list[int], *, kept: int = 0, count: int | None = None) -> None:
+        """A key's postings as sorted codes (:func:`~tgvault.export.site.search.postings.posting_code`);
+        ``kept`` and ``count`` as for :meth:`set`."""
         old = self.entries.get(key)
         old_chunks = int(old[1]) if old else 0
         chunks = chunked_codes(codes)
@@ -73,19 +86,22 @@ class BucketFile:
             self.entries.pop(key, None)
             self._drop_chunks(old, 1, old_chunks)
             return
+        total = kept + len(chunks)
         key_id = int(old[3]) if old and old[3] else 0
-        if len(chunks) > 1 and not key_id:
+        if total > 1 and not key_id:
             key_id = zlib.crc32(key.encode("utf-8")) or 1  # the same for the same key, in any build
             while key_id in self._ids:
                 key_id += 1
             self._ids.add(key_id)
-        for number in range(1, len(chunks)):
+        for at in range(1, len(chunks)):
+            number = total - at
             name = f"{self.bucket}/{key_id}-{number}"
             self.writer.write(
-                chunk_path(self.bucket, key_id, number), js_call("chunk", name, encode_codes(chunks[number]))
+                chunk_path(self.bucket, key_id, number), js_call("chunk", name, encode_codes(chunks[at]))
             )
-        self._drop_chunks(old, len(chunks), old_chunks)
-        self.entries[key] = [len(codes), len(chunks), encode_codes(chunks[0]), key_id]
+        self._drop_chunks(old, total, old_chunks)
+        size = len(codes) if count is None else count
+        self.entries[key] = [size, total, encode_codes(chunks[0]), key_id]
 
     def _drop_chunks(self, old: Entry | None, start: int, end: int) -> None:
         if old is None:

@@ -7,7 +7,9 @@ descending. On disk a list is a flat list of integers, a group per channel and m
     month, slot, count, first_id, gap, gap, ...      (gaps: previous id minus this one)
 
 A chunk holds whole groups and at most :data:`CHUNK` postings (a group larger than that is a chunk of
-its own); the first chunk sits in the bucket file, the rest in files of their own.
+its own); the first chunk (the newest postings) sits in the bucket file, the rest in files of their own.
+Chunks are cut from the oldest posting on, so new posts (which join the newest groups) change only the
+first chunk, or add a chunk after it: the older chunks, and their files, stay as they are.
 """
 
 from __future__ import annotations
@@ -72,17 +74,24 @@ def decode(flat: list[int]) -> list[Posting]:
 
 
 def chunked(postings: list[Posting]) -> list[list[Posting]]:
-    """Sorted postings cut into chunks of whole groups, about :data:`CHUNK` postings each."""
-    chunks: list[list[Posting]] = []
-    current: list[Posting] = []
-    for group in _groups(postings):
-        if current and len(current) + len(group) > CHUNK:
-            chunks.append(current)
-            current = []
-        current.extend(group)
+    """Sorted postings cut into chunks of whole groups, about :data:`CHUNK` postings each, newest first.
+
+    The cuts are made from the oldest posting on (a chunk is closed when the next newer group would
+    not fit), so where they fall depends only on the postings older than them: the first chunk is
+    what is left over at the newest end.
+    """
+    cut: list[list[list[Posting]]] = []  # chunks as lists of groups, oldest first
+    current: list[list[Posting]] = []
+    size = 0
+    for group in reversed(list(_groups(postings))):
+        if current and size + len(group) > CHUNK:
+            cut.append(current)
+            current, size = [], 0
+        current.append(group)
+        size += len(group)
     if current:
-        chunks.append(current)
-    return chunks
+        cut.append(current)
+    return [[posting for group in reversed(chunk) for posting in group] for chunk in reversed(cut)]
 
 
 # Postings as single integers (:func:`posting_code`: ascending = newest first; the high bits above 32
@@ -100,15 +109,17 @@ def _code_groups(codes: list[int]) -> Iterator[tuple[int, int]]:
 
 
 def chunked_codes(codes: list[int]) -> list[list[int]]:
-    """Sorted posting codes cut into chunks of whole groups, as :func:`chunked` cuts postings."""
-    chunks: list[list[int]] = []
-    first = 0
-    for start, end in _code_groups(codes):
-        if start > first and end - first > CHUNK:
-            chunks.append(codes[first:start])
-            first = start
-    if first < len(codes):
-        chunks.append(codes[first:])
+    """Sorted posting codes cut into chunks of whole groups, as :func:`chunked` cuts postings (from the
+    oldest on), newest chunk first."""
+    chunks: list[list[int]] = []  # oldest first
+    end = len(codes)  # the newest end of the chunk being filled (exclusive)
+    for start, stop in reversed(list(_code_groups(codes))):
+        if stop < end and end - start > CHUNK:
+            chunks.append(codes[stop:end])
+            end = stop
+    if end > 0:
+        chunks.append(codes[:end])
+    chunks.reverse()
     return chunks
 
 

@@ -21,6 +21,7 @@ from tgvault.export.site.search.postings import Posting, posting_code
 from tgvault.export.site.search.tokens import BUCKET_PREFIX, bucket_of
 
 FLUSH_AT = 400_000  # postings buffered in memory before they go to the temporary files
+PREFIXES_KEPT = 50_000  # key prefixes whose bucket is remembered (forgotten all at once beyond that)
 
 
 class SpillPart:
@@ -65,6 +66,8 @@ class SpillPart:
             prefix = key[:BUCKET_PREFIX]
             bucket = known.get(prefix)
             if bucket is None:
+                if len(known) >= PREFIXES_KEPT:
+                    known.clear()  # the prefixes of a big archive's words would grow with it
                 bucket = known[prefix] = bucket_of(prefix, buckets)
             record = records[bucket % partitions]
             keys = record.get(bucket)

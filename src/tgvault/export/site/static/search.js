@@ -206,7 +206,7 @@
         if (k.loaded >= k.chunks || !k.postings.length) return;
         var last = k.postings[k.postings.length - 1];
         if (newer([last[0], last[1]], bound) !== 0) return;
-        var name = k.bucket + "/" + k.id + "-" + k.loaded;
+        var name = k.bucket + "/" + k.id + "-" + (k.chunks - k.loaded); // numbered from the oldest
         items.push(["c" + name, "search/i/" + name + ".js"]);
         states.push(k);
       });
