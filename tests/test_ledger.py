@@ -3,37 +3,18 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
+from tests.test_storage import CHANNEL, T0, UoW, make_post
 
-from tgvault.domain import Channel, EntityKind, MediaItem, MediaKind, Post, Reaction, TextEntity
+from tgvault.domain import MediaItem, MediaKind
 from tgvault.services.verify import verify_archive
 from tgvault.storage.ledger_records import GENESIS, entry_hash
 from tgvault.storage.media_store import LocalMediaStore
 from tgvault.storage.unit_of_work import UnitOfWork
-
-UoW = Callable[[], UnitOfWork]
-T0 = datetime(2024, 3, 1, 12, 0, tzinfo=UTC)
-CHANNEL = Channel(id=1001, username="news", title="News", subscribers=10)
-
-
-def make_post(message_id: int, text: str = "hello", **changes: object) -> Post:
-    values: dict[str, object] = {
-        "channel_id": CHANNEL.id,
-        "message_id": message_id,
-        "date": T0 + timedelta(minutes=message_id),
-        "text": text,
-        "entities": (TextEntity(kind=EntityKind.BOLD, offset=0, length=2),),
-        "views": 5,
-        "reactions": (Reaction(emoji="👍", count=3),),
-        "raw": {"_": "Message", "id": message_id, "message": text},
-    }
-    values.update(changes)
-    return Post.model_validate(values)
 
 
 def archive_with_history(uow_factory: UoW, store: LocalMediaStore) -> None:

@@ -14,6 +14,9 @@ from tgvault.storage.repositories.post_reads import PostReader
 from tgvault.storage.repositories.rows import chunks
 from tgvault.storage.tables import CommentRow, PostRow, UserRow
 
+# a comment's own row of ``posts`` (a message of the discussion group)
+_COMMENT_POST = (PostRow.channel_id == CommentRow.group_id) & (PostRow.message_id == CommentRow.message_id)
+
 
 class DiscussionReader:
     """Comments, their threads and their authors as the archive holds them."""
@@ -30,11 +33,7 @@ class DiscussionReader:
         for chunk in chunks(post_ids):
             query = (
                 select(CommentRow.group_id, CommentRow.message_id)
-                .join(
-                    PostRow,
-                    (PostRow.channel_id == CommentRow.group_id)
-                    & (PostRow.message_id == CommentRow.message_id),
-                )
+                .join(PostRow, _COMMENT_POST)
                 .where(
                     CommentRow.channel_id == channel_id,
                     CommentRow.post_id.in_(chunk),
@@ -53,10 +52,7 @@ class DiscussionReader:
         """How many comments (not deleted) each post has in the archive, for posts that have any."""
         query = (
             select(CommentRow.post_id, func.count())
-            .join(
-                PostRow,
-                (PostRow.channel_id == CommentRow.group_id) & (PostRow.message_id == CommentRow.message_id),
-            )
+            .join(PostRow, _COMMENT_POST)
             .where(CommentRow.channel_id == channel_id, PostRow.deleted_at.is_(None))
             .group_by(CommentRow.post_id)
         )
@@ -74,11 +70,7 @@ class DiscussionReader:
         for chunk in chunks(post_ids):
             rows = self._session.execute(
                 select(CommentRow.post_id, PostRow.text)
-                .join(
-                    PostRow,
-                    (PostRow.channel_id == CommentRow.group_id)
-                    & (PostRow.message_id == CommentRow.message_id),
-                )
+                .join(PostRow, _COMMENT_POST)
                 .where(
                     CommentRow.channel_id == channel_id,
                     CommentRow.post_id.in_(chunk),
@@ -129,11 +121,7 @@ class DiscussionReader:
         for chunk in chunks(copy_ids):
             rows = self._session.execute(
                 select(PostRow.reply_to_message_id, CommentRow.post_id)
-                .join(
-                    PostRow,
-                    (PostRow.channel_id == CommentRow.group_id)
-                    & (PostRow.message_id == CommentRow.message_id),
-                )
+                .join(PostRow, _COMMENT_POST)
                 .where(
                     CommentRow.channel_id == channel_id,
                     CommentRow.group_id == group_id,
