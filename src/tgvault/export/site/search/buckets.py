@@ -12,9 +12,17 @@ one chunk (0 for the others): a checksum of the key, unique in its bucket.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Set as AbstractSet
 from typing import Any
 
-from tgvault.export.site.search.postings import Posting, chunked_codes, decode, encode_codes, posting_code
+from tgvault.export.site.search.postings import (
+    Posting,
+    chunked_codes,
+    decode,
+    encode_codes,
+    order,
+    posting_code,
+)
 from tgvault.export.site.search.scripts import js_call, read_script
 from tgvault.export.site.writer import BatchWriter, SiteWriter
 
@@ -102,6 +110,34 @@ class BucketFile:
         self._drop_chunks(old, total, old_chunks)
         size = len(codes) if count is None else count
         self.entries[key] = [size, total, encode_codes(chunks[0]), key_id]
+
+    def patch_first_chunk(self, key: str, added: AbstractSet[Posting], removed: AbstractSet[Posting]) -> bool:
+        """Apply a key's changes to its first chunk alone, when they cannot reach its older chunks.
+
+        True when done: every changed posting is in the first chunk's oldest group or newer, and no
+        posting leaves that group (a smaller group could join the chunk before it). New posts, which
+        join the newest month, take this path: the key's older chunks are neither read nor written.
+        """
+        entry = self.entries.get(key)
+        if entry is None:
+            return False
+        first = self.first_chunk(key)
+        if not first:
+            return False
+        oldest = first[-1][:2]
+        limit = (-oldest[0], oldest[1])
+        if any((-month, slot) > limit for month, slot, _ in added | removed):
+            return False
+        chunks = int(entry[1])
+        if chunks > 1 and any(posting[:2] == oldest for posting in removed):
+            return False
+        postings = (set(first) - removed) | added
+        if not postings:
+            return False
+        kept = chunks - 1
+        count = int(entry[0]) - len(first) + len(postings)
+        self.set(key, sorted(postings, key=order), kept=kept, count=count)
+        return True
 
     def _drop_chunks(self, old: Entry | None, start: int, end: int) -> None:
         if old is None:

@@ -339,39 +339,10 @@ class SearchIndex:
             for key in sorted(keys):
                 removed = self._removed.get(key, set())
                 added = self._added.get(key, set())
-                if not self._patch_first_chunk(file, key, added, removed):
+                if not file.patch_first_chunk(key, added, removed):
                     postings = {p for p in file.postings(key) if p not in removed} | added
                     file.set(key, sorted(postings, key=order))
             file.save()
-
-    @staticmethod
-    def _patch_first_chunk(file: BucketFile, key: str, added: set[Posting], removed: set[Posting]) -> bool:
-        """Apply a key's changes to its first chunk alone, when they cannot reach its older chunks.
-
-        True when done: every changed posting is in the first chunk's oldest group or newer, and no
-        posting leaves that group (a smaller group could join the chunk before it). New posts, which
-        join the newest month, take this path: the key's older chunks are neither read nor written.
-        """
-        entry = file.entries.get(key)
-        if entry is None:
-            return False
-        first = file.first_chunk(key)
-        if not first:
-            return False
-        oldest = first[-1][:2]
-        limit = (-oldest[0], oldest[1])
-        if any((-month, slot) > limit for month, slot, _ in added | removed):
-            return False
-        chunks = int(entry[1])
-        if chunks > 1 and any(posting[:2] == oldest for posting in removed):
-            return False
-        postings = (set(first) - removed) | added
-        if not postings:
-            return False
-        kept = chunks - 1
-        count = int(entry[0]) - len(first) + len(postings)
-        file.set(key, sorted(postings, key=order), kept=kept, count=count)
-        return True
 
     def _write_manifest(self, plans: Sequence[ChannelPlan]) -> None:
         channels = []
