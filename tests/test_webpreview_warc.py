@@ -19,7 +19,7 @@ from tgvault.services.archiver import Archiver
 from tgvault.services.plans import ChannelPlan
 from tgvault.services.verify import verify_archive
 from tgvault.sources.webpreview import WebClient, WebOptions, WebPreviewSource
-from tgvault.storage.ledger_records import CAPTURE
+from tgvault.storage.ledger_records import CAPTURE, canonical_bytes, entry_hash, sha256_hex
 from tgvault.storage.media_store import LocalMediaStore
 from tgvault.storage.unit_of_work import UnitOfWork
 from tgvault.storage.warc_store import WarcArchive, complete_length, cut_broken_tail
@@ -91,6 +91,57 @@ def test_backfill_keeps_each_page_as_warc_records_the_ledger_names(
     report = verify_archive(unit_of_work, warcs=WarcArchive(media / "warc"))
     assert report.ok, [finding.describe() for finding in report.findings]
     assert len(responses) == report.captures
+
+
+def test_a_compressed_page_is_kept_as_sent_and_read_decoded(
+    preview: FakeWebPreview, unit_of_work: UoW, tmp_path: Path
+) -> None:
+    """A gzip page: parsed decoded, kept compressed with its Content-Encoding, hashed as sent."""
+    preview.compress_pages = True
+    media = tmp_path / "media"
+    backfill(preview, unit_of_work, media)
+
+    with unit_of_work() as uow:
+        assert ALL_IDS == uow.posts.ids(CHANNEL_ID)
+        captures = {
+            entry.warc_record_id: entry for entry in uow.ledger.entries(CHANNEL_ID) if entry.kind == CAPTURE
+        }
+    (path,) = (media / "warc" / str(CHANNEL_ID)).glob("*.warc.gz")
+    seen = 0
+    with path.open("rb") as handle:
+        for record in ArchiveIterator(handle):
+            if record.rec_type != "response":
+                continue
+            assert "gzip" == record.http_headers.get_header("Content-Encoding")
+            payload = record.raw_stream.read()
+            assert payload.startswith(b"\x1f\x8b") and b"tgme_widget_message" in gzip.decompress(payload)
+            entry = captures[record.rec_headers.get_header("WARC-Record-ID")]
+            assert hashlib.sha256(payload).hexdigest() == entry.record_sha256
+            seen += 1
+    assert seen == len(captures) > 1
+    assert verify_archive(unit_of_work, warcs=WarcArchive(media / "warc")).ok
+
+
+def test_a_capture_entry_seals_its_warc_record_id(
+    preview: FakeWebPreview, unit_of_work: UoW, tmp_path: Path
+) -> None:
+    """The record id is part of the entry's hash, as published (ledger.jsonl): changing it breaks the chain."""
+    backfill(preview, unit_of_work, tmp_path / "media")
+    with unit_of_work() as uow:
+        entry = next(entry for entry in uow.ledger.entries(CHANNEL_ID) if entry.kind == CAPTURE)
+        plain = next(entry for entry in uow.ledger.entries(CHANNEL_ID) if entry.kind != CAPTURE)
+    assert entry.warc_record_id is not None
+    published, other = entry.as_json(), plain.as_json()
+    assert entry.warc_record_id == published["warc_record_id"] and "warc_record_id" not in other
+
+    def sealed(line: dict[str, object]) -> str:  # as verify --site and --bundle hash a published line
+        return sha256_hex(
+            canonical_bytes({key: value for key, value in line.items() if key != "entry_sha256"})
+        )
+
+    assert entry.entry_sha256 == sealed(published) == entry_hash(entry)
+    assert plain.entry_sha256 == sealed(other)
+    assert entry.entry_sha256 != sealed(published | {"warc_record_id": "<urn:uuid:0>"})
 
 
 def _members(data: bytes) -> list[bytes]:
