@@ -87,6 +87,27 @@ def test_backfill_then_sync_from_the_web_preview(preview: FakeWebPreview, tmp_pa
 
 
 @pytest.mark.slow
+def test_verify_checks_the_pages_kept_as_warc(preview: FakeWebPreview, tmp_path: Path) -> None:
+    """`tgvault verify` finds each page the web source kept; without the WARC file it exits 1 naming posts."""
+    env = cli_env(tmp_path, preview.base_url)
+    assert 0 == tgvault(tmp_path, env, "backfill", f"@{NAME}", "--source", "web").returncode
+
+    verified = tgvault(tmp_path, env, "verify")
+
+    assert 0 == verified.returncode, verified.stderr
+    assert re.search(r", \d+ WARC pages in .*: no finding", verified.stdout), verified.stdout
+    (warc,) = (tmp_path / "media" / "warc" / str(CHANNEL_ID)).glob("*.warc.gz")
+    warc.unlink()
+    broken = tgvault(tmp_path, env, "verify", f"@{NAME}")
+    assert 1 == broken.returncode
+    assert re.search(
+        rf"ALTERED: channel {CHANNEL_ID} post \d+ entry \d+: the WARC record <urn:uuid:[0-9a-f-]+> of the page "
+        "it was read from is missing",
+        broken.stderr,
+    ), broken.stderr
+
+
+@pytest.mark.slow
 def test_auto_uses_the_web_without_credentials(preview: FakeWebPreview, tmp_path: Path) -> None:
     """--source auto picks the web preview when no API id and hash are set."""
     result = tgvault(

@@ -530,3 +530,20 @@ class Comment(Record):
     post: Post
     link: CommentLink
     author: CommentAuthor | None = None
+
+
+class PageCapture(Record):
+    """One HTTP exchange a source made, kept byte for byte so it can be archived (as WARC records).
+
+    ``body`` is the response's payload as it came off the wire (still content-encoded when the server
+    compressed it); the headers are in the order they were sent, names as written.
+    """
+
+    url: str
+    fetched_at: Annotated[datetime, AfterValidator(_require_aware)]
+    request_headers: tuple[tuple[str, str], ...] = ()
+    status: int
+    reason: str = ""
+    http_version: str = "HTTP/1.1"
+    response_headers: tuple[tuple[str, str], ...] = ()
+    body: bytes = b""

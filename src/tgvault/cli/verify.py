@@ -41,7 +41,8 @@ def verify(
     Each post's current text, every earlier revision, tombstone, stored file record and counters
     snapshot is hashed again and compared with the entry the ledger appended when it was observed;
     every entry must seal the one before it, with no sequence number missing. With --media every
-    stored file is read and its sha256 compared too. With --bundle an evidence folder is checked on its
+    stored file is read and its sha256 compared too. The pages the web source read posts from are
+    found in the channel's WARC files (media folder, warc/) and their bytes hashed. With --bundle an evidence folder is checked on its
     own: checksums, the chain to its head, the RFC 3161 token, each record and file; with --site, the
     ledger.jsonl and tokens each channel of a built site publishes. Each finding names the channel, the post and the
     entry; the exit status is 1 when there is any. Nothing is changed. CHANNEL (all channels when
@@ -62,6 +63,7 @@ def verify(
         return
     from tgvault.cli.progress import progress_display
     from tgvault.services.verify import verify_archive
+    from tgvault.storage.warc_store import FOLDER, WarcArchive
 
     archive = cli_state(ctx).archive(write=False)
     started = time.perf_counter()
@@ -75,6 +77,7 @@ def verify(
                 archive.unit_of_work,
                 channel_ids,
                 media_store=archive.media_store if check_media else None,
+                warcs=WarcArchive(archive.media_store.root / FOLDER),
                 progress=progress,
             )
     finally:
@@ -87,10 +90,11 @@ def verify(
     files = (
         f", {plural(report.media_files, 'file')} ({report.media_bytes / 1e6:,.1f} MB)" if check_media else ""
     )
+    pages = f", {plural(report.captures, 'WARC page')}" if report.captures else ""
     say(
         f"verified {plural(report.channels, 'channel')}, {plural(report.posts, 'post')}, "
         f"{plural(report.entries, 'ledger entry', 'ledger entries')}, {plural(report.timestamps, 'timestamp')}"
-        f"{files} in {seconds:.1f} s: "
+        f"{pages}{files} in {seconds:.1f} s: "
         + ("no finding" if report.ok else plural(len(report.findings), "finding"))
     )
     if not report.ok:

@@ -21,6 +21,7 @@ import structlog
 from tgvault.domain import Channel, RunCounts, RunStatus
 from tgvault.errors import AccountError, ChannelBusyError, TgvaultError
 from tgvault.services.alerts import Reread, watch_vanished
+from tgvault.services.captures import keep_captures
 from tgvault.services.comments import CommentKeeper
 from tgvault.services.history_walks import HistoryWalker
 from tgvault.services.media_queue import MediaQueue
@@ -31,6 +32,8 @@ from tgvault.sources.base import FetchedPost, PostSource
 from tgvault.storage.media_store import LocalMediaStore
 from tgvault.storage.tables import utcnow
 from tgvault.storage.unit_of_work import UnitOfWork
+from tgvault.storage.warc_store import FOLDER as WARC_FOLDER
+from tgvault.storage.warc_store import WarcArchive
 
 log = structlog.get_logger(__name__)
 
@@ -81,6 +84,7 @@ class Archiver:
         self._progress = progress or SilentProgress()
         self._clock = clock
         self._owner = owner or uuid.uuid4().hex
+        self._warcs = WarcArchive(media_store.root / WARC_FOLDER)
         self._queues: dict[int, MediaQueue] = {}
         self._walks = HistoryWalker(
             source,
@@ -89,7 +93,7 @@ class Archiver:
             clock=clock,
             heartbeat=self._heartbeat,
             queue_for=self._queue,
-            note=self._note_threads,
+            note=self._note_page,
         )
         self.comments = CommentKeeper(
             source,
@@ -273,7 +277,7 @@ class Archiver:
             with self._uow() as uow:
                 outcome = uow.posts.upsert_many([item.post for item in present], self._clock())
                 queued = queue.enqueue(uow, present)
-                self._note_threads(uow, channel, plan, present)
+                self._note_page(uow, channel, plan, present)
                 deleted = uow.posts.mark_deleted(channel.id, gone, self._clock())
                 if after_batch is not None:
                     after_batch(uow, chunk)
@@ -326,11 +330,13 @@ class Archiver:
             if queue is not None:
                 await queue.abort()
 
-    def _note_threads(
+    def _note_page(
         self, uow: UnitOfWork, channel: Channel, plan: ChannelPlan, items: Sequence[FetchedPost]
     ) -> None:
-        """In a page's transaction: the posts' comment threads (see :mod:`tgvault.services.comments`)."""
+        """In a page's transaction: the posts' comment threads (see :mod:`tgvault.services.comments`) and
+        the pages they were read from (see :mod:`tgvault.services.captures`)."""
         self.comments.note(uow, channel, plan, items)
+        keep_captures(uow, self._warcs, channel.id, items, self._clock())
 
 
 def _lock_key(channel: Channel) -> str:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 import structlog
@@ -120,8 +121,9 @@ class MediaQueue:
         for item in items:
             if len(self._handles) >= HANDLE_CACHE:
                 break
-            if item.post.message_id in wanted:
-                self._handles[item.post.message_id] = item
+            if item.post.message_id in wanted:  # without the page it was read from (kept as WARC already)
+                kept = item if item.capture is None else replace(item, capture=None)
+                self._handles[item.post.message_id] = kept
         self._start()
         self._wake.set()
 

@@ -4,7 +4,8 @@ For each channel: the chain (every entry's hash from its fields, each one sealin
 sequence number missing, the head where the last entry is), then the records a page of posts at a time
 (each post's current state is the last state the ledger recorded, each earlier revision, tombstone,
 stored file and counters snapshot is one the ledger recorded, no entry points at a post the archive
-lost) and, with ``media``, every stored file read back and hashed. Each problem is a
+lost), the pages the web source kept as WARC records (each ``capture`` entry's record found in the
+channel's WARC files, its payload hashed) and, with ``media``, every stored file read back and hashed. Each problem is a
 :class:`Finding` naming the channel, the post and the entry; nothing is changed.
 """
 
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from tgvault.services.progress import Progress, SilentProgress
 from tgvault.services.timestamps import token_problem
 from tgvault.storage.ledger_records import (
+    CAPTURE,
     COUNTERS,
     DELETION,
     GENESIS,
@@ -29,6 +31,7 @@ from tgvault.storage.ledger_records import (
 from tgvault.storage.media_store import MediaStore
 from tgvault.storage.repositories.ledger_pages import ArchivedPost
 from tgvault.storage.unit_of_work import UnitOfWork
+from tgvault.storage.warc_store import WarcArchive
 
 PAGE = 2000
 READ_CHUNK = 1 << 20
@@ -63,6 +66,7 @@ class VerifyReport:
     media_files: int = 0
     media_bytes: int = 0
     timestamps: int = 0
+    captures: int = 0
     findings: list[Finding] = field(default_factory=list)
 
     @property
@@ -76,9 +80,12 @@ def verify_archive(
     channel_ids: Iterable[int] | None = None,
     *,
     media_store: MediaStore | None = None,
+    warcs: WarcArchive | None = None,
     progress: Progress | None = None,
 ) -> VerifyReport:
-    """Verify the given channels (every channel with a ledger or posts when None); see the module."""
+    """Verify the given channels (every channel with a ledger or posts when None); see the module.
+
+    ``warcs`` is where the web source's WARC files are; without it, captures are not checked."""
     progress = progress or SilentProgress()
     report = VerifyReport()
     with uow_factory() as uow:
@@ -88,6 +95,8 @@ def verify_archive(
         with uow_factory() as uow:
             _check_chain(uow, channel_id, report)
             _check_stamps(uow, channel_id, report)
+            if warcs is not None:
+                _check_captures(uow, channel_id, warcs, report)
             progress.started(f"channel {channel_id}", uow.ledger.count_posts(channel_id), "posts")
             try:
                 _check_records(uow, channel_id, media_store, report, progress)
@@ -153,6 +162,42 @@ def _check_stamps(uow: UnitOfWork, channel_id: int, report: VerifyReport) -> Non
             problem = None if reason is None else f"its RFC 3161 token does not check: {reason}"
         if problem is not None:
             report.findings.append(Finding(channel_id, None, stamp.seq, problem))
+
+
+def _check_captures(uow: UnitOfWork, channel_id: int, warcs: WarcArchive, report: VerifyReport) -> None:
+    """Every ``capture`` entry's WARC record must be in the channel's files and hold the page it recorded."""
+    wanted: dict[str, list[Entry]] = {}
+    for entry in uow.ledger.entries(channel_id):
+        if entry.kind == CAPTURE:
+            wanted.setdefault(entry.warc_record_id or "", []).append(entry)
+    if not wanted:
+        return
+    for stored in warcs.responses(channel_id):
+        entries = wanted.pop(stored.record_id, None)
+        if entries is None:
+            continue
+        report.captures += 1
+        for entry in entries:
+            if entry.record_sha256 != stored.payload_sha256:
+                report.findings.append(
+                    Finding(
+                        channel_id,
+                        entry.message_id,
+                        entry.seq,
+                        f"the page in WARC record {stored.record_id} ({stored.path}) differs from the one "
+                        "the ledger recorded: altered",
+                    )
+                )
+    for record_id, entries in sorted(wanted.items()):
+        report.findings.extend(
+            Finding(
+                channel_id,
+                entry.message_id,
+                entry.seq,
+                f"the WARC record {record_id or '(none named)'} of the page it was read from is missing",
+            )
+            for entry in entries
+        )
 
 
 def _check_records(

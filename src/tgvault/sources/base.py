@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from tgvault.domain import Channel, CommentAuthor, CommentLink, Post, ThreadHeader
+from tgvault.domain import Channel, CommentAuthor, CommentLink, PageCapture, Post, ThreadHeader
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,8 @@ class FetchedPost:
     """Who wrote a discussion group's message (a comment), when the source says."""
     comment: CommentLink | None = None
     """What a discussion group's message comments on (its channel post, the comment it replies to)."""
+    capture: PageCapture | None = None
+    """The page the post was read from, as fetched (the web source), so it can be kept as WARC records."""
 
 
 @dataclass(frozen=True)

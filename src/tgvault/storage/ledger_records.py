@@ -9,11 +9,15 @@ as written and times as ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (UTC). Per kind of entry
   ``deleted_at`` (null for ``restored``);
 * ``media`` (a file stored): ``channel_id``, ``message_id``, ``sha256``, ``size``;
 * ``counters`` (a counters snapshot): ``channel_id``, ``message_id``, ``observed_at``, ``views``,
-  ``forwards``, ``replies``, ``reactions``.
+  ``forwards``, ``replies``, ``reactions``;
+* ``capture`` (a post read from a web preview page): no JSON object: ``record_sha256`` is the sha256 of the
+  page's bytes as the server sent them (the payload of the WARC response record the entry names in
+  ``warc_record_id``).
 
 Every object also has ``"v": 1``. An entry's hash is the sha256 of the canonical JSON of its own fields
 (``channel_id``, ``seq``, ``kind``, ``message_id``, ``observed_at``, ``record_sha256``,
-``media_sha256``, ``prev_sha256``, ``backfilled_at``, ``v``), so each entry seals the one before it.
+``media_sha256``, ``prev_sha256``, ``backfilled_at``, ``v``, and ``warc_record_id`` only when the entry has
+one), so each entry seals the one before it.
 The first entry of a channel has ``prev_sha256`` of 64 zeros.
 """
 
@@ -36,7 +40,8 @@ DELETION = "deletion"
 RESTORED = "restored"
 MEDIA = "media"
 COUNTERS = "counters"
-KINDS = (REVISION, DELETION, RESTORED, MEDIA, COUNTERS)
+CAPTURE = "capture"
+KINDS = (REVISION, DELETION, RESTORED, MEDIA, COUNTERS, CAPTURE)
 
 
 def canonical_bytes(value: Mapping[str, Any]) -> bytes:
@@ -121,6 +126,7 @@ class Draft:
     record_sha256: str
     media_sha256: str | None = None
     backfilled_at: datetime | None = None
+    warc_record_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -137,6 +143,7 @@ class Entry:
     prev_sha256: str
     entry_sha256: str
     backfilled_at: datetime | None = None
+    warc_record_id: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         """The entry as one line of ``ledger.jsonl`` (its fields, times in the canonical form)."""
@@ -159,8 +166,8 @@ class LedgerStamp:
 
 def entry_fields(entry: Entry | Mapping[str, Any]) -> dict[str, Any]:
     """The object an entry's hash is taken of."""
-    get = entry.get if isinstance(entry, Mapping) else lambda name: getattr(entry, name)
-    return {
+    get = entry.get if isinstance(entry, Mapping) else lambda name: getattr(entry, name, None)
+    fields = {
         "v": VERSION,
         "channel_id": get("channel_id"),
         "seq": get("seq"),
@@ -172,6 +179,10 @@ def entry_fields(entry: Entry | Mapping[str, Any]) -> dict[str, Any]:
         "prev_sha256": get("prev_sha256"),
         "backfilled_at": timestamp(get("backfilled_at")),
     }
+    warc_record_id = get("warc_record_id")
+    if warc_record_id is not None:
+        fields["warc_record_id"] = warc_record_id
+    return fields
 
 
 def entry_hash(entry: Entry | Mapping[str, Any]) -> str:
@@ -186,6 +197,7 @@ def chain(channel_id: int, after_seq: int, after_hash: str, drafts: Sequence[Dra
     previous = after_hash
     stamps: dict[datetime, str | None] = {}
     seq = after_seq
+    with_warc = any(draft.warc_record_id is not None for draft in drafts)
     for draft in drafts:
         seq += 1
         observed = stamps.get(draft.observed_at)
@@ -204,6 +216,8 @@ def chain(channel_id: int, after_seq: int, after_hash: str, drafts: Sequence[Dra
             "prev_sha256": previous,
             "backfilled_at": backfilled,
         }
+        if draft.warc_record_id is not None:
+            sealed["warc_record_id"] = draft.warc_record_id
         row = {
             "channel_id": channel_id,
             "seq": seq,
@@ -216,6 +230,10 @@ def chain(channel_id: int, after_seq: int, after_hash: str, drafts: Sequence[Dra
             "entry_sha256": "",
             "backfilled_at": draft.backfilled_at,
         }
+        if (
+            with_warc
+        ):  # only then: a schema older than the column (migration 0010's backfill) still takes rows
+            row["warc_record_id"] = draft.warc_record_id
         previous = row["entry_sha256"] = hashlib.sha256(canonical_bytes(sealed)).hexdigest()
         rows.append(row)
     return rows

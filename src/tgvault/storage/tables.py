@@ -465,6 +465,8 @@ class LedgerEntryRow(Base):
     prev_sha256: Mapped[str] = mapped_column(String(64))
     entry_sha256: Mapped[str] = mapped_column(String(64))
     backfilled_at: Mapped[datetime | None]
+    warc_record_id: Mapped[str | None] = mapped_column(String(64))
+    """For a ``capture`` entry: the WARC-Record-ID of the response record holding the page."""
 
     __table_args__ = (Index("ix_ledger_entries_channel_message", "channel_id", "message_id", "seq"),)
 

@@ -26,6 +26,7 @@ servers (hand ``network.resolve`` and ``network.backend()`` to ``WebClient``)::
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import re
 import socket
@@ -116,6 +117,8 @@ class FakeWebPreview:
         self.bytes_sent: dict[str, int] = {}
         """Body bytes the fake managed to send per streamed path (what a client cut off never got)."""
         self.base_url = ""
+        self.compress_pages = False
+        """Send HTML gzip-compressed to a client that accepts it (as ``t.me`` does)."""
 
     # -- setting up ------------------------------------------------------------------------------
 
@@ -294,6 +297,11 @@ class FakeWebPreview:
                             self.path, self.headers.get("User-Agent"), status, self.headers.get("Host")
                         )
                         fake.requests.append(seen)
+                    accepts = self.headers.get("Accept-Encoding") or ""
+                    is_html = headers.get("Content-Type", "").startswith("text/html")
+                    if fake.compress_pages and is_html and isinstance(body, bytes) and "gzip" in accepts:
+                        body = gzip.compress(body, mtime=0)
+                        headers = {**headers, "Content-Encoding": "gzip"}
                     self.send_response(status)
                     for key, value in headers.items():
                         self.send_header(key, value)

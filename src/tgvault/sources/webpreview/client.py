@@ -41,6 +41,7 @@ import httpx
 import structlog
 
 from tgvault import __version__
+from tgvault.domain import PageCapture
 from tgvault.errors import (
     FloodWaitTooLongError,
     HostUnreachableError,
@@ -91,6 +92,8 @@ class WebResponse:
     body: bytes = b""
     charset: str | None = None
     """The body's declared character set when Python knows it (None otherwise)."""
+    capture: PageCapture | None = None
+    """For a page: the exchange as it happened (request and response headers, the body as sent)."""
 
 
 class _Transient(Exception):
@@ -361,9 +364,12 @@ class WebClient:
                 if answer.status_code != 200:
                     return WebResponse(answer.status_code, str(current), answer.headers)
                 if sink is None:
-                    body = await _read_page(answer, current)
+                    fetched_at = datetime.now(UTC)
+                    raw = await _read_page(answer, current)
+                    body = _decoded(answer, raw, current)
                     charset = _known_charset(answer.charset_encoding)
-                    return WebResponse(200, str(current), answer.headers, body, charset)
+                    capture = _capture(answer, str(current), fetched_at, raw)
+                    return WebResponse(200, str(current), answer.headers, body, charset, capture)
                 await _stream(answer, current, sink, limit)
                 return WebResponse(200, str(current), answer.headers)
             finally:
@@ -379,10 +385,44 @@ def _joined(current: httpx.URL, location: str) -> httpx.URL | str:
         return location
 
 
-async def _read_page(answer: httpx.Response, url: httpx.URL) -> bytes:
+def _pairs(raw: list[tuple[bytes, bytes]]) -> tuple[tuple[str, str], ...]:
+    return tuple((name.decode("latin-1"), value.decode("latin-1")) for name, value in raw)
+
+
+def _capture(answer: httpx.Response, url: str, fetched_at: datetime, raw: bytes) -> PageCapture:
+    """The exchange as it went over the wire: headers as sent, the body before any decoding."""
+    return PageCapture(
+        url=url,
+        fetched_at=fetched_at,
+        request_headers=_pairs(answer.request.headers.raw),
+        status=answer.status_code,
+        reason=answer.reason_phrase,
+        http_version=answer.http_version,
+        response_headers=_pairs(answer.headers.raw),
+        body=raw,
+    )
+
+
+def _decoded(answer: httpx.Response, raw: bytes, url: httpx.URL) -> bytes:
+    """The page's body with its Content-Encoding undone, at most :data:`MAX_PAGE_BYTES`."""
+    if not answer.headers.get("Content-Encoding"):
+        return raw
     body = bytearray()
     try:
-        async for chunk in answer.aiter_bytes(CHUNK):
+        for chunk in httpx.Response(200, headers=answer.headers, content=raw).iter_bytes(CHUNK):
+            body.extend(chunk)
+            if len(body) > MAX_PAGE_BYTES:
+                raise SourceError(f"{short_url(url)}: the page is larger than {MAX_PAGE_BYTES} bytes")
+    except httpx.DecodingError as exc:
+        raise _Transient(f"the page {short_url(url)} could not be decoded ({_reason(exc)})") from exc
+    return bytes(body)
+
+
+async def _read_page(answer: httpx.Response, url: httpx.URL) -> bytes:
+    """The page's body as sent (still compressed when it was), at most :data:`MAX_PAGE_BYTES`."""
+    body = bytearray()
+    try:
+        async for chunk in answer.aiter_raw(CHUNK):
             body.extend(chunk)
             if len(body) > MAX_PAGE_BYTES:
                 raise SourceError(f"{short_url(url)}: the page is larger than {MAX_PAGE_BYTES} bytes")

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
-from tgvault.domain import Post
+from tgvault.domain import PageCapture, Post
 
 RAW_KEY = "webpreview"
 
@@ -64,6 +64,8 @@ class PreviewPage:
     header: ChannelHeader
     channel_id: int | None
     posts: tuple[ParsedPost, ...]
+    capture: PageCapture | None = None
+    """The exchange the page was read from (request, response, exact bytes), when it was fetched."""
 
     @property
     def ids(self) -> list[int]:

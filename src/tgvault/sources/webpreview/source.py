@@ -37,6 +37,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Final
 from urllib.parse import quote, urlsplit
@@ -121,7 +122,7 @@ class WebPreviewSource:
             )
         if kind is PageKind.OTHER:
             raise PageLayoutError(url, "neither a channel preview nor Telegram's page for a name")
-        return parse_preview_page(html, url=url)
+        return replace(parse_preview_page(html, url=url), capture=response.capture)
 
     async def _history(self, channel: Channel, before: int | None) -> PreviewPage:
         """A page of the channel's history, checked to belong to this channel."""
@@ -147,7 +148,7 @@ class WebPreviewSource:
 
     @staticmethod
     def _fetched(page: PreviewPage) -> list[FetchedPost]:
-        return [FetchedPost(item.post, item.media) for item in page.posts]
+        return [FetchedPost(item.post, item.media, capture=page.capture) for item in page.posts]
 
     # -- PostSource ------------------------------------------------------------------------------------
 
@@ -222,7 +223,9 @@ class WebPreviewSource:
                 page = newest if before > top else await self._history(channel, before)
                 for item in page.posts:
                     if cursor < item.post.message_id <= window_end:
-                        collected[item.post.message_id] = FetchedPost(item.post, item.media)
+                        collected[item.post.message_id] = FetchedPost(
+                            item.post, item.media, capture=page.capture
+                        )
                 if not page.posts:
                     break
                 lowest = min(page.ids)
@@ -257,7 +260,7 @@ class WebPreviewSource:
                     break
                 item = shown.get(message_id)
                 if item is not None:
-                    found[message_id] = FetchedPost(item.post, item.media)
+                    found[message_id] = FetchedPost(item.post, item.media, capture=page.capture)
                 elif lowest < message_id < highest:
                     found[message_id] = None
             remaining = [message_id for message_id in remaining if message_id < lowest]

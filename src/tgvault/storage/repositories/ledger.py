@@ -35,6 +35,7 @@ _COLUMNS = (
     "prev_sha256",
     "entry_sha256",
     "backfilled_at",
+    "warc_record_id",
 )
 
 

@@ -1,0 +1,173 @@
+"""The web source's captures as WARC files: ``warc/<channel id>/<YYYY-MM-DD>.warc.gz`` in the media store.
+
+Each fetched page becomes a ``request`` and a ``response`` record (headers as sent, the body's exact bytes),
+each record its own gzip member, so any web-archive tool (warcio, pywb, replayweb.page) reads and replays
+the files. A capture is built in memory, then appended to the day's file with one ``write`` and
+``fsync``: a crash can leave at most the last capture cut short, and the first append to a file in a
+process cuts such a broken tail off before writing (:meth:`WarcArchive.append`). A capture whose
+transaction rolled back stays in the file, unreferenced: harmless, the next run fetches the page again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
+from warcio.statusandheaders import StatusAndHeaders
+from warcio.warcwriter import WARCWriter
+
+from tgvault.domain import PageCapture
+
+FOLDER: Final = "warc"
+READ_CHUNK: Final = 1 << 20
+
+
+@dataclass(frozen=True)
+class CaptureRef:
+    """Where a capture was kept: its response record's WARC-Record-ID, the sha256 of the page's bytes,
+    and the file (relative to the WARC folder)."""
+
+    record_id: str
+    payload_sha256: str
+    path: str
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    """A response record read back: its id, target URL and the sha256 of its payload."""
+
+    record_id: str
+    url: str
+    payload_sha256: str
+    path: str
+
+
+def capture_bytes(capture: PageCapture) -> tuple[bytes, str]:
+    """The capture as WARC bytes (request and response records, gzipped one by one) and the response's id."""
+    buffer = io.BytesIO()
+    writer = WARCWriter(buffer, gzip=True)
+    date = capture.fetched_at.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    status = f"{capture.status} {capture.reason}".strip()
+    response = writer.create_warc_record(
+        capture.url,
+        "response",
+        payload=io.BytesIO(capture.body),
+        length=len(capture.body),
+        warc_headers_dict={"WARC-Date": date},
+        http_headers=StatusAndHeaders(status, list(capture.response_headers), protocol=capture.http_version),
+    )
+    target = capture.url.split("://", 1)[-1]
+    path = "/" + target.split("/", 1)[1] if "/" in target else "/"
+    request = writer.create_warc_record(
+        capture.url,
+        "request",
+        payload=io.BytesIO(b""),
+        length=0,
+        warc_headers_dict={"WARC-Date": date},
+        http_headers=StatusAndHeaders(
+            f"GET {path} {capture.http_version}",
+            list(capture.request_headers),
+            is_http_request=True,
+        ),
+    )
+    record_id = str(response.rec_headers.get_header("WARC-Record-ID"))
+    request.rec_headers.add_header("WARC-Concurrent-To", record_id)
+    writer.write_record(response)
+    writer.write_record(request)
+    return buffer.getvalue(), record_id
+
+
+class WarcArchive:
+    """The WARC files of every channel under one folder (see the module)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._checked: set[Path] = set()
+
+    def channel_files(self, channel_id: int) -> list[Path]:
+        """The channel's WARC files, oldest day first."""
+        folder = self.root / str(channel_id)
+        return sorted(folder.glob("*.warc.gz")) if folder.is_dir() else []
+
+    def append(self, channel_id: int, capture: PageCapture) -> CaptureRef:
+        """Append the capture to the channel's file of its day; durable when this returns."""
+        data, record_id = capture_bytes(capture)
+        relative = f"{channel_id}/{capture.fetched_at.strftime('%Y-%m-%d')}.warc.gz"
+        path = self.root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path not in self._checked:
+            cut_broken_tail(path)
+            self._checked.add(path)
+        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(descriptor, view) :]
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+        return CaptureRef(record_id, hashlib.sha256(capture.body).hexdigest(), relative)
+
+    def responses(self, channel_id: int) -> Iterator[StoredResponse]:
+        """Every response record of the channel's files, with its payload hashed; a broken tail ends a file."""
+        for path in self.channel_files(channel_id):
+            relative = path.relative_to(self.root).as_posix()
+            with path.open("rb") as handle:
+                try:
+                    for record in ArchiveIterator(handle):
+                        if record.rec_type != "response":
+                            continue
+                        digest = hashlib.sha256()
+                        stream = record.raw_stream
+                        while chunk := stream.read(READ_CHUNK):
+                            digest.update(chunk)
+                        yield StoredResponse(
+                            str(record.rec_headers.get_header("WARC-Record-ID")),
+                            str(record.rec_headers.get_header("WARC-Target-URI")),
+                            digest.hexdigest(),
+                            relative,
+                        )
+                except (ArchiveLoadFailed, EOFError, OSError, ValueError):
+                    continue
+
+
+def cut_broken_tail(path: Path) -> int:
+    """Cut a record a crash left half written off the end of ``path``; returns the bytes cut (0: none)."""
+    if not path.is_file():
+        return 0
+    size = path.stat().st_size
+    good = complete_length(path)
+    if good < size:
+        with path.open("r+b") as handle:
+            handle.truncate(good)
+            handle.flush()
+            os.fsync(handle.fileno())
+    return size - good
+
+
+def complete_length(path: Path) -> int:
+    """How many bytes at the start of ``path`` are whole gzip members (every record is one)."""
+    good = position = 0
+    inflater = zlib.decompressobj(31)
+    with path.open("rb") as handle:
+        while chunk := handle.read(READ_CHUNK):
+            position += len(chunk)
+            while chunk:
+                try:
+                    inflater.decompress(chunk)
+                except zlib.error:
+                    return good
+                if not inflater.eof:
+                    break
+                chunk = inflater.unused_data
+                good = position - len(chunk)
+                inflater = zlib.decompressobj(31)
+    return good
