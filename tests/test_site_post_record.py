@@ -114,3 +114,16 @@ def test_an_audit_rewrites_the_pages_it_checked_once_and_a_quiet_sync_none(
     finish_audit(uow_factory, T0 + timedelta(days=5, hours=9))  # another audit the same day
     build_site(uow_factory, store, options)
     assert mtimes(site) == after
+
+
+def test_without_post_pages_no_card_carries_the_record(
+    uow_factory: UoW, store: LocalMediaStore, tmp_path: Path
+) -> None:
+    """The documented choice: cards are shared by timeline, hashtag and search pages, so no record there."""
+    archive_with_history(uow_factory, store)
+    site = tmp_path / "site"
+    build_site(uow_factory, store, SiteOptions(out_dir=site, post_pages=False))
+    pages = [p.read_text(encoding="utf-8") for p in site.rglob("*.html")]
+    assert pages and not any("post-record" in html for html in pages)
+    assert not (site / f"c/{CHANNEL.id}/posts").exists()
+    assert (site / f"c/{CHANNEL.id}/ledger/1.jsonl").exists()  # the facts stay published in the ledger
