@@ -13,11 +13,14 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 from tests.test_ledger import CHANNEL, T0, archive_with_history, make_post, run_sql
 
 from tgvault.domain import AuditState
 from tgvault.export.site import SiteOptions, build_site
+from tgvault.storage.database import create_archive_engine, make_session_factory
 from tgvault.storage.media_store import LocalMediaStore
+from tgvault.storage.schema import upgrade
 from tgvault.storage.unit_of_work import UnitOfWork
 
 UoW = Callable[[], UnitOfWork]
@@ -127,3 +130,26 @@ def test_without_post_pages_no_card_carries_the_record(
     assert pages and not any("post-record" in html for html in pages)
     assert not (site / f"c/{CHANNEL.id}/posts").exists()
     assert (site / f"c/{CHANNEL.id}/ledger/1.jsonl").exists()  # the facts stay published in the ledger
+
+
+@pytest.mark.parametrize("posts", [10, 60])
+def test_the_facts_are_read_in_bulk_not_per_post(posts: int, store: LocalMediaStore, tmp_path: Path) -> None:
+    engine = create_archive_engine(f"sqlite:///{tmp_path / 'archive.db'}")
+    upgrade(engine)
+    factory = make_session_factory(engine)
+    with UnitOfWork(factory) as uow:
+        uow.channels.upsert(CHANNEL, T0)
+        uow.posts.upsert_many([make_post(i) for i in range(1, posts + 1)], T0)
+        uow.commit()
+    statements: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if "FROM ledger_entries" in statement and "message_id IN" in statement:
+            statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", seen)
+    site = tmp_path / "site"
+    build_site(lambda: UnitOfWork(factory), store, SiteOptions(out_dir=site, workers=1))
+    engine.dispose()
+    assert len(statements) == 2  # a batch of up to 500 posts: its revisions, its latest entries
+    assert "post-record" in page(site, posts)

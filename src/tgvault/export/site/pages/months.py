@@ -148,6 +148,9 @@ class MonthPages:
                 shown = [i for item in batch if item.needed or item.permalinks for i in item.page.ids]
                 revisions = uow.posts.revisions_for(channel_id, shown) if shown else {}
                 related = related_posts(ctx.site, uow, posts, channel_id) if shown else {}
+                # the ledger's facts of every permalink of the batch, read at once (two statements)
+                batch_links = [i for item in batch for i, _ in item.permalinks]
+                facts = uow.ledger.post_facts(channel_id, batch_links) if batch_links else {}
                 # what search finds a post by besides its own text: its comments, read for the batch
                 said = (
                     comment_search_texts(ctx, plan.channel, [i for i, p in posts.items() if p.replies])
@@ -167,7 +170,6 @@ class MonthPages:
                         by_id = {message_id: card for card in cards for message_id in card.ids}
                         wanted = [i for i, _ in item.permalinks]
                         views = uow.counters.views_for(channel_id, wanted, min_points=2) if wanted else {}
-                        facts = uow.ledger.post_facts(channel_id, wanted) if wanted else {}
                         for message_id, key in item.permalinks:
                             self.permalink_pages.write(
                                 plan,
