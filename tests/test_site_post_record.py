@@ -153,3 +153,28 @@ def test_the_facts_are_read_in_bulk_not_per_post(posts: int, store: LocalMediaSt
     engine.dispose()
     assert len(statements) == 2  # a batch of up to 500 posts: its revisions, its latest entries
     assert "post-record" in page(site, posts)
+
+
+def test_an_edit_rewrites_the_page_with_the_new_hash_and_a_backfilled_post_says_so(
+    uow_factory: UoW, store: LocalMediaStore, tmp_path: Path
+) -> None:
+    archive_with_history(uow_factory, store)
+    run_sql(
+        uow_factory,
+        "UPDATE ledger_entries SET backfilled_at = '2024-04-02 08:00:00.000000' WHERE message_id = 5",
+    )
+    site = tmp_path / "site"
+    options = SiteOptions(out_dir=site)
+    build_site(uow_factory, store, options)
+    old = record_of(page(site, 1))
+    assert "archived before the ledger; entered in it on" in record_of(page(site, 5))
+    assert 'datetime="2024-04-02T08:00:00+00:00">2 April 2024</time>' in record_of(page(site, 5))
+    with uow_factory() as uow:
+        uow.posts.upsert_many([make_post(1, "hello, corrected")], T0 + timedelta(days=3))
+        uow.commit()
+        edited = [e for e in uow.ledger.entries(CHANNEL.id) if e.message_id == 1 and e.kind == "revision"][-1]
+    assert build_site(uow_factory, store, options).incremental
+    new = record_of(page(site, 1))
+    assert new != old and f'<code class="hash">{edited.record_sha256}</code>' in new
+    assert 'first captured <time datetime="2024-03-01T12:00:00+00:00">' in new  # still its first capture
+    assert 'last checked <time datetime="2024-03-04">4 March 2024</time>' in new
