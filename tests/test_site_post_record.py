@@ -78,34 +78,34 @@ def test_a_post_page_shows_its_ledger_facts_and_links_its_entry(
 
 
 def test_the_record_is_escaped_and_absent_when_the_ledger_does_not_know_the_post(
-    uow_factory: UoW, store: LocalMediaStore, tmp_path: Path
+    unit_of_work: UoW, store: LocalMediaStore, tmp_path: Path
 ) -> None:
-    archive_with_history(uow_factory, store)
-    run_sql(uow_factory, "UPDATE ledger_entries SET record_sha256 = '<b>x</b>' WHERE message_id = 1")
-    run_sql(uow_factory, "DELETE FROM ledger_entries WHERE message_id = 5")
+    archive_with_history(unit_of_work, store)
+    run_sql(unit_of_work, "UPDATE ledger_entries SET record_sha256 = '<b>x</b>' WHERE message_id = 1")
+    run_sql(unit_of_work, "DELETE FROM ledger_entries WHERE message_id = 5")
     site = tmp_path / "site"
-    build_site(uow_factory, store, SiteOptions(out_dir=site))
+    build_site(unit_of_work, store, SiteOptions(out_dir=site))
     assert '<code class="hash">&lt;b&gt;x&lt;/b&gt;</code>' in record_of(page(site, 1))
     assert "post-record" not in page(site, 5)
     assert "hello" in page(site, 5)
 
 
 def test_an_audit_rewrites_the_pages_it_checked_once_and_a_quiet_sync_none(
-    uow_factory: UoW, store: LocalMediaStore, tmp_path: Path
+    unit_of_work: UoW, store: LocalMediaStore, tmp_path: Path
 ) -> None:
-    archive_with_history(uow_factory, store)
+    archive_with_history(unit_of_work, store)
     site = tmp_path / "site"
     options = SiteOptions(out_dir=site)
-    build_site(uow_factory, store, options)
+    build_site(unit_of_work, store, options)
     before = mtimes(site)
-    with uow_factory() as uow:  # a sync seeing the same posts again: nothing recorded, nothing rewritten
+    with unit_of_work() as uow:  # a sync seeing the same posts again: nothing recorded, nothing rewritten
         uow.posts.upsert_many([make_post(1), make_post(2, "hello, edited")], T0 + timedelta(days=2))
         uow.commit()
-    report = build_site(uow_factory, store, options)
+    report = build_site(unit_of_work, store, options)
     assert report.incremental and mtimes(site) == before
 
-    finish_audit(uow_factory, T0 + timedelta(days=5, hours=3))
-    report = build_site(uow_factory, store, options)
+    finish_audit(unit_of_work, T0 + timedelta(days=5, hours=3))
+    report = build_site(unit_of_work, store, options)
     assert report.incremental
     after = mtimes(site)
     rewritten = sorted(name for name in after if after[name] != before[name])
@@ -114,8 +114,8 @@ def test_an_audit_rewrites_the_pages_it_checked_once_and_a_quiet_sync_none(
     assert 'last checked <time datetime="2024-03-06">6 March 2024</time>' in record_of(page(site, 1))
     assert 'last checked <time datetime="2024-03-01">' in record_of(page(site, 3))
 
-    finish_audit(uow_factory, T0 + timedelta(days=5, hours=9))  # another audit the same day
-    build_site(uow_factory, store, options)
+    finish_audit(unit_of_work, T0 + timedelta(days=5, hours=9))  # another audit the same day
+    build_site(unit_of_work, store, options)
     assert mtimes(site) == after
 
 
