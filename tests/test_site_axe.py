@@ -138,6 +138,13 @@ def test_every_kind_of_page_passes_axe(browsing: Browsing, files: str, theme: st
                 page.wait_for_function(
                     "() => /found/.test(document.getElementById('search-status').textContent)"
                 )
+            if "/posts/" in path:  # the archive record checked open too, and it must not widen the page
+                opened = page.evaluate(
+                    "() => { const d = document.querySelector('details.post-record');"
+                    " if (d) d.open = true; return !!d; }"
+                )
+                assert opened, f"{path}: no archive record"
+                assert page.evaluate("() => document.documentElement.scrollWidth <= innerWidth + 1"), path
             for violation in _violations(browsing, page):
                 counted += len(violation["nodes"])
                 found.append(_describe(f"{kind} ({path}, {theme}, {width}px)", violation))

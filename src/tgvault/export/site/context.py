@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import tzinfo
 
+from tgvault.domain import AuditState
 from tgvault.export.progress import ExportProgress, NoProgress
 from tgvault.export.site.options import SiteBuildReport, SiteOptions
 from tgvault.export.site.plan import SitePlan
@@ -35,5 +36,7 @@ class BuildContext:
     site: SitePlan = field(default_factory=lambda: SitePlan({}))
     missing_media: set[str] = field(default_factory=set)  # site paths of files posts show but lack
     avatars: dict[int, str | None] = field(default_factory=dict)  # each channel's photo in the site
+    # each channel's audit state: post pages show the day its last audit checked them
+    audits: dict[int, AuditState] = field(default_factory=dict)
     global_key: str = ""  # what every page's key starts from (see Planner)
     progress: ExportProgress = field(default_factory=NoProgress)  # told of channels planned, months written

@@ -72,6 +72,7 @@ class Planner:
         for channel in channels:
             with ctx.uow_factory() as uow:
                 posts_mark, media_mark = uow.posts.change_marks(channel.id)
+                ctx.audits[channel.id] = uow.audits.get(channel.id)
 
                 def record(shown: list[tuple[int, str]], channel_id: int = channel.id) -> None:
                     manifest.add_post_media(channel_id, shown)
@@ -118,6 +119,7 @@ class Planner:
                 for channel in channels:
                     kept_plan = kept[channel.id]
                     posts_mark, media_mark = uow.posts.change_marks(channel.id)
+                    ctx.audits[channel.id] = uow.audits.get(channel.id)
                     ids = uow.posts.changed_since(channel.id, kept_plan.posts_since, kept_plan.media_since)
                     outlines = uow.posts.outline_for(channel.id, ids)
                     ctx.report.changed_posts += len(outlines)
@@ -151,6 +153,11 @@ class Planner:
             if site_path is not None and site_path not in shown:
                 ctx.writer.drop_media(site_path)
         ctx.site = SitePlan({channel_id: kept[channel_id].plan for channel_id in kept})
+        audited = kept_site.get("audited")
+        for channel_id, change in changes.items():
+            if not isinstance(audited, dict) or audited.get(str(channel_id)) != self._audited(channel_id):
+                # an audit finished since: every post page shows the day it was last checked
+                change.permalinks.update(range(len(ctx.site.channels[channel_id].pages)))
         targets = {channel_id: change.dirty for channel_id, change in changes.items() if change.dirty}
         if targets:
             for plan in ctx.site.channels.values():
@@ -182,8 +189,15 @@ class Planner:
         kept = {
             "fingerprint": self._fingerprint([plan.channel for plan in plans]),
             "missing": sorted(ctx.missing_media),
+            "audited": {str(plan.channel.id): self._audited(plan.channel.id) for plan in plans},
         }
         manifest.save_plan_value("site", json.dumps(kept).encode("utf-8"))
+
+    def _audited(self, channel_id: int) -> str | None:
+        """When the channel's last audit finished, as kept with the plan (None: never)."""
+        audit = self.ctx.audits.get(channel_id)
+        finished = audit.last_completed_at if audit is not None else None
+        return None if finished is None else finished.isoformat()
 
     def _media(self) -> None:
         ctx = self.ctx

@@ -11,6 +11,7 @@ from tgvault.storage.repositories.channels import ChannelRepository
 from tgvault.storage.repositories.discussions import DiscussionRepository, PendingThread
 from tgvault.storage.repositories.leases import Lease, LeaseRepository, WorkerInfo
 from tgvault.storage.repositories.ledger import LedgerRepository
+from tgvault.storage.repositories.ledger_facts import PostLedgerFacts
 from tgvault.storage.repositories.media import MediaRepository, PendingMedia
 from tgvault.storage.repositories.media_queue import (
     FAILED,
@@ -59,6 +60,7 @@ __all__ = [
     "OutlineReader",
     "PendingMedia",
     "PendingThread",
+    "PostLedgerFacts",
     "PostOutline",
     "PostReader",
     "PostRepository",

@@ -9,7 +9,7 @@ writers of one channel wait for each other instead of forking the chain. The pri
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, cast
 
 from sqlalchemy import Table, func, select, update
@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from tgvault.storage.bulk import insert_rows
 from tgvault.storage.ledger_records import GENESIS, Draft, Entry, LedgerStamp, chain
+from tgvault.storage.repositories.ledger_facts import PostLedgerFacts, post_ledger_facts
 from tgvault.storage.repositories.ledger_pages import ArchivedPost, archived_posts, post_records
 from tgvault.storage.tables import LedgerEntryRow, LedgerHeadRow, LedgerTimestampRow, PostRow, utcnow
 
@@ -127,6 +128,10 @@ class LedgerRepository:
     def post_records(self, channel_id: int, message_id: int) -> dict[str, bytes]:
         """A post's records in their canonical bytes, by name (see :func:`ledger_pages.post_records`)."""
         return post_records(self._session, channel_id, message_id)
+
+    def post_facts(self, channel_id: int, message_ids: Iterable[int]) -> dict[int, PostLedgerFacts]:
+        """When each post was first captured and last recorded, and its latest record hash (in bulk)."""
+        return post_ledger_facts(self._session, channel_id, message_ids)
 
     def entries_range(self, channel_id: int, first: int, last: int) -> Iterator[Entry]:
         """Entries ``first <= seq <= last`` of the channel, in order, read in batches."""

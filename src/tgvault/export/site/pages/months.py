@@ -12,6 +12,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from markupsafe import Markup
+
+from tgvault.domain import AuditState
 from tgvault.export.site.comment_threads import comment_search_texts
 from tgvault.export.site.context import BuildContext
 from tgvault.export.site.formatting import MONTH_NAMES, month_label
@@ -30,8 +33,10 @@ from tgvault.export.site.pages.layout import months_navigator, page_context, pag
 from tgvault.export.site.pages.permalinks import PermalinkPages
 from tgvault.export.site.plan import ChannelPlan, TimelinePage, day_anchor
 from tgvault.export.site.planned_posts import PlannedPost
+from tgvault.export.site.post_record import audited_day, record_html
 from tgvault.export.site.search import SearchEntry, month_script, search_entry
 from tgvault.export.site.writer import PageWriter
+from tgvault.storage.repositories import PostLedgerFacts
 
 
 @dataclass
@@ -51,6 +56,10 @@ class MonthPages:
         self.ctx = ctx
         self.permalink_pages = permalink_pages
         self.out = out  # where the pages go (the writer of this month's unit of the build)
+
+    def _audit(self, channel_id: int) -> AuditState | None:
+        """The channel's audit state, read by the planner (when its last audit checked which posts)."""
+        return self.ctx.audits.get(channel_id)
 
     def write(
         self,
@@ -109,6 +118,7 @@ class MonthPages:
             )
             needed = keyed and not writer.skip_if_current(page.path, page_key)
             stale: list[tuple[int, str]] = []
+            audit = self._audit(plan.channel.id) if linked else None
             for group_rows in _album_runs(rows if linked else []):
                 ids = [row.message_id for row in group_rows]
                 group_key = digest(
@@ -116,6 +126,9 @@ class MonthPages:
                     "post",
                     page.path,
                     [(row.message_id, row.stamp, reply_info(ctx.site, row)) for row in group_rows],
+                    # a page shows its post's last check: the day of the audit that checked it (the
+                    # ledger entries it shows move the post's stamp, written in their transaction)
+                    [str(audited_day(audit, row.date, row.deleted, ctx.zone)) for row in group_rows],
                 )
                 for message_id in ids:
                     if not writer.skip_if_current(plan.permalink_path(message_id), group_key):
@@ -135,6 +148,9 @@ class MonthPages:
                 shown = [i for item in batch if item.needed or item.permalinks for i in item.page.ids]
                 revisions = uow.posts.revisions_for(channel_id, shown) if shown else {}
                 related = related_posts(ctx.site, uow, posts, channel_id) if shown else {}
+                # the ledger's facts of every permalink of the batch, read at once (two statements)
+                batch_links = [i for item in batch for i, _ in item.permalinks]
+                facts = uow.ledger.post_facts(channel_id, batch_links) if batch_links else {}
                 # what search finds a post by besides its own text: its comments, read for the batch
                 said = (
                     comment_search_texts(ctx, plan.channel, [i for i, p in posts.items() if p.replies])
@@ -156,7 +172,12 @@ class MonthPages:
                         views = uow.counters.views_for(channel_id, wanted, min_points=2) if wanted else {}
                         for message_id, key in item.permalinks:
                             self.permalink_pages.write(
-                                plan, message_id, by_id.get(message_id), key, views.get(message_id, [])
+                                plan,
+                                message_id,
+                                by_id.get(message_id),
+                                key,
+                                views.get(message_id, []),
+                                self._record(plan, message_id, facts),
                             )
                     if shard_needed:
                         links = PageLinks("search.html", ctx.site)
@@ -168,6 +189,16 @@ class MonthPages:
             return None
         writer.write(shard_path, month_script(plan, month, entries), shard_key)
         return entries
+
+    def _record(self, plan: ChannelPlan, message_id: int, facts: dict[int, PostLedgerFacts]) -> Markup:
+        """The archive record shown on a post's page (empty for a post the ledger does not know)."""
+        found = facts.get(message_id)
+        row = plan.posts.get(message_id)
+        if found is None or row is None:
+            return Markup("")
+        audited = audited_day(self._audit(plan.channel.id), row.date, row.deleted, self.ctx.zone)
+        page = plan.permalink_path(message_id)
+        return record_html(found, audited, page=page, root=plan.root, zone=self.ctx.zone)
 
     def _timeline_page(
         self,

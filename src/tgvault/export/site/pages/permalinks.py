@@ -41,8 +41,10 @@ class PermalinkPages:
         card: Card | None,
         key: str,
         views: Sequence[tuple[datetime, int]] = (),
+        record: Markup | None = None,
     ) -> None:
-        """The page of one post, from its card (None: a post the archive lacks) and its views over time."""
+        """The page of one post, from its card (None: a post the archive lacks), its views over time and
+        its archive record (:func:`~tgvault.export.site.post_record.record_html`; empty without one)."""
         ctx = self.ctx
         path = plan.permalink_path(message_id)
         title = f"{plan.channel.title} — post {message_id}"
@@ -75,6 +77,7 @@ class PermalinkPages:
         values["comments"] = (
             render_thread(ctx, plan.channel, message_id) if card.first.replies else Markup("")
         )
+        values["record"] = record or Markup("")  # always a value, like the comments
         if location:
             values["timeline_url"] = relative_url(path, *location)
         if canonical:
@@ -90,6 +93,7 @@ class PermalinkPages:
             extra.setdefault("timeline_url", None)
             extra.setdefault("views_chart", None)
             extra.setdefault("comments", None)
+            extra.setdefault("record", None)
             return ctx.renderer.render(
                 "post.html", **context, channel=self._header(plan, context["links"]), **extra
             )

@@ -1,0 +1,77 @@
+"""A post page's archive record: when the post was first captured, last checked, and its record hash.
+
+Shown as a ``<details>`` under the post on its permalink page, linking the channel's published ledger
+file that holds the entry and saying how to verify a copy of the site. Every value is escaped here.
+
+"Last checked" is the later of the post's last ledger entry (the last time the archive recorded a
+change, a file or new counters of it) and the channel's last completed audit, when that audit re-read
+the post (a live post dated on or after the audit's ``since``). A sync that sees a post unchanged leaves
+no trace per post, so it does not count. It is shown as a date: an audit rewrites each post page it
+checked at most once a day, and a sync that changed nothing rewrites none.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, tzinfo
+
+from markupsafe import Markup, escape
+
+from tgvault.domain import AuditState
+from tgvault.export.site.formatting import MONTH_NAMES, format_day, format_full, iso
+from tgvault.export.site.ledger_files import CHUNK, FOLDER
+from tgvault.export.site.links import relative_url
+from tgvault.storage.repositories import PostLedgerFacts
+
+
+def audited_day(audit: AuditState | None, posted: datetime, deleted: bool, zone: tzinfo) -> date | None:
+    """The day (in the site's timezone) the channel's last completed audit checked this post, if it did."""
+    if audit is None or audit.last_completed_at is None or deleted:
+        return None
+    if audit.since is not None and posted < audit.since:
+        return None
+    return audit.last_completed_at.astimezone(zone).date()
+
+
+def ledger_file(root: str, seq: int) -> str:
+    """The site path of the channel's ledger file holding entry ``seq``."""
+    return f"{root}/{FOLDER}/{(seq - 1) // CHUNK + 1}.jsonl"
+
+
+def record_html(
+    facts: PostLedgerFacts, audited: date | None, *, page: str, root: str, zone: tzinfo
+) -> Markup:
+    """The ``<details>`` block of a post page showing its ledger facts (see the module's docstring)."""
+    recorded = facts.last_recorded.astimezone(zone).date()
+    checked = max(recorded, audited) if audited is not None else recorded
+    checked_text = f"{checked.day} {MONTH_NAMES[checked.month - 1]} {checked.year}"
+    first = facts.first_captured
+    backfill = ""
+    if facts.backfilled_at is not None:
+        backfill = (
+            f" (archived before the ledger; entered in it on "
+            f'<time datetime="{escape(iso(facts.backfilled_at, zone))}">'
+            f"{escape(format_day(facts.backfilled_at, zone))}</time>)"
+        )
+    ledger_url = relative_url(page, ledger_file(root, facts.seq))
+    html = (
+        '<details class="post-record">'
+        "<summary>Archive record: first captured "
+        f'<time datetime="{escape(iso(first, zone))}">{escape(format_day(first, zone))}</time>, '
+        f'last checked <time datetime="{checked.isoformat()}">{escape(checked_text)}</time></summary>'
+        "<dl>"
+        "<dt>First captured</dt>"
+        f'<dd><time datetime="{escape(iso(first, zone))}">{escape(format_full(first, zone))}</time>'
+        f"{backfill}</dd>"
+        "<dt>Last checked</dt>"
+        f'<dd><time datetime="{checked.isoformat()}">{escape(checked_text)}</time></dd>'
+        "<dt>Record hash (SHA-256)</dt>"
+        f'<dd><code class="hash">{escape(facts.record_sha256)}</code></dd>'
+        "<dt>Ledger entry</dt>"
+        f'<dd><a href="{escape(ledger_url)}">Entry {facts.seq} of the channel\'s ledger</a></dd>'
+        "</dl>"
+        "<p>The hash is the SHA-256 of the post's state (text, formatting, edit date) in the ledger's canonical form; each "
+        "entry seals the one before it. To check a copy of this site, run "
+        "<code>tgvault verify --site DIR</code>.</p>"
+        "</details>"
+    )
+    return Markup(html)  # noqa: S704  # every value above is escaped
