@@ -1,0 +1,168 @@
+"""Importing a Desktop export of a channel's discussion group as the channel's comments: a round trip.
+
+A channel with comments is archived through real Telethon code against the fake Telegram (into its own
+SQLite file), the channel and its group are exported with ``tgvault export json``, and the group's export
+is given what Telegram Desktop writes that tgvault's does not: the group's copy of each discussed channel
+post (forwarded from the channel, sent as it) — comments already answer the copies. Both exports are then
+imported into a fresh archive (SQLite and PostgreSQL), and its comments compared with the original's.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from tests.test_comments import archived_comments, channel_with_group, run
+
+from tgvault.domain import ChannelKind
+from tgvault.errors import SourceError
+from tgvault.export.desktop_json import export_channel_json
+from tgvault.services.plans import NO_MEDIA, ChannelPlan, CommentsPlan
+from tgvault.services.tdesktop_import import import_tdesktop
+from tgvault.storage.database import create_archive_engine, make_session_factory
+from tgvault.storage.media_store import LocalMediaStore
+from tgvault.storage.schema import upgrade
+from tgvault.storage.tables import Base, CommentRow, PostRow, UserRow
+from tgvault.storage.unit_of_work import UnitOfWork
+from tgvault.testing import FakeTelegram
+
+UoW = Callable[[], UnitOfWork]
+
+
+def archived_world(tmp_path: Path) -> tuple[UoW, FakeTelegram, Any, Any]:
+    """A channel of 6 posts with threaded comments by three people, archived into ``source.db``."""
+    engine = create_archive_engine(f"sqlite:///{tmp_path / 'source.db'}")
+    upgrade(engine)
+    factory = make_session_factory(engine)
+    source: UoW = lambda: UnitOfWork(factory)  # noqa: E731
+    world = FakeTelegram()
+    channel, discussion = channel_with_group(world, "roundtrip", 6)
+    ana = world.add_user("Ana", "Lima", username="ana_l")
+    bo = world.add_user("Bo", "")
+    cy = world.add_user("Cyrus", "Vance", username="cy_v")
+    at = world.now() - timedelta(hours=3)
+    first = discussion.add_comment(5, ana, "first on five", date=at)
+    answer = discussion.add_comment(5, bo, "answering her", date=at + timedelta(minutes=1), reply_to=first.id)
+    discussion.add_comment(5, cy, "answering him", date=at + timedelta(minutes=2), reply_to=answer.id)
+    discussion.add_comment(2, cy, "on an old post", date=at + timedelta(minutes=3))
+    discussion.add_comment(6, ana, "newest post", date=at + timedelta(minutes=4))
+    discussion.add_comment(2, bo, "again on two", date=at + timedelta(minutes=5), reply_to=None)
+    plan = ChannelPlan("@roundtrip", media=NO_MEDIA, comments=CommentsPlan(media=NO_MEDIA))
+    run(world, source, tmp_path / "source-media", lambda a: a.sync(plan))
+    return source, world, channel, discussion
+
+
+def desktop_group_export(tmp_path: Path, source: UoW, channel: Any, discussion: Any) -> Path:
+    """The group as ``tgvault export json <group id>`` writes it, with the copies Desktop also writes."""
+    store = LocalMediaStore(tmp_path / "source-media")
+    with source() as uow:
+        found, group = uow.channels.get(channel.id), uow.channels.get(discussion.group.id)
+        assert found is not None and group is not None
+        export_channel_json(uow, found, tmp_path / "channel", store)
+        export_channel_json(uow, group, tmp_path / "group", store)
+    path = tmp_path / "group" / "result.json"
+    export = json.loads(path.read_text(encoding="utf-8"))
+    for post_id, copy_id in discussion.copies.items():
+        post = channel.messages[post_id]
+        stamp = int(post.date.timestamp())
+        export["messages"].append(
+            {
+                "id": copy_id,
+                "type": "message",
+                "date": post.date.strftime("%Y-%m-%dT%H:%M:%S"),
+                "date_unixtime": str(stamp),
+                "from": channel.title,
+                "from_id": f"channel{channel.id}",
+                "forwarded_from": channel.title,
+                "forwarded_from_id": f"channel{channel.id}",
+                "text": post.message,
+                "text_entities": [{"type": "plain", "text": post.message}],
+            }
+        )
+    export["messages"].sort(key=lambda message: message["id"])
+    path.write_text(json.dumps(export, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def counts(uow_factory: UoW) -> tuple[int, int, int]:
+    with uow_factory() as uow:
+        session = uow.posts._session  # type: ignore[attr-defined]
+        return tuple(  # type: ignore[return-value]
+            session.scalar(select(func.count()).select_from(table))
+            for table in (PostRow, CommentRow, UserRow)
+        )
+
+
+def test_a_group_export_imported_with_comments_of_gives_the_archived_comments_back(
+    unit_of_work: UoW, tmp_path: Path
+) -> None:
+    source, _, channel, discussion = archived_world(tmp_path)
+    group_export = desktop_group_export(tmp_path, source, channel, discussion)
+    media = LocalMediaStore(tmp_path / "media")
+    import_tdesktop(tmp_path / "channel" / "result.json", unit_of_work, media)
+    summary = import_tdesktop(group_export, unit_of_work, media, comments_of=channel.id)
+
+    expected = archived_comments(source, channel.id)
+    assert 6 == len(expected) and archived_comments(unit_of_work, channel.id) == expected
+    (group_summary,) = summary.channels
+    assert (6, 3) == (group_summary.comments, group_summary.copies)
+    with unit_of_work() as uow, source() as original:
+        group = uow.channels.get(discussion.group.id)
+        assert group is not None and group.kind is ChannelKind.DISCUSSION
+        assert 6 == uow.posts.count(discussion.group.id), "the comments, not the copies of channel posts"
+        threads = uow.discussions.threads(channel.id, [2, 5, 6])
+        before = original.discussions.threads(channel.id, [2, 5, 6])
+        assert [
+            [c.author.model_copy(update={"username": None}) for c in thread if c.author]
+            for thread in before.values()
+        ] == [[c.author for c in thread] for thread in threads.values()], "Desktop names no @username"
+        assert "Ana Lima" == threads[5][0].author.name  # type: ignore[union-attr]
+    before_counts = counts(unit_of_work)
+    import_tdesktop(group_export, unit_of_work, media, comments_of=channel.id)
+    assert before_counts == counts(unit_of_work), "a re-import adds nothing"
+    assert archived_comments(unit_of_work, channel.id) == expected
+
+
+def test_a_group_export_without_the_archive_knowing_is_matched_by_date_and_text_pseudonymously(
+    uow_factory: UoW, tmp_path: Path
+) -> None:
+    source, world, channel, discussion = archived_world(tmp_path)
+    group_export = desktop_group_export(tmp_path, source, channel, discussion)
+    media = LocalMediaStore(tmp_path / "media")
+    import_tdesktop(tmp_path / "channel" / "result.json", uow_factory, media)
+    import_tdesktop(group_export, uow_factory, media, comments_of=channel.id, pseudonymous=True)
+
+    found = archived_comments(uow_factory, channel.id)
+    expected = archived_comments(source, channel.id)
+    assert {k: v[:3] for k, v in found.items()} == {k: v[:3] for k, v in expected.items()}
+    secrets = ["Ana", "Lima", "ana_l", "Cyrus", "Vance", "cy_v"]
+    secrets += [str(user.id) for user in world.users.values() if user.first_name in ("Ana", "Bo", "Cyrus")]
+    with uow_factory() as uow:
+        session = uow.posts._session  # type: ignore[attr-defined]
+        dump = "\n".join(
+            str(tuple(row)) for table in Base.metadata.sorted_tables for row in session.execute(select(table))
+        )
+        authors = [c.author for thread in uow.discussions.threads(channel.id, [5]).values() for c in thread]
+    leaks = [line for line in dump.splitlines() if any(secret in line for secret in secrets)]
+    assert "answering her" in dump and [] == leaks
+    assert all(author is not None and author.kind == "pseudonym" for author in authors)
+    assert authors[0] != authors[1]
+
+
+def test_comments_of_refuses_a_channel_export_and_an_unarchived_channel(
+    uow_factory: UoW, tmp_path: Path
+) -> None:
+    source, _, channel, discussion = archived_world(tmp_path)
+    group_export = desktop_group_export(tmp_path, source, channel, discussion)
+    media = LocalMediaStore(tmp_path / "media")
+    with pytest.raises(SourceError, match="not an archived channel"):
+        import_tdesktop(group_export, uow_factory, media, comments_of=channel.id)
+    import_tdesktop(tmp_path / "channel" / "result.json", uow_factory, media)
+    with pytest.raises(SourceError, match="is a channel, not a discussion group"):
+        import_tdesktop(tmp_path / "channel" / "result.json", uow_factory, media, comments_of=channel.id)
+    assert (6, 0, 0) == counts(uow_factory), "nothing of the refused import was kept"
