@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from tests.test_cli import run_cli
 from tests.test_comments import archived_comments, channel_with_group, run
 
 from tgvault.domain import ChannelKind
@@ -166,3 +167,27 @@ def test_comments_of_refuses_a_channel_export_and_an_unarchived_channel(
     with pytest.raises(SourceError, match="is a channel, not a discussion group"):
         import_tdesktop(tmp_path / "channel" / "result.json", uow_factory, media, comments_of=channel.id)
     assert (6, 0, 0) == counts(uow_factory), "nothing of the refused import was kept"
+
+
+def test_the_command_imports_a_group_export_with_comments_of_as_the_channels_config_says(
+    tmp_path: Path,
+) -> None:
+    source, _, channel, discussion = archived_world(tmp_path)
+    group_export = desktop_group_export(tmp_path, source, channel, discussion)
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "tgvault.toml").write_text(
+        f'[[channels]]\nname = "{channel.id}"\ncomments_authors = "pseudonymous"\n', encoding="utf-8"
+    )
+    assert 0 == run_cli(home, "import", "tdesktop", str(tmp_path / "channel" / "result.json")).returncode
+    refused = run_cli(home, "import", "tdesktop", str(group_export), "--comments-of", "@elsewhere")
+    assert 0 != refused.returncode and "@elsewhere" in refused.stderr + refused.stdout
+    imported = run_cli(home, "import", "tdesktop", str(group_export), "--comments-of", "Roundtrip")
+    assert 0 == imported.returncode, imported.stderr
+    assert "6 comments tied to the channel's posts (3 posts discussed)" in imported.stdout
+    engine = create_archive_engine(f"sqlite:///{home / 'data' / 'tgvault.db'}")
+    with UnitOfWork(make_session_factory(engine)) as uow:
+        threads = uow.discussions.threads(channel.id, [2, 5, 6])
+    engine.dispose()
+    assert [3, 2, 1] == [len(threads[post_id]) for post_id in (5, 2, 6)]
+    assert {"pseudonym"} == {c.author.kind for thread in threads.values() for c in thread if c.author}

@@ -12,6 +12,16 @@ from tgvault.cli.exits import handles_errors
 from tgvault.cli.help_text import WholeHelpGroup
 from tgvault.cli.output import plural, say, shown
 from tgvault.cli.state import cli_state
+from tgvault.config import CommentAuthors, Settings, parse_channel_ref
+from tgvault.domain import Channel
+
+
+def _pseudonymous(settings: Settings, channel: Channel) -> bool:
+    """Whether the config keeps this channel's commenters pseudonymous (its entry named by @username or id)."""
+    names = [f"@{channel.username}"] if channel.username else []
+    keys = {parse_channel_ref(name).key for name in [*names, str(channel.id)]}
+    configured = next((entry for entry in settings.channels if entry.key in keys), None)
+    return configured is not None and configured.comments_authors is CommentAuthors.PSEUDONYMOUS
 
 
 @click.group("import", cls=WholeHelpGroup)
@@ -78,8 +88,6 @@ def import_tdesktop(
             timezone = ZoneInfo(zone)
         except (ZoneInfoNotFoundError, ValueError):
             raise click.BadParameter(f"{zone!r} is not an IANA timezone", param_hint="--timezone") from None
-    from tgvault.app import plan_for
-
     archive = cli_state(ctx).archive(write=True)
     try:
         chosen = None if channel is None else import_choice(archive.unit_of_work, channel)
@@ -88,9 +96,7 @@ def import_tdesktop(
             with archive.unit_of_work() as uow:
                 found = archived_channel(uow, comments_of)
             target = found.id
-            name = f"@{found.username}" if found.username else str(found.id)
-            comments = plan_for(cli_state(ctx).settings(), name).comments
-            pseudonymous = comments is not None and comments.pseudonymous
+            pseudonymous = _pseudonymous(cli_state(ctx).settings(), found)
         with progress_display() as progress:
             summary = run_import(
                 path,
