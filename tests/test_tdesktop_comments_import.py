@@ -59,7 +59,8 @@ def archived_world(tmp_path: Path) -> tuple[UoW, FakeTelegram, Any, Any]:
 
 
 def desktop_group_export(tmp_path: Path, source: UoW, channel: Any, discussion: Any) -> Path:
-    """The group as ``tgvault export json <group id>`` writes it, with the copies Desktop also writes."""
+    """The group as ``tgvault export json <group id>`` writes it, made as Desktop writes it: the group's
+    copies of the discussed posts added, tgvault's own ``"tgvault"`` objects taken out."""
     store = LocalMediaStore(tmp_path / "source-media")
     with source() as uow:
         found, group = uow.channels.get(channel.id), uow.channels.get(discussion.group.id)
@@ -68,6 +69,8 @@ def desktop_group_export(tmp_path: Path, source: UoW, channel: Any, discussion: 
         export_channel_json(uow, group, tmp_path / "group", store)
     path = tmp_path / "group" / "result.json"
     export = json.loads(path.read_text(encoding="utf-8"))
+    for message in export["messages"]:
+        del message["tgvault"]  # Desktop writes none: the copies alone tie comments to posts
     for post_id, copy_id in discussion.copies.items():
         post = channel.messages[post_id]
         stamp = int(post.date.timestamp())
@@ -191,3 +194,23 @@ def test_the_command_imports_a_group_export_with_comments_of_as_the_channels_con
     engine.dispose()
     assert [3, 2, 1] == [len(threads[post_id]) for post_id in (5, 2, 6)]
     assert {"pseudonym"} == {c.author.kind for thread in threads.values() for c in thread if c.author}
+
+
+def test_a_group_export_tgvault_wrote_attaches_by_what_it_says_each_comment_is_on(
+    unit_of_work: UoW, tmp_path: Path
+) -> None:
+    source, _, channel, discussion = archived_world(tmp_path)
+    desktop_group_export(tmp_path, source, channel, discussion)
+    with source() as uow:
+        group = uow.channels.get(discussion.group.id)
+        assert group is not None
+        export_channel_json(
+            uow, group, tmp_path / "tgvault-group", LocalMediaStore(tmp_path / "source-media")
+        )
+    written = tmp_path / "tgvault-group" / "result.json"
+    assert not any("forwarded_from" in m for m in json.loads(written.read_text(encoding="utf-8"))["messages"])
+    media = LocalMediaStore(tmp_path / "media")
+    import_tdesktop(tmp_path / "channel" / "result.json", unit_of_work, media)
+    summary = import_tdesktop(written, unit_of_work, media, comments_of=channel.id)
+    assert archived_comments(unit_of_work, channel.id) == archived_comments(source, channel.id)
+    assert 6 == summary.channels[0].comments

@@ -9,7 +9,8 @@ it), else to the channel's post dated within :data:`COPY_WINDOW` of it, the one 
 then the nearest in time. Copies are not stored (they repeat the channel's posts); comments are stored as
 messages of the group, tied to their post and to the comment they answer, their authors in ``users`` (or
 pseudonyms; Desktop writes no @username, so an author already archived is left as Telegram described them). A message that answers nothing known (ordinary chat in the group) is kept as a message of
-the group, tied to no post.
+the group, tied to no post. A group exported by tgvault (``tgvault export json <group id>``) writes no
+copies but says the post of each comment (``"tgvault": {"comment_on": ...}``), which is then taken.
 
 Memory: the copies met so far (one number pair per discussed post); comments are looked up in the archive
 a batch at a time.
@@ -83,19 +84,26 @@ class CommentLinker:
         links: list[CommentLink] = []
         for message in batch:  # in id order: a reply's comment is met before it
             target = message.post.reply_to_message_id
-            if target is None:
-                continue
+            on = (
+                message.comment_on
+                if message.comment_on and message.comment_on[0] == self.channel.id
+                else None
+            )
             author = self._authors.get(message.post.message_id)
             fields = {"group_id": self.group_id, "message_id": message.post.message_id}
-            if target in self.copies:
-                link = CommentLink(channel_id=self.channel.id, post_id=self.copies[target], **fields)
-            elif target in known:
+            if target is not None and target in known:
                 link = CommentLink(
                     channel_id=self.channel.id,
                     post_id=known[target].post_id,
                     reply_to_comment_id=target,
                     **fields,
                 )
+            elif on is not None:  # a tgvault export says it; what it answers is then the post's copy
+                link = CommentLink(channel_id=self.channel.id, post_id=on[1], **fields)
+                if target is not None:
+                    self.copies.setdefault(target, on[1])
+            elif target is not None and target in self.copies:
+                link = CommentLink(channel_id=self.channel.id, post_id=self.copies[target], **fields)
             else:
                 continue
             links.append(link.model_copy(update={"author_id": None if author is None else author.id}))

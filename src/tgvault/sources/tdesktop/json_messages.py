@@ -105,6 +105,7 @@ def _message(
         media_path=media_path,
         files=tuple(dict.fromkeys(files)),
         sender=_sender(fields),
+        comment_on=_comment_on(fields),
     )
 
 
@@ -116,6 +117,19 @@ def _kept(data: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(extras, dict) and "comments" in extras:
         kept["tgvault"] = {key: value for key, value in extras.items() if key != "comments"}
     return kept
+
+
+def _comment_on(fields: Fields) -> tuple[int, int] | None:
+    """``"tgvault": {"comment_on": {"channel_id": ..., "post_id": ...}}`` of a tgvault group export."""
+    extras = fields.data.get("tgvault")
+    found = extras.get("comment_on") if isinstance(extras, Mapping) else None
+    if not isinstance(found, Mapping):
+        return None
+    on = Fields(found, f"{fields.where}, field 'tgvault.comment_on'")
+    channel_id, post_id = on.integer("channel_id"), on.integer("post_id")
+    if channel_id is None or post_id is None or channel_id <= 0 or post_id <= 0:
+        return None
+    return (channel_id, post_id)
 
 
 def _sender(fields: Fields) -> ExportSender | None:

@@ -33,6 +33,8 @@ class ExportMessage:
     """Every path-valued field's path (attachment, thumbnail, vCard, custom emoji)."""
     sender: ExportSender | None = None
     """The sender a JSON export names (``from_id``/``from``); None when it names none (HTML exports)."""
+    comment_on: tuple[int, int] | None = None
+    """(channel id, post id) a tgvault export of a discussion group says the message comments on."""
 
 
 @dataclass(frozen=True)
