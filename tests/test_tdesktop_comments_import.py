@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -214,3 +214,50 @@ def test_a_group_export_tgvault_wrote_attaches_by_what_it_says_each_comment_is_o
     summary = import_tdesktop(written, unit_of_work, media, comments_of=channel.id)
     assert archived_comments(unit_of_work, channel.id) == archived_comments(source, channel.id)
     assert 6 == summary.channels[0].comments
+
+
+def desktop_message(message_id: int, stamp: int, text: str, **extra: Any) -> dict[str, Any]:
+    when = datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+    return {
+        "id": message_id,
+        "type": "message",
+        "date": when,
+        "date_unixtime": str(stamp),
+        "text": text,
+    } | extra
+
+
+def test_a_copy_goes_to_the_post_with_its_text_nearby_and_one_far_from_every_post_to_none(
+    uow_factory: UoW, tmp_path: Path
+) -> None:
+    start = 1_700_000_000
+    channel = {
+        "name": "Near",
+        "type": "public_channel",
+        "id": 777,
+        "messages": [desktop_message(1, start, "alpha"), desktop_message(2, start + 30, "beta")],
+    }
+    sent = {"from": "Near", "from_id": "channel777", "forwarded_from": "Near"}
+    group = {
+        "name": "Near Chat",
+        "type": "private_supergroup",
+        "id": 778,
+        "messages": [
+            desktop_message(10, start, "beta", **sent),  # dated as "alpha", but the text is "beta"'s
+            desktop_message(
+                11, start + 40, "on beta", reply_to_message_id=10, **{"from": "Di", "from_id": "user5"}
+            ),
+            desktop_message(12, start + 900, "gamma", **sent),  # no post within two minutes
+            desktop_message(13, start + 950, "on gamma", reply_to_message_id=12, from_id="user5"),
+        ],
+    }
+    for name, document in (("channel.json", channel), ("group.json", group)):
+        (tmp_path / name).write_text(json.dumps(document), encoding="utf-8")
+    media = LocalMediaStore(tmp_path / "media")
+    import_tdesktop(tmp_path / "channel.json", uow_factory, media)
+    import_tdesktop(tmp_path / "group.json", uow_factory, media, comments_of=777)
+    found = archived_comments(uow_factory, 777)
+    assert {11: (2, "on beta", None, 5)} == found
+    with uow_factory() as uow:
+        assert [11, 12, 13] == uow.posts.ids(778), "the unmatched copy and its reply are kept in the group"
+        assert "Di" == uow.discussions.authors([5])[5].name

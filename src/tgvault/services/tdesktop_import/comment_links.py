@@ -48,6 +48,8 @@ class CommentLinker:
     """Comments tied to a post so far."""
     _pseudonyms: Pseudonyms | None = None
     _authors: dict[int, CommentAuthor] = field(default_factory=dict)
+    _matched: set[int] = field(default_factory=set)
+    """The channel posts a copy was matched to (each post has one copy)."""
 
     def prepare(self, uow: UnitOfWork, batch: Sequence[ExportMessage]) -> list[ExportMessage]:
         """The batch to store: the channel's copies taken out (and remembered), authors noted, and
@@ -61,6 +63,7 @@ class CommentLinker:
                 post_id = self._post_of_copy(uow, message)
                 if post_id is not None:
                     self.copies[message.post.message_id] = post_id
+                    self._matched.add(post_id)
                     continue
             sender = message.sender
             author = (
@@ -142,8 +145,7 @@ class CommentLinker:
             return known[copy_id]
         when = message.post.date
         near = uow.discussions.posts_near(self.channel.id, when - COPY_WINDOW, when + COPY_WINDOW)
-        taken = set(self.copies.values())
-        candidates = [(post_id, date, text) for post_id, date, text in near if post_id not in taken]
+        candidates = [(post_id, date, text) for post_id, date, text in near if post_id not in self._matched]
         if not candidates:
             return None
 
