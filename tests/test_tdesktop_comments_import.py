@@ -156,6 +156,9 @@ def test_a_group_export_without_the_archive_knowing_is_matched_by_date_and_text_
     assert "answering her" in dump and [] == leaks
     assert all(author is not None and author.kind == "pseudonym" for author in authors)
     assert authors[0] != authors[1]
+    before = counts(uow_factory)
+    import_tdesktop(group_export, uow_factory, media, comments_of=channel.id, pseudonymous=True)
+    assert before == counts(uow_factory) and found == archived_comments(uow_factory, channel.id)
 
 
 def test_comments_of_refuses_a_channel_export_and_an_unarchived_channel(
