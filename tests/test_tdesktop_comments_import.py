@@ -172,7 +172,12 @@ def test_comments_of_refuses_a_channel_export_and_an_unarchived_channel(
     import_tdesktop(tmp_path / "channel" / "result.json", uow_factory, media)
     with pytest.raises(SourceError, match="is a channel, not a discussion group"):
         import_tdesktop(tmp_path / "channel" / "result.json", uow_factory, media, comments_of=channel.id)
-    assert (6, 0, 0) == counts(uow_factory), "nothing of the refused import was kept"
+    html = tmp_path / "html"
+    html.mkdir()
+    (html / "messages.html").write_text("<html><body></body></html>", encoding="utf-8")
+    with pytest.raises(SourceError, match="from a JSON export"):
+        import_tdesktop(html, uow_factory, media, comments_of=channel.id)
+    assert (6, 0, 0) == counts(uow_factory), "nothing of the refused imports was kept"
 
 
 def test_the_command_imports_a_group_export_with_comments_of_as_the_channels_config_says(
