@@ -35,6 +35,25 @@ _DROPPED = frozenset(
         "title",
     }
 )
+_DESKTOP_DROPPED = _DROPPED | frozenset(
+    {
+        "from",
+        "from_id",
+        "forwarded_from",
+        "forwarded_from_id",
+        "saved_from",
+        "author",
+        "actor",
+        "actor_id",
+        "members",
+        "inviter",
+        "phone_number",
+        "contact_information",
+        "contact_vcard",
+    }
+)
+"""What names a person in a Telegram Desktop export's message (``from``, ``from_id`` like ``user123``,
+a forward's origin, a service message's actor and members, a shared contact), dropped besides the above."""
 _USER_ID_KEYS = frozenset({"user_id"})
 
 
@@ -72,8 +91,9 @@ class Pseudonyms:
             comment=comment,
         )
 
-    def post(self, post: Post) -> Post:
-        """The message's record with user ids replaced by pseudonyms and names dropped."""
+    def post(self, post: Post, *, desktop: bool = False) -> Post:
+        """The message's record with user ids replaced by pseudonyms and names dropped (``desktop``: its raw
+        message is a Desktop export's, whose fields name people differently)."""
         entities = tuple(
             entity.model_copy(update={"user_id": self.id_of(entity.user_id)})
             if entity.kind is EntityKind.MENTION_NAME and entity.user_id is not None
@@ -91,10 +111,11 @@ class Pseudonyms:
                     "post_author": None,
                 }
             )
-        raw = self._scrub(post.raw) if post.raw is not None else None
+        dropped = _DESKTOP_DROPPED if desktop else _DROPPED
+        raw = self._scrub(post.raw, dropped) if post.raw is not None else None
         return post.model_copy(update={"entities": entities, "forward": forward, "author": None, "raw": raw})
 
-    def _scrub(self, raw: dict[str, Any]) -> dict[str, Any]:
+    def _scrub(self, raw: dict[str, Any], dropped: frozenset[str]) -> dict[str, Any]:
         """A copy of raw TL with user ids replaced and names dropped, walked with its own stack."""
         root: dict[str, Any] = {}
         stack: list[tuple[Any, Any]] = [(raw, root)]
@@ -102,7 +123,7 @@ class Pseudonyms:
             source, target = stack.pop()
             items = source.items() if isinstance(source, dict) else enumerate(source)
             for key, value in items:
-                if isinstance(key, str) and key in _DROPPED:
+                if isinstance(key, str) and key in dropped:
                     continue
                 if isinstance(value, dict | list):
                     copy: Any = {} if isinstance(value, dict) else [None] * len(value)

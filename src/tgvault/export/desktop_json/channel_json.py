@@ -12,7 +12,8 @@ so tools written for Desktop exports can read it. Differences from Desktop, on p
 - Each message carries an extra ``"tgvault"`` object: views, forwards, grouped_id, the deletion tombstone,
   earlier revisions (text in Desktop's forms) and the media file's sha256; a post with archived comments
   has them under ``"comments"`` (see :mod:`tgvault.export.desktop_json.comments`). A discussion group
-  exported on its own is a supergroup whose messages name their authors in ``from``/``from_id``.
+  exported on its own is a supergroup whose messages name their authors in ``from``/``from_id``, and the
+  channel post each comments on under ``"tgvault": {"comment_on": ...}``.
 
 Text is cut into parts exactly as Desktop does it (see :mod:`tgvault.export.desktop_json.text_parts`), so a
 channel imported from a Desktop export comes back the same.
@@ -102,7 +103,9 @@ def _write_messages(
             if post.message_id in threads:
                 message["tgvault"]["comments"] = threads[post.message_id]
             if post.message_id in senders:
-                message["from"], message["from_id"] = senders[post.message_id]
+                message["from"], message["from_id"], message["tgvault"]["comment_on"] = senders[
+                    post.message_id
+                ]
             encoded = _dump(message)
             stream.write(",\n" if count else "\n")
             stream.write("\n".join(f"  {line}" for line in encoded.splitlines()))

@@ -64,13 +64,20 @@ class CommentWriter:
         return message
 
 
-def group_senders(uow: UnitOfWork, group: Channel, message_ids: Sequence[int]) -> dict[int, tuple[Any, Any]]:
-    """``from``/``from_id`` of a discussion group's messages that are archived comments."""
+def group_senders(
+    uow: UnitOfWork, group: Channel, message_ids: Sequence[int]
+) -> dict[int, tuple[Any, Any, dict[str, int]]]:
+    """``from``/``from_id`` of a discussion group's messages that are archived comments, and the post each
+    comments on (``"tgvault": {"comment_on": {"channel_id": ..., "post_id": ...}}``, read back by an
+    import with ``--comments-of``: Desktop's own export says it through the group's copies of posts)."""
     links = uow.discussions.group_links(group.id, message_ids)
     authors = uow.discussions.authors(
         [link.author_id for link in links.values() if link.author_id is not None]
     )
     return {
-        message_id: author_fields(authors.get(link.author_id) if link.author_id is not None else None)
+        message_id: (
+            *author_fields(authors.get(link.author_id) if link.author_id is not None else None),
+            {"channel_id": link.channel_id, "post_id": link.post_id},
+        )
         for message_id, link in links.items()
     }

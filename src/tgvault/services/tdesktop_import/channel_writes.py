@@ -10,8 +10,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tgvault.domain import Channel, MediaStatus, Post
+from tgvault.domain import Channel, ChannelKind, MediaStatus, Post
+from tgvault.errors import SourceError
 from tgvault.formats.desktop import RAW_FILES_KEY
+from tgvault.services.tdesktop_import.comment_links import CommentLinker
 from tgvault.services.tdesktop_import.file_copies import ExportFileCopier
 from tgvault.services.tdesktop_import.merge_rule import align_size, decide, is_imported
 from tgvault.services.tdesktop_import.summaries import ChannelImportSummary, Tally
@@ -50,6 +52,8 @@ class ChannelWriter:
     """Writes an export's channels by the merge rule, copying their files into the store as it goes."""
 
     files: ExportFileCopier
+    comments: CommentLinker | None = None
+    """Set when the export is a channel's discussion group: its messages are that channel's comments."""
 
     def _files(self, message: ExportMessage, tally: Tally) -> tuple[StoredFile | None, dict[str, str]]:
         """Store every file the message names; the attachment's stored file and a map for ``raw``."""
@@ -117,12 +121,33 @@ class ChannelWriter:
 
     def _start(self, uow: UnitOfWork, channel: Channel, source: StreamSource, start: int) -> _ChannelRun:
         """Begin a channel whose messages follow byte ``start`` of the stream (where the last one ended)."""
-        if source.writing() and uow.channels.get(channel.id) is None:
+        archived = uow.channels.get(channel.id)
+        if self.comments is not None:
+            channel = self._group(channel, archived)
+            archived = archived if archived is not None and archived.kind is channel.kind else None
+        if source.writing() and archived is None:
             uow.channels.upsert(channel)
         self.files.progress.started(
             channel.title, None, "messages", total_bytes=max(source.total_bytes - start, 0)
         )
         return _ChannelRun(channel=channel, tally=Tally(), position=start)
+
+    def _group(self, chat: Channel, archived: Channel | None) -> Channel:
+        """The chat as the discussion group of the linker's channel (refused when it cannot be one)."""
+        assert self.comments is not None
+        target = self.comments.channel
+        if chat.kind is ChannelKind.CHANNEL or chat.id == target.id:
+            raise SourceError(
+                f"{chat.title!r} is a channel, not a discussion group; import a channel's export without "
+                "--comments-of, and the export of its discussion group with it"
+            )
+        if self.comments.group_id not in (0, chat.id):
+            raise SourceError(
+                "the export holds several groups; --comments-of imports one (name it with --channel)"
+            )
+        self.comments.group_id = chat.id
+        base = archived if archived is not None else chat
+        return base.model_copy(update={"kind": ChannelKind.DISCUSSION})
 
     def _end(self, run: _ChannelRun) -> ChannelImportSummary:
         self.files.progress.finished()
@@ -140,6 +165,8 @@ class ChannelWriter:
             bytes_stored=tally.bytes,
             media_pending=tally.pending,
             paths_refused=tally.refused,
+            comments=0 if self.comments is None else self.comments.linked,
+            copies=0 if self.comments is None else len(self.comments.copies),
         )
 
     def _batch(
@@ -148,7 +175,11 @@ class ChannelWriter:
         """Write one batch (unless writing stopped: a time zone is missing), and count it as read."""
         if batch and source.writing():
             unique = list({message.post.message_id: message for message in batch}.values())
+            if self.comments is not None:
+                unique = self.comments.prepare(uow, unique)
             self._write(uow, run.channel, unique, run.tally)
+            if self.comments is not None:
+                self.comments.link(uow, unique)
         run.messages += len(batch)
         self.files.staged.keep_alive()
         position = source.position()

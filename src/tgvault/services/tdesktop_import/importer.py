@@ -31,10 +31,11 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, tzinfo
 from pathlib import Path
 
-from tgvault.domain import Channel
-from tgvault.errors import ChannelChoiceError, TimezoneRequiredError
+from tgvault.domain import Channel, ChannelKind
+from tgvault.errors import ChannelChoiceError, SourceError, TimezoneRequiredError
 from tgvault.services.progress import Progress, SilentProgress
 from tgvault.services.tdesktop_import.channel_writes import ChannelWriter, StreamSource
+from tgvault.services.tdesktop_import.comment_links import CommentLinker
 from tgvault.services.tdesktop_import.file_copies import ExportFileCopier
 from tgvault.services.tdesktop_import.staged_files import StagedFiles
 from tgvault.services.tdesktop_import.summaries import ChannelImportSummary, ImportSummary
@@ -61,8 +62,15 @@ def import_tdesktop(
     channel_name: str | None = None,
     timezone: tzinfo | None = None,
     progress: Progress | None = None,
+    comments_of: int | None = None,
+    pseudonymous: bool = False,
 ) -> ImportSummary:
     """Import a Telegram Desktop JSON export (a chat's ``result.json``, its folder, or a full-account export).
+
+    ``comments_of`` is the id of an archived channel whose discussion group the export is: the group is
+    stored as that channel's discussion group and its messages as the comments of the channel's posts
+    (:mod:`~tgvault.services.tdesktop_import.comment_links`); ``pseudonymous`` keeps the commenters
+    under this archive's pseudonyms only (``comments_authors = "pseudonymous"``).
 
     ``channel_name`` picks one channel of a full-account export (by name or id). ``timezone`` is the zone
     of the computer that made an older export whose times have no UTC offset. Everything is validated
@@ -78,6 +86,14 @@ def import_tdesktop(
     progress = progress or SilentProgress()
     located = locate_export(path)
     progress.started(f"reading {located.name}", None, "messages")
+    comments = None
+    if comments_of is not None:
+        comments = _linker(uow_factory, comments_of, pseudonymous)
+        if located.is_dir():
+            raise SourceError(
+                f"{located}: a discussion group is imported from a JSON export (result.json); Telegram "
+                "Desktop's HTML export does not say which message answers which"
+            )
     if located.is_dir():
         return _import_html(
             located, uow_factory, media_store, channel_name=channel_name, timezone=timezone, progress=progress
@@ -91,13 +107,25 @@ def import_tdesktop(
             position=lambda: export.position,
             writing=lambda: not export.timezone_missing,
         )
-        summaries = _write(uow_factory, staged, ChannelWriter(copier), export.items(), source)
+        summaries = _write(uow_factory, staged, ChannelWriter(copier, comments), export.items(), source)
     return ImportSummary(
         source=export.path,
         channels=summaries,
         timezone_assumed=str(timezone) if export.local_times else None,
         warnings=dict(copier.warnings),
     )
+
+
+def _linker(uow_factory: Callable[[], UnitOfWork], channel_id: int, pseudonymous: bool) -> CommentLinker:
+    """What ties the group's messages to the posts of the archived channel ``channel_id``."""
+    with uow_factory() as uow:
+        channel = uow.channels.get(channel_id)
+    if channel is None or channel.kind is not ChannelKind.CHANNEL:
+        raise SourceError(
+            f"channel {channel_id} is not an archived channel; archive or import the channel first, then "
+            "import its discussion group with --comments-of"
+        )
+    return CommentLinker(channel=channel, pseudonymous=pseudonymous)
 
 
 def _write(

@@ -32,6 +32,10 @@ class ChannelImportSummary:
     """Attachments recorded as not downloaded (placeholders, missing or refused files)."""
     paths_refused: int
     """File paths refused because they lead outside the export's folder."""
+    comments: int = 0
+    """For a discussion group's export (``comments_of``): its messages tied to the channel's posts."""
+    copies: int = 0
+    """For a discussion group's export: the group's copies of the channel's posts (matched, not stored)."""
 
 
 @dataclass(frozen=True)

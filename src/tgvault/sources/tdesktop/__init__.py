@@ -12,11 +12,12 @@ from tgvault.sources.tdesktop.files import find_file
 from tgvault.sources.tdesktop.html_export import html_pages, needs_timezone, read_html_export, read_title
 from tgvault.sources.tdesktop.json_export import JsonExportStream, read_json_export
 from tgvault.sources.tdesktop.locating import locate_export
-from tgvault.sources.tdesktop.records import ExportFile, ExportMessage
+from tgvault.sources.tdesktop.records import ExportFile, ExportMessage, ExportSender
 
 __all__ = [
     "ExportFile",
     "ExportMessage",
+    "ExportSender",
     "JsonExportStream",
     "find_file",
     "html_pages",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import tzinfo
 from typing import Any
 
@@ -13,7 +14,7 @@ from tgvault.formats.desktop import DESKTOP_ACTIONS, RAW_MESSAGE_KEY, is_file_pl
 from tgvault.sources.tdesktop.json_attachments import contact_of, location_of, media_of, poll_of, reactions_of
 from tgvault.sources.tdesktop.json_fields import Fields, unstorable
 from tgvault.sources.tdesktop.json_text import text_of
-from tgvault.sources.tdesktop.records import ExportMessage
+from tgvault.sources.tdesktop.records import ExportMessage, ExportSender
 from tgvault.sources.tdesktop.refusals import refused
 
 __all__ = ["message_of"]
@@ -96,6 +97,44 @@ def _message(
         thumbnail = fields.string("thumbnail")
         if thumbnail and not is_file_placeholder(thumbnail):
             files.append(thumbnail)
-    values["raw"] = {RAW_MESSAGE_KEY: dict(fields.data)}
+    values["raw"] = {RAW_MESSAGE_KEY: _kept(fields.data)}
     post = Post(**values)
-    return ExportMessage(post=post, where=where, media_path=media_path, files=tuple(dict.fromkeys(files)))
+    return ExportMessage(
+        post=post,
+        where=where,
+        media_path=media_path,
+        files=tuple(dict.fromkeys(files)),
+        sender=_sender(fields),
+        comment_on=_comment_on(fields),
+    )
+
+
+def _kept(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The message as kept in ``raw``: all of it but the comments a tgvault export carries under
+    ``"tgvault"`` (they are a discussion group's messages, imported from the group's own export)."""
+    kept = dict(data)
+    extras = kept.get("tgvault")
+    if isinstance(extras, dict) and "comments" in extras:
+        kept["tgvault"] = {key: value for key, value in extras.items() if key != "comments"}
+    return kept
+
+
+def _comment_on(fields: Fields) -> tuple[int, int] | None:
+    """``"tgvault": {"comment_on": {"channel_id": ..., "post_id": ...}}`` of a tgvault group export."""
+    extras = fields.data.get("tgvault")
+    found = extras.get("comment_on") if isinstance(extras, Mapping) else None
+    if not isinstance(found, Mapping):
+        return None
+    on = Fields(found, f"{fields.where}, field 'tgvault.comment_on'")
+    channel_id, post_id = on.integer("channel_id"), on.integer("post_id")
+    if channel_id is None or post_id is None or channel_id <= 0 or post_id <= 0:
+        return None
+    return (channel_id, post_id)
+
+
+def _sender(fields: Fields) -> ExportSender | None:
+    """The message's sender (``from_id`` like ``user123`` or ``channel123``, and ``from``), if named."""
+    peer = fields.peer("from_id")
+    if peer is None or peer[0] not in ("user", "channel") or peer[1] <= 0:
+        return None
+    return ExportSender(kind=peer[0], id=peer[1], name=fields.string("from") or "")

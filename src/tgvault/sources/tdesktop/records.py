@@ -7,7 +7,17 @@ from pathlib import Path
 
 from tgvault.domain import Post
 
-__all__ = ["ExportFile", "ExportMessage"]
+__all__ = ["ExportFile", "ExportMessage", "ExportSender"]
+
+
+@dataclass(frozen=True)
+class ExportSender:
+    """Who sent a message, as a JSON export names them (``from_id`` like ``user123``, ``from``)."""
+
+    kind: str
+    """``user`` or ``channel`` (a chat or channel posting as itself), as in ``from_id``."""
+    id: int
+    name: str
 
 
 @dataclass(frozen=True)
@@ -21,6 +31,10 @@ class ExportMessage:
     """The attachment's path in the export (None for no attachment or a placeholder)."""
     files: tuple[str, ...]
     """Every path-valued field's path (attachment, thumbnail, vCard, custom emoji)."""
+    sender: ExportSender | None = None
+    """The sender a JSON export names (``from_id``/``from``); None when it names none (HTML exports)."""
+    comment_on: tuple[int, int] | None = None
+    """(channel id, post id) a tgvault export of a discussion group says the message comments on."""
 
 
 @dataclass(frozen=True)

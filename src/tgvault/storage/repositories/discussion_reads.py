@@ -135,6 +135,16 @@ class DiscussionReader:
                     found[copy_id] = post_id
         return found
 
+    def posts_near(self, channel_id: int, start: datetime, end: datetime) -> list[tuple[int, datetime, str]]:
+        """The channel's posts dated from ``start`` to ``end``: (id, date, text), by id (to find the post a
+        discussion group's copy was forwarded from, when nothing else says)."""
+        rows = self._session.execute(
+            select(PostRow.message_id, PostRow.date, PostRow.text)
+            .where(PostRow.channel_id == channel_id, PostRow.date >= start, PostRow.date <= end)
+            .order_by(PostRow.message_id)
+        )
+        return [(message_id, date, text) for message_id, date, text in rows]
+
     def group_links(self, group_id: int, message_ids: Sequence[int]) -> dict[int, CommentLink]:
         """The archived comments among these messages of a discussion group, by message id."""
         found: dict[int, CommentLink] = {}
