@@ -15,7 +15,7 @@ from tgvault.storage.repositories.rows import chunks
 from tgvault.storage.tables import CommentRow, PostRow, UserRow
 
 # a comment's own row of ``posts`` (a message of the discussion group)
-_COMMENT_POST = (PostRow.channel_id == CommentRow.group_id) & (PostRow.message_id == CommentRow.message_id)
+COMMENT_POST = (PostRow.channel_id == CommentRow.group_id) & (PostRow.message_id == CommentRow.message_id)
 
 
 class DiscussionReader:
@@ -33,7 +33,7 @@ class DiscussionReader:
         for chunk in chunks(post_ids):
             query = (
                 select(CommentRow.group_id, CommentRow.message_id)
-                .join(PostRow, _COMMENT_POST)
+                .join(PostRow, COMMENT_POST)
                 .where(
                     CommentRow.channel_id == channel_id,
                     CommentRow.post_id.in_(chunk),
@@ -52,7 +52,7 @@ class DiscussionReader:
         """How many comments (not deleted) each post has in the archive, for posts that have any."""
         query = (
             select(CommentRow.post_id, func.count())
-            .join(PostRow, _COMMENT_POST)
+            .join(PostRow, COMMENT_POST)
             .where(CommentRow.channel_id == channel_id, PostRow.deleted_at.is_(None))
             .group_by(CommentRow.post_id)
         )
@@ -70,7 +70,7 @@ class DiscussionReader:
         for chunk in chunks(post_ids):
             rows = self._session.execute(
                 select(CommentRow.post_id, PostRow.text)
-                .join(PostRow, _COMMENT_POST)
+                .join(PostRow, COMMENT_POST)
                 .where(
                     CommentRow.channel_id == channel_id,
                     CommentRow.post_id.in_(chunk),
@@ -121,7 +121,7 @@ class DiscussionReader:
         for chunk in chunks(copy_ids):
             rows = self._session.execute(
                 select(PostRow.reply_to_message_id, CommentRow.post_id)
-                .join(PostRow, _COMMENT_POST)
+                .join(PostRow, COMMENT_POST)
                 .where(
                     CommentRow.channel_id == channel_id,
                     CommentRow.group_id == group_id,

@@ -16,7 +16,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 
 from tgvault.domain import CommentAuthor, CommentLink, ThreadHeader
-from tgvault.storage.repositories.discussion_reads import DiscussionReader
+from tgvault.storage.repositories.discussion_reads import COMMENT_POST, DiscussionReader
 from tgvault.storage.repositories.rows import chunks
 from tgvault.storage.tables import ArchiveKeyRow, CommentRow, DiscussionThreadRow, PostRow, UserRow, utcnow
 
@@ -124,10 +124,7 @@ class DiscussionRepository(DiscussionReader):
         """The channel posts with a comment in ``group_id`` written (edited, deleted, ...) since ``since``."""
         query = (
             select(CommentRow.post_id)
-            .join(
-                PostRow,
-                (PostRow.channel_id == CommentRow.group_id) & (PostRow.message_id == CommentRow.message_id),
-            )
+            .join(PostRow, COMMENT_POST)
             .where(
                 CommentRow.channel_id == channel_id,
                 CommentRow.group_id == group_id,
