@@ -164,6 +164,13 @@ def test_the_first_run_archives_the_sample_and_ends_with_the_page_to_open(demo: 
     assert "then the channel changed: 1 post edited, 1 deleted" in demo.first.stdout
     assert (demo.site / "index.html").is_file()
     assert "Traceback" not in demo.first.stderr
+    assert "channel run started" not in demo.first.stderr  # the newcomer's screen is the summary
+
+
+def test_the_demo_logs_each_channel_run_when_asked(tmp_path: Path) -> None:
+    shown = tgvault(tmp_path, "--log-level", "info", "demo")
+    assert 0 == shown.returncode, shown.stderr
+    assert "channel run started" in shown.stderr
 
 
 def test_the_site_shows_the_sample_posts_and_photos(demo: DemoRuns) -> None:

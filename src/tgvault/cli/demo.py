@@ -5,8 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from tgvault.cli.exits import handles_errors, run_async
+from tgvault.cli.state import cli_state
+from tgvault.logs import configure_logging
+
+
+def _quiet_unless_asked() -> None:
+    """Keep the demo's screen to its own summary: progress logs only when ``--log-level`` was given."""
+    context = click.get_current_context()
+    if context.find_root().get_parameter_source("log_level") is ParameterSource.DEFAULT:
+        configure_logging(cli_state(context).log_format, "warning")  # type: ignore[arg-type]
 
 
 def _shown(path: Path) -> str:
@@ -44,7 +54,8 @@ def demo(out: Path, serve: bool, port: int) -> None:
     them with their media, then a channel changes (an edit, a deletion) and a sync records both; then
     the static site is built and the page to open is printed. Everything goes into the demo's own
     folder, never into your archive. Running it again refreshes the same archive (no duplicates).
-    Takes a few seconds.
+    Takes a few seconds. Only warnings are logged unless --log-level is given
+    (`tgvault --log-level info demo` shows each channel run).
 
     \b
     Examples:
@@ -58,6 +69,7 @@ def demo(out: Path, serve: bool, port: int) -> None:
         from tgvault.services.site_preview import SitePreview
 
         SitePreview(out, port).close()  # a port in use is reported now, not after the archiving
+    _quiet_unless_asked()
     prepare_demo_folder(out)
     click.echo("Archiving the sample channels from a stand-in for Telegram on 127.0.0.1 ...")
     result = run_async(run_demo(out))
