@@ -17,11 +17,13 @@ from urllib.parse import parse_qs
 import pytest
 from sqlalchemy import select
 from structlog.testing import capture_logs
+from warcio.archiveiterator import ArchiveIterator
 
 from tgvault.domain import Channel, ChannelKind, EntityKind, MediaStatus, SourceKind
 from tgvault.errors import PageLayoutError
 from tgvault.services.archiver import Archiver
 from tgvault.services.plans import ChannelPlan, CommentsPlan
+from tgvault.services.verify import verify_archive
 from tgvault.sources.base import CommentThread, ThreadSource
 from tgvault.sources.webpreview import WebClient, WebOptions, WebPreviewSource
 from tgvault.sources.webpreview.comment_blocks import Thread
@@ -267,6 +269,24 @@ def test_a_sync_archives_the_widgets_comments_like_telegrams(
     assert "refusing" in (refused.error or "")
     responses = list(WarcArchive(tmp_path / "media" / "warc").responses(GROUP_ID))
     assert 3 == len(responses), "the widget and the two answers of its API, as WARC records"
+    requests = []
+    for path in WarcArchive(tmp_path / "media" / "warc").channel_files(GROUP_ID):
+        with path.open("rb") as stream:
+            for record in ArchiveIterator(stream):
+                if record.rec_type == "request":
+                    requests.append((record.http_headers.protocol, record.content_stream().read()))
+    assert ["GET", "POST", "POST"] == sorted(method for method, _ in requests)
+    forms = sorted(body for method, body in requests if method == "POST")
+    assert [b"before_id=2012", b"before_id=2020"] == [body.split(b"&")[3] for body in forms]
+    assert all(b"discussion_hash=83c60ba1c7893cb3dd" in body for body in forms)
+    report = verify_archive(
+        unit_of_work,
+        media_store=LocalMediaStore(tmp_path / "media"),
+        warcs=WarcArchive(tmp_path / "media/warc"),
+    )
+    assert report.ok, report.findings
+    with unit_of_work() as uow:
+        assert GROUP_ID in uow.ledger.all_channels(), "the group's pages are in its ledger"
 
 
 def test_an_edited_comment_becomes_a_revision_on_the_next_sync(
