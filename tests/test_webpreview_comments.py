@@ -21,6 +21,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from tgvault.domain import Channel, ChannelKind, EntityKind, MediaStatus, SourceKind
 from tgvault.errors import PageLayoutError
+from tgvault.export.site import SiteOptions, build_site
 from tgvault.services.archiver import Archiver
 from tgvault.services.plans import ChannelPlan, CommentsPlan
 from tgvault.services.verify import verify_archive
@@ -354,3 +355,50 @@ def test_comment_json_fixtures_are_what_the_api_sends() -> None:
     for name in ("more-2020.json", "more-2012.json"):
         answer = json.loads((WIDGETS / name).read_text(encoding="utf-8"))
         assert {"ok", "comments_html", "comments_cnt"} <= set(answer)
+
+
+def test_web_comments_show_on_the_site_like_telegrams_with_hostile_names_as_text(
+    preview: FakeWebPreview, unit_of_work: UoW, tmp_path: Path
+) -> None:
+    asyncio.run(archiver(preview, unit_of_work, tmp_path / "media", Clock()).sync(plan()))
+
+    build_site(unit_of_work, LocalMediaStore(tmp_path / "media"), SiteOptions(out_dir=tmp_path / "site"))
+
+    page = next((tmp_path / "site").rglob("posts/35.html")).read_text(encoding="utf-8")
+    assert "Anna W." in page and "Are you sure? The EXIF says 2021." in page
+    assert "Here is the original print, dated on the back." in page and "Is this real?" in page
+    assert "&lt;script&gt;alert(" in page and '<script>alert("x")' not in page
+    assert "javascript:" not in page and "evil.example" not in page
+
+
+def test_the_widget_and_its_api_are_paced_and_retried_like_every_page(preview: FakeWebPreview) -> None:
+    sleeps: list[float] = []
+    now = [1000.0]
+
+    async def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        now[0] += seconds
+
+    preview.fail("/api/method", 429, headers={"Retry-After": "7"})
+    client = WebClient(
+        WebOptions(base_url=preview.base_url, request_delay=2.0), sleep=sleep, clock=lambda: now[0]
+    )
+
+    thread = asyncio.run(WebPreviewSource(client).read_thread(channel(), 35))
+
+    assert thread.complete and ALL_COMMENTS == [item.post.message_id for item in thread.comments]
+    assert [200, 429, 200, 200] == [seen.status for seen in preview.requests]
+    assert 7.0 in sleeps, "Retry-After honoured"
+    assert sleeps.count(2.0) >= 2, "request_delay between the widget's requests"
+
+
+@pytest.mark.parametrize(
+    "peer",
+    ["c0_1", "c99999999999999_1", "u1555000111_1", "c1555000111", "c-5_1", "c1555000111_1&quot;x"],
+)
+def test_a_form_naming_no_usable_group_is_no_discussion(peer: str) -> None:
+    html = widget().replace('value="c1555000111_-4417828080545053944"', f'value="{peer}"')
+
+    page = parse_widget_page(html, url=WIDGET_URL, channel_id=CHANNEL_ID, post_id=35)
+
+    assert (None, []) == (page.group_id, page.comments)

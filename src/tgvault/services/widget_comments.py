@@ -8,7 +8,8 @@ and the sync that follows it share their reads).
 
 What a thread shows lands exactly where the Telegram source's comments land: the group as a channel of
 kind ``discussion``, each comment a row of ``posts`` (edits become revisions), tied to its post in
-``comments``, its author in ``users`` (pseudonymous under ``comments_authors = "pseudonymous"``), its file
+``comments`` (the post's ``replies`` count set from the widget's, as the channel's page shows none),
+its author in ``users`` (pseudonymous under ``comments_authors = "pseudonymous"``), its file
 through the group's download queue, and the pages it was read from as WARC records of the group (not in a
 pseudonymous archive: the pages name the commenters). Deletions are not recorded: the widget shows no
 tombstones, and a comment it stops showing may only have been pushed out of its pages.
@@ -153,6 +154,10 @@ class WidgetComments:
                 uow.discussions.link([item.comment for item in items if item.comment is not None])
                 queued = queue.enqueue(uow, items)
                 uow.discussions.note_headers([header], now)
+                post = uow.posts.get(channel.id, thread.post_id)
+                if post is not None and post.replies != header.count:
+                    # the channel's page shows no comment count: the widget's is the post's ``replies``
+                    uow.posts.upsert_many([post.model_copy(update={"replies": header.count})], now)
                 uow.discussions.mark_fetched(channel.id, thread.post_id, newest, now)
                 if written.added or written.edited:
                     uow.discussions.touch_posts(channel.id, [thread.post_id], now)

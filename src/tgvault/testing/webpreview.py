@@ -354,6 +354,7 @@ class FakeWebPreview:
                 length = int(self.headers.get("Content-Length") or 0)
                 form = self.rfile.read(min(length, 1 << 16)).decode("utf-8", "replace")
                 before = parse_qs(form).get("before_id", [""])[0]
+                extra: dict[str, str] = {}
                 with fake._lock:
                     body = fake._comment_answers.get(before)
                     status = 200 if body is not None and urlsplit(self.path).path == "/api/method" else 404
@@ -361,7 +362,7 @@ class FakeWebPreview:
                         for fault in fake._faults:
                             if fault.times > 0 and self.path.startswith(fault.prefix):
                                 fault.times -= 1
-                                status, body = fault.status, b"busy"
+                                status, body, extra = fault.status, b"busy", fault.headers
                                 break
                     fake.requests.append(
                         SeenRequest(
@@ -372,6 +373,8 @@ class FakeWebPreview:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(payload)))
+                for key, value in extra.items():
+                    self.send_header(key, value)
                 self.end_headers()
                 self.wfile.write(payload)
 
