@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,7 +18,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
 from structlog.testing import capture_logs
 from warcio.archiveiterator import ArchiveIterator
 
@@ -402,3 +405,43 @@ def test_a_form_naming_no_usable_group_is_no_discussion(peer: str) -> None:
     page = parse_widget_page(html, url=WIDGET_URL, channel_id=CHANNEL_ID, post_id=35)
 
     assert (None, []) == (page.group_id, page.comments)
+
+
+@pytest.mark.slow
+def test_the_cli_archives_web_comments_and_says_when_a_channel_has_none(
+    preview: FakeWebPreview, tmp_path: Path
+) -> None:
+    """The real command, no config: comments are on by default, and a channel without says so in one line."""
+    other = preview.add_saved_page((FIXTURES / "infoscape_test-2022.html").read_text())
+    env = {key: value for key, value in os.environ.items() if not key.startswith("TGVAULT_")}
+    env.update(
+        TGVAULT_WEB__BASE_URL=preview.base_url,
+        TGVAULT_WEB__REQUEST_DELAY="0",
+        TGVAULT_DATABASE__URL=f"sqlite:///{tmp_path / 'archive.db'}",
+        TGVAULT_MEDIA__DIR=str(tmp_path / "media"),
+    )
+
+    result = subprocess.run(
+        [sys.executable, "-m", "tgvault", "sync", f"@{other}", f"@{NAME}", "--source", "web"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    assert 0 == result.returncode, result.stderr
+    assert "Traceback" not in result.stderr
+    notice = [line for line in result.stderr.splitlines() if "comments are not available on the web" in line]
+    assert 1 == len(notice) and f"@{other}" in notice[0], result.stderr
+    assert "Discussion is not available at the moment." in notice[0]
+    engine = create_engine(f"sqlite:///{tmp_path / 'archive.db'}")
+    try:
+        with engine.connect() as connection:
+            found = connection.execute(
+                text("SELECT message_id FROM comments WHERE channel_id = :c ORDER BY message_id"),
+                {"c": CHANNEL_ID},
+            )
+            assert ALL_COMMENTS == [row[0] for row in found]
+    finally:
+        engine.dispose()
