@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, select, text
 from structlog.testing import capture_logs
 from warcio.archiveiterator import ArchiveIterator
 
-from tgvault.domain import Channel, ChannelKind, EntityKind, MediaStatus, SourceKind
+from tgvault.domain import Channel, ChannelKind, CommentAuthor, EntityKind, MediaStatus, SourceKind
 from tgvault.errors import PageLayoutError
 from tgvault.export.site import SiteOptions, build_site
 from tgvault.services.archiver import Archiver
@@ -445,3 +445,23 @@ def test_the_cli_archives_web_comments_and_says_when_a_channel_has_none(
             assert ALL_COMMENTS == [row[0] for row in found]
     finally:
         engine.dispose()
+
+
+def test_a_comment_known_from_telegram_keeps_its_author_when_the_widget_reads_it(
+    preview: FakeWebPreview, unit_of_work: UoW, tmp_path: Path
+) -> None:
+    clock = Clock()
+    asyncio.run(archiver(preview, unit_of_work, tmp_path / "media", clock).sync(plan()))
+    with unit_of_work() as uow:
+        uow.discussions.save_authors([CommentAuthor(id=777, name="Anna Weber", username="anna_w")])
+        link = uow.discussions.group_links(GROUP_ID, [2020])[2020]
+        uow.discussions.link([link.model_copy(update={"author_id": 777})])
+        uow.commit()
+    clock.now += timedelta(hours=1)
+
+    asyncio.run(archiver(preview, unit_of_work, tmp_path / "media", clock).sync(plan()))
+
+    with unit_of_work() as uow:
+        by_id = {c.post.message_id: c for c in uow.discussions.thread(CHANNEL_ID, 35)}
+    assert by_id[2020].author == CommentAuthor(id=777, name="Anna Weber", username="anna_w")
+    assert by_id[2021].author is not None and "web" == by_id[2021].author.kind

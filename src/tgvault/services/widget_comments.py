@@ -27,7 +27,7 @@ from typing import Final
 
 import structlog
 
-from tgvault.domain import Channel, ThreadHeader
+from tgvault.domain import Channel, CommentLink, ThreadHeader
 from tgvault.services.media_queue import MediaQueue
 from tgvault.services.plans import ChannelPlan, MediaPolicy
 from tgvault.services.tallies import Tally
@@ -41,6 +41,14 @@ NOT_ON_THE_WEB: Final = "comments are not available on the web"
 
 Keep = Callable[[UnitOfWork, Channel, Sequence[FetchedPost]], None]
 Private = Callable[[ChannelPlan], Callable[[FetchedPost], FetchedPost] | None]
+
+
+def _keeping(link: CommentLink, known: CommentLink | None) -> CommentLink:
+    """A comment's link as the widget read it, keeping the author another source named (a Telegram id is
+    worth more than the widget's name-based id)."""
+    if known is None or known.author_id is None:
+        return link
+    return link.model_copy(update={"author_id": known.author_id})
 
 
 class WidgetComments:
@@ -151,7 +159,9 @@ class WidgetComments:
                     uow.channels.upsert(group, now)  # a name the Telegram source gave is kept
                 uow.discussions.save_authors([item.author for item in items if item.author], now)
                 written = uow.posts.upsert_many([item.post for item in items], now)
-                uow.discussions.link([item.comment for item in items if item.comment is not None])
+                links = [item.comment for item in items if item.comment is not None]
+                known = uow.discussions.group_links(group.id, [link.message_id for link in links])
+                uow.discussions.link([_keeping(link, known.get(link.message_id)) for link in links])
                 queued = queue.enqueue(uow, items)
                 uow.discussions.note_headers([header], now)
                 post = uow.posts.get(channel.id, thread.post_id)
