@@ -465,3 +465,22 @@ def test_a_comment_known_from_telegram_keeps_its_author_when_the_widget_reads_it
         by_id = {c.post.message_id: c for c in uow.discussions.thread(CHANNEL_ID, 35)}
     assert by_id[2020].author == CommentAuthor(id=777, name="Anna Weber", username="anna_w")
     assert by_id[2021].author is not None and "web" == by_id[2021].author.kind
+
+
+def test_a_sync_where_nothing_changed_asks_one_widget_per_refresh_post_and_no_older_page(
+    preview: FakeWebPreview, unit_of_work: UoW, tmp_path: Path
+) -> None:
+    clock = Clock()
+    asyncio.run(archiver(preview, unit_of_work, tmp_path / "media", clock).sync(plan()))
+    first = len(preview.requests)
+    clock.now += timedelta(hours=1)
+
+    counts = asyncio.run(archiver(preview, unit_of_work, tmp_path / "media", clock).sync(plan()))
+
+    later = preview.requests[first:]
+    widgets = [seen for seen in later if "discussion=1" in seen.path]
+    assert 33 == len(widgets), "the refresh window: the channel's 33 posts"
+    assert [] == [seen for seen in later if seen.form is not None]
+    assert (0, 0) == (counts.posts_added, counts.posts_edited)
+    with unit_of_work() as uow:
+        assert ALL_COMMENTS == [c.post.message_id for c in uow.discussions.thread(CHANNEL_ID, 35)]
