@@ -18,12 +18,14 @@ from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import create_engine, select, text
 from structlog.testing import capture_logs
 from warcio.archiveiterator import ArchiveIterator
 
 from tgvault.domain import Channel, ChannelKind, CommentAuthor, EntityKind, MediaStatus, SourceKind
-from tgvault.errors import PageLayoutError
+from tgvault.errors import PageLayoutError, TgvaultError
 from tgvault.export.site import SiteOptions, build_site
 from tgvault.services.archiver import Archiver
 from tgvault.services.plans import ChannelPlan, CommentsPlan
@@ -484,3 +486,36 @@ def test_a_sync_where_nothing_changed_asks_one_widget_per_refresh_post_and_no_ol
     assert (0, 0) == (counts.posts_added, counts.posts_edited)
     with unit_of_work() as uow:
         assert ALL_COMMENTS == [c.post.message_id for c in uow.discussions.thread(CHANNEL_ID, 35)]
+
+
+_TEXT = st.text(st.characters(codec=None, exclude_categories=()), max_size=20)
+_VALUE = st.one_of(
+    _TEXT, st.sampled_from(["", "0", "2020", "9" * 40, "²", "١٢", "-1", "c1_1", "c1555000111_-1"])
+).map(lambda value: value.replace('"', "&quot;"))
+
+
+@st.composite
+def widget_pages(draw: st.DrawFn) -> str:
+    page = widget()
+    for old in ('data-post-id="2021"', 'data-reply-to="2020"', 'data-before="2020"', 'value="2001"'):
+        name = old.split("=")[0]
+        page = page.replace(old, f'{name}="{draw(_VALUE)}"', 1)
+    page = page.replace('value="c1555000111_-4417828080545053944"', f'value="{draw(_VALUE)}"')
+    page = page.replace('datetime="2023-03-05T10:07:30+00:00"', f'datetime="{draw(_VALUE)}"')
+    page = page.replace("Are you sure? The EXIF says 2021.", draw(_TEXT).replace("<", "&lt;"))
+    page = page.replace(
+        '"comments_cnt":12', f'"comments_cnt":{draw(st.sampled_from(["12", "-1", "1e99", "{"]))}'
+    )
+    return page
+
+
+@settings(derandomize=True, database=None, deadline=None, max_examples=150)
+@given(page=widget_pages())
+def test_any_widget_page_is_read_or_refused_with_a_tgvault_error(page: str) -> None:
+    try:
+        parsed = parse_widget_page(page, url=WIDGET_URL, channel_id=CHANNEL_ID, post_id=35)
+    except TgvaultError as exc:
+        assert "\n" not in str(exc)
+        return
+    for item in parsed.comments:
+        item.post.text.encode("utf-8")

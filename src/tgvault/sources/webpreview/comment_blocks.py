@@ -95,7 +95,7 @@ def _answered(bubble: LexborNode) -> int | None:
         if inside(node, bubble, frozenset({"tgme_widget_message_link_preview"})):
             continue
         value = (node.attributes.get("data-reply-to") or "").strip()
-        if value.isdigit() and len(value) < 12:
+        if value.isascii() and value.isdigit() and len(value) < 12:
             return int(value)
     return None
 
@@ -111,7 +111,7 @@ def _private_html(bubble: LexborNode) -> str:
 def comment_of(message: LexborNode, thread: Thread, url: str) -> FetchedPost:
     """A comment block as a group message tied to its post; PageLayoutError when it has no id or date."""
     value = (message.attributes.get("data-post-id") or "").strip()
-    if not value.isdigit() or len(value) > 11:
+    if not (value.isascii() and value.isdigit()) or len(value) > 11:
         raise PageLayoutError(url, f"a comment without a readable data-post-id ({value[:20]!r})")
     message_id = int(value)
     date = message_date(message, url, f"comment {message_id}")

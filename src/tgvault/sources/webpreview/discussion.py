@@ -40,8 +40,8 @@ from tgvault.sources.webpreview.nodes import plain
 from tgvault.sources.webpreview.values import parse_count
 
 MAX_BARE_ID: Final = 1_000_000_000_000
-_PEER: Final = re.compile(r"^c(\d{1,13})_-?\d{1,20}$")
-_COUNT_INIT: Final = re.compile(r'"comments_cnt"\s*:\s*(\d{1,12})')
+_PEER: Final = re.compile(r"^c(\d{1,13})_-?\d{1,20}$", re.ASCII)
+_COUNT_INIT: Final = re.compile(r'"comments_cnt"\s*:\s*(\d{1,12})', re.ASCII)
 _AUTH_INIT: Final = re.compile(r"TWidgetAuth\.init\((\{.*?\})\)", re.DOTALL)
 _HEADER_COUNT: Final = re.compile(r"^([\d.,]+\s*[KMB]?)\s", re.IGNORECASE)
 NO_DISCUSSION: Final = "the widget shows no discussion for this post"
@@ -85,7 +85,7 @@ class WidgetPage:
 
 def _digits(value: str | None, limit: int = 11) -> int | None:
     text = (value or "").strip()
-    return int(text) if text.isdigit() and len(text) <= limit else None
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= limit else None
 
 
 def _input(form: LexborNode | None, name: str) -> str | None:
