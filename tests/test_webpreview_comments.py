@@ -162,6 +162,14 @@ def test_a_channel_without_a_public_discussion_says_why() -> None:
         assert (None, reason, []) == (page.group_id, page.unavailable, page.comments)
 
 
+def test_telegrams_words_for_no_discussion_cannot_steer_a_terminal() -> None:
+    hostile = (WIDGETS / "unavailable.html").read_text().replace("at the moment.", "\x1b[2J\u202egnp.exe")
+
+    page = parse_widget_page(hostile, url="u", channel_id=1, post_id=1)
+
+    assert "Discussion is not available ?[2J?gnp.exe" == page.unavailable
+
+
 @pytest.mark.parametrize(
     "html",
     ["<html><body><p>Nothing like a widget</p></body></html>", "<div class='js-message_history'></div>"],

@@ -165,7 +165,8 @@ def parse_widget_page(html: str, *, url: str, channel_id: int, post_id: int) -> 
             )
             if reason is None and history is None:
                 raise PageLayoutError(url, "neither a discussion (.js-message_history) nor a reason for none")
-            return WidgetPage(None, None, unavailable=reason[:300] if reason else NO_DISCUSSION)
+            shown = "".join(char if char.isprintable() else "?" for char in reason[:300]) if reason else None
+            return WidgetPage(None, None, unavailable=shown or NO_DISCUSSION)
         if history is None:
             raise PageLayoutError(url, "a discussion form but no thread (.js-message_history)")
         top_id = _digits(_input(form, "top_msg_id"))
