@@ -98,9 +98,8 @@ class ThreadReader:
         skipped: list[str],
     ) -> bool:
         """Follow "show more" down the thread; True when its first comment was reached."""
+        assert page.group_id is not None  # read() returned already for a page without a discussion
         before, more = page.before, page.load_more
-        if page.group_id is None:
-            return True
         thread = Thread(channel.id, post_id, page.group_id, page.top_id)
         for _ in range(MAX_PAGES - 1):
             shown = [item.post.message_id for item in comments]
