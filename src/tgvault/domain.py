@@ -547,3 +547,6 @@ class PageCapture(Record):
     http_version: str = "HTTP/1.1"
     response_headers: tuple[tuple[str, str], ...] = ()
     body: bytes = b""
+    method: str = "GET"
+    request_body: bytes = b""
+    """What a POST sent (the discussion widget's form asking for older comments); empty for a GET."""

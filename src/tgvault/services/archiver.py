@@ -102,6 +102,7 @@ class Archiver:
             heartbeat=self._heartbeat,
             queue_for=self._queue,
             reread=self.reread,
+            keep_pages=self._keep_pages,
         )
 
     # -- public services ---------------------------------------------------------------------
@@ -337,6 +338,11 @@ class Archiver:
         the pages they were read from (see :mod:`tgvault.services.captures`)."""
         self.comments.note(uow, channel, plan, items)
         keep_captures(uow, self._warcs, channel.id, items, self._clock())
+
+    def _keep_pages(self, uow: UnitOfWork, owner: Channel, items: Sequence[FetchedPost]) -> None:
+        """In a transaction: keep the pages these items (of ``owner``, e.g. a discussion group) were read
+        from as WARC records."""
+        keep_captures(uow, self._warcs, owner.id, items, self._clock())
 
 
 def _lock_key(channel: Channel) -> str:

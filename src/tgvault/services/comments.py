@@ -12,6 +12,9 @@ where nothing changed asks for none. The headers come from whatever reads posts 
 refresh window, the audit — so new comments on a year-old post are found when the audit re-reads it.
 Edits and deletions of comments are found by re-reading archived comments by id (``channels.getMessages``
 on the group, 100 a request): the refresh window's recent comments on each sync, all of them in the audit.
+
+A source without headers that reads threads whole (the web preview's discussion widget) is handed to
+:mod:`tgvault.services.widget_comments`.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from tgvault.services.media_queue import MediaQueue
 from tgvault.services.plans import ChannelPlan, MediaPolicy
 from tgvault.services.pseudonyms import Pseudonyms
 from tgvault.services.tallies import Tally
-from tgvault.sources.base import DiscussionSource, FetchedPost, HistoryPage, PostSource
+from tgvault.services.widget_comments import Keep, WidgetComments
+from tgvault.sources.base import DiscussionSource, FetchedPost, HistoryPage, PostSource, ThreadSource
 from tgvault.storage.repositories import PendingThread
 from tgvault.storage.unit_of_work import UnitOfWork
 
@@ -59,19 +63,35 @@ class CommentKeeper:
         heartbeat: Callable[[UnitOfWork, Channel], None],
         queue_for: Callable[[Channel, MediaPolicy, Tally], MediaQueue],
         reread: Reread,
+        keep_pages: Keep | None = None,
     ) -> None:
-        """``reread(group, plan, ids, tally, pause=...)`` re-reads archived messages by id (the archiver's)."""
+        """``reread(group, plan, ids, tally, pause=...)`` re-reads archived messages by id (the archiver's);
+        ``keep_pages(uow, group, items)`` keeps the pages comments were read from (WARC)."""
         self._source = source
         self._uow = unit_of_work
         self._clock = clock
         self._heartbeat = heartbeat
         self._queue = queue_for
         self._reread = reread
+        self.widgets: WidgetComments | None = None
+        """Threads read whole (the web preview's discussion widget), when the source reads them so."""
+        if isinstance(source, ThreadSource) and not isinstance(source, DiscussionSource):
+            self.widgets = WidgetComments(
+                source,
+                unit_of_work,
+                clock=clock,
+                heartbeat=heartbeat,
+                queue_for=queue_for,
+                private_for=self._private,
+                keep_pages=keep_pages,
+            )
 
     def group_of(self, channel: Channel, plan: ChannelPlan | None) -> Channel | None:
         """The channel's discussion group when its comments are to be kept (``plan`` None: whatever the
         plan says) and the source can read them."""
-        if (plan is not None and plan.comments is None) or not isinstance(self._source, DiscussionSource):
+        if plan is not None and plan.comments is None:
+            return None
+        if not isinstance(self._source, DiscussionSource | ThreadSource):
             return None
         return self._source.discussion_group(channel)
 
@@ -91,6 +111,9 @@ class CommentKeeper:
     async def catch_up(self, channel: Channel, plan: ChannelPlan, tally: Tally) -> CommentCounts:
         """Fetch the new comments of every thread whose header says it has some (none asked otherwise)."""
         counts = CommentCounts()
+        if self.widgets is not None:
+            counts.comments = await self.widgets.recent(channel, plan, tally)
+            return counts
         group = self.group_of(channel, plan)
         if group is None or plan.comments is None:
             return counts
@@ -140,7 +163,14 @@ class CommentKeeper:
         since: datetime | None = None,
         pause: float = 0.0,
     ) -> None:
-        """Re-read the archived comments of these posts (dated ``since`` or later) for edits and deletions."""
+        """Re-read the archived comments of these posts (dated ``since`` or later) for edits and deletions.
+
+        Threads read whole (the web source) are read here by the audit only (``since`` None); a sync reads
+        its refresh window's threads in :meth:`catch_up`."""
+        if self.widgets is not None:
+            if since is None:
+                await self.widgets.read(channel, plan, post_ids, Tally(), whole=True, pause=pause)
+            return
         group = self.group_of(channel, plan)
         if group is None or plan.comments is None or not post_ids:
             return

@@ -98,6 +98,38 @@ class DiscussionSource(Protocol):
 
 
 @dataclass(frozen=True)
+class CommentThread:
+    """A post's comments as one read of a public page shows them (the web preview's discussion widget).
+
+    ``group`` is the discussion group the page names (None: the page shows no discussion, and
+    ``unavailable`` says why in Telegram's words). ``comments`` are oldest first; ``count`` is the number of
+    comments the page says the post has; ``complete`` is False when the reading stopped before the thread's
+    first comment (at the archived ones, or at the page limit).
+    """
+
+    post_id: int
+    group: Channel | None
+    comments: list[FetchedPost]
+    unavailable: str | None = None
+    count: int | None = None
+    complete: bool = True
+
+
+@runtime_checkable
+class ThreadSource(Protocol):
+    """A source that reads a post's comments thread by thread, without headers saying which changed."""
+
+    def discussion_group(self, channel: Channel) -> Channel | None:
+        """The channel's discussion group as the pages read so far named it (no request), or None."""
+        ...
+
+    async def read_thread(self, channel: Channel, post_id: int, *, stop_at: int = 0) -> CommentThread:
+        """The comments of ``post_id``, newest pages first, down to the first comment at or below
+        ``stop_at`` (0: the whole thread, as far as the pages go)."""
+        ...
+
+
+@dataclass(frozen=True)
 class ChannelUpdate:
     """A change Telegram pushed for a followed channel: new or edited posts, or ids deleted."""
 

@@ -69,11 +69,11 @@ def capture_bytes(capture: PageCapture) -> tuple[bytes, str]:
     request = writer.create_warc_record(
         capture.url,
         "request",
-        payload=io.BytesIO(b""),
-        length=0,
+        payload=io.BytesIO(capture.request_body),
+        length=len(capture.request_body),
         warc_headers_dict={"WARC-Date": date},
         http_headers=StatusAndHeaders(
-            f"GET {path} {capture.http_version}",
+            f"{capture.method} {path} {capture.http_version}",
             list(capture.request_headers),
             is_http_request=True,
         ),

@@ -1,8 +1,9 @@
 """A local stand-in for ``t.me``'s web preview, for tests and for trying the web source offline.
 
 :class:`FakeWebPreview` serves ``/s/<channel>`` and ``/s/<channel>?before=<id>`` pages built from a
-saved preview page (its header and its message blocks), the files those pages link to, and the
-landing pages Telegram shows for names without a preview. Faults (429, 5xx) can be queued, and every
+saved preview page (its header and its message blocks), the files those pages link to, the
+landing pages Telegram shows for names without a preview, and posts' discussion widgets with the answers of
+the widget's API (:meth:`FakeWebPreview.set_discussion`). Faults (429, 5xx) can be queued, and every
 request is recorded, so tests can check pacing and the User-Agent::
 
     preview = FakeWebPreview(page_size=5)
@@ -59,6 +60,18 @@ UNKNOWN_NAME_PAGE = """<!DOCTYPE html>
 """
 
 
+NO_DISCUSSION_WIDGET = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>Telegram Widget</title></head>
+<body class="body_widget_discussion emoji_image no_transitions">
+<div class="tgme_post_discussion tgme_widget_messages_helper js-message_history">
+  <div class="tgme_widget_message_wrap js-widget_message_wrap js-no_messages_wrap">
+    <div class="tme_no_messages_found">Discussion is not available at the moment.</div>
+  </div>
+</div>
+</body></html>
+"""
+
+
 @dataclass(frozen=True)
 class SeenRequest:
     """One request the fake answered: its path with query, User-Agent, answer status and Host header."""
@@ -67,6 +80,8 @@ class SeenRequest:
     user_agent: str | None
     status: int
     host: str | None = None
+    form: str | None = None
+    """What a POST sent (the discussion widget asking for older comments)."""
 
 
 @dataclass(frozen=True)
@@ -112,6 +127,8 @@ class FakeWebPreview:
         self._faults: list[_Fault] = []
         self._streams: dict[str, _Stream] = {}
         self._redirects: dict[str, tuple[int, str]] = {}
+        self._discussions: dict[tuple[str, int], str] = {}
+        self._comment_answers: dict[str, bytes] = {}
         self._lock = threading.Lock()
         self._in_flight = 0
         self.bytes_sent: dict[str, int] = {}
@@ -171,6 +188,15 @@ class FakeWebPreview:
     def set_landing(self, name: str, html: str) -> None:
         """Make ``/s/<name>`` redirect to ``/<name>``, which shows this page (a name without a preview)."""
         self._landings[name.lower()] = html
+
+    def set_discussion(self, name: str, post_id: int, html: str) -> None:
+        """Serve ``html`` as the discussion widget of a post (``/<name>/<id>?embed=1&discussion=1``);
+        a post without one shows Telegram's "Discussion is not available" widget."""
+        self._discussions[(name.lower(), post_id)] = html
+
+    def set_comments_answer(self, before_id: int, body: str) -> None:
+        """Answer the widget's API (a POST to ``/api/method``) for ``before_id`` with this JSON."""
+        self._comment_answers[str(before_id)] = body.encode()
 
     def fail(
         self, prefix: str, status: int, *, times: int = 1, headers: dict[str, str] | None = None
@@ -247,6 +273,9 @@ class FakeWebPreview:
             before_values = parse_qs(split.query).get("before")
             before = int(before_values[0]) if before_values and before_values[0].isdigit() else None
             return 200, html_type, self._rewrite(self.page(name, before))
+        if len(parts) == 2 and parts[1].isdigit() and "discussion=1" in split.query:
+            html = self._discussions.get((parts[0].lower(), int(parts[1])))
+            return 200, html_type, self._rewrite(html if html is not None else NO_DISCUSSION_WIDGET)
         if len(parts) == 1:
             landing = self._landings.get(parts[0].lower(), UNKNOWN_NAME_PAGE.format(name=parts[0]))
             return 200, html_type, landing.encode()
@@ -273,6 +302,8 @@ class FakeWebPreview:
             return  # the client hung up: exactly what a capped download does
 
     def _rewrite(self, html: str) -> bytes:
+        html = html.replace("https://t.me/api/", f"{self.base_url}/api/")
+        html = html.replace("https:\\/\\/t.me\\/api\\/", self.base_url.replace("/", "\\/") + "\\/api\\/")
         return _CDN.sub(f"{self.files_url or self.base_url}/cdn/", html).encode()
 
     @property
@@ -318,6 +349,34 @@ class FakeWebPreview:
                 else:
                     fake._send_stream(self.path, body, self.wfile)
                     self.close_connection = True
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                form = self.rfile.read(min(length, 1 << 16)).decode("utf-8", "replace")
+                before = parse_qs(form).get("before_id", [""])[0]
+                extra: dict[str, str] = {}
+                with fake._lock:
+                    body = fake._comment_answers.get(before)
+                    status = 200 if body is not None and urlsplit(self.path).path == "/api/method" else 404
+                    if status == 200:
+                        for fault in fake._faults:
+                            if fault.times > 0 and self.path.startswith(fault.prefix):
+                                fault.times -= 1
+                                status, body, extra = fault.status, b"busy", fault.headers
+                                break
+                    fake.requests.append(
+                        SeenRequest(
+                            self.path, self.headers.get("User-Agent"), status, self.headers.get("Host"), form
+                        )
+                    )
+                payload = fake._rewrite((body or b'{"ok":false,"error":"not found"}').decode())
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                for key, value in extra.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(payload)
 
             def log_message(self, format: str, *args: object) -> None:
                 """Keep test output quiet."""

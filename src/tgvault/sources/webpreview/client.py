@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Final
+from urllib.parse import urlencode
 
 import httpcore
 import httpx
@@ -65,6 +66,12 @@ MAX_REDIRECTS: Final = 5
 CONNECT_RETRIES: Final = 1
 """Tries after a failed connection before the host is taken as unreachable for ``unreachable_for``."""
 CHUNK: Final = 64 * 1024
+FORM_HEADERS: Final = {
+    "Content-Type": "application/x-www-form-urlencoded; charset=UTF-8",
+    "X-Requested-With": "XMLHttpRequest",
+    "Accept": "application/json, text/javascript, */*; q=0.01",
+}
+"""What the discussion widget's script sends with its form (so the answer is the JSON it reads)."""
 
 
 @dataclass(frozen=True)
@@ -228,6 +235,12 @@ class WebClient:
         """GET a file into ``sink`` in chunks, at most ``limit`` bytes; a non-200 body is not written."""
         return await self._request(url, sink, limit)
 
+    async def post_form(self, url: str, form: Mapping[str, str]) -> WebResponse:
+        """POST a form as a page's script does (the discussion widget asking for older comments) and read
+        the answer as a page; a redirect is not followed (its status is the answer)."""
+        body = urlencode(list(form.items())).encode("ascii")
+        return await self._request(url, None, None, body)
+
     # -- one request, retried ------------------------------------------------------------------------
 
     def _check_reachable(self, host: str, page: bool) -> None:
@@ -247,7 +260,9 @@ class WebClient:
         log.warning("web host cannot be reached; its requests wait", host=host, reason=reason, seconds=wait)
         return _unreachable(host, reason, wait, page)
 
-    async def _request(self, url: str, sink: ByteSink | None, limit: int | None) -> WebResponse:
+    async def _request(
+        self, url: str, sink: ByteSink | None, limit: int | None, form: bytes | None = None
+    ) -> WebResponse:
         target = self.destinations.check(url)
         host = host_of(target)
         key = f"{host}:{target.port or ''}"
@@ -265,7 +280,7 @@ class WebClient:
                         await self._sleep(pause)
                 response: WebResponse | None = None
                 try:
-                    response = await self._exchange(target, sink, limit)
+                    response = await self._exchange(target, sink, limit, form)
                 except _ConnectFailed as failed:
                     if connect_failures >= CONNECT_RETRIES:
                         raise self._mark_unreachable(failed.host, failed.reason, sink is None) from None
@@ -326,12 +341,14 @@ class WebClient:
         ) as http:
             yield http
 
-    async def _exchange(self, url: httpx.URL, sink: ByteSink | None, limit: int | None) -> WebResponse:
-        """One request with its redirects, within ``deadline``."""
+    async def _exchange(
+        self, url: httpx.URL, sink: ByteSink | None, limit: int | None, form: bytes | None = None
+    ) -> WebResponse:
+        """One request with its redirects (a GET's), within ``deadline``."""
         deadline = self.options.deadline
         try:
             async with asyncio.timeout(deadline), self._http() as http:
-                return await self._follow(http, url, sink, limit)
+                return await self._follow(http, url, sink, limit, form)
         except TimeoutError:
             raise SourceError(
                 f"{short_url(url)}: no complete answer within {deadline:g} s (the deadline of one request); "
@@ -339,13 +356,22 @@ class WebClient:
             ) from None
 
     async def _follow(
-        self, http: httpx.AsyncClient, url: httpx.URL, sink: ByteSink | None, limit: int | None
+        self,
+        http: httpx.AsyncClient,
+        url: httpx.URL,
+        sink: ByteSink | None,
+        limit: int | None,
+        form: bytes | None = None,
     ) -> WebResponse:
         current = url
         for _hop in range(MAX_REDIRECTS + 1):
             headers = {"Accept-Encoding": "identity"} if sink is not None else {}
+            method = "GET" if form is None else "POST"
+            if form is not None:
+                headers = {**FORM_HEADERS, **headers}
             try:
-                answer = await http.send(http.build_request("GET", current, headers=headers), stream=True)
+                request = http.build_request(method, current, headers=headers, content=form)
+                answer = await http.send(request, stream=True)
             except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
                 raise _ConnectFailed(host_of(current), _connect_reason(exc)) from exc
             except httpx.RemoteProtocolError as exc:
@@ -358,7 +384,7 @@ class WebClient:
                 raise _Transient(f"cannot fetch {short_url(current)} ({_reason(exc)})") from exc
             try:
                 location = answer.headers.get("Location")
-                if answer.status_code in REDIRECT_STATUSES and location:
+                if answer.status_code in REDIRECT_STATUSES and location and form is None:
                     current = self.destinations.check(_joined(current, location))
                     continue
                 if answer.status_code != 200:
@@ -368,7 +394,7 @@ class WebClient:
                     raw = await _read_page(answer, current)
                     body = _decoded(answer, raw, current)
                     charset = _known_charset(answer.charset_encoding)
-                    capture = _capture(answer, str(current), fetched_at, raw)
+                    capture = _capture(answer, str(current), fetched_at, raw, form)
                     return WebResponse(200, str(current), answer.headers, body, charset, capture)
                 await _stream(answer, current, sink, limit)
                 return WebResponse(200, str(current), answer.headers)
@@ -389,9 +415,14 @@ def _pairs(raw: list[tuple[bytes, bytes]]) -> tuple[tuple[str, str], ...]:
     return tuple((name.decode("latin-1"), value.decode("latin-1")) for name, value in raw)
 
 
-def _capture(answer: httpx.Response, url: str, fetched_at: datetime, raw: bytes) -> PageCapture:
-    """The exchange as it went over the wire: headers as sent, the body before any decoding."""
+def _capture(
+    answer: httpx.Response, url: str, fetched_at: datetime, raw: bytes, form: bytes | None = None
+) -> PageCapture:
+    """The exchange as it went over the wire: headers as sent, the body before any decoding (and what a
+    POST sent)."""
     return PageCapture(
+        method="GET" if form is None else "POST",
+        request_body=form or b"",
         url=url,
         fetched_at=fetched_at,
         request_headers=_pairs(answer.request.headers.raw),

@@ -45,7 +45,7 @@ from tgvault.sources.webpreview.values import parse_count, post_link
 HIDDEN_POST_LABEL = "Please open Telegram to view this post"
 
 
-def _unsupported_label(bubble: LexborNode) -> str | None:
+def unsupported_label(bubble: LexborNode) -> str | None:
     """The preview's "not shown here" label of a post (not the fallback text inside a video player)."""
     for label in own(bubble, ".message_media_not_supported_label"):
         if not inside(label, bubble, PLAYERS):
@@ -53,14 +53,16 @@ def _unsupported_label(bubble: LexborNode) -> str | None:
     return None
 
 
-def _bubble_html(bubble: LexborNode) -> str:
+def bubble_html(bubble: LexborNode) -> str:
+    """A message bubble's HTML as kept in ``raw`` (without the decorative bubble tail)."""
     copy = bubble.clone()
     for tail in copy.css(".tgme_widget_message_bubble_tail"):
         tail.decompose()
     return copy.html or ""
 
 
-def _date(message: LexborNode, url: str, data_post: str) -> datetime:
+def message_date(message: LexborNode, url: str, data_post: str) -> datetime:
+    """The date a message block shows (its ``<time datetime>``), in UTC; PageLayoutError when it has none."""
     time_node = message.css_first(".tgme_widget_message_date time[datetime]")
     if time_node is None:
         time_node = message.css_first(".tgme_widget_message_footer time[datetime]")
@@ -87,7 +89,7 @@ def posts_of(message: LexborNode, channel_id: int, username: str | None, url: st
     """The post (or the album's posts) of one ``.tgme_widget_message``."""
     data_post = message.attributes.get("data-post") or ""
     message_id = _message_id(data_post, url)
-    date = _date(message, url, data_post)
+    date = message_date(message, url, data_post)
     bubble = message.css_first(".tgme_widget_message_bubble") or message
     notes = Notes()
     raw: dict[str, Any] = {"post": data_post, "view": message.attributes.get("data-view")}
@@ -116,7 +118,7 @@ def posts_of(message: LexborNode, channel_id: int, username: str | None, url: st
         else:
             raw["reply_to"] = reply.attributes.get("href")  # another channel: its numeric id is unknown
 
-    label = _unsupported_label(bubble)
+    label = unsupported_label(bubble)
     if label is not None:
         raw["not_shown"] = label
         if HIDDEN_POST_LABEL.lower() in label.lower():
@@ -157,7 +159,7 @@ def posts_of(message: LexborNode, channel_id: int, username: str | None, url: st
             items.append((link[1], *media))
         if items:
             raw["album"] = [item_id for item_id, _, _ in items]
-            raw["html"] = _bubble_html(bubble)
+            raw["html"] = bubble_html(bubble)
             ids = [item_id for item_id, _, _ in items]
             head_id = message_id if message_id in ids else ids[0]
             prefix = data_post.rpartition("/")[0]
@@ -192,7 +194,7 @@ def posts_of(message: LexborNode, channel_id: int, username: str | None, url: st
             media_item, web_media = found
         if len(media_nodes) > 1:
             notes.add(f"{len(media_nodes)} files shown; only the first was read")
-    raw["html"] = _bubble_html(bubble)
+    raw["html"] = bubble_html(bubble)
     post = Post(
         message_id=message_id,
         media=media_item,

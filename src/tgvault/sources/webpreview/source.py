@@ -22,6 +22,9 @@ A :class:`~tgvault.sources.base.PostSource` over the pages Telegram serves to br
   :class:`~tgvault.errors.MediaUnavailableError` saying why (the file stays recorded as not downloaded,
   with the name and size shown, so a later Telegram sync can fetch it), and the thumbnail the page shows
   is stored instead (:meth:`WebPreviewSource.download_thumbnail`).
+- **Comments.** :meth:`WebPreviewSource.read_thread` reads a post's comments from Telegram's discussion
+  widget, newest first, following its "show more" (:mod:`.threads`); a channel without a public discussion
+  gets a thread with ``unavailable`` saying why. The widget names no user ids (:mod:`.comment_blocks`).
 - **Politeness.** One request at a time per host, ``request_delay`` seconds between two requests to
   one host, a clear User-Agent, and retries with exponential backoff on 429 and 5xx that honour
   ``Retry-After`` (a wait longer than ``max_wait`` ends the run with
@@ -52,10 +55,11 @@ from tgvault.errors import (
     RefusedURLError,
     SourceError,
 )
-from tgvault.sources.base import ByteSink, FetchedPost, HistoryPage
+from tgvault.sources.base import ByteSink, CommentThread, FetchedPost, HistoryPage
 from tgvault.sources.webpreview.client import WebClient, WebResponse
 from tgvault.sources.webpreview.pages import page_kind, parse_preview_page
 from tgvault.sources.webpreview.records import PageKind, PreviewPage, WebMedia
+from tgvault.sources.webpreview.threads import ThreadReader
 
 EXPIRED_STATUSES: Final = frozenset({403, 404, 410})
 MAX_PHOTO_BYTES: Final = 10 * 1024 * 1024  # a channel's photo, fetched outside any channel's media policy
@@ -94,6 +98,7 @@ class WebPreviewSource:
         self._client = client
         self._base = client.options.base_url.rstrip("/")
         self._newest: dict[int, PreviewPage] = {}
+        self._threads = ThreadReader(client, self._base)
 
     # -- pages ----------------------------------------------------------------------------------------
 
@@ -268,10 +273,25 @@ class WebPreviewSource:
                 before = min(remaining[0] + 1 + REFRESH_MARGIN, before - 1)  # always further down
         return found
 
+    # -- comments (ThreadSource) --------------------------------------------------------------------
+
+    def discussion_group(self, channel: Channel) -> Channel | None:
+        """The channel's discussion group as the widgets read so far named it (no request), or None."""
+        return self._threads.groups.get(channel.id)
+
+    async def read_thread(self, channel: Channel, post_id: int, *, stop_at: int = 0) -> CommentThread:
+        """A post's comments as Telegram's discussion widget shows them (:mod:`.threads`)."""
+        return await self._threads.read(channel, post_id, stop_at=stop_at)
+
     async def download_media(self, channel: Channel, fetched: FetchedPost, sink: ByteSink) -> None:
         """Download the post's file from the URL its page gives; a stale URL is re-read once."""
         message_id = fetched.post.message_id
         media = fetched.handle if isinstance(fetched.handle, WebMedia) else None
+        if media is None and channel.kind is ChannelKind.DISCUSSION:
+            raise MediaUnavailableError(
+                "a comment's file is offered only by its thread's widget; it is fetched when the thread "
+                "is read again (the refresh window or the audit)"
+            )
         if media is None:
             media = await self._fresh_media(channel, message_id)
         for attempt in range(2):
@@ -282,7 +302,11 @@ class WebPreviewSource:
             response = await self._download(media.url, sink, f"the file of post {message_id}")
             if response.status == 200:
                 return
-            if response.status in EXPIRED_STATUSES and attempt == 0:
+            if (
+                response.status in EXPIRED_STATUSES
+                and attempt == 0
+                and channel.kind is not ChannelKind.DISCUSSION
+            ):
                 media = await self._fresh_media(channel, message_id)
                 continue
             raise MediaUnavailableError(f"the file of post {message_id} answered HTTP {response.status}")
