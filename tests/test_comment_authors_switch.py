@@ -204,3 +204,31 @@ def test_a_killed_rewrite_resumes_and_switching_back_and_forth_is_stable(
     assert first.items() <= again.items(), "pseudonyms made twice stay the same"
     assert verify_archive(unit_of_work, media_store=case.store).ok
     assert json.loads((tmp_path / "group" / "result.json").read_text(encoding="utf-8"))["messages"]
+
+
+def test_comments_imported_from_a_desktop_export_under_keep_are_rewritten_too(
+    uow_factory: UoW, tmp_path: Path
+) -> None:
+    from tests.test_tdesktop_comments_import import archived_world, desktop_group_export
+
+    from tgvault.services.tdesktop_import import import_tdesktop
+
+    source, world, channel, discussion = archived_world(tmp_path)
+    group_export = desktop_group_export(tmp_path, source, channel, discussion)
+    media = LocalMediaStore(tmp_path / "media")
+    import_tdesktop(tmp_path / "channel" / "result.json", uow_factory, media)
+    import_tdesktop(group_export, uow_factory, media, comments_of=channel.id)
+    secrets = ["Ana", "Lima", "Cyrus", "Vance"]
+    secrets += [str(user.id) for user in world.users.values() if user.first_name in ("Ana", "Bo", "Cyrus")]
+
+    def dump() -> str:
+        with uow_factory() as uow:
+            session = uow.posts._session
+            tables = Base.metadata.sorted_tables
+            return "\n".join(str(tuple(row)) for table in tables for row in session.execute(select(table)))
+
+    assert any(secret in dump() for secret in secrets), "kept: a real test"
+    assert 0 < pseudonymize_archived(uow_factory, channel.id, world.now)
+    text = dump()
+    assert "answering her" in text and [] == [secret for secret in secrets if secret in text]
+    assert verify_archive(uow_factory, media_store=media).ok
