@@ -119,11 +119,16 @@ class CommentAuthorRepository:
                 continue
             states: list[str] = []
             revisions = {r.revision: r for r in comment.revisions}
-            for kept in self._session.scalars(
-                select(PostRevisionRow)
-                .where(PostRevisionRow.channel_id == group_id, PostRevisionRow.message_id == message_id)
-                .order_by(PostRevisionRow.revision)
-            ):
+            stored = (
+                ()
+                if not revisions
+                else self._session.scalars(
+                    select(PostRevisionRow)
+                    .where(PostRevisionRow.channel_id == group_id, PostRevisionRow.message_id == message_id)
+                    .order_by(PostRevisionRow.revision)
+                )
+            )
+            for kept in stored:
                 new = revisions.get(kept.revision)
                 if new is None:
                     continue
