@@ -94,7 +94,11 @@ class Switch:
         places = {
             "database": "\n".join(dump),
             "media names": "\n".join(str(p) for p in (self.root / "media").rglob("*")),
-            "site": "\n".join(p.read_text(encoding="utf-8") for p in (self.root / "site").rglob("*.html")),
+            "site": "\n".join(  # every file: pages, search shards, feeds, the manifest
+                p.read_bytes().decode("utf-8", "replace")
+                for p in (self.root / "site").rglob("*")
+                if p.is_file()
+            ),
             "export": "\n".join(
                 (self.root / f / "result.json").read_text(encoding="utf-8") for f in ("export", "group")
             ),
