@@ -4,9 +4,10 @@
     python -m bench.comments --posts 2000 --comments 20000 --commented 600
 
 A real Telethon client talks to the in-process fake Telegram (no latency), into a fresh SQLite file.
-Four runs, side by side: the first sync (posts and every comment), a sync where nothing changed, a sync
-after 50 new comments on 10 old posts (outside the refresh window: none asked for), and the audit that
-finds them. Each line gives the requests by kind, wall time, CPU time
+Six runs, side by side: the first sync (posts and every comment), a sync where nothing changed, a sync
+after 50 new comments on 10 old posts (outside the refresh window: none asked for), the audit that
+finds them, the sync after ``comments_authors`` was switched to "pseudonymous" (every comment archived
+with its author rewritten) and the sync after it (nothing left to rewrite). Each line gives the requests by kind, wall time, CPU time
 (user + sys of this process: the fake runs in it too) and the load average at the start.
 """
 
@@ -20,6 +21,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -72,7 +74,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         def uow() -> UnitOfWork:
             return UnitOfWork(factory)
 
-        async def sync(audit: bool) -> None:
+        async def sync(audit: bool, pseudonymous: bool = False) -> None:
+            wanted = plan
+            if pseudonymous:
+                wanted = replace(plan, comments=CommentsPlan(media=NO_MEDIA, pseudonymous=True))
             async with fake_client(world) as client:
                 archiver = Archiver(
                     TelegramSource(client, request_delay=0),
@@ -81,15 +86,15 @@ def main(argv: Sequence[str] | None = None) -> int:
                     clock=world.now,
                 )
                 if audit:
-                    await Auditor(archiver, uow, clock=world.now).audit(plan, pause=0)
+                    await Auditor(archiver, uow, clock=world.now).audit(wanted, pause=0)
                 else:
-                    await archiver.sync(plan)
+                    await archiver.sync(wanted)
 
-        def measured(label: str, audit: bool = False) -> None:
+        def measured(label: str, audit: bool = False, pseudonymous: bool = False) -> None:
             load = os.getloadavg()[0]
             world.requests.clear()
             wall, cpu = time.perf_counter(), _cpu()
-            asyncio.run(sync(audit))
+            asyncio.run(sync(audit, pseudonymous))
             wall, cpu = time.perf_counter() - wall, _cpu() - cpu
             kinds = Counter(type(request).__name__.removesuffix("Request") for request in world.requests)
             replies = kinds.get("GetReplies", 0)
@@ -107,6 +112,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 discussion.add_comment(post_id, people[number], f"late comment {number}", date=world.now())
         measured("sync after 50 comments, 10 old posts")
         measured("audit after them", audit=True)
+        measured("sync, switched to pseudonymous", pseudonymous=True)
+        measured("sync, pseudonymous, all rewritten", pseudonymous=True)
         engine.dispose()
     return 0
 

@@ -302,3 +302,60 @@ def test_a_config_with_two_problems_still_lists_one_per_line(tmp_path: Path) -> 
     lines = result.stderr.strip().splitlines()
     assert 2 == len(lines)
     assert "database.url" in lines[0] and "site.timezone" in lines[1]
+
+
+# ---- status: a channel's discussion group shown with the channel --------------------------------------
+
+
+def test_status_shows_a_channels_comments_with_it_not_its_group_as_a_channel(tmp_path: Path) -> None:
+    import asyncio
+    from datetime import timedelta
+
+    from telethon.tl import functions
+
+    from tgvault.services.archiver import Archiver
+    from tgvault.services.plans import NO_MEDIA, ChannelPlan, CommentsPlan
+    from tgvault.sources.telegram import TelegramSource
+    from tgvault.storage.media_store import LocalMediaStore
+    from tgvault.testing import FakeTelegram, add_post, fake_client, photo_media
+
+    world = FakeTelegram()
+    channel = world.add_channel("talkative", "Talkative News")
+    for number in range(3):
+        add_post(channel, f"post {number}", date=world.now() - timedelta(days=1), views=1, forwards=0)
+    discussion = world.add_discussion_group(channel, "Talkative Readers")
+    ana = world.add_user("Ana", "Lima")
+    at = world.now() - timedelta(hours=1)
+    for number in range(4):
+        discussion.add_comment(2, ana, f"comment {number}", date=at)
+    gone = discussion.add_comment(3, ana, "soon deleted", date=at)
+    discussion.add_comment(3, ana, "a photo", date=at, media=photo_media(discussion.group, size=9_000))
+    (tmp_path / "data").mkdir()
+    engine = create_archive_engine(f"sqlite:///{tmp_path / 'data' / 'tgvault.db'}")
+    ensure_schema(engine)
+    factory = make_session_factory(engine)
+    plan = ChannelPlan("@talkative", media=NO_MEDIA, comments=CommentsPlan())
+
+    async def sync() -> None:
+        async with fake_client(world) as client:
+            archiver = Archiver(
+                TelegramSource(client, request_delay=0),
+                lambda: UnitOfWork(factory),
+                LocalMediaStore(tmp_path / "media"),
+                clock=world.now,
+            )
+            await archiver.sync(plan)
+
+    # a comment's file left to fetch: every attempt of this run fails
+    world.fail_next(functions.upload.GetFileRequest, "FILE_PARTS_INVALID", 400, times=20)
+    asyncio.run(sync())
+    world.delete_messages(discussion.group, [gone.id])
+    asyncio.run(sync())
+    engine.dispose()
+    result = tgvault(tmp_path, "status")
+    assert 0 == result.returncode, result.stderr
+    lines = result.stdout.splitlines()
+    assert not [line for line in lines if str(discussion.group.id) in line], "no line of its own"
+    row = next(line for line in lines if str(channel.id) in line)
+    assert "5 in Talkative Readers" in row, "comments not deleted, and the group they are in"
+    assert "1 file, 9,000 bytes" in row, "the comments' files count in the channel's backlog"

@@ -450,3 +450,20 @@ def test_comments_that_cannot_be_read_midway_are_completed_by_the_next_run_with_
     sizes = [len(discussion.thread_ids(post_id)) for post_id in range(100, 200)]
     done = {post_id for _message_id, (post_id, *_rest) in partial.items()}
     assert world.count(GetRepliesRequest) <= sum(1 + (s - 1) // 100 for s in sizes) - len(done) + 2
+
+
+def test_the_authors_of_comments_read_by_get_replies_are_named(unit_of_work: UoW, tmp_path: Path) -> None:
+    """The names come from the getReplies answer's users and chats (no private Telethon call fills them)."""
+    world = FakeTelegram()
+    channel, discussion = channel_with_group(world, "named_people", 2)
+    ana = world.add_user("Ana", "Lima", username="ana_l")
+    at = world.now() - timedelta(minutes=5)
+    discussion.add_comment(2, ana, "hello", date=at)
+    discussion.add_comment(2, world.add_user("Bo", ""), "me too", date=at)
+    plan = ChannelPlan("@named_people", media=NO_MEDIA, comments=COMMENTS)
+    run(world, unit_of_work, tmp_path / "media", lambda a: a.sync(plan))  # one sync: getReplies only
+    with unit_of_work() as uow:
+        thread = uow.discussions.thread(channel.id, 2)
+    assert [("user", "Ana Lima", "ana_l"), ("user", "Bo", None)] == [
+        (c.author.kind, c.author.name, c.author.username) for c in thread if c.author is not None
+    ]

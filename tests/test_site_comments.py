@@ -1,5 +1,7 @@
 """Discussion comments on the site: archived from the fake Telegram, built, checked as HTML and in Chromium
-with axe-core (390 and 1280 px, light and dark), and absent for a channel with ``comments = false``."""
+with axe-core (390 and 1280 px, light and dark), and absent for a channel with ``comments = false``; their
+files shown like posts' (a photo inline, a file as a download under a passive name, one not downloaded
+said so), and a file that arrives after the page was built shown by the next incremental build."""
 
 from __future__ import annotations
 
@@ -10,22 +12,28 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from telethon.tl import functions
 
 from served_site import CHROMIUM, Browsing, served
 from test_site_axe import AXE_DIR, AXE_TAGS, AXE_URL, FAILING_IMPACTS, FAILING_RULES
+from tgvault.domain import MediaKind
 from tgvault.export.site import SiteOptions, build_site
 from tgvault.export.site.search.lookup import IndexReader
 from tgvault.services.archiver import Archiver
-from tgvault.services.plans import NO_MEDIA, ChannelPlan, CommentsPlan
+from tgvault.services.plans import NO_MEDIA, ChannelPlan, CommentsPlan, MediaPolicy, RefreshWindow
 from tgvault.sources.telegram import TelegramSource
 from tgvault.storage.database import create_archive_engine, make_session_factory
 from tgvault.storage.media_store import LocalMediaStore
 from tgvault.storage.schema import upgrade
 from tgvault.storage.unit_of_work import UnitOfWork
-from tgvault.testing import FakeTelegram, add_post, fake_client, photo_media
+from tgvault.testing import FakeTelegram, add_post, document_media, fake_client, photo_media
+from tgvault.testing.content.sample_files import aurora_picture
 
 UoW = Callable[[], UnitOfWork]
+GetFileRequest = functions.upload.GetFileRequest
 HOSTILE = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+FILES = MediaPolicy(kinds=frozenset({MediaKind.PHOTO, MediaKind.DOCUMENT}), max_size=10_000_000)
+"""Comments' files downloaded here: photos (the default) and documents; a video is left."""
 
 
 def _archive(root: Path) -> tuple[FakeTelegram, UoW, LocalMediaStore, dict[str, int]]:
@@ -47,8 +55,13 @@ def _archive(root: Path) -> tuple[FakeTelegram, UoW, LocalMediaStore, dict[str, 
         deeper = discussion.add_comment(6, ana, f"level {level + 2}", date=at, reply_to=deeper.id)
     hostile = discussion.add_comment(6, ghost, HOSTILE, date=at)
     photo = discussion.add_comment(
-        6, omar, "look", date=at, media=photo_media(discussion.group, size=30_000, seed=3)
+        6, omar, "look", date=at, media=photo_media(discussion.group, w=640, h=400, data=aurora_picture(3))
     )
+    page = document_media(
+        discussion.group, "file", file_name="notes.html", mime_type="text/html", data=HOSTILE.encode()
+    )
+    html_file = discussion.add_comment(6, ana, "my notes", date=at, media=page)
+    video = discussion.add_comment(6, ana, "a clip", date=at, media=document_media(discussion.group, "video"))
     doomed = discussion.add_comment(6, ana, "to be deleted", date=at)  # the word is in no other text
     discussion.add_comment(5, omar, "on another post", date=at)
     world.edit_message(discussion.group, top.id, "First! (edited) honestly typed")
@@ -60,7 +73,7 @@ def _archive(root: Path) -> tuple[FakeTelegram, UoW, LocalMediaStore, dict[str, 
         return UnitOfWork(factory)
 
     store = LocalMediaStore(root / "media")
-    plan = ChannelPlan("@threads", media=NO_MEDIA, comments=CommentsPlan(media=NO_MEDIA))
+    plan = ChannelPlan("@threads", media=NO_MEDIA, comments=CommentsPlan(media=FILES))
 
     async def sync() -> None:
         async with fake_client(world) as client:
@@ -71,6 +84,7 @@ def _archive(root: Path) -> tuple[FakeTelegram, UoW, LocalMediaStore, dict[str, 
     world.delete_messages(discussion.group, [doomed.id])
     asyncio.run(sync())
     ids = {"top": top.id, "answer": answer.id, "hostile": hostile.id, "photo": photo.id, "doomed": doomed.id}
+    ids["html"], ids["video"] = html_file.id, video.id
     ids["deepest"], ids["channel"] = deeper.id, channel.id
     return world, uow, store, ids
 
@@ -91,7 +105,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, dict[
 def test_a_posts_page_shows_its_thread_and_its_card_the_count(site: tuple[Path, dict[str, int]]) -> None:
     root, ids = site
     page = (root / "shown/site/c" / str(ids["channel"]) / "posts/6.html").read_text(encoding="utf-8")
-    assert '<h2 id="comments-title">9 comments</h2>' in page, "10 written, 1 deleted"
+    assert '<h2 id="comments-title">11 comments</h2>' in page, "12 written, 1 deleted"
     assert 'class="comment depth-0" id="comment-{}"'.format(ids["top"]) in page
     assert 'class="comment depth-1" id="comment-{}"'.format(ids["answer"]) in page
     assert 'class="comment depth-4" id="comment-{}"'.format(ids["deepest"]) in page, "nesting stops at 4"
@@ -100,12 +114,76 @@ def test_a_posts_page_shows_its_thread_and_its_card_the_count(site: tuple[Path, 
     assert "Deleted account" in page, "a user without a name"
     assert 'title="Edited' in page and "First! (edited)" in page
     assert "is-deleted" in page and "deleted on Telegram" in page and "to be deleted" in page
-    assert "Attached: photo, 29.3 KB (not shown on the site)" in page or "Attached: photo" in page
     assert "<script>alert" not in page and "&lt;script&gt;alert" in page
     assert "on another post" not in page
     month = next((root / "shown/site/c" / str(ids["channel"])).glob("20*/*.html")).read_text(encoding="utf-8")
-    assert 'class="comment-count" href="../posts/6.html#comments">9 comments</a>' in month
+    assert 'class="comment-count" href="../posts/6.html#comments">11 comments</a>' in month
     assert 'href="../posts/5.html#comments">1 comment</a>' in month
+
+
+def _comment(page: str, message_id: int) -> str:
+    """The HTML of one comment of a post's page."""
+    start = page.index(f'id="comment-{message_id}"')
+    return page[start : page.index("</li>", start)]
+
+
+def test_a_comments_files_are_shown_like_a_posts(site: tuple[Path, dict[str, int]]) -> None:
+    root, ids = site
+    folder = root / "shown/site"
+    page = (folder / "c" / str(ids["channel"]) / "posts/6.html").read_text(encoding="utf-8")
+    photo = _comment(page, ids["photo"])
+    assert 'class="comment-media grid grid-1"' in photo and 'alt="Photo"' in photo
+    assert 'width="640" height="400"' in photo, "the photo's dimensions: no layout shift"
+    src = photo.split('<img src="../../../', 1)[1].split('"', 1)[0]
+    assert src.startswith("media/") and src.endswith(".jpg") and (folder / src).is_file()
+    html = _comment(page, ids["html"])
+    href = html.split('href="../../../', 1)[1].split('"', 1)[0]
+    assert href.endswith(".bin") and (folder / href).read_bytes() == HOSTILE.encode(), "published inert"
+    assert 'download="notes.html" type="application/octet-stream"' in html
+    video = _comment(page, ids["video"])
+    assert "<video" not in video and 'class="media missing"' in video and "not archived" in video
+    published = [p.suffix for p in (folder / "media").rglob("*") if p.is_file()]
+    assert sorted(published) == [".bin", ".jpg"], "a comment's file a browser would run is never published"
+    assert not (root / "hidden/site/media").exists(), "comments = false: their files are not published"
+
+
+def test_a_comments_file_that_arrives_later_is_shown_by_the_next_incremental_build(
+    unit_of_work: UoW, tmp_path: Path
+) -> None:
+    world = FakeTelegram()
+    channel = world.add_channel("late_files")
+    add_post(channel, "a post", date=world.now() - timedelta(days=20), views=1, forwards=0)
+    discussion = world.add_discussion_group(channel)
+    ana = world.add_user("Ana", "Lima")
+    photo = photo_media(discussion.group, w=640, h=400, data=aurora_picture(4))
+    comment = discussion.add_comment(1, ana, "see this", date=world.now() - timedelta(days=10), media=photo)
+    store = LocalMediaStore(tmp_path / "media")
+    # nothing re-read on the second sync: only the file's arrival can change the post's page
+    quiet = RefreshWindow(newest_posts=0, days=0)
+    plan = ChannelPlan("@late_files", media=NO_MEDIA, refresh=quiet, comments=CommentsPlan())
+    options = SiteOptions(out_dir=tmp_path / "site")
+
+    def sync() -> None:
+        async def go() -> None:
+            async with fake_client(world) as client:
+                source = TelegramSource(client, request_delay=0)
+                await Archiver(source, unit_of_work, store, clock=world.now).sync(plan)
+
+        asyncio.run(go())
+
+    world.fail_next(GetFileRequest, "FILE_PARTS_INVALID", 400)  # the first download fails
+    sync()
+    build_site(unit_of_work, store, options)
+    page = tmp_path / "site" / "c" / str(channel.id) / "posts" / "1.html"
+    first = _comment(page.read_text(encoding="utf-8"), comment.id)
+    assert 'class="media missing"' in first and "download failed" in first and "<img" not in first
+    world.advance(60)  # the retry is due
+    sync()
+    report = build_site(unit_of_work, store, options)
+    assert report.incremental, "an incremental build"
+    second = _comment(page.read_text(encoding="utf-8"), comment.id)
+    src = second.split('<img src="../../../', 1)[1].split('"', 1)[0]
+    assert (tmp_path / "site" / src).read_bytes() == aurora_picture(4)
 
 
 def test_comments_find_their_post_in_the_search(site: tuple[Path, dict[str, int]]) -> None:
@@ -149,13 +227,22 @@ def test_the_thread_reads_well_in_chromium_and_passes_axe(
                 page.click("a.comment-count >> nth=0")
                 page.wait_for_load_state("load")
                 assert page.url.endswith("#comments")
-                assert 10 == page.locator("li.comment").count(), "the deleted one shown, marked"
+                assert 12 == page.locator("li.comment").count(), "the deleted one shown, marked"
                 assert 1 == page.locator("li.comment.is-deleted").count()
                 nested = page.locator(f"#comment-{ids['deepest']}").bounding_box()
                 top = page.locator(f"#comment-{ids['top']}").bounding_box()
                 assert nested is not None and top is not None and nested["x"] > top["x"], "replies indent"
                 assert nested["x"] + nested["width"] <= width, "nothing overflows the screen"
                 assert "<script>" in page.locator(f"#comment-{ids['hostile']} .text").inner_text()
+                image = page.locator(f"#comment-{ids['photo']} img")
+                image.scroll_into_view_if_needed()
+                page.wait_for_function(
+                    "img => img.complete && img.naturalWidth > 0", arg=image.element_handle()
+                )
+                shown = image.bounding_box()
+                assert shown is not None and 0 < shown["width"] <= width and shown["height"] <= 360
+                assert page.locator(f"#comment-{ids['html']} a.file.document").is_visible(), "a file: a link"
+                assert page.locator(f"#comment-{ids['video']} .media.missing").is_visible(), "absent: said"
                 found += _violations(browsing, page, f"{theme} {width}px")
             finally:
                 context.close()

@@ -99,12 +99,15 @@ def sync(ctx: click.Context, channels: Sequence[str], no_media: bool, source: st
     Without CHANNELS, every configured channel is synced. A channel is named by @username, t.me link,
     numeric id or the title of an archived channel. A channel that fails (private, renamed,
     flood-limited) is reported and the others carry on; the exit code is 1 if any failed.
+    A channel whose entry was switched to comments_authors = "pseudonymous" has the comments archived
+    under "keep" rewritten first (names, @usernames and user ids gone; a killed run resumes it).
 
     \b
     Examples:
       tgvault sync
       tgvault sync @durov @telegram
       tgvault sync @durov --source web
+      tgvault sync @durov   # after setting comments_authors = "pseudonymous" for it
     """
     from tgvault.app import make_archiver, plan_for, source_for, source_kind_for
     from tgvault.cli.progress import progress_display

@@ -53,8 +53,10 @@ def status(ctx: click.Context, clear_alerts: bool) -> None:
     """Show per channel: id, @username, title, posts, newest post, last run, next run, media backlog.
 
     Channels the service (`tgvault run`) failed to archive, and configured channels not archived yet,
-    are listed too, with their last error and how long they back off. The media backlog counts every
-    file not stored yet (queued downloads, and the files an import or a web backfill left to fetch).
+    are listed too, with their last error and how long they back off. A channel's discussion group is
+    no line of its own: "comments" says how many of its comments are archived (not deleted) and in which
+    group. The media backlog counts every file not stored yet (queued downloads, and the files an import
+    or a web backfill left to fetch), its comments' files included.
     Alerts come first: a run that saw more than [sync] mass_deletion_share of the posts it re-read
     vanish (a wiped channel, a banned account) raises one, and it is shown until --clear-alerts
     (nothing was removed from the archive); so does a Telegram account that cannot be used (a revoked
@@ -140,6 +142,7 @@ def _print_service(console: Console, report: ArchiveStatus, now: datetime) -> No
 
 def _table(report: ArchiveStatus, now: datetime) -> Table:
     table = Table("id", "username", "title", "posts", "newest post", "last run", "outcome", "next run")
+    table.add_column("comments")
     table.add_column("backoff")
     table.add_column("media backlog")
     for column in table.columns[4:6] + table.columns[7:8]:
@@ -157,10 +160,18 @@ def _table(report: ArchiveStatus, now: datetime) -> Table:
             cell(_when(run_.started_at if run_ else None)),
             cell("—" if run_ is None else run_.status.value),
             cell(_next_run(line, service_up)),
+            cell(_comments(line)),
             cell(_backoff(line, now)),
             cell("—" if line.media_backlog is None else _backlog(line.media_backlog)),
         )
     return table
+
+
+def _comments(line: ChannelStatus) -> str:
+    """``1,234 in Group title`` per discussion group of the channel; ``—`` without one."""
+    if not line.comments:
+        return "—"
+    return "; ".join(f"{group.comments:,} in {group.name}" for group in line.comments)
 
 
 def _last_error(line: ChannelStatus) -> str | None:

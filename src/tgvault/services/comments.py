@@ -28,6 +28,7 @@ import structlog
 
 from tgvault.domain import Channel
 from tgvault.errors import ChannelUnavailableError
+from tgvault.services.comment_authors import keep_authors, pseudonymize_archived
 from tgvault.services.media_queue import MediaQueue
 from tgvault.services.plans import ChannelPlan, MediaPolicy
 from tgvault.services.pseudonyms import Pseudonyms
@@ -117,6 +118,7 @@ class CommentKeeper:
         group = self.group_of(channel, plan)
         if group is None or plan.comments is None:
             return counts
+        await self._settle_authors(channel, plan)
         with self._uow() as uow:
             uow.channels.upsert(group, self._clock())
             pending = uow.discussions.pending(channel.id, group.id)
@@ -174,6 +176,7 @@ class CommentKeeper:
         group = self.group_of(channel, plan)
         if group is None or plan.comments is None or not post_ids:
             return
+        await self._settle_authors(channel, plan)
         with self._uow() as uow:
             ids = uow.discussions.comment_ids(channel.id, post_ids, since=since).get(group.id, [])
         if ids:
@@ -185,6 +188,20 @@ class CommentKeeper:
                 changed = uow.discussions.posts_with_comments_changed(channel.id, group.id, started)
                 uow.discussions.touch_posts(channel.id, changed, self._clock())
                 uow.commit()
+
+    async def _settle_authors(self, channel: Channel, plan: ChannelPlan) -> None:
+        """Before any comment is read: under ``comments_authors = "pseudonymous"``, rewrite the comments
+        archived while authors were kept (:mod:`tgvault.services.comment_authors`; at once when done)."""
+        if plan.comments is None:
+            return
+        if not plan.comments.pseudonymous:
+            await asyncio.to_thread(keep_authors, self._uow, channel.id)
+            return
+        changed = await asyncio.to_thread(pseudonymize_archived, self._uow, channel.id, self._clock)
+        if changed:
+            log.info(
+                "comments archived with their authors made pseudonymous", channel=plan.key, comments=changed
+            )
 
     def _source_replies(
         self, channel: Channel, group: Channel, thread: PendingThread

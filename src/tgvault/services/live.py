@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 
 from tgvault.domain import CommentLink, RunCounts
+from tgvault.services.comment_authors import pseudonymize_archived
 from tgvault.services.plans import ChannelPlan
 from tgvault.services.pseudonyms import Pseudonyms
 from tgvault.sources.base import ChannelUpdate, FetchedPost
@@ -49,6 +50,8 @@ class LiveWriter:
         if comments is None:
             return False
         group_id, now = update.channel_id, self._clock()
+        if comments.pseudonymous:  # comments archived under "keep" are rewritten first (once)
+            pseudonymize_archived(self._uow, channel_id, self._clock)
         with self._uow() as uow:
             items = list(update.posts)
             if comments.pseudonymous:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 
-from tgvault.domain import Channel, MediaKind, Post
+from tgvault.domain import Channel, ChannelKind, MediaKind, Post
 from tgvault.errors import (
     AccountError,
     FloodWaitTooLongError,
@@ -70,6 +70,12 @@ class MediaDownloader:
         self._heartbeat = heartbeat
         self._on_gone = on_gone
 
+    def _settled(self, uow: UnitOfWork, message_id: int) -> None:
+        """In the transaction recording a file's outcome: a discussion group's file is shown on the page of
+        the channel post its comment is on, so that post is marked changed."""
+        if self._channel.kind is ChannelKind.DISCUSSION:
+            uow.discussions.touch_commented(self._channel.id, [message_id], self._clock())
+
     def _part_name(self, item: QueuedDownload) -> str:
         return f"m{self._channel.id}_{item.message_id}_{item.media.telegram_id or 0}"
 
@@ -81,6 +87,7 @@ class MediaDownloader:
             with self._uow() as uow:
                 uow.media.mark_skipped(self._channel.id, item.message_id, refusal)
                 uow.media_queue.remove(self._channel.id, [item.message_id])
+                self._settled(uow, item.message_id)
                 uow.commit()
             return
         if fetched is None:
@@ -119,6 +126,7 @@ class MediaDownloader:
                 self._channel.id, item.message_id, sha256=stored.sha256, path=stored.path, size=stored.size
             )
             uow.media_queue.remove(self._channel.id, [item.message_id])
+            self._settled(uow, item.message_id)
             self._heartbeat(uow)
             uow.commit()
         self._on_stored(stored.size)
@@ -169,6 +177,7 @@ class MediaDownloader:
         with self._uow() as uow:
             uow.media.mark_skipped(self._channel.id, item.message_id, reason)
             uow.media_queue.remove(self._channel.id, [item.message_id])
+            self._settled(uow, item.message_id)
             uow.commit()
         self._store.drop_part(self._part_name(item))
         self._on_gone(item.message_id)
@@ -199,6 +208,8 @@ class MediaDownloader:
                 self._channel.id, item.message_id, reason, retry_at=retry_at, gave_up=gave_up, now=now
             )
             uow.media.mark_failed(self._channel.id, item.message_id, reason)
+            if gave_up:
+                self._settled(uow, item.message_id)
             uow.commit()
 
     def settle_gone(self, item: QueuedDownload, reason: str) -> None:
@@ -206,6 +217,7 @@ class MediaDownloader:
         with self._uow() as uow:
             uow.media.mark_failed(self._channel.id, item.message_id, reason)
             uow.media_queue.remove(self._channel.id, [item.message_id])
+            self._settled(uow, item.message_id)
             uow.commit()
         self._store.drop_part(self._part_name(item))
         self._on_gone(item.message_id)

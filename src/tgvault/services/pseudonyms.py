@@ -16,11 +16,13 @@ import hashlib
 import hmac
 from typing import Any
 
-from tgvault.domain import CommentAuthor, EntityKind, Post
+from tgvault.domain import CommentAuthor, EntityKind, Post, PostRevision, TextEntity
 from tgvault.sources.base import FetchedPost
 
 PSEUDONYM = "pseudonym"
 """The ``kind`` of a pseudonymous author."""
+PSEUDONYM_FLOOR = 1 << 55
+"""Pseudonyms' ids start here (Telegram's ids are below 2**53): an id at or above it is one already."""
 _DROPPED = frozenset(
     {
         "first_name",
@@ -66,9 +68,12 @@ class Pseudonyms:
         self._key = key
 
     def id_of(self, user_id: int) -> int:
-        """The pseudonym's id: a positive 56-bit number (not a Telegram id: those are below 2**53)."""
+        """The pseudonym's id: a positive 56-bit number (not a Telegram id: those are below 2**53); a
+        pseudonym's id is its own (so making a record pseudonymous twice changes nothing)."""
+        if PSEUDONYM_FLOOR <= user_id < PSEUDONYM_FLOOR << 1:
+            return user_id
         digest = hmac.new(self._key, f"user:{user_id}".encode(), hashlib.sha256).digest()
-        return (1 << 55) | int.from_bytes(digest[:7], "big") >> 1
+        return PSEUDONYM_FLOOR | int.from_bytes(digest[:7], "big") >> 1
 
     def author(self, author: CommentAuthor) -> CommentAuthor:
         """The pseudonymous author standing for ``author``."""
@@ -94,12 +99,7 @@ class Pseudonyms:
     def post(self, post: Post, *, desktop: bool = False) -> Post:
         """The message's record with user ids replaced by pseudonyms and names dropped (``desktop``: its raw
         message is a Desktop export's, whose fields name people differently)."""
-        entities = tuple(
-            entity.model_copy(update={"user_id": self.id_of(entity.user_id)})
-            if entity.kind is EntityKind.MENTION_NAME and entity.user_id is not None
-            else entity
-            for entity in post.entities
-        )
+        entities = self._entities(post.entities)
         forward = post.forward
         if forward is not None:
             forward = forward.model_copy(
@@ -114,6 +114,25 @@ class Pseudonyms:
         dropped = _DESKTOP_DROPPED if desktop else _DROPPED
         raw = self._scrub(post.raw, dropped) if post.raw is not None else None
         return post.model_copy(update={"entities": entities, "forward": forward, "author": None, "raw": raw})
+
+    def revision(self, revision: PostRevision) -> PostRevision:
+        """An earlier state of a message with user ids replaced and names dropped, like :meth:`post`."""
+        raw = revision.raw
+        dropped = _DESKTOP_DROPPED if raw is not None and is_desktop(raw) else _DROPPED
+        return revision.model_copy(
+            update={
+                "entities": self._entities(revision.entities),
+                "raw": None if raw is None else self._scrub(raw, dropped),
+            }
+        )
+
+    def _entities(self, entities: tuple[TextEntity, ...]) -> tuple[TextEntity, ...]:
+        return tuple(
+            entity.model_copy(update={"user_id": self.id_of(entity.user_id)})
+            if entity.kind is EntityKind.MENTION_NAME and entity.user_id is not None
+            else entity
+            for entity in entities
+        )
 
     def _scrub(self, raw: dict[str, Any], dropped: frozenset[str]) -> dict[str, Any]:
         """A copy of raw TL with user ids replaced and names dropped, walked with its own stack."""
@@ -136,3 +155,8 @@ class Pseudonyms:
                 else:
                     target[key] = value
         return root
+
+
+def is_desktop(raw: dict[str, Any]) -> bool:
+    """True for a raw message from a Telegram Desktop export (Telethon's TL dicts name their type in ``_``)."""
+    return "_" not in raw

@@ -1,4 +1,8 @@
-"""What ``tgvault status`` shows: per channel the archive, the last run, and how the service treats it."""
+"""What ``tgvault status`` shows: per channel the archive, the last run, and how the service treats it.
+
+A channel's discussion group is no line of its own: its comments are shown with the channel ("comments:
+N in <group>"), and the files of its comments still to download count in the channel's media backlog.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +27,15 @@ class ConfiguredChannel:
 
 
 @dataclass(frozen=True)
+class GroupComments:
+    """A channel's discussion group as status shows it with the channel: its name and comments archived."""
+
+    group_id: int
+    name: str
+    comments: int
+
+
+@dataclass(frozen=True)
 class ChannelStatus:
     """One line of ``tgvault status``: an archived channel, a configured one, or both.
 
@@ -38,6 +51,8 @@ class ChannelStatus:
     channel_id: int | None = None
     username: str | None = None
     title: str | None = None
+    comments: tuple[GroupComments, ...] = ()
+    """The channel's discussion groups (most have one) and their comments not deleted."""
 
 
 @dataclass(frozen=True)
@@ -75,11 +90,17 @@ def archive_status(
         holder = uow.service_state.lock_holder(SERVICE_LOCK_KEY)
         workers = uow.leases.workers(now, SERVICE_STALE_AFTER)
         alerts = uow.alerts.open()
+        groups = uow.discussions.groups()
+        in_groups = {group_id for by_group in groups.values() for group_id in by_group}
+        names = {summary.channel_id: summary.title for summary in summaries}
         by_id = {state.channel_id: state for state in states if state.channel_id is not None}
         by_key = {state.channel_key: state for state in states}
         matched: set[str] = set()
         lines = []
         for summary in summaries:
+            if summary.channel_id in in_groups and summary.channel_id not in groups:
+                matched.update(_keys(summary))
+                continue  # a discussion group: shown with its channel
             state = by_id.get(summary.channel_id) or (
                 by_key.get(summary.username.lower()) if summary.username else None
             )
@@ -90,16 +111,24 @@ def archive_status(
             matched.update(_keys(summary))
             name = f"{summary.title} (@{summary.username})" if summary.username else summary.title
             by_name = uow.runs.last(channel_key=state.name) if state is not None else None
+            linked = groups.get(summary.channel_id, {})
+            backlog = backlogs.get(summary.channel_id, Backlog())
+            for group_id in linked:
+                backlog = _sum(backlog, backlogs.get(group_id, Backlog()))
             lines.append(
                 ChannelStatus(
                     name=name,
                     summary=summary,
                     last_run=_newest(summary.last_run, by_name),
                     service=state,
-                    media_backlog=backlogs.get(summary.channel_id, Backlog()),
+                    media_backlog=backlog,
                     channel_id=summary.channel_id,
                     username=summary.username,
                     title=summary.title,
+                    comments=tuple(
+                        GroupComments(group_id, names.get(group_id, f"group {group_id}"), count)
+                        for group_id, count in sorted(linked.items())
+                    ),
                 )
             )
         for state in states:
@@ -142,6 +171,10 @@ def _unarchived(uow: UnitOfWork, name: str, state: ChannelServiceState | None) -
         media_backlog=None,
         username=username,
     )
+
+
+def _sum(one: Backlog, other: Backlog) -> Backlog:
+    return Backlog(one.files + other.files, one.bytes + other.bytes, one.failed + other.failed)
 
 
 def _newest(*runs: SyncRun | None) -> SyncRun | None:

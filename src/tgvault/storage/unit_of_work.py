@@ -15,6 +15,7 @@ from tgvault.storage.repositories import (
     AuditStateRepository,
     ChannelLockRepository,
     ChannelRepository,
+    CommentAuthorRepository,
     CounterRepository,
     DiscussionRepository,
     LeaseRepository,
@@ -55,6 +56,7 @@ class UnitOfWork:
     media_queue: MediaQueueRepository
     reparse: ReparseRepository
     discussions: DiscussionRepository
+    comment_authors: CommentAuthorRepository
     ledger: LedgerRepository
 
     def __init__(self, session_factory: sessionmaker[Session]) -> None:
@@ -93,6 +95,7 @@ class UnitOfWork:
         self.media_queue = MediaQueueRepository(session)
         self.reparse = ReparseRepository(session)
         self.discussions = DiscussionRepository(session)
+        self.comment_authors = CommentAuthorRepository(session)
         self.ledger = LedgerRepository(session)
         return self
 

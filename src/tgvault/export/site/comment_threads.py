@@ -2,7 +2,9 @@
 
 A channel whose comments are not shown (``comments = false``) shows nothing and says nothing: no count,
 no empty section. Comments are archived text from private people: everything is escaped like posts are.
-A comment's file is named, not shown (the site publishes the files of channel posts only).
+A comment's file is shown as a post's is (:func:`~tgvault.export.site.card_views.media_view`): a photo
+inline with its dimensions, another file as a download under its passive published name, and one the
+archive lacks (not downloaded: by default only photos up to 10 MB are) as a note saying so.
 """
 
 from __future__ import annotations
@@ -13,9 +15,14 @@ from dataclasses import dataclass, field
 from markupsafe import Markup
 
 from tgvault.domain import Channel, Comment
+from tgvault.export.site.card_views import CardContext, media_view
 from tgvault.export.site.context import BuildContext
-from tgvault.export.site.formatting import format_full, human_size, iso
+from tgvault.export.site.formatting import format_full, iso
+from tgvault.export.site.links import media_site_path
+from tgvault.export.site.page_links import PageLinks
+from tgvault.export.site.plan import ChannelPlan
 from tgvault.export.site.richtext import clean_text, render_text
+from tgvault.export.site.views import MediaView
 
 MAX_DEPTH = 4
 """Replies nest this deep at most; deeper ones sit at this depth and name the comment they answer."""
@@ -34,7 +41,7 @@ class CommentView:
     text_html: Markup
     edited: str | None = None
     deleted: str | None = None
-    media: str | None = None
+    media: MediaView | None = None
     reply_to_anchor: str | None = None
     reply_to_author: str | None = None
     revisions: int = 0
@@ -69,12 +76,32 @@ def comment_search_texts(ctx: BuildContext, channel: Channel, post_ids: Sequence
     return {post_id: "\n".join(found) for post_id, found in texts.items()}
 
 
+def publish_files(ctx: BuildContext, channel: Channel, post_ids: Sequence[int] | None = None) -> list[str]:
+    """Put the files the channel's comments (of these posts; None: all) show into the site; returns
+    the site paths of those the archive lacks (none when comments are not shown)."""
+    if not comments_shown(ctx, channel) or (post_ids is not None and not post_ids):
+        return []
+    with ctx.uow_factory() as uow:
+        files = uow.discussions.files(channel.id, post_ids)
+    missing = []
+    for store_path in files:
+        site_path = media_site_path(store_path)
+        if (
+            site_path is not None
+            and ctx.writer.media(ctx.media_store, store_path, ctx.options.media_mode) is None
+        ):
+            missing.append(site_path)
+    return missing
+
+
 def comment_anchor(comment: Comment) -> str:
     """The id of a comment's element on its post's page."""
     return f"comment-{comment.link.message_id}"
 
 
-def thread_views(ctx: BuildContext, comments: Sequence[Comment]) -> list[CommentView]:
+def thread_views(
+    ctx: BuildContext, comments: Sequence[Comment], files: CardContext | None = None
+) -> list[CommentView]:
     """The comments in reading order: each followed by its replies (depth first, oldest first)."""
     by_id = {comment.link.message_id: comment for comment in comments}
     children: dict[int | None, list[Comment]] = {}
@@ -91,7 +118,9 @@ def thread_views(ctx: BuildContext, comments: Sequence[Comment]) -> list[Comment
     views = []
     for comment, depth in ordered:
         answered = by_id.get(comment.link.reply_to_comment_id or 0)
-        views.append(_view(ctx, comment, min(depth, MAX_DEPTH), answered if depth > MAX_DEPTH else None))
+        views.append(
+            _view(ctx, comment, min(depth, MAX_DEPTH), answered if depth > MAX_DEPTH else None, files)
+        )
     return views
 
 
@@ -102,12 +131,13 @@ def _author_name(comment: Comment) -> str:
     return clean_text(author.name) or ("A channel" if author.kind == "channel" else "Deleted account")
 
 
-def _view(ctx: BuildContext, comment: Comment, depth: int, answered: Comment | None) -> CommentView:
+def _view(
+    ctx: BuildContext, comment: Comment, depth: int, answered: Comment | None, files: CardContext | None
+) -> CommentView:
     post = comment.post
     media = None
-    if post.media is not None:
-        size = human_size(post.media.size)
-        media = f"{post.media.kind.value}{f', {size}' if size else ''} (not shown on the site)"
+    if post.media is not None and files is not None:
+        media = media_view(post.media, files, deleted=post.deleted_at is not None)
     return CommentView(
         anchor=comment_anchor(comment),
         depth=depth,
@@ -129,15 +159,25 @@ def _view(ctx: BuildContext, comment: Comment, depth: int, answered: Comment | N
     )
 
 
-def render_thread(ctx: BuildContext, channel: Channel, post_id: int) -> Markup:
+def render_thread(ctx: BuildContext, plan: ChannelPlan, post_id: int) -> Markup:
     """The comments section of a post's page; empty markup when it has none (or they are not shown)."""
+    channel = plan.channel
     if not comments_shown(ctx, channel):
         return Markup("")
     with ctx.uow_factory() as uow:
         comments = uow.discussions.thread(channel.id, post_id)
     if not comments:
         return Markup("")
-    views = thread_views(ctx, comments)
+    files = CardContext(
+        links=PageLinks(plan.permalink_path(post_id), ctx.site),
+        plan=plan,
+        zone=ctx.zone,
+        avatar_path=None,
+        revisions={},
+        related={},
+        media_ok=lambda site_path: site_path not in ctx.missing_media,
+    )
+    views = thread_views(ctx, comments, files)
     shown = sum(1 for view in views if view.deleted is None)
     html = ctx.renderer.render("_comments.html", comments=views, count=shown)
     # Safe: the output of an autoescaping template, where comment content only enters escaped.

@@ -16,6 +16,7 @@ from pathlib import Path
 from tgvault import __version__
 from tgvault.domain import Channel
 from tgvault.export.progress import ExportProgress
+from tgvault.export.site.comment_threads import publish_files
 from tgvault.export.site.context import BuildContext
 from tgvault.export.site.incremental import (
     PLAN_FORMAT,
@@ -145,6 +146,10 @@ class Planner:
                     self._restart()
                     return None
             manifest.set_post_media(channel_id, change.media)
+            # the files of the changed posts' comments (a comment's file arriving touches its post)
+            if publish_files(ctx, kept[channel_id].plan.channel, sorted(change.media)):
+                self._restart()
+                return None
             unused.update(path for i, path in before.items() if change.media.get(i) != path)
         for store_path in sorted(unused):
             site_path = media_site_path(store_path)
@@ -209,6 +214,7 @@ class Planner:
                     site_path = media_site_path(store_path)
                     if site_path is not None:
                         ctx.missing_media.add(site_path)
+            ctx.missing_media.update(publish_files(ctx, plan.channel))  # the files comments show
             ctx.avatars[plan.channel.id] = self._avatar(plan.channel)
 
     def _avatar(self, channel: Channel) -> str | None:

@@ -5,7 +5,7 @@ these never fails a page: an unexpected shape is None."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
 from telethon import functions, types
@@ -55,10 +55,18 @@ def linked_group(full: Any) -> tuple[Channel, Any] | None:
     return None
 
 
-def comment_author(message: Any) -> CommentAuthor | None:
-    """Who wrote a group message: the user (or channel) of ``from_id``, named as the answer's users say."""
+def comment_author(message: Any, senders: Mapping[int, Any] | None = None) -> CommentAuthor | None:
+    """Who wrote a group message: the user (or channel) of ``from_id``, named as the answer's users say
+    (``senders``: the answer's users and chats by peer id; None: the ``sender`` Telethon filled in)."""
     peer = getattr(message, "from_id", None)
-    sender = getattr(message, "sender", None)
+    if senders is None:
+        sender = getattr(message, "sender", None)
+    else:
+        sender = (
+            senders.get(tl_utils.get_peer_id(peer))
+            if isinstance(peer, types.PeerUser | types.PeerChannel)
+            else None
+        )
     try:
         if isinstance(peer, types.PeerUser):
             if isinstance(sender, types.User) and sender.id == peer.user_id:
@@ -110,12 +118,13 @@ async def reply_pages(
     until_id: int,
     request_delay: float,
     label: str,
-    to_item: Callable[[Any], FetchedPost | None],
+    to_item: Callable[[Any, Mapping[int, Any]], FetchedPost | None],
 ) -> AsyncIterator[HistoryPage]:
     """The comments on a channel post above ``min_id``, oldest first, 100 a request.
 
     Telethon's own reverse walk always asks once more for an empty page; here a page shorter than 100
-    that reaches ``until_id`` (the post's newest comment, as its header said) is the last.
+    that reaches ``until_id`` (the post's newest comment, as its header said) is the last. ``to_item`` is
+    handed each message with the answer's users and chats by peer id (its author's name is there).
     """
     offset = min_id
     while True:
@@ -145,8 +154,7 @@ async def reply_pages(
         )
         page = []
         for message in messages:
-            message._finish_init(client, known, None)  # as iter_messages does: the sender filled in
-            item = to_item(message)
+            item = to_item(message, known)
             if item is not None:
                 page.append(item)
         if page:

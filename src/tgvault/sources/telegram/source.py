@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import replace
 from datetime import datetime
@@ -130,7 +130,7 @@ class TelegramSource:
             until_id=until_id,
             request_delay=self._request_delay,
             label=channel.username or str(channel.id),
-            to_item=lambda message: self._fetched(message, group.id, thread),
+            to_item=lambda message, senders: self._fetched(message, group.id, thread, senders),
         ):
             yield page
 
@@ -184,15 +184,21 @@ class TelegramSource:
             with suppress(asyncio.CancelledError):
                 await reader
 
-    def _fetched(self, message: Any, channel_id: int, thread: tuple[int, int] | None) -> FetchedPost | None:
+    def _fetched(
+        self,
+        message: Any,
+        channel_id: int,
+        thread: tuple[int, int] | None,
+        senders: Mapping[int, Any] | None = None,
+    ) -> FetchedPost | None:
         """A message as a fetched post; a channel post with its thread header, a comment (``thread``: the
-        channel and post it comments on) with its author and link."""
+        channel and post it comments on) with its author (named by ``senders``, else by Telethon) and link."""
         post = self._map(message, channel_id)
         if post is None:
             return None
         if thread is None:
             return FetchedPost(post, message, thread=thread_header(message, channel_id))
-        author = comment_author(message)
+        author = comment_author(message, senders)
         link = comment_link(message, channel_id, thread[0], thread[1], author)
         return FetchedPost(post, message, author=author, comment=link)
 

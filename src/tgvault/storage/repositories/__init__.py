@@ -8,6 +8,7 @@ tgvault (the unit of work, services, the site build, tests) imports from ``tgvau
 
 from tgvault.storage.repositories.channel_locks import ChannelLockRepository, LockHolder, this_process
 from tgvault.storage.repositories.channels import ChannelRepository
+from tgvault.storage.repositories.comment_authors import ArchivedComment, CommentAuthorRepository
 from tgvault.storage.repositories.discussions import DiscussionRepository, PendingThread
 from tgvault.storage.repositories.leases import Lease, LeaseRepository, WorkerInfo
 from tgvault.storage.repositories.ledger import LedgerRepository
@@ -45,10 +46,12 @@ __all__ = [
     "FAILED",
     "QUEUED",
     "AlertRepository",
+    "ArchivedComment",
     "AuditStateRepository",
     "Backlog",
     "ChannelLockRepository",
     "ChannelRepository",
+    "CommentAuthorRepository",
     "CounterRepository",
     "DiscussionRepository",
     "Lease",

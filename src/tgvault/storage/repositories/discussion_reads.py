@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from tgvault.domain import Comment, CommentAuthor, CommentLink, Post
+from tgvault.domain import Comment, CommentAuthor, CommentLink, MediaStatus, Post
 from tgvault.storage.repositories.post_reads import PostReader
 from tgvault.storage.repositories.rows import chunks
-from tgvault.storage.tables import CommentRow, PostRow, UserRow
+from tgvault.storage.tables import CommentRow, DiscussionThreadRow, MediaItemRow, PostRow, UserRow
 
 # a comment's own row of ``posts`` (a message of the discussion group)
 COMMENT_POST = (PostRow.channel_id == CommentRow.group_id) & (PostRow.message_id == CommentRow.message_id)
@@ -82,6 +82,50 @@ class DiscussionReader:
             for post_id, text in rows:
                 found.setdefault(post_id, []).append(text)
         return found
+
+    def groups(self) -> dict[int, dict[int, int]]:
+        """Every channel with a discussion group in the archive: channel id -> {group id: comments not
+        deleted} (a group whose threads are known but whose comments are not archived yet counts 0)."""
+        found: dict[int, dict[int, int]] = {}
+        for channel_id, group_id in self._session.execute(
+            select(DiscussionThreadRow.channel_id, DiscussionThreadRow.group_id).distinct()
+        ):
+            found.setdefault(channel_id, {}).setdefault(group_id, 0)
+        counted = (
+            select(CommentRow.channel_id, CommentRow.group_id, func.count())
+            .join(PostRow, COMMENT_POST)
+            .where(PostRow.deleted_at.is_(None))
+            .group_by(CommentRow.channel_id, CommentRow.group_id)
+        )
+        for channel_id, group_id, count in self._session.execute(counted):
+            found.setdefault(channel_id, {})[group_id] = int(count)
+        return found
+
+    def files(self, channel_id: int, post_ids: Sequence[int] | None = None) -> list[str]:
+        """The stored files the channel's comments (of these posts; None: of every post) show: each
+        downloaded file, else its preview image, once each, in path order."""
+        shown = case(
+            (MediaItemRow.status == MediaStatus.DOWNLOADED.value, MediaItemRow.path),
+            else_=MediaItemRow.thumbnail_path,
+        )
+        query = (
+            select(shown)
+            .select_from(CommentRow)
+            .join(
+                MediaItemRow,
+                (MediaItemRow.channel_id == CommentRow.group_id)
+                & (MediaItemRow.message_id == CommentRow.message_id),
+            )
+            .where(CommentRow.channel_id == channel_id)
+        )
+        if post_ids is None:
+            return sorted({path for path in self._session.scalars(query) if path})
+        found: set[str] = set()
+        for chunk in chunks(post_ids):
+            found.update(
+                path for path in self._session.scalars(query.where(CommentRow.post_id.in_(chunk))) if path
+            )
+        return sorted(found)
 
     def thread(self, channel_id: int, post_id: int) -> list[Comment]:
         """A post's comments, oldest first, with their authors (deleted ones carry their tombstone)."""

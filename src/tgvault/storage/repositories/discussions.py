@@ -120,6 +120,21 @@ class DiscussionRepository(DiscussionReader):
                 .values(updated_at=now)
             )
 
+    def touch_commented(self, group_id: int, message_ids: Sequence[int], now: datetime) -> None:
+        """Mark the channel posts these messages of a discussion group comment on as changed (a comment's
+        file arrived, say), so what shows them is written again."""
+        posts: dict[int, set[int]] = {}
+        for chunk in chunks(sorted(set(message_ids))):
+            rows = self._session.execute(
+                select(CommentRow.channel_id, CommentRow.post_id).where(
+                    CommentRow.group_id == group_id, CommentRow.message_id.in_(chunk)
+                )
+            )
+            for channel_id, post_id in rows:
+                posts.setdefault(channel_id, set()).add(post_id)
+        for channel_id, post_ids in posts.items():
+            self.touch_posts(channel_id, sorted(post_ids), now)
+
     def posts_with_comments_changed(self, channel_id: int, group_id: int, since: datetime) -> list[int]:
         """The channel posts with a comment in ``group_id`` written (edited, deleted, ...) since ``since``."""
         query = (

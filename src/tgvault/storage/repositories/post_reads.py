@@ -62,7 +62,7 @@ class PostReader:
             .where(PostRevisionRow.channel_id == channel_id, PostRevisionRow.message_id == message_id)
             .order_by(PostRevisionRow.revision)
         )
-        return [_revision_from_row(row) for row in rows]
+        return [revision_from_row(row) for row in rows]
 
     def revisions_for(self, channel_id: int, message_ids: Sequence[int]) -> dict[int, list[PostRevision]]:
         """Earlier states of several posts at once, keyed by message id, without their raw TL (``raw``
@@ -77,7 +77,7 @@ class PostReader:
                 .order_by(revisions.c.message_id, revisions.c.revision)
             )
             for row in rows:
-                revision = _revision_from_row(cast(PostRevisionRow, _WithoutRaw(row)))
+                revision = revision_from_row(cast(PostRevisionRow, _WithoutRaw(row)))
                 found.setdefault(row.message_id, []).append(revision)
         return found
 
@@ -181,7 +181,8 @@ class _WithoutRaw:
         return getattr(self._row, name)
 
 
-def _revision_from_row(row: PostRevisionRow) -> PostRevision:
+def revision_from_row(row: PostRevisionRow) -> PostRevision:
+    """A ``post_revisions`` row as its record."""
     return PostRevision(
         channel_id=row.channel_id,
         message_id=row.message_id,

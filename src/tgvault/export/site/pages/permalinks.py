@@ -74,9 +74,7 @@ class PermalinkPages:
             "tme_url": card.view.tme_url,
         }
         # always a value (empty without comments), so that frames differ by whether a thread is shown
-        values["comments"] = (
-            render_thread(ctx, plan.channel, message_id) if card.first.replies else Markup("")
-        )
+        values["comments"] = render_thread(ctx, plan, message_id) if card.first.replies else Markup("")
         values["record"] = record or Markup("")  # always a value, like the comments
         if location:
             values["timeline_url"] = relative_url(path, *location)
