@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from tests.clocks import HandClock
 
 from tgvault.domain import MediaKind, MediaStatus, RunCounts, SourceKind
 from tgvault.services.archiver import Archiver
@@ -37,14 +38,9 @@ PLAN = ChannelPlan(key=f"@{NAME}")
 UoW = Callable[[], UnitOfWork]
 
 
-class Clock:
-    """The archive's clock: fixed, moved on by hand between runs."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2023, 3, 3, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
+def Clock() -> HandClock:
+    """A hand-moved clock at this file's start time."""
+    return HandClock(datetime(2023, 3, 3, tzinfo=UTC))
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, select, text
 from structlog.testing import capture_logs
+from tests.clocks import HandClock
 from warcio.archiveiterator import ArchiveIterator
 
 from tgvault.domain import Channel, ChannelKind, CommentAuthor, EntityKind, MediaStatus, SourceKind
@@ -60,12 +61,9 @@ def first_page() -> Any:
     return parse_widget_page(widget(), url=WIDGET_URL, channel_id=CHANNEL_ID, post_id=35)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2023, 3, 6, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
+def Clock() -> HandClock:
+    """A hand-moved clock at this file's start time."""
+    return HandClock(datetime(2023, 3, 6, tzinfo=UTC))
 
 
 @pytest.fixture

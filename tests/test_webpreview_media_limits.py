@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from structlog.testing import capture_logs
+from tests.clocks import HandClock
 
 from tgvault.domain import MediaStatus
 from tgvault.services.archiver import Archiver
@@ -34,12 +35,9 @@ DOWNLOADABLE = [3, 4, 5, 6, 11, 19, 31, 32, *EXTRA_PHOTOS]
 UoW = Callable[[], UnitOfWork]
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2023, 3, 3, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
+def Clock() -> HandClock:
+    """A hand-moved clock at this file's start time."""
+    return HandClock(datetime(2023, 3, 3, tzinfo=UTC))
 
 
 @pytest.fixture

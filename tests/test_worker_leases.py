@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from tests.clocks import HandClock
 
 from tgvault.config import Settings
 from tgvault.daemon.lock import _refuse_if_workers
@@ -19,14 +20,9 @@ UoW = Callable[[], UnitOfWork]
 LEASE = timedelta(seconds=30)
 
 
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
+def Clock() -> HandClock:
+    """A hand-moved clock at this file's start time."""
+    return HandClock(datetime(2026, 1, 1, 12, 0, tzinfo=UTC))
 
 
 def settings(count: int, pinned: dict[int, str] | None = None) -> Settings:

@@ -24,15 +24,15 @@ from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborNode
 
-from tgvault.domain import CommentAuthor, CommentLink, MediaItem, Post, SourceKind
+from tgvault.domain import CommentAuthor, CommentLink, Post, SourceKind
 from tgvault.errors import PageLayoutError
 from tgvault.sources.base import FetchedPost
-from tgvault.sources.webpreview.media import MEDIA_SELECTOR, media_of
-from tgvault.sources.webpreview.nodes import first_own, inside, own, own_text, plain
+from tgvault.sources.webpreview.media import shown_media
+from tgvault.sources.webpreview.nodes import first_own, inside, own_text, plain
 from tgvault.sources.webpreview.notes import Notes
 from tgvault.sources.webpreview.post_parts import forward_of, location_of, poll_of, reactions_of, web_page_of
 from tgvault.sources.webpreview.posts import bubble_html, message_date, unsupported_label
-from tgvault.sources.webpreview.records import RAW_KEY, WebMedia
+from tgvault.sources.webpreview.records import RAW_KEY
 from tgvault.sources.webpreview.rich_text import RichText
 
 WEB_AUTHOR: Final = "web"
@@ -126,19 +126,7 @@ def comment_of(message: LexborNode, thread: Thread, url: str) -> FetchedPost:
     if label is not None:
         raw["not_shown"] = label
         notes.add(f"the discussion widget does not show this comment's media ({label!r})")
-    media_item: MediaItem | None = None
-    web_media: WebMedia | None = None
-    nodes = [
-        node
-        for node in own(bubble, MEDIA_SELECTOR)
-        if not inside(node, bubble, frozenset({"tgme_widget_message_voice_player"}))
-    ]
-    if nodes:
-        found = media_of(nodes[0], url, notes)
-        if found is not None:
-            media_item, web_media = found
-        if len(nodes) > 1:
-            notes.add(f"{len(nodes)} files shown; only the first was read")
+    media_item, web_media = shown_media(bubble, url, notes)
     answered = _answered(bubble)
     parent = answered if answered is not None and answered != thread.top_id else None
     author = author_of(bubble)

@@ -6,7 +6,7 @@ from selectolax.lexbor import LexborNode
 
 from tgvault.domain import MediaItem, MediaKind
 from tgvault.sources.html_text import classes_of
-from tgvault.sources.webpreview.nodes import plain
+from tgvault.sources.webpreview.nodes import inside, own, plain
 from tgvault.sources.webpreview.notes import Notes
 from tgvault.sources.webpreview.records import WebMedia
 from tgvault.sources.webpreview.values import http_url, parse_duration, parse_size, style_url
@@ -104,3 +104,18 @@ def media_of(node: LexborNode, base: str, notes: Notes) -> tuple[MediaItem, WebM
             None, "the web preview offers no file for this sticker"
         )
     return None
+
+
+def shown_media(bubble: LexborNode, base: str, notes: Notes) -> tuple[MediaItem | None, WebMedia | None]:
+    """The file a message bubble shows: its first media element (a voice player's <audio> counted once)."""
+    nodes = [
+        node
+        for node in own(bubble, MEDIA_SELECTOR)
+        if not inside(node, bubble, frozenset({"tgme_widget_message_voice_player"}))
+    ]
+    if not nodes:
+        return None, None
+    found = media_of(nodes[0], base, notes)
+    if len(nodes) > 1:
+        notes.add(f"{len(nodes)} files shown; only the first was read")
+    return found if found is not None else (None, None)

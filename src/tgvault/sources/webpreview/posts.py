@@ -33,7 +33,7 @@ from selectolax.lexbor import LexborNode
 from tgvault.domain import MediaItem, Post, SourceKind
 from tgvault.errors import PageLayoutError
 from tgvault.sources.html_text import classes_of
-from tgvault.sources.webpreview.media import MEDIA_SELECTOR, PLAYERS, media_of
+from tgvault.sources.webpreview.media import PLAYERS, media_of, shown_media
 from tgvault.sources.webpreview.nodes import first_own, inside, own, own_text, plain
 from tgvault.sources.webpreview.notes import Notes
 from tgvault.sources.webpreview.post_parts import forward_of, location_of, poll_of, reactions_of, web_page_of
@@ -179,21 +179,7 @@ def posts_of(message: LexborNode, channel_id: int, username: str | None, url: st
             return
         notes.add("an album whose items could not be read")
 
-    media_item: MediaItem | None = None
-    web_media: WebMedia | None = None
-    media_nodes = own(bubble, MEDIA_SELECTOR)
-    # a voice player wraps its <audio>: count the pair once
-    media_nodes = [
-        node
-        for node in media_nodes
-        if not inside(node, bubble, frozenset({"tgme_widget_message_voice_player"}))
-    ]
-    if media_nodes:
-        found = media_of(media_nodes[0], url, notes)
-        if found is not None:
-            media_item, web_media = found
-        if len(media_nodes) > 1:
-            notes.add(f"{len(media_nodes)} files shown; only the first was read")
+    media_item, web_media = shown_media(bubble, url, notes)
     raw["html"] = bubble_html(bubble)
     post = Post(
         message_id=message_id,
