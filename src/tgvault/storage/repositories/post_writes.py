@@ -243,7 +243,7 @@ class PostWriter:
         insert_rows(connection, table(PostRow), new_rows)
         insert_rows(connection, table(PostRevisionRow), revisions)
         CounterRepository(self._session).add_many(counters)
-        LedgerRepository(self._session).append(channel_id, drafts)
+        LedgerRepository(self._session).append(channel_id, drafts, at=now)
         self._session.flush()
         self.upsert_media(channel_id, [p for p in latest.values() if p.media is not None], now)
         return UpsertOutcome(added=len(new_rows), edited=edited, unchanged=unchanged, undeleted=undeleted)
