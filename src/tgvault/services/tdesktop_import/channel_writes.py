@@ -211,7 +211,7 @@ class ChannelWriter:
                 if old is not None and is_imported(old):
                     post = post.model_copy(update={"source": old.source})
                 posts.append(post)
-                if stored is not None:
+                if stored is not None and not _recorded(old, stored):
                     fills.append((post.message_id, stored))
                 continue
             assert old is not None
@@ -280,6 +280,17 @@ class ChannelWriter:
         if not mapping and media is post.media and post.raw is not None:
             return post, attachment  # nothing stored for it: the post as read (most posts; no copy made)
         return post.model_copy(update={"media": media, "raw": _raw(message, mapping)}), attachment
+
+
+def _recorded(old: Post | None, stored: StoredFile) -> bool:
+    """True when the archived post already has this very file recorded as downloaded (a re-import: the
+    ledger is not told of it again)."""
+    media = None if old is None else old.media
+    return (
+        media is not None
+        and media.status is MediaStatus.DOWNLOADED
+        and (media.sha256, media.path, media.size) == (stored.sha256, stored.path, stored.size)
+    )
 
 
 def _raw(message: ExportMessage, files: Mapping[str, str]) -> dict[str, Any]:
