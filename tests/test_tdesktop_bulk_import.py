@@ -4,6 +4,7 @@ a re-import is a no-op and the ledger verifies."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -11,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from tests.conftest import create_postgres_database
 
 from tgvault.services.tdesktop_import import import_tdesktop
@@ -90,6 +91,23 @@ def archives(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[U
             drop()
 
 
+@contextlib.contextmanager
+def _statements(uow_factory: UoW) -> Iterator[list[str]]:
+    """The SQL statements the archive's engine runs inside the block (seen through SQLAlchemy's events)."""
+    with uow_factory() as uow:
+        engine = uow.posts._session.get_bind()  # type: ignore[attr-defined]
+    seen: list[str] = []
+
+    def note(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement.lstrip())
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
 def _contents(uow_factory: UoW) -> dict[str, list[tuple[Any, ...]]]:
     """Every row of every table, sorted (autoincrement ids left as they are: they must agree too)."""
     with uow_factory() as uow:
@@ -110,8 +128,15 @@ def test_the_bulk_path_stores_what_the_generic_path_stores(archives: tuple[UoW, 
     generic, bulk = archives
     folder = _export(tmp_path / "export")
     clock_generic, clock_bulk = _Clock(), _Clock()
-    one = _import(folder, generic, tmp_path / "media-generic", bulk=False, clock=clock_generic)
-    two = _import(folder, bulk, tmp_path / "media-bulk", bulk=True, clock=clock_bulk)
+    with _statements(generic) as generic_sql:
+        one = _import(folder, generic, tmp_path / "media-generic", bulk=False, clock=clock_generic)
+    with _statements(bulk) as bulk_sql:
+        two = _import(folder, bulk, tmp_path / "media-bulk", bulk=True, clock=clock_bulk)
+
+    # The bulk path was taken: no file recorded by an UPDATE of its media row, one insert per table a batch.
+    assert any(sql.startswith("UPDATE media_items") for sql in generic_sql)
+    assert not any(sql.startswith("UPDATE media_items") for sql in bulk_sql)
+    assert len(bulk_sql) < len(generic_sql) / 2
 
     assert (one.posts_added, one.files_stored) == (two.posts_added, two.files_stored)
     assert two.posts_added == TOTAL and two.files_stored > 10
