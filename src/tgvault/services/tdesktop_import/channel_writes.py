@@ -197,10 +197,11 @@ class ChannelWriter:
     def _write(self, uow: UnitOfWork, channel: Channel, batch: list[ExportMessage], tally: Tally) -> None:
         """Merge one batch of the channel's messages into the archive, counting what was done."""
         now = self.clock()
-        archived = uow.posts.get_many(channel.id, [message.post.message_id for message in batch])
-        if self.bulk and not archived:
+        ids = [message.post.message_id for message in batch]
+        if self.bulk and not uow.posts.archived_ids(channel.id, ids):
             self._insert_new(uow, batch, tally, now)
             return
+        archived = uow.posts.get_many(channel.id, ids)
         posts: list[Post] = []
         fills: list[tuple[int, StoredFile]] = []
         for message in batch:

@@ -261,6 +261,11 @@ class PostWriter:
         )
         return found is not None
 
+    def archived_ids(self, channel_id: int, message_ids: Sequence[int]) -> set[int]:
+        """Which of ``message_ids`` the channel already has archived (deleted or not): one light query
+        a chunk, to tell the posts known to be new (see :meth:`insert_new`)."""
+        return self._existing_ids(channel_id, message_ids)
+
     def _existing_ids(self, channel_id: int, message_ids: Sequence[int]) -> set[int]:
         """Which of ``message_ids`` the channel already has archived (deleted or not)."""
         found: set[int] = set()
