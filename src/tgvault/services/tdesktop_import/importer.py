@@ -26,8 +26,10 @@ copied into the media store by :mod:`~tgvault.services.tdesktop_import.file_copi
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import itertools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
@@ -53,6 +55,8 @@ from tgvault.storage.tables import utcnow
 from tgvault.storage.unit_of_work import UnitOfWork
 
 __all__ = ["import_tdesktop"]
+
+_GC_THRESHOLD = 20_000
 
 
 def import_tdesktop(
@@ -148,13 +152,31 @@ def _write(
     """Write the stream in one transaction; the staged files are placed just before it commits."""
     staged = writer.files.staged
     try:
-        with uow_factory() as uow:
+        with _fewer_collections(), uow_factory() as uow:
             summaries = writer.import_stream(uow, items, source)
             staged.place_all()
             uow.commit()
     finally:
         staged.discard()
     return summaries
+
+
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Run the block with the garbage collector's youngest generation collected every 20,000 allocations
+    instead of 700 (the thresholds are put back after it).
+
+    An import allocates millions of short-lived containers (a message's JSON, its records, its rows),
+    freed by reference counting, while a batch's worth stays alive; with the default threshold the
+    collector walks those survivors again and again (≈18% of an import's CPU time, 10,000 messages).
+    What an import makes is freed by reference counting; the few cycles (the session's) are still
+    collected, a little later, and the peak memory stays as it was (measured by the bench)."""
+    before = gc.get_threshold()
+    gc.set_threshold(max(before[0], _GC_THRESHOLD), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def _html_channel(uow: UnitOfWork, title: str, channel_name: str | None, folder: Path) -> Channel:
