@@ -65,12 +65,45 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[Mapping[str
         raise ValueError(
             f"every row of one insert must name the same columns; {missing} is missing"
         ) from None
-    if dialect.name == "postgresql":
+    _send(connection, sql, values)
+
+
+def insert_values(
+    connection: Connection, table: Table, names: tuple[str, ...], values: Sequence[tuple[Any, ...]]
+) -> None:
+    """Insert rows given as tuples in the order of ``names``, each value already as the driver takes it
+    (converted by :func:`column_binder` where the column's type converts; otherwise as it is).
+
+    The fast lane of :func:`insert_rows` for a caller that builds its rows itself (the bulk insert of
+    new posts): no mapping per row, and no converter called on a column that needs none.
+    """
+    if not values:
+        return
+    dialect = connection.dialect
+    key = (dialect.name, table.name, names)
+    prepared = _PREPARED.get(key)
+    if prepared is None:
+        prepared = _PREPARED[key] = _prepare(dialect, table, names)
+    _send(connection, prepared[0], values)
+
+
+def column_binder(dialect: Dialect, column: Column[Any]) -> Convert:
+    """What turns a Python value into the value the driver is handed for ``column`` (as
+    :func:`insert_rows` converts it; the identity for a column whose type converts nothing)."""
+    return _converter(dialect, column) or _same
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _send(connection: Connection, sql: str, values: Sequence[tuple[Any, ...]]) -> None:
+    if connection.dialect.name == "postgresql":
         if not connection.in_transaction():
             connection.begin()  # as any statement would: the connection's commit() and rollback() then apply
         _copy(connection, sql, values)
     else:
-        connection.exec_driver_sql(sql, values)
+        connection.exec_driver_sql(sql, values if isinstance(values, list) else list(values))
 
 
 def _prepare(dialect: Dialect, table: Table, names: tuple[str, ...]) -> _Prepared:
@@ -129,7 +162,7 @@ def _json(value: Any) -> str | None:
     return dump_json(value)
 
 
-def _copy(connection: Connection, sql: str, values: list[tuple[Any, ...]]) -> None:
+def _copy(connection: Connection, sql: str, values: Sequence[tuple[Any, ...]]) -> None:
     """Write rows with psycopg's COPY; driver errors are raised as SQLAlchemy's, as for any statement."""
     import psycopg
 

@@ -26,9 +26,11 @@ copied into the media store by :mod:`~tgvault.services.tdesktop_import.file_copi
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import itertools
-from collections.abc import Callable, Iterable
-from datetime import UTC, tzinfo
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 from tgvault.domain import Channel, ChannelKind
@@ -49,9 +51,12 @@ from tgvault.sources.tdesktop import (
     read_title,
 )
 from tgvault.storage.media_store import LocalMediaStore
+from tgvault.storage.tables import utcnow
 from tgvault.storage.unit_of_work import UnitOfWork
 
 __all__ = ["import_tdesktop"]
+
+_GC_THRESHOLD = 20_000
 
 
 def import_tdesktop(
@@ -64,6 +69,8 @@ def import_tdesktop(
     progress: Progress | None = None,
     comments_of: int | None = None,
     pseudonymous: bool = False,
+    bulk: bool = True,
+    clock: Callable[[], datetime] = utcnow,
 ) -> ImportSummary:
     """Import a Telegram Desktop JSON export (a chat's ``result.json``, its folder, or a full-account export).
 
@@ -71,6 +78,10 @@ def import_tdesktop(
     stored as that channel's discussion group and its messages as the comments of the channel's posts
     (:mod:`~tgvault.services.tdesktop_import.comment_links`); ``pseudonymous`` keeps the commenters
     under this archive's pseudonyms only (``comments_authors = "pseudonymous"``).
+
+    A batch of messages none of which is archived yet is written in bulk (``bulk=False`` writes every
+    batch through the generic upsert instead: the same rows and ledger entries, slower); ``clock`` says
+    when each batch is observed (the time its rows and ledger entries carry).
 
     ``channel_name`` picks one channel of a full-account export (by name or id). ``timezone`` is the zone
     of the computer that made an older export whose times have no UTC offset. Everything is validated
@@ -95,9 +106,12 @@ def import_tdesktop(
                 "Desktop's HTML export does not say which message answers which"
             )
     if located.is_dir():
-        return _import_html(
-            located, uow_factory, media_store, channel_name=channel_name, timezone=timezone, progress=progress
+        writer = ChannelWriter(
+            ExportFileCopier(root=located, staged=StagedFiles(media_store), progress=progress),
+            bulk=bulk,
+            clock=clock,
         )
+        return _import_html(located, uow_factory, writer, channel_name=channel_name, timezone=timezone)
     media_store.prepare()
     staged = StagedFiles(media_store)
     copier = ExportFileCopier(root=located.parent, staged=staged, progress=progress)
@@ -107,7 +121,8 @@ def import_tdesktop(
             position=lambda: export.position,
             writing=lambda: not export.timezone_missing,
         )
-        summaries = _write(uow_factory, staged, ChannelWriter(copier, comments), export.items(), source)
+        writer = ChannelWriter(copier, comments, bulk=bulk, clock=clock)
+        summaries = _write(uow_factory, writer, export.items(), source)
     return ImportSummary(
         source=export.path,
         channels=summaries,
@@ -130,20 +145,38 @@ def _linker(uow_factory: Callable[[], UnitOfWork], channel_id: int, pseudonymous
 
 def _write(
     uow_factory: Callable[[], UnitOfWork],
-    staged: StagedFiles,
     writer: ChannelWriter,
     items: Iterable[Channel | ExportMessage],
     source: StreamSource,
 ) -> tuple[ChannelImportSummary, ...]:
     """Write the stream in one transaction; the staged files are placed just before it commits."""
+    staged = writer.files.staged
     try:
-        with uow_factory() as uow:
+        with _fewer_collections(), uow_factory() as uow:
             summaries = writer.import_stream(uow, items, source)
             staged.place_all()
             uow.commit()
     finally:
         staged.discard()
     return summaries
+
+
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Run the block with the garbage collector's youngest generation collected every 20,000 allocations
+    instead of 700 (the thresholds are put back after it).
+
+    An import allocates millions of short-lived containers (a message's JSON, its records, its rows),
+    freed by reference counting, while a batch's worth stays alive; with the default threshold the
+    collector walks those survivors again and again (≈18% of an import's CPU time, 10,000 messages).
+    What an import makes is freed by reference counting; the few cycles (the session's) are still
+    collected, a little later, and the peak memory stays as it was (measured by the bench)."""
+    before = gc.get_threshold()
+    gc.set_threshold(max(before[0], _GC_THRESHOLD), *before[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def _html_channel(uow: UnitOfWork, title: str, channel_name: str | None, folder: Path) -> Channel:
@@ -178,11 +211,10 @@ def _html_channel(uow: UnitOfWork, title: str, channel_name: str | None, folder:
 def _import_html(
     folder: Path,
     uow_factory: Callable[[], UnitOfWork],
-    media_store: LocalMediaStore,
+    writer: ChannelWriter,
     *,
     channel_name: str | None,
     timezone: tzinfo | None,
-    progress: Progress,
 ) -> ImportSummary:
     """Import an HTML export (``messages.html``, ``messages2.html``, ...) by the same rules as JSON."""
     pages = html_pages(folder)
@@ -197,9 +229,7 @@ def _import_html(
     title = read_title(pages[0])
     with uow_factory() as uow:
         channel = _html_channel(uow, title, channel_name, folder)
-    media_store.prepare()
-    staged = StagedFiles(media_store)
-    copier = ExportFileCopier(root=folder, staged=staged, progress=progress)
+    writer.files.staged.store.prepare()
     read = [0]
 
     def page_read(page: Path) -> None:
@@ -209,12 +239,10 @@ def _import_html(
     source = StreamSource(
         total_bytes=sum(page.stat().st_size for page in pages), position=lambda: read[0], writing=lambda: True
     )
-    summaries = _write(
-        uow_factory, staged, ChannelWriter(copier), itertools.chain((channel,), messages), source
-    )
+    summaries = _write(uow_factory, writer, itertools.chain((channel,), messages), source)
     return ImportSummary(
         source=pages[0],
         channels=summaries,
         timezone_assumed=str(timezone) if local_times else None,
-        warnings=dict(copier.warnings),
+        warnings=dict(writer.files.warnings),
     )

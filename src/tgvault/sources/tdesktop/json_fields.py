@@ -73,7 +73,7 @@ class Fields:
     """Typed access to one JSON object; every problem raises ImportFormatError naming the field."""
 
     def __init__(self, data: object, where: str, *, text_checked: bool = False) -> None:
-        if not isinstance(data, Mapping):
+        if type(data) is not dict and not isinstance(data, Mapping):  # (dict first: the ABC check is slow)
             raise ImportFormatError(f"expected an object, got {json_type(data)}", location=where)
         self.data: Mapping[str, Any] = data
         self.where = where

@@ -10,6 +10,7 @@ writers of one channel wait for each other instead of forking the chain. The pri
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, func, select, update
@@ -50,8 +51,12 @@ class LedgerRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def append(self, channel_id: int, drafts: Sequence[Draft]) -> tuple[int, str]:
-        """Chain ``drafts`` after the channel's head and insert them; returns the new head (seq, hash)."""
+    def append(
+        self, channel_id: int, drafts: Sequence[Draft], *, at: datetime | None = None
+    ) -> tuple[int, str]:
+        """Chain ``drafts`` after the channel's head and insert them; returns the new head (seq, hash).
+
+        ``at`` is when the head moved (``ledger_heads.updated_at``; now when None)."""
         if not drafts:
             return self.head(channel_id)
         seq, last_hash = self._lock_head(channel_id)
@@ -62,7 +67,7 @@ class LedgerRepository:
         connection.execute(
             update(_HEADS)
             .where(_HEADS.c.channel_id == channel_id, _HEADS.c.seq == seq)
-            .values(seq=head[0], entry_sha256=head[1], updated_at=utcnow())
+            .values(seq=head[0], entry_sha256=head[1], updated_at=at or utcnow())
         )
         return head
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -63,9 +64,19 @@ class MediaRepository:
             )
         return found
 
-    def mark_downloaded(self, channel_id: int, message_id: int, *, sha256: str, path: str, size: int) -> None:
-        """Record a complete, verified file for a post (and append it to the channel's ledger)."""
-        now = utcnow()
+    def mark_downloaded(
+        self,
+        channel_id: int,
+        message_id: int,
+        *,
+        sha256: str,
+        path: str,
+        size: int,
+        observed_at: datetime | None = None,
+    ) -> None:
+        """Record a complete, verified file for a post (and append it to the channel's ledger), as
+        stored at ``observed_at`` (now when None)."""
+        now = observed_at or utcnow()
         result = self._session.execute(
             update(MediaItemRow)
             .where(MediaItemRow.channel_id == channel_id, MediaItemRow.message_id == message_id)
@@ -81,7 +92,9 @@ class MediaRepository:
         if not getattr(result, "rowcount", 0):
             return
         record = record_hash(media_record(channel_id, message_id, sha256, size))
-        LedgerRepository(self._session).append(channel_id, [Draft(MEDIA, message_id, now, record, sha256)])
+        LedgerRepository(self._session).append(
+            channel_id, [Draft(MEDIA, message_id, now, record, sha256)], at=now
+        )
 
     def mark_thumbnail(self, channel_id: int, message_id: int, *, sha256: str, path: str) -> None:
         """Record a stored thumbnail of a post's file (the file itself stays as it is)."""

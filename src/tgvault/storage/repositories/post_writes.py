@@ -243,7 +243,7 @@ class PostWriter:
         insert_rows(connection, table(PostRow), new_rows)
         insert_rows(connection, table(PostRevisionRow), revisions)
         CounterRepository(self._session).add_many(counters)
-        LedgerRepository(self._session).append(channel_id, drafts)
+        LedgerRepository(self._session).append(channel_id, drafts, at=now)
         self._session.flush()
         self.upsert_media(channel_id, [p for p in latest.values() if p.media is not None], now)
         return UpsertOutcome(added=len(new_rows), edited=edited, unchanged=unchanged, undeleted=undeleted)
@@ -260,6 +260,11 @@ class PostWriter:
             .limit(1)
         )
         return found is not None
+
+    def archived_ids(self, channel_id: int, message_ids: Sequence[int]) -> set[int]:
+        """Which of ``message_ids`` the channel already has archived (deleted or not): one light query
+        a chunk, to tell the posts known to be new (see :meth:`insert_new`)."""
+        return self._existing_ids(channel_id, message_ids)
 
     def _existing_ids(self, channel_id: int, message_ids: Sequence[int]) -> set[int]:
         """Which of ``message_ids`` the channel already has archived (deleted or not)."""
