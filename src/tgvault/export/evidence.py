@@ -113,7 +113,8 @@ def export_evidence(
     }
     write("post.json", json.dumps(document, ensure_ascii=False, indent=2).encode())
     write("post.html", _html(document).encode())
-    for name, data in uow.ledger.post_records(channel_id, message_id).items():
+    recorded = [e.record_sha256 for e in entries]
+    for name, data in uow.ledger.post_records(channel_id, message_id, recorded).items():
         write(f"records/{name}.json", data)
     if post.raw is not None:
         write("raw/current.json", json.dumps(post.raw, ensure_ascii=False, indent=2).encode())

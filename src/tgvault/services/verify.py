@@ -244,11 +244,15 @@ def _post_findings(channel_id: int, post: ArchivedPost, entries: list[Entry]) ->
     states = [e for e in entries if e.kind == REVISION]
     if not states:
         finding(None, "has no ledger entry: it was not written by tgvault")
-    elif states[-1].record_sha256 != post.state_sha256:
-        finding(states[-1], "text, formatting or edit date differ from what the ledger recorded: altered")
+    elif states[-1].record_sha256 != post.state.sha256(states[-1].form_version):
+        finding(
+            states[-1],
+            "text, formatting, edit date, poll or link preview differ from what the ledger recorded: altered",
+        )
     recorded = {e.record_sha256 for e in states}
+    forms = sorted({e.form_version for e in states}, reverse=True)
     for number, state, _ in post.revisions:
-        if states and state not in recorded:
+        if states and not any(state.sha256(form) in recorded for form in forms):
             finding(None, f"revision {number} differs from every state the ledger recorded: altered")
     marks = [e for e in entries if e.kind in (DELETION, RESTORED)]
     last_mark = marks[-1] if marks else None

@@ -37,6 +37,7 @@ _COLUMNS = (
     "entry_sha256",
     "backfilled_at",
     "warc_record_id",
+    "form_version",
 )
 
 
@@ -125,9 +126,11 @@ class LedgerRepository:
         """A page of the channel's posts (ids above ``after``) with their records hashed as the ledger does."""
         return archived_posts(self._session, channel_id, after=after, limit=limit)
 
-    def post_records(self, channel_id: int, message_id: int) -> dict[str, bytes]:
+    def post_records(
+        self, channel_id: int, message_id: int, recorded: Iterable[str] = ()
+    ) -> dict[str, bytes]:
         """A post's records in their canonical bytes, by name (see :func:`ledger_pages.post_records`)."""
-        return post_records(self._session, channel_id, message_id)
+        return post_records(self._session, channel_id, message_id, set(recorded))
 
     def post_facts(self, channel_id: int, message_ids: Iterable[int]) -> dict[int, PostLedgerFacts]:
         """When each post was first captured and last recorded, and its latest record hash (in bulk)."""
