@@ -14,7 +14,7 @@ import hashlib
 import io
 import os
 import zlib
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -119,24 +119,57 @@ class WarcArchive:
     def responses(self, channel_id: int) -> Iterator[StoredResponse]:
         """Every response record of the channel's files, with its payload hashed; a broken tail ends a file."""
         for path in self.channel_files(channel_id):
-            relative = path.relative_to(self.root).as_posix()
-            with path.open("rb") as handle:
+            yield from read_responses(path, path.relative_to(self.root).as_posix())
+
+    def copy_records(self, channel_id: int, response_ids: Collection[str], target: Path) -> set[str]:
+        """Copy the named response records of the channel and the request records sent for them
+        (``WARC-Concurrent-To``) into a new WARC file ``target``, byte for byte (each record is its own
+        gzip member, so the copy is a valid file); returns the ids of the responses found. No file is
+        written when none is found."""
+        wanted = set(response_ids)
+        found: set[str] = set()
+        members: list[bytes] = []
+        for path in self.channel_files(channel_id):
+            with path.open("rb") as handle, path.open("rb") as source:
+                iterator = ArchiveIterator(handle)
                 try:
-                    for record in ArchiveIterator(handle):
-                        if record.rec_type != "response":
+                    for record in iterator:
+                        record_id = record.rec_headers.get_header("WARC-Record-ID")
+                        answered = record.rec_headers.get_header("WARC-Concurrent-To")
+                        if record_id not in wanted and answered not in wanted:
                             continue
-                        digest = hashlib.sha256()
-                        stream = record.raw_stream
-                        while chunk := stream.read(READ_CHUNK):
-                            digest.update(chunk)
-                        yield StoredResponse(
-                            str(record.rec_headers.get_header("WARC-Record-ID")),
-                            str(record.rec_headers.get_header("WARC-Target-URI")),
-                            digest.hexdigest(),
-                            relative,
-                        )
+                        if record.rec_type == "response":
+                            found.add(str(record_id))
+                        source.seek(iterator.get_record_offset())
+                        members.append(source.read(iterator.get_record_length()))
                 except (ArchiveLoadFailed, EOFError, OSError, ValueError):
                     continue
+        if members:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(b"".join(members))
+        return found
+
+
+def read_responses(path: Path, name: str) -> Iterator[StoredResponse]:
+    """The response records of one WARC file (``name``: how to call it), payloads hashed; a broken tail
+    ends the file."""
+    with path.open("rb") as handle:
+        try:
+            for record in ArchiveIterator(handle):
+                if record.rec_type != "response":
+                    continue
+                digest = hashlib.sha256()
+                stream = record.raw_stream
+                while chunk := stream.read(READ_CHUNK):
+                    digest.update(chunk)
+                yield StoredResponse(
+                    str(record.rec_headers.get_header("WARC-Record-ID")),
+                    str(record.rec_headers.get_header("WARC-Target-URI")),
+                    digest.hexdigest(),
+                    name,
+                )
+        except (ArchiveLoadFailed, EOFError, OSError, ValueError):
+            return
 
 
 def cut_broken_tail(path: Path) -> int:
