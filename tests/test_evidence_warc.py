@@ -1,5 +1,6 @@
-"""Evidence bundles of a post the web source read carry the pages' WARC records: checked by
-`verify --bundle`, by `sha256sum -c` and by warcio's own command line; a page altered or left out is found."""
+"""Evidence bundles of a post the web source read carry the WARC records of its pages and of its file as
+downloaded: checked by `verify --bundle`, by `sha256sum -c` and by warcio's own command line; a page
+altered or left out is found."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from warcio.archiveiterator import ArchiveIterator
 
 from tgvault.export.evidence import export_evidence
 from tgvault.services.evidence_check import verify_bundle
-from tgvault.storage.ledger_records import CAPTURE
+from tgvault.storage.ledger_records import CAPTURE, MEDIA
 from tgvault.storage.media_store import LocalMediaStore
 from tgvault.testing.webpreview import FakeWebPreview
 
@@ -50,19 +51,29 @@ def test_a_web_post_bundle_carries_its_pages_warc_records(
     folder = web_bundle(preview, unit_of_work, tmp_path)
     warc = folder / "warc" / "captures.warc.gz"
     with unit_of_work() as uow:
-        captures = [e for e in uow.ledger.entries(CHANNEL_ID) if e.kind == CAPTURE and e.message_id == POST]
-    assert captures
+        entries = [e for e in uow.ledger.entries(CHANNEL_ID) if e.message_id == POST]
+    captures = [e for e in entries if e.kind == CAPTURE]
+    files = [e for e in entries if e.kind == MEDIA]
+    assert captures and len(files) == 1 and files[0].warc_record_id  # the file, downloaded, kept as WARC
     types: dict[str, str] = {}
+    payloads: dict[str, bytes] = {}
     with warc.open("rb") as handle:
         for record in ArchiveIterator(handle):
-            types[record.rec_headers.get_header("WARC-Record-ID")] = record.rec_type
+            record_id = record.rec_headers.get_header("WARC-Record-ID")
+            types[record_id] = record.rec_type
             if record.rec_type == "response":
-                payload = record.raw_stream.read()
-                assert f"/{POST}".encode() in payload
-    assert {e.warc_record_id for e in captures} == {i for i, kind in types.items() if kind == "response"}
-    assert sorted(types.values()).count("request") == len(captures)  # each page with its request
+                payloads[record_id] = record.raw_stream.read()
+    pages = {e.warc_record_id for e in captures}
+    assert pages | {files[0].warc_record_id} == set(payloads)
+    assert all(f"/{POST}".encode() in payloads[str(page)] for page in pages)
+    with unit_of_work() as uow:
+        kept = uow.posts.get(CHANNEL_ID, POST).media.path  # type: ignore[union-attr]
+    stored = LocalMediaStore(tmp_path / "media").path_of(str(kept)).read_bytes()
+    assert payloads[str(files[0].warc_record_id)] == stored  # the file's bytes, as downloaded
+    assert hashlib.sha256(stored).hexdigest() == files[0].media_sha256
+    assert sorted(types.values()).count("request") == len(payloads)  # each response with its request
     report = verify_bundle(folder)
-    assert report.problems == [] and report.pages == len(captures)
+    assert report.problems == [] and report.pages == len(payloads)
     assert "warc/captures.warc.gz" in (folder / "SHA256SUMS").read_text()
     readme = (folder / "README.md").read_text()
     assert "warcio extract --payload warc/captures.warc.gz" in readme and "replayweb.page" in readme
@@ -80,13 +91,14 @@ def test_a_web_post_bundle_carries_its_pages_warc_records(
         for line in index.splitlines()
         if '"response"' in line
     }
-    for entry in captures:
+    for entry in [*captures, *files]:
         payload = subprocess.run(
             [*warcio, "extract", "--payload", str(warc), offsets[str(entry.warc_record_id)]],
             check=True,
             capture_output=True,
         ).stdout
-        assert hashlib.sha256(payload).hexdigest() == entry.record_sha256
+        expected = entry.record_sha256 if entry.kind == CAPTURE else entry.media_sha256
+        assert hashlib.sha256(payload).hexdigest() == expected
 
 
 def test_a_page_altered_or_left_out_of_the_bundle_is_found(

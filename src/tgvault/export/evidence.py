@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from tgvault.errors import StorageError
-from tgvault.storage.ledger_records import CAPTURE, Entry, LedgerStamp
+from tgvault.storage.ledger_records import CAPTURE, MEDIA, Entry, LedgerStamp
 from tgvault.storage.media_store import MediaStore
 from tgvault.storage.unit_of_work import UnitOfWork
 from tgvault.storage.warc_store import FOLDER, WarcArchive
@@ -58,9 +58,10 @@ needs nobody's word, only the steps below.
    The last line is the entry in `head.json`.
 {token_steps}{warc_steps}"""
 
-WARC_LINE = """* `warc/captures.warc.gz`: the web pages the post was read from (the web source), as the archive's WARC
-  records (request and response, byte for byte): each `capture` entry's `record_sha256` is the sha256
-  of the page its `warc_record_id` names.
+WARC_LINE = """* `warc/captures.warc.gz`: the web pages the post was read from (the web source), and the file as it
+  was downloaded, as the archive's WARC records (request and response, byte for byte): each `capture`
+  entry's `record_sha256` is the sha256 of the page its `warc_record_id` names; a `media` entry that
+  names one has its `media_sha256` there.
 """
 
 WARC_STEPS = """5. The pages: `warcio index -f warc-record-id,warc-target-uri,offset warc/captures.warc.gz` lists the
@@ -149,7 +150,7 @@ def export_evidence(
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
             written.append(target)
-    pages = {e.warc_record_id for e in entries if e.kind == CAPTURE and e.warc_record_id}
+    pages = {e.warc_record_id for e in entries if e.kind in (CAPTURE, MEDIA) and e.warc_record_id}
     if pages and WarcArchive(store.root / FOLDER).copy_records(channel_id, pages, folder / CAPTURES):
         written.append(folder / CAPTURES)
     count = 0

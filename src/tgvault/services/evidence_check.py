@@ -69,7 +69,9 @@ def verify_bundle(folder: Path) -> BundleReport:
 
 def _check_pages(folder: Path, mine: list[dict[str, Any]], report: BundleReport) -> None:
     """Each ``capture`` entry's page must be in the bundle's WARC records, with the hash it recorded."""
-    captures = [e for e in mine if e.get("kind") == CAPTURE]
+    captures = [
+        e for e in mine if e.get("kind") == CAPTURE or (e.get("kind") == MEDIA and e.get("warc_record_id"))
+    ]
     if not captures:
         return
     pages = {
@@ -83,12 +85,14 @@ def _check_pages(folder: Path, mine: list[dict[str, Any]], report: BundleReport)
         stored = pages.get(str(record_id))
         if stored is None:
             report.problems.append(
-                f"entry {entry.get('seq')}: the WARC record {record_id} of the page it was read from is not in warc/"
+                f"entry {entry.get('seq')}: the WARC record {record_id} of its page or file is not in warc/"
             )
-        elif stored.payload_sha256 != entry.get("record_sha256"):
+        elif stored.payload_sha256 != entry.get(
+            "record_sha256" if entry.get("kind") == CAPTURE else "media_sha256"
+        ):
             report.problems.append(
-                f"entry {entry.get('seq')}: the page in WARC record {record_id} ({stored.path}) differs from "
-                "the one the ledger recorded: altered"
+                f"entry {entry.get('seq')}: the page or file in WARC record {record_id} ({stored.path}) "
+                "differs from the one the ledger recorded: altered"
             )
 
 

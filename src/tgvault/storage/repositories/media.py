@@ -63,8 +63,18 @@ class MediaRepository:
             )
         return found
 
-    def mark_downloaded(self, channel_id: int, message_id: int, *, sha256: str, path: str, size: int) -> None:
-        """Record a complete, verified file for a post (and append it to the channel's ledger)."""
+    def mark_downloaded(
+        self,
+        channel_id: int,
+        message_id: int,
+        *,
+        sha256: str,
+        path: str,
+        size: int,
+        warc_record_id: str | None = None,
+    ) -> None:
+        """Record a complete, verified file for a post (and append it to the channel's ledger, naming the
+        WARC record that also holds it, when the web source kept one)."""
         now = utcnow()
         result = self._session.execute(
             update(MediaItemRow)
@@ -81,7 +91,9 @@ class MediaRepository:
         if not getattr(result, "rowcount", 0):
             return
         record = record_hash(media_record(channel_id, message_id, sha256, size))
-        LedgerRepository(self._session).append(channel_id, [Draft(MEDIA, message_id, now, record, sha256)])
+        LedgerRepository(self._session).append(
+            channel_id, [Draft(MEDIA, message_id, now, record, sha256, warc_record_id=warc_record_id)]
+        )
 
     def mark_thumbnail(self, channel_id: int, message_id: int, *, sha256: str, path: str) -> None:
         """Record a stored thumbnail of a post's file (the file itself stays as it is)."""
