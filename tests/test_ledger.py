@@ -105,7 +105,7 @@ def test_an_untouched_archive_verifies(unit_of_work: UoW, store: LocalMediaStore
 TAMPERING = {
     "post text changed": (
         "UPDATE posts SET text = 'hello, altered' WHERE message_id = 1",
-        "channel 1001 post 1 entry 2: text, formatting or edit date differ",
+        "channel 1001 post 1 entry 2: text, formatting, edit date, poll or link preview differ",
     ),
     "earlier revision changed": (
         "UPDATE post_revisions SET text = 'never said' WHERE message_id = 2",

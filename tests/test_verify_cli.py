@@ -92,7 +92,7 @@ def test_verify_passes_on_a_synced_archive_and_names_what_was_altered(
     lines = [line for line in altered.stderr.splitlines() if line.startswith("ALTERED:")]
     assert len(lines) == 2, altered.stderr
     assert lines[0].startswith(f"ALTERED: channel {channel.id} post 5 entry ")
-    assert "text, formatting or edit date differ" in lines[0]
+    assert "text, formatting, edit date, poll or link preview differ" in lines[0]
     assert lines[1].startswith(f"ALTERED: channel {channel.id} post 11 entry ")
     assert lines[1].endswith("is corrupt: its sha256 is not the one recorded")
     assert altered.stdout.rstrip().endswith("2 findings")

@@ -19,7 +19,7 @@ from tgvault.services.archiver import Archiver
 from tgvault.services.plans import ChannelPlan
 from tgvault.services.verify import verify_archive
 from tgvault.sources.webpreview import WebClient, WebOptions, WebPreviewSource
-from tgvault.storage.ledger_records import CAPTURE, canonical_bytes, entry_hash, sha256_hex
+from tgvault.storage.ledger_records import CAPTURE, MEDIA, canonical_bytes, entry_hash, sha256_hex
 from tgvault.storage.media_store import LocalMediaStore
 from tgvault.storage.unit_of_work import UnitOfWork
 from tgvault.storage.warc_store import WarcArchive, complete_length, cut_broken_tail
@@ -77,11 +77,17 @@ def test_backfill_keeps_each_page_as_warc_records_the_ledger_names(
     assert 1 == len(files) and files[0].name == f"{datetime.now(UTC):%Y-%m-%d}.warc.gz"
     responses, requests = read_warc(folder)
     assert responses and set(responses) == set(requests)  # each response with its request
+    with unit_of_work() as uow:
+        captures = [entry for entry in uow.ledger.entries(CHANNEL_ID) if entry.kind == CAPTURE]
+        files = [entry for entry in uow.ledger.entries(CHANNEL_ID) if entry.kind == MEDIA]
+    # every file downloaded is kept too, as the response of its request, named by its ledger entry
+    assert len(files) == 8 and all(entry.warc_record_id in responses for entry in files)
+    for entry in files:
+        uri, payload = responses.pop(str(entry.warc_record_id))
+        assert "/cdn/" in uri and hashlib.sha256(payload).hexdigest() == entry.media_sha256
     for record_id, (uri, payload) in responses.items():
         assert requests[record_id] == uri and f"/s/{NAME}" in uri
         assert b"tgme_widget_message" in payload
-    with unit_of_work() as uow:
-        captures = [entry for entry in uow.ledger.entries(CHANNEL_ID) if entry.kind == CAPTURE]
     assert ALL_IDS == sorted({entry.message_id for entry in captures if entry.message_id is not None})
     for entry in captures:
         assert entry.warc_record_id in responses
@@ -90,7 +96,7 @@ def test_backfill_keeps_each_page_as_warc_records_the_ledger_names(
         assert re.search(rf"{NAME}/{entry.message_id}\D".encode(), payload), entry.message_id  # read from it
     report = verify_archive(unit_of_work, warcs=WarcArchive(media / "warc"))
     assert report.ok, [finding.describe() for finding in report.findings]
-    assert len(responses) == report.captures
+    assert len(responses) + len(files) == report.captures
 
 
 def test_a_compressed_page_is_kept_as_sent_and_read_decoded(
@@ -110,8 +116,8 @@ def test_a_compressed_page_is_kept_as_sent_and_read_decoded(
     seen = 0
     with path.open("rb") as handle:
         for record in ArchiveIterator(handle):
-            if record.rec_type != "response":
-                continue
+            if record.rec_type != "response" or "/cdn/" in record.rec_headers.get_header("WARC-Target-URI"):
+                continue  # a file the post holds (kept too; not compressed by the server)
             assert "gzip" == record.http_headers.get_header("Content-Encoding")
             payload = record.raw_stream.read()
             assert payload.startswith(b"\x1f\x8b") and b"tgme_widget_message" in gzip.decompress(payload)
@@ -177,6 +183,30 @@ def test_verify_names_a_page_altered_or_lost_in_the_warc_file(
     path.unlink()
     lost = [finding.describe() for finding in verify_archive(unit_of_work, warcs=warcs).findings]
     assert any("post 13" in line and "is missing" in line for line in lost)
+
+
+def test_verify_names_a_file_altered_in_the_warc_file(
+    preview: FakeWebPreview, unit_of_work: UoW, tmp_path: Path
+) -> None:
+    """A downloaded file's bytes changed in its WARC record: verify names the post's ``media`` entry."""
+    media = tmp_path / "media"
+    backfill(preview, unit_of_work, media)
+    (path,) = (media / "warc" / str(CHANNEL_ID)).glob("*.warc.gz")
+    members = _members(path.read_bytes())
+    files = [
+        n
+        for n, member in enumerate(members)
+        if b"WARC-Type: response" in member and re.search(rb"WARC-Target-URI: [^\r\n]*/cdn/", member)
+    ]
+    assert len(files) == 8
+    altered = bytearray(members[files[0]])
+    altered[-5] ^= 1  # the last byte of the payload (the record ends with two CRLFs)
+    members[files[0]] = bytes(altered)
+    path.write_bytes(b"".join(gzip.compress(member) for member in members))
+    report = verify_archive(unit_of_work, warcs=WarcArchive(media / "warc"))
+    problems = [finding.describe() for finding in report.findings]
+    assert len(problems) == 1 and "the file in WARC record" in problems[0], problems
+    assert "differs from the one the ledger recorded: altered" in problems[0]
 
 
 def test_a_capture_cut_short_by_a_crash_is_cut_off_before_the_next_append(tmp_path: Path) -> None:

@@ -36,8 +36,11 @@ def _openssl(*args: str, cwd: Path) -> None:
     subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
 
 
-def make_authority(folder: Path, name: str = "tgvault test") -> None:
-    """A CA (``ca.pem``) and a TSA certificate signed by it (``tsa.pem``, key ``tsa.key``), and ``tsa.cnf``."""
+def make_authority(folder: Path, name: str = "tgvault test", *, chain: bool = False) -> None:
+    """A CA (``ca.pem``) and a TSA certificate signed by it (``tsa.pem``, key ``tsa.key``), and ``tsa.cnf``.
+
+    With ``chain``, the TSA certificate is signed by an intermediate CA (``intermediate.pem``, signed by
+    the CA) and every reply embeds the whole chain (``certs =``), as many public TSAs send it."""
     folder.mkdir(parents=True, exist_ok=True)
     _openssl(
         "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "30",
@@ -51,12 +54,29 @@ def make_authority(folder: Path, name: str = "tgvault test") -> None:
     (folder / "tsa.ext").write_text(
         "basicConstraints=CA:FALSE\nextendedKeyUsage=critical,timeStamping\nkeyUsage=critical,digitalSignature\n"
     )
+    issuer = "ca"
+    if chain:
+        _openssl(
+            "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "intermediate.key", "-out", "intermediate.csr",
+            "-subj", f"/CN={name} intermediate CA", cwd=folder,
+        )  # fmt: skip
+        (folder / "intermediate.ext").write_text(
+            "basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n"
+        )
+        _openssl(
+            "x509", "-req", "-in", "intermediate.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
+            "-out", "intermediate.pem", "-days", "30", "-extfile", "intermediate.ext", cwd=folder,
+        )  # fmt: skip
+        issuer = "intermediate"
     _openssl(
-        "x509", "-req", "-in", "tsa.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "tsa.pem",
-        "-days", "30", "-extfile", "tsa.ext", cwd=folder,
+        "x509", "-req", "-in", "tsa.csr", "-CA", f"{issuer}.pem", "-CAkey", f"{issuer}.key", "-CAcreateserial",
+        "-out", "tsa.pem", "-days", "30", "-extfile", "tsa.ext", cwd=folder,
     )  # fmt: skip
     (folder / "serial").write_text("01\n")
-    (folder / "tsa.cnf").write_text(CONFIG.format(folder=folder))
+    config = CONFIG.format(folder=folder)
+    if chain:
+        config += f"certs = {folder}/intermediate.pem\n"
+    (folder / "tsa.cnf").write_text(config)
 
 
 @dataclass
@@ -69,9 +89,10 @@ class LocalTsa:
 
 
 @contextmanager
-def local_tsa(folder: Path) -> Iterator[LocalTsa]:
-    """Serve ``openssl ts -reply`` over HTTP on 127.0.0.1 until the block ends."""
-    make_authority(folder)
+def local_tsa(folder: Path, *, chain: bool = False) -> Iterator[LocalTsa]:
+    """Serve ``openssl ts -reply`` over HTTP on 127.0.0.1 until the block ends (``chain``: see
+    :func:`make_authority`)."""
+    make_authority(folder, chain=chain)
     tsa = LocalTsa(url="", ca_file=folder / "ca.pem")
     lock = threading.Lock()
 

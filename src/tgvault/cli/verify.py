@@ -116,6 +116,7 @@ def _verify_folder(bundle: Path | None, site: Path | None) -> None:
         plural(report.files, "timestamp")
         if site
         else f"{plural(report.records, 'record')}, {plural(report.files, 'file')}"
+        + (f", {plural(report.pages, 'WARC page')}" if report.pages else "")
     )
     say(
         f"verified {folder.name}: {checked}, "

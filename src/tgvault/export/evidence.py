@@ -4,7 +4,9 @@ The folder holds the post and all its revisions (``post.json``; ``post.html`` to
 ledger hashed (``records/<name>.json``, their canonical bytes), the raw TL as archived (``raw/``), the
 stored file (``media/``), the ledger entries from the post's first one to a timestamped head
 (``ledger.jsonl``; ``head.json``), the RFC 3161 token over that head with the TSA's CA certificate
-(``head.tsr``, ``tsa-ca.pem``), a ``SHA256SUMS`` of every file and a ``README.md`` saying how to check it.
+(``head.tsr``, ``tsa-ca.pem``), for a post the web source read, the pages it was read from as WARC
+records copied byte for byte from the archive's files (``warc/captures.warc.gz``), a ``SHA256SUMS`` of
+every file and a ``README.md`` saying how to check it.
 """
 
 from __future__ import annotations
@@ -18,9 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from tgvault.errors import StorageError
-from tgvault.storage.ledger_records import Entry, LedgerStamp
+from tgvault.storage.ledger_records import CAPTURE, MEDIA, Entry, LedgerStamp
 from tgvault.storage.media_store import MediaStore
 from tgvault.storage.unit_of_work import UnitOfWork
+from tgvault.storage.warc_store import FOLDER, WarcArchive
+
+CAPTURES = "warc/captures.warc.gz"
 
 README = """# Evidence: post {message_id} of channel {channel_id}{username}
 
@@ -32,7 +37,7 @@ needs nobody's word, only the steps below.
   stored file, its counters), in canonical bytes: JSON, keys sorted, no whitespace, UTF-8.
 * `raw/`: the raw record Telegram sent, as archived (for reference; the ledger hashes `records/`).
 * `media/`: the stored file, named by its sha256.
-* `ledger.jsonl`: the channel's ledger entries {first_seq} to {head_seq}, one JSON object a line. Each
+{warc_line}* `ledger.jsonl`: the channel's ledger entries {first_seq} to {head_seq}, one JSON object a line. Each
   entry holds the sha256 of one record (`record_sha256`), the hash of the entry before it (`prev_sha256`)
   and its own hash (`entry_sha256`): the sha256 of the entry's canonical JSON without `entry_sha256`.
 * `head.json`: the last entry here{stamped_words}.
@@ -51,7 +56,20 @@ needs nobody's word, only the steps below.
 3. The entries form a chain: for each line, `jq -cS 'del(.entry_sha256)' | tr -d '\\n' | sha256sum`
    gives its `entry_sha256`, and each line's `prev_sha256` is the `entry_sha256` of the line before.
    The last line is the entry in `head.json`.
-{token_steps}
+{token_steps}{warc_steps}"""
+
+WARC_LINE = """* `warc/captures.warc.gz`: the web pages the post was read from (the web source), and the file as it
+  was downloaded, as the archive's WARC records (request and response, byte for byte): each `capture`
+  entry's `record_sha256` is the sha256 of the page its `warc_record_id` names; a `media` entry that
+  names one has its `media_sha256` there.
+"""
+
+WARC_STEPS = """5. The pages: `warcio index -f warc-record-id,warc-target-uri,offset warc/captures.warc.gz` lists the
+   records (`pip install warcio`); for a response record at OFFSET,
+   `warcio extract --payload warc/captures.warc.gz OFFSET | sha256sum` gives the `record_sha256` of the
+   `capture` entry naming its id. Any web-archive player replays the file: open it in
+   https://replayweb.page, or `wb-manager init ev && wb-manager add ev warc/captures.warc.gz && wayback`
+   (pywb) and browse the captured URL.
 """
 
 STAMP_STEPS = """4. A time-stamping authority ({tsa_url}) signed that head on {stamped_at}: the token's message is the head
@@ -113,7 +131,8 @@ def export_evidence(
     }
     write("post.json", json.dumps(document, ensure_ascii=False, indent=2).encode())
     write("post.html", _html(document).encode())
-    for name, data in uow.ledger.post_records(channel_id, message_id).items():
+    recorded = [e.record_sha256 for e in entries]
+    for name, data in uow.ledger.post_records(channel_id, message_id, recorded).items():
         write(f"records/{name}.json", data)
     if post.raw is not None:
         write("raw/current.json", json.dumps(post.raw, ensure_ascii=False, indent=2).encode())
@@ -131,6 +150,9 @@ def export_evidence(
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
             written.append(target)
+    pages = {e.warc_record_id for e in entries if e.kind in (CAPTURE, MEDIA) and e.warc_record_id}
+    if pages and WarcArchive(store.root / FOLDER).copy_records(channel_id, pages, folder / CAPTURES):
+        written.append(folder / CAPTURES)
     count = 0
     head: Entry | None = None
     with (folder / "ledger.jsonl").open("w", encoding="utf-8") as ledger:
@@ -153,6 +175,8 @@ def export_evidence(
         head_seq=head.seq,
         stamped_words=", and the timestamp over it" if stamp is not None else "",
         folder_name=folder.name,
+        warc_line=WARC_LINE if (folder / CAPTURES).is_file() else "",
+        warc_steps=WARC_STEPS if (folder / CAPTURES).is_file() else "",
         token_steps=NO_STAMP
         if stamp is None
         else STAMP_STEPS.format(

@@ -2,7 +2,8 @@
 
 No archive is needed: the folder's checksums, the chain of its ledger entries up to the head, the
 RFC 3161 token over the head (offline, with the CA certificate in the folder), each record and file
-against the entries that hashed it, and the readable ``post.json`` against the records.
+against the entries that hashed it, each web page a ``capture`` entry names against the WARC records
+in ``warc/``, and the readable ``post.json`` against the records.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from tgvault.services.timestamps import token_problem
-from tgvault.storage.ledger_records import GENESIS, MEDIA, REVISION, canonical_bytes, sha256_hex
+from tgvault.storage.ledger_records import CAPTURE, GENESIS, MEDIA, REVISION, canonical_bytes, sha256_hex
+from tgvault.storage.warc_store import read_responses
 
 
 @dataclass
@@ -25,6 +27,7 @@ class BundleReport:
     entries: int = 0
     records: int = 0
     files: int = 0
+    pages: int = 0
     stamped: bool = False
 
     @property
@@ -60,7 +63,37 @@ def verify_bundle(folder: Path) -> BundleReport:
     message_id = None if document is None else document.get("post", {}).get("message_id")
     mine = [e for e in entries if e.get("message_id") == message_id]
     _check_records(folder, mine, document, report)
+    _check_pages(folder, mine, report)
     return report
+
+
+def _check_pages(folder: Path, mine: list[dict[str, Any]], report: BundleReport) -> None:
+    """Each ``capture`` entry's page must be in the bundle's WARC records, with the hash it recorded."""
+    captures = [
+        e for e in mine if e.get("kind") == CAPTURE or (e.get("kind") == MEDIA and e.get("warc_record_id"))
+    ]
+    if not captures:
+        return
+    pages = {
+        stored.record_id: stored
+        for path in sorted((folder / "warc").glob("*.warc.gz"))
+        for stored in read_responses(path, f"warc/{path.name}")
+    }
+    report.pages = len(pages)
+    for entry in captures:
+        record_id = entry.get("warc_record_id")
+        stored = pages.get(str(record_id))
+        if stored is None:
+            report.problems.append(
+                f"entry {entry.get('seq')}: the WARC record {record_id} of its page or file is not in warc/"
+            )
+        elif stored.payload_sha256 != entry.get(
+            "record_sha256" if entry.get("kind") == CAPTURE else "media_sha256"
+        ):
+            report.problems.append(
+                f"entry {entry.get('seq')}: the page or file in WARC record {record_id} ({stored.path}) "
+                "differs from the one the ledger recorded: altered"
+            )
 
 
 def _load(path: Path, problems: list[str]) -> Any:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import structlog
 
-from tgvault.domain import Channel, ChannelKind, MediaKind, Post
+from tgvault.domain import Channel, ChannelKind, MediaKind, PageCapture, Post
 from tgvault.errors import (
     AccountError,
     FloodWaitTooLongError,
@@ -31,9 +31,11 @@ from tgvault.errors import (
 )
 from tgvault.services.plans import MediaPolicy
 from tgvault.sources.base import FetchedPost, PostSource
-from tgvault.storage.media_store import LocalMediaStore, PendingFile
+from tgvault.storage.media_store import LocalMediaStore, PendingFile, StoredFile
 from tgvault.storage.repositories import QueuedDownload
 from tgvault.storage.unit_of_work import UnitOfWork
+from tgvault.storage.warc_store import FOLDER as WARC_FOLDER
+from tgvault.storage.warc_store import WarcArchive
 
 log = structlog.get_logger(__name__)
 
@@ -69,6 +71,7 @@ class MediaDownloader:
         self._on_stored = on_stored
         self._heartbeat = heartbeat
         self._on_gone = on_gone
+        self._warcs = WarcArchive(store.root / WARC_FOLDER)
 
     def _settled(self, uow: UnitOfWork, message_id: int) -> None:
         """In the transaction recording a file's outcome: a discussion group's file is shown on the page of
@@ -101,6 +104,10 @@ class MediaDownloader:
                 expected = None if media.kind is MediaKind.PHOTO else media.size
                 # off the event loop: a remote store uploads (and verifies) the file here
                 stored = await asyncio.to_thread(pending.commit, expected)
+            # a comment's file is kept as WARC only where its page was (not when authors are pseudonymous)
+            private = self._channel.kind is ChannelKind.DISCUSSION and fetched.capture is None
+            exchange = None if private else sink.exchange
+            kept = None if exchange is None else await asyncio.to_thread(self._keep_warc, exchange, stored)
         except MediaTooLargeError as exc:
             self._too_large(item, str(exc))
             return
@@ -123,13 +130,32 @@ class MediaDownloader:
             raise _resource_fault(self._store, exc) from exc
         with self._uow() as uow:
             uow.media.mark_downloaded(
-                self._channel.id, item.message_id, sha256=stored.sha256, path=stored.path, size=stored.size
+                self._channel.id,
+                item.message_id,
+                sha256=stored.sha256,
+                path=stored.path,
+                size=stored.size,
+                warc_record_id=kept,
             )
             uow.media_queue.remove(self._channel.id, [item.message_id])
             self._settled(uow, item.message_id)
             self._heartbeat(uow)
             uow.commit()
         self._on_stored(stored.size)
+
+    def _keep_warc(self, exchange: PageCapture, stored: StoredFile) -> str | None:
+        """Append the file the web source fetched to the channel's WARC file as the response of its
+        exchange; its WARC-Record-ID (None when the file is not on local disk or cannot be appended)."""
+        path = self._store.path_of(stored.path)
+        if not path.is_file():
+            return None
+        try:
+            return self._warcs.append_file(self._channel.id, exchange, path).record_id
+        except OSError as exc:
+            log.warning(
+                "file not kept as WARC", channel_id=self._channel.id, path=stored.path, error=str(exc)
+            )
+            return None
 
     async def _thumbnail(self, fetched: FetchedPost) -> None:
         """Store the preview image a source shows for a file it cannot offer (once per post).
@@ -233,6 +259,12 @@ class SizeCappedSink:
     def __init__(self, pending: PendingFile, limit: int) -> None:
         self._pending = pending
         self.limit = limit
+        self.exchange: PageCapture | None = None
+
+    def keep_exchange(self, exchange: PageCapture) -> None:
+        """Told by a source that fetched the file over HTTP (the web preview) how it went: the request
+        and response headers, kept with the file as WARC records."""
+        self.exchange = exchange
 
     @property
     def size(self) -> int:

@@ -4,6 +4,12 @@ The message a TSA is asked to stamp is the head entry's canonical bytes, so the 
 *is* the entry's sha256: ``openssl ts -verify -digest <entry_sha256> -in head.tsr -CAfile tsa-ca.pem``
 checks a token with nothing but the entry's hash. Each token is kept with the TSA's CA certificate
 (``[ledger] tsa_ca_file``), so ``verify`` needs no network.
+
+A TSA may embed several certificates in its reply (its own and the intermediate CAs up to the root).
+Such replies are kept as sent, but checked in DER order: rfc3161-client (1.0.9, the latest) refuses a
+``SignedData.certificates`` set whose members are not sorted as DER requires, which is how OpenSSL and
+many TSAs write it. The set is not covered by the signature, so putting it in order (asn1crypto) changes
+nothing that is checked; the certificates it holds serve as the chain from the TSA to the CA.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from pathlib import Path
 
 import httpx
 import structlog
+from asn1crypto import cms, tsp
 from cryptography import x509
 from rfc3161_client import (
     HashAlgorithm,
@@ -77,7 +84,7 @@ class TimestampAuthority:
 def token_problem(token: bytes, ca_pem: bytes, entry_sha256: str, *, nonce: int | None = None) -> str | None:
     """Why ``token`` is not a valid RFC 3161 response over ``entry_sha256`` under ``ca_pem`` (None: valid)."""
     try:
-        response = decode_timestamp_response(token)
+        response = decode_timestamp_response(in_der_order(token))
         roots = x509.load_pem_x509_certificates(ca_pem)
         builder = VerifierBuilder()
         for root in roots:
@@ -90,6 +97,24 @@ def token_problem(token: bytes, ca_pem: bytes, entry_sha256: str, *, nonce: int 
     except ValueError as error:
         return f"unreadable ({_short(str(error))})"
     return None
+
+
+def in_der_order(token: bytes) -> bytes:
+    """The time-stamp response with the certificates it embeds sorted as DER sorts a SET OF (the same
+    bytes when they already are, or when it cannot be read: the verifier then says why)."""
+    try:
+        response = tsp.TimeStampResp.load(token)
+        signed = response["time_stamp_token"]["content"]
+        certificates = list(signed["certificates"])
+        encoded = [certificate.dump() for certificate in certificates]
+        if encoded == sorted(encoded):
+            return token
+        signed["certificates"] = cms.CertificateSet(
+            [certificates[k] for k in sorted(range(len(encoded)), key=encoded.__getitem__)]
+        )
+        return bytes(response.dump())
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return token
 
 
 def _short(reason: str) -> str:

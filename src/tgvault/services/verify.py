@@ -4,8 +4,8 @@ For each channel: the chain (every entry's hash from its fields, each one sealin
 sequence number missing, the head where the last entry is), then the records a page of posts at a time
 (each post's current state is the last state the ledger recorded, each earlier revision, tombstone,
 stored file and counters snapshot is one the ledger recorded, no entry points at a post the archive
-lost), the pages the web source kept as WARC records (each ``capture`` entry's record found in the
-channel's WARC files, its payload hashed) and, with ``media``, every stored file read back and hashed. Each problem is a
+lost), the pages and files the web source kept as WARC records (each ``capture`` entry's record, and
+each ``media`` entry's that names one, found in the channel's WARC files, its payload hashed) and, with ``media``, every stored file read back and hashed. Each problem is a
 :class:`Finding` naming the channel, the post and the entry; nothing is changed.
 """
 
@@ -168,7 +168,7 @@ def _check_captures(uow: UnitOfWork, channel_id: int, warcs: WarcArchive, report
     """Every ``capture`` entry's WARC record must be in the channel's files and hold the page it recorded."""
     wanted: dict[str, list[Entry]] = {}
     for entry in uow.ledger.entries(channel_id):
-        if entry.kind == CAPTURE:
+        if entry.kind == CAPTURE or (entry.kind == MEDIA and entry.warc_record_id is not None):
             wanted.setdefault(entry.warc_record_id or "", []).append(entry)
     if not wanted:
         return
@@ -178,14 +178,15 @@ def _check_captures(uow: UnitOfWork, channel_id: int, warcs: WarcArchive, report
             continue
         report.captures += 1
         for entry in entries:
-            if entry.record_sha256 != stored.payload_sha256:
+            page = entry.kind == CAPTURE
+            if (entry.record_sha256 if page else entry.media_sha256) != stored.payload_sha256:
                 report.findings.append(
                     Finding(
                         channel_id,
                         entry.message_id,
                         entry.seq,
-                        f"the page in WARC record {stored.record_id} ({stored.path}) differs from the one "
-                        "the ledger recorded: altered",
+                        f"the {'page' if page else 'file'} in WARC record {stored.record_id} ({stored.path}) "
+                        "differs from the one the ledger recorded: altered",
                     )
                 )
     for record_id, entries in sorted(wanted.items()):
@@ -194,7 +195,8 @@ def _check_captures(uow: UnitOfWork, channel_id: int, warcs: WarcArchive, report
                 channel_id,
                 entry.message_id,
                 entry.seq,
-                f"the WARC record {record_id or '(none named)'} of the page it was read from is missing",
+                f"the WARC record {record_id or '(none named)'} of the "
+                f"{'page it was read from' if entry.kind == CAPTURE else 'file'} is missing",
             )
             for entry in entries
         )
@@ -244,11 +246,15 @@ def _post_findings(channel_id: int, post: ArchivedPost, entries: list[Entry]) ->
     states = [e for e in entries if e.kind == REVISION]
     if not states:
         finding(None, "has no ledger entry: it was not written by tgvault")
-    elif states[-1].record_sha256 != post.state_sha256:
-        finding(states[-1], "text, formatting or edit date differ from what the ledger recorded: altered")
+    elif states[-1].record_sha256 != post.state.sha256(states[-1].form_version):
+        finding(
+            states[-1],
+            "text, formatting, edit date, poll or link preview differ from what the ledger recorded: altered",
+        )
     recorded = {e.record_sha256 for e in states}
+    forms = sorted({e.form_version for e in states}, reverse=True)
     for number, state, _ in post.revisions:
-        if states and state not in recorded:
+        if states and not any(state.sha256(form) in recorded for form in forms):
             finding(None, f"revision {number} differs from every state the ledger recorded: altered")
     marks = [e for e in entries if e.kind in (DELETION, RESTORED)]
     last_mark = marks[-1] if marks else None

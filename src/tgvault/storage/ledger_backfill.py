@@ -2,7 +2,8 @@
 
 Per channel, post by post in id order: each earlier revision and the current state, the tombstone, the
 stored file and the counters snapshots, every entry marked ``backfilled_at`` (the time of the
-backfill) and dated by when the archive had seen it. Posts are read a page at a time.
+backfill) and dated by when the archive had seen it. Posts are read a page at a time. The entries are in
+canonical form 1 (the form of the schema the migration runs on; later entries say their own form).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def backfill_ledger(session: Session, now: datetime) -> int:
         if channel_id in have:
             continue
         after = 0
-        while posts := archived_posts(session, channel_id, after=after, limit=PAGE):
+        while posts := archived_posts(session, channel_id, after=after, limit=PAGE, form_1=True):
             drafts = [draft for post in posts for draft in _drafts(post, now)]
             ledger.append(channel_id, drafts)
             total += len(drafts)
@@ -43,14 +44,16 @@ def _drafts(post: ArchivedPost, now: datetime) -> list[Draft]:
     drafts: list[Draft] = []
     seen = post.first_seen_at
     for _, state, superseded_at in post.revisions:
-        drafts.append(Draft(REVISION, message_id, seen, state, backfilled_at=now))
+        drafts.append(Draft(REVISION, message_id, seen, state.sha256(1), backfilled_at=now, form=1))
         seen = superseded_at
-    drafts.append(Draft(REVISION, message_id, seen, post.state_sha256, backfilled_at=now))
+    drafts.append(Draft(REVISION, message_id, seen, post.state.sha256(1), backfilled_at=now, form=1))
     if post.deleted_at is not None and post.deletion_sha256 is not None:
-        drafts.append(Draft(DELETION, message_id, post.deleted_at, post.deletion_sha256, backfilled_at=now))
+        drafts.append(
+            Draft(DELETION, message_id, post.deleted_at, post.deletion_sha256, backfilled_at=now, form=1)
+        )
     if post.media is not None:
         file = post.media
-        drafts.append(Draft(MEDIA, message_id, file.stored_at, file.record_sha256, file.sha256, now))
+        drafts.append(Draft(MEDIA, message_id, file.stored_at, file.record_sha256, file.sha256, now, form=1))
     for counters, observed_at in post.counters:
-        drafts.append(Draft(COUNTERS, message_id, observed_at, counters, backfilled_at=now))
+        drafts.append(Draft(COUNTERS, message_id, observed_at, counters, backfilled_at=now, form=1))
     return drafts

@@ -1,10 +1,13 @@
-"""The ledger's canonical forms: the bytes each record and each entry is hashed as (version 1).
+"""The ledger's canonical forms: the bytes each record and each entry is hashed as (versions 1 and 2).
 
 A record's **canonical bytes** are a JSON object with its keys sorted, no whitespace, UTF-8, integers
 as written and times as ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (UTC). Per kind of entry the object holds:
 
 * ``revision`` (a state of a post, first seen or edited): ``channel_id``, ``message_id``, ``text``,
-  ``entities`` (as archived: a list of objects), ``edit_date``;
+  ``entities`` (as archived: a list of objects), ``edit_date``; from version 2 also ``poll`` (the poll as
+  archived: ``question``, ``answers`` with their ``text``, ``voters``, ``chosen``, ``correct``, then
+  ``total_voters``, ``closed``, ``quiz``, ``multiple_choice``, ``public_voters``; null when none) and
+  ``web_page`` (the link preview as archived: ``url``, ``site_name``, ``title``, ``description``; null);
 * ``deletion`` (a tombstone) and ``restored`` (a post seen again): ``channel_id``, ``message_id``,
   ``deleted_at`` (null for ``restored``);
 * ``media`` (a file stored): ``channel_id``, ``message_id``, ``sha256``, ``size``;
@@ -14,10 +17,12 @@ as written and times as ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (UTC). Per kind of entry
   page's bytes as the server sent them (the payload of the WARC response record the entry names in
   ``warc_record_id``).
 
-Every object also has ``"v": 1``. An entry's hash is the sha256 of the canonical JSON of its own fields
-(``channel_id``, ``seq``, ``kind``, ``message_id``, ``observed_at``, ``record_sha256``,
-``media_sha256``, ``prev_sha256``, ``backfilled_at``, ``v``, and ``warc_record_id`` only when the entry has
-one), so each entry seals the one before it.
+A ``revision`` object has ``"v"`` set to its form (1 or 2); the other objects did not change in version 2
+and keep ``"v": 1``. An entry's hash is the sha256 of the canonical JSON of its own fields (``channel_id``,
+``seq``, ``kind``, ``message_id``, ``observed_at``, ``record_sha256``, ``media_sha256``, ``prev_sha256``,
+``backfilled_at``, ``v`` — the entry's form, stored as ``form_version`` — and ``warc_record_id`` only when
+the entry has one), so each entry seals the one before it and says which form its record was hashed in:
+an entry written before version 2 keeps ``"v": 1`` and is checked the version 1 way.
 The first entry of a channel has ``prev_sha256`` of 64 zeros.
 """
 
@@ -25,14 +30,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import orjson
 
-VERSION = 1
+VERSION = 2
+"""The canonical form new entries are written in (1: before polls and link previews were hashed)."""
+FORMS = (2, 1)
+"""Every form an entry may be in, newest first."""
 GENESIS = "0" * 64
 
 REVISION = "revision"
@@ -69,23 +78,38 @@ def timestamp(value: datetime | None) -> str | None:
 
 
 def revision_record(
-    channel_id: int, message_id: int, text: str, entities: Sequence[Any] | None, edit_date: datetime | None
+    channel_id: int,
+    message_id: int,
+    text: str,
+    entities: Sequence[Any] | None,
+    edit_date: datetime | None,
+    poll: Mapping[str, Any] | None = None,
+    web_page: Mapping[str, Any] | None = None,
+    *,
+    form: int = VERSION,
 ) -> dict[str, Any]:
-    """The canonical object of a post's state (current row or an earlier revision)."""
-    return {
-        "v": VERSION,
+    """The canonical object of a post's state (current row or an earlier revision) in ``form``: version 1
+    leaves the poll and the link preview out, version 2 holds them as archived."""
+    record: dict[str, Any] = {
+        "v": form,
         "channel_id": channel_id,
         "message_id": message_id,
         "text": text,
         "entities": list(entities or ()),
         "edit_date": timestamp(edit_date),
     }
+    if form >= 2:
+        record["poll"] = None if poll is None else dict(poll)
+        record["web_page"] = None if web_page is None else dict(web_page)
+    elif form != 1:
+        raise ValueError(f"unknown canonical form {form}")
+    return record
 
 
 def deletion_record(channel_id: int, message_id: int, deleted_at: datetime | None) -> dict[str, Any]:
     """The canonical object of a tombstone set (``deleted_at``) or lifted (None)."""
     return {
-        "v": VERSION,
+        "v": 1,
         "channel_id": channel_id,
         "message_id": message_id,
         "deleted_at": timestamp(deleted_at),
@@ -94,13 +118,13 @@ def deletion_record(channel_id: int, message_id: int, deleted_at: datetime | Non
 
 def media_record(channel_id: int, message_id: int, sha256: str, size: int | None) -> dict[str, Any]:
     """The canonical object of a stored file."""
-    return {"v": VERSION, "channel_id": channel_id, "message_id": message_id, "sha256": sha256, "size": size}
+    return {"v": 1, "channel_id": channel_id, "message_id": message_id, "sha256": sha256, "size": size}
 
 
 def counters_record(values: Mapping[str, Any]) -> dict[str, Any]:
     """The canonical object of a counters snapshot (a row of ``post_counters`` as a mapping)."""
     return {
-        "v": VERSION,
+        "v": 1,
         "channel_id": values["channel_id"],
         "message_id": values["message_id"],
         "observed_at": timestamp(values["observed_at"]),
@@ -127,6 +151,7 @@ class Draft:
     media_sha256: str | None = None
     backfilled_at: datetime | None = None
     warc_record_id: str | None = None
+    form: int = VERSION
 
 
 @dataclass(frozen=True)
@@ -144,6 +169,7 @@ class Entry:
     entry_sha256: str
     backfilled_at: datetime | None = None
     warc_record_id: str | None = None
+    form_version: int = 1
 
     def as_json(self) -> dict[str, Any]:
         """The entry as one line of ``ledger.jsonl`` (its fields, times in the canonical form)."""
@@ -166,9 +192,15 @@ class LedgerStamp:
 
 def entry_fields(entry: Entry | Mapping[str, Any]) -> dict[str, Any]:
     """The object an entry's hash is taken of."""
-    get = entry.get if isinstance(entry, Mapping) else lambda name: getattr(entry, name, None)
+    get: Callable[[str], Any]
+    if isinstance(entry, Mapping):
+        get = entry.get
+        form = entry.get("v", 1)
+    else:
+        get = partial(getattr, entry)
+        form = entry.form_version
     fields = {
-        "v": VERSION,
+        "v": form,
         "channel_id": get("channel_id"),
         "seq": get("seq"),
         "kind": get("kind"),
@@ -198,6 +230,7 @@ def chain(channel_id: int, after_seq: int, after_hash: str, drafts: Sequence[Dra
     stamps: dict[datetime, str | None] = {}
     seq = after_seq
     with_warc = any(draft.warc_record_id is not None for draft in drafts)
+    with_form = any(draft.form != 1 for draft in drafts)
     for draft in drafts:
         seq += 1
         observed = stamps.get(draft.observed_at)
@@ -205,7 +238,7 @@ def chain(channel_id: int, after_seq: int, after_hash: str, drafts: Sequence[Dra
             observed = stamps[draft.observed_at] = timestamp(draft.observed_at)
         backfilled = None if draft.backfilled_at is None else timestamp(draft.backfilled_at)
         sealed = {
-            "v": VERSION,
+            "v": draft.form,
             "channel_id": channel_id,
             "seq": seq,
             "kind": draft.kind,
@@ -234,6 +267,8 @@ def chain(channel_id: int, after_seq: int, after_hash: str, drafts: Sequence[Dra
             with_warc
         ):  # only then: a schema older than the column (migration 0010's backfill) still takes rows
             row["warc_record_id"] = draft.warc_record_id
+        if with_form:  # likewise: version 1 entries (the backfill of migration 0010) leave it to its default
+            row["form_version"] = draft.form
         previous = row["entry_sha256"] = hashlib.sha256(canonical_bytes(sealed)).hexdigest()
         rows.append(row)
     return rows

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Text,
     TypeDecorator,
@@ -157,6 +158,10 @@ class PostRevisionRow(Base):
     edit_date: Mapped[datetime | None]
     observed_at: Mapped[datetime]
     raw: Mapped[dict[str, Any] | None]
+    poll: Mapped[dict[str, Any] | None]
+    """The poll of that state as archived (since migration 0012; hashed by the ledger's form 2)."""
+    web_page: Mapped[dict[str, Any] | None]
+    """The link preview of that state as archived (since migration 0012)."""
 
     __table_args__ = (
         ForeignKeyConstraint(
@@ -467,6 +472,8 @@ class LedgerEntryRow(Base):
     backfilled_at: Mapped[datetime | None]
     warc_record_id: Mapped[str | None] = mapped_column(String(64))
     """For a ``capture`` entry: the WARC-Record-ID of the response record holding the page."""
+    form_version: Mapped[int] = mapped_column(SmallInteger, server_default="1")
+    """The canonical form the entry and its record were hashed in (``ledger_records.FORMS``)."""
 
     __table_args__ = (Index("ix_ledger_entries_channel_message", "channel_id", "message_id", "seq"),)
 

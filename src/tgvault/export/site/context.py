@@ -17,6 +17,7 @@ from tgvault.export.site.options import SiteBuildReport, SiteOptions
 from tgvault.export.site.plan import SitePlan
 from tgvault.export.site.render import Renderer
 from tgvault.export.site.writer import MediaFiles, SiteWriter
+from tgvault.storage.repositories import StampFact
 from tgvault.storage.unit_of_work import UnitOfWork
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]
@@ -38,5 +39,9 @@ class BuildContext:
     avatars: dict[int, str | None] = field(default_factory=dict)  # each channel's photo in the site
     # each channel's audit state: post pages show the day its last audit checked them
     audits: dict[int, AuditState] = field(default_factory=dict)
+    # each channel's RFC 3161 tokens (post pages say which one covers their entry), and the posts a
+    # token taken since the last build now covers: their pages are written again whatever their key
+    stamps: dict[int, list[StampFact]] = field(default_factory=dict)
+    newly_stamped: dict[int, set[int]] = field(default_factory=dict)
     global_key: str = ""  # what every page's key starts from (see Planner)
     progress: ExportProgress = field(default_factory=NoProgress)  # told of channels planned, months written

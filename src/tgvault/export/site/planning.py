@@ -35,6 +35,7 @@ from tgvault.export.site.page_keys import digest
 from tgvault.export.site.plan import ChannelPlan, SitePlan, plan_channel
 from tgvault.storage.media_types import MEDIA_NAMING, Display
 from tgvault.storage.repositories import PostOutline
+from tgvault.storage.unit_of_work import UnitOfWork
 
 
 class Planner:
@@ -66,6 +67,7 @@ class Planner:
         ctx.site = SitePlan({})
         ctx.missing_media = set()
         manifest = ctx.writer.manifest
+        kept_stamps = self._kept_stamps()
         manifest.clear_plan()  # planned again from scratch; the files posts show are recorded as planned
         with ctx.uow_factory() as uow:
             counts = {channel.id: uow.posts.count(channel.id) for channel in channels}
@@ -74,6 +76,7 @@ class Planner:
             with ctx.uow_factory() as uow:
                 posts_mark, media_mark = uow.posts.change_marks(channel.id)
                 ctx.audits[channel.id] = uow.audits.get(channel.id)
+                self._read_stamps(uow, channel.id, kept_stamps)
 
                 def record(shown: list[tuple[int, str]], channel_id: int = channel.id) -> None:
                     manifest.add_post_media(channel_id, shown)
@@ -121,6 +124,7 @@ class Planner:
                     kept_plan = kept[channel.id]
                     posts_mark, media_mark = uow.posts.change_marks(channel.id)
                     ctx.audits[channel.id] = uow.audits.get(channel.id)
+                    self._read_stamps(uow, channel.id, self._kept_stamps(kept_site))
                     ids = uow.posts.changed_since(channel.id, kept_plan.posts_since, kept_plan.media_since)
                     outlines = uow.posts.outline_for(channel.id, ids)
                     ctx.report.changed_posts += len(outlines)
@@ -163,6 +167,9 @@ class Planner:
             if not isinstance(audited, dict) or audited.get(str(channel_id)) != self._audited(channel_id):
                 # an audit finished since: every post page shows the day it was last checked
                 change.permalinks.update(range(len(ctx.site.channels[channel_id].pages)))
+            posts = ctx.site.channels[channel_id].posts
+            covered = ctx.newly_stamped.get(channel_id, set())
+            change.permalinks.update(posts.page_of(i) for i in covered if i in posts)
         targets = {channel_id: change.dirty for channel_id, change in changes.items() if change.dirty}
         if targets:
             for plan in ctx.site.channels.values():
@@ -195,8 +202,35 @@ class Planner:
             "fingerprint": self._fingerprint([plan.channel for plan in plans]),
             "missing": sorted(ctx.missing_media),
             "audited": {str(plan.channel.id): self._audited(plan.channel.id) for plan in plans},
+            "stamped": {str(plan.channel.id): self._stamped(plan.channel.id) for plan in plans},
         }
         manifest.save_plan_value("site", json.dumps(kept).encode("utf-8"))
+
+    def _stamped(self, channel_id: int) -> int:
+        """The last entry of the channel a token covers (0: none), as kept with the plan."""
+        stamps = self.ctx.stamps.get(channel_id)
+        return stamps[-1].seq if stamps else 0
+
+    def _kept_stamps(self, kept_site: object = None) -> dict[str, int]:
+        """What the last build's plan kept of each channel's tokens (empty: nothing kept)."""
+        if kept_site is None:
+            raw = self.ctx.writer.manifest.plan_value("site")
+            try:
+                kept_site = json.loads(raw.decode("utf-8")) if raw is not None else None
+            except ValueError:
+                kept_site = None
+        found = kept_site.get("stamped") if isinstance(kept_site, dict) else None
+        return found if isinstance(found, dict) else {}
+
+    def _read_stamps(self, uow: UnitOfWork, channel_id: int, kept: dict[str, int]) -> None:
+        """The channel's tokens, and the posts whose state a token taken since the last build covers."""
+        stamps = self.ctx.stamps[channel_id] = uow.ledger.stamp_facts(channel_id)
+        before = kept.get(str(channel_id), 0)
+        last = stamps[-1].seq if stamps else 0
+        newly: set[int] = set()
+        if isinstance(before, int) and last > before:
+            newly = {i for i, seq in uow.ledger.last_states_after(channel_id, before).items() if seq <= last}
+        self.ctx.newly_stamped[channel_id] = newly
 
     def _audited(self, channel_id: int) -> str | None:
         """When the channel's last audit finished, as kept with the plan (None: never)."""

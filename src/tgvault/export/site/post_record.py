@@ -8,11 +8,20 @@ change, a file or new counters of it) and the channel's last completed audit, wh
 the post (a live post dated on or after the audit's ``since``). A sync that sees a post unchanged leaves
 no trace per post, so it does not count. It is shown as a date: an audit rewrites each post page it
 checked at most once a day, and a sync that changed nothing rewrites none.
+
+"Trusted timestamp" names the first RFC 3161 token over an entry at or after the post's latest state
+(a token over a chain head covers every entry before it): "timestamped by <authority> on <time>", or
+"not yet timestamped". The first token covering an entry never changes, so a page says it once: the
+build after the token was taken writes the pages of the posts it newly covers
+(``BuildContext.newly_stamped``), no other.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections.abc import Sequence
 from datetime import date, datetime, tzinfo
+from urllib.parse import urlsplit
 
 from markupsafe import Markup, escape
 
@@ -20,7 +29,7 @@ from tgvault.domain import AuditState
 from tgvault.export.site.formatting import MONTH_NAMES, format_day, format_full, iso
 from tgvault.export.site.ledger_files import CHUNK, FOLDER
 from tgvault.export.site.links import relative_url
-from tgvault.storage.repositories import PostLedgerFacts
+from tgvault.storage.repositories import PostLedgerFacts, StampFact
 
 
 def audited_day(audit: AuditState | None, posted: datetime, deleted: bool, zone: tzinfo) -> date | None:
@@ -37,8 +46,35 @@ def ledger_file(root: str, seq: int) -> str:
     return f"{root}/{FOLDER}/{(seq - 1) // CHUNK + 1}.jsonl"
 
 
+def covering_stamp(stamps: Sequence[StampFact], seq: int) -> StampFact | None:
+    """The first token over entry ``seq`` or a later one (``stamps`` in entry order), or None."""
+    at = bisect_left([stamp.seq for stamp in stamps], seq)
+    return stamps[at] if at < len(stamps) else None
+
+
+def stamp_html(stamp: StampFact | None, zone: tzinfo) -> str:
+    """The "Trusted timestamp" value: by which authority and when, or not yet (escaped)."""
+    if stamp is None:
+        return (
+            "Not yet timestamped: the next run with a time-stamping authority "
+            "(<code>[ledger] tsa_url</code>) has it signed"
+        )
+    authority = urlsplit(stamp.tsa_url).hostname or stamp.tsa_url
+    return (
+        f"Timestamped by {escape(authority)} on "
+        f'<time datetime="{escape(iso(stamp.stamped_at, zone))}">'
+        f"{escape(format_full(stamp.stamped_at, zone))}</time> (RFC 3161 token over entry {stamp.seq})"
+    )
+
+
 def record_html(
-    facts: PostLedgerFacts, audited: date | None, *, page: str, root: str, zone: tzinfo
+    facts: PostLedgerFacts,
+    audited: date | None,
+    stamp: StampFact | None = None,
+    *,
+    page: str,
+    root: str,
+    zone: tzinfo,
 ) -> Markup:
     """The ``<details>`` block of a post page showing its ledger facts (see the module's docstring)."""
     recorded = facts.last_recorded.astimezone(zone).date()
@@ -68,8 +104,11 @@ def record_html(
         f'<dd><code class="hash">{escape(facts.record_sha256)}</code></dd>'
         "<dt>Ledger entry</dt>"
         f'<dd><a href="{escape(ledger_url)}">Entry {facts.seq} of the channel\'s ledger</a></dd>'
+        "<dt>Trusted timestamp</dt>"
+        f"<dd>{stamp_html(stamp, zone)}</dd>"
         "</dl>"
-        "<p>The hash is the SHA-256 of the post's state (text, formatting, edit date) in the ledger's canonical form; each "
+        "<p>The hash is the SHA-256 of the post's state (text, formatting, edit date, poll, link preview) in "
+        "the ledger's canonical form; each "
         "entry seals the one before it. To check a copy of this site, run "
         "<code>tgvault verify --site DIR</code>.</p>"
         "</details>"

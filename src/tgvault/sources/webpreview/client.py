@@ -396,8 +396,11 @@ class WebClient:
                     charset = _known_charset(answer.charset_encoding)
                     capture = _capture(answer, str(current), fetched_at, raw, form)
                     return WebResponse(200, str(current), answer.headers, body, charset, capture)
+                fetched_at = datetime.now(UTC)
                 await _stream(answer, current, sink, limit)
-                return WebResponse(200, str(current), answer.headers)
+                # the exchange without its body (that went to the sink): kept as WARC beside the file
+                capture = _capture(answer, str(current), fetched_at, b"")
+                return WebResponse(200, str(current), answer.headers, capture=capture)
             finally:
                 await answer.aclose()
         raise SourceError(f"{short_url(url)}: more than {MAX_REDIRECTS} redirects; not followed")

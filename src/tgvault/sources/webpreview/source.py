@@ -301,6 +301,9 @@ class WebPreviewSource:
                 )
             response = await self._download(media.url, sink, f"the file of post {message_id}")
             if response.status == 200:
+                keep = getattr(sink, "keep_exchange", None)  # kept as WARC beside the file, when asked
+                if callable(keep) and response.capture is not None:
+                    keep(response.capture)
                 return
             if (
                 response.status in EXPIRED_STATUSES

@@ -12,7 +12,7 @@ from tgvault.storage.repositories.comment_authors import ArchivedComment, Commen
 from tgvault.storage.repositories.discussions import DiscussionRepository, PendingThread
 from tgvault.storage.repositories.leases import Lease, LeaseRepository, WorkerInfo
 from tgvault.storage.repositories.ledger import LedgerRepository
-from tgvault.storage.repositories.ledger_facts import PostLedgerFacts
+from tgvault.storage.repositories.ledger_facts import PostLedgerFacts, StampFact
 from tgvault.storage.repositories.media import MediaRepository, PendingMedia
 from tgvault.storage.repositories.media_queue import (
     FAILED,
@@ -72,6 +72,7 @@ __all__ = [
     "ReparseRepository",
     "RunRepository",
     "ServiceStateRepository",
+    "StampFact",
     "SummaryRepository",
     "SyncStateRepository",
     "UpsertOutcome",

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, select, tuple_
 from sqlalchemy.orm import Session
@@ -132,14 +133,20 @@ class CommentAuthorRepository:
                 new = revisions.get(kept.revision)
                 if new is None:
                     continue
-                before = _state(group_id, message_id, kept.text, kept.entities, kept.edit_date)
+                before = _state(
+                    group_id, message_id, kept.text, kept.entities, kept.edit_date, kept.poll, kept.web_page
+                )
                 entities = entities_json(new.entities)
                 if (kept.entities, kept.raw) != (entities, new.raw):
                     kept.entities, kept.raw = entities, new.raw
-                    after = _state(group_id, message_id, kept.text, entities, kept.edit_date)
+                    after = _state(
+                        group_id, message_id, kept.text, entities, kept.edit_date, kept.poll, kept.web_page
+                    )
                     if after != before:
                         states.append(after)
-            before = _state(group_id, message_id, row.text, row.entities, row.edit_date)
+            before = _state(
+                group_id, message_id, row.text, row.entities, row.edit_date, row.poll, row.web_page
+            )
             values = {
                 "entities": entities_json(post.entities),
                 "forward": None
@@ -151,7 +158,9 @@ class CommentAuthorRepository:
             moved = any(getattr(row, name) != value for name, value in values.items())
             for name, value in values.items():
                 setattr(row, name, value)
-            after = _state(group_id, message_id, row.text, row.entities, row.edit_date)
+            after = _state(
+                group_id, message_id, row.text, row.entities, row.edit_date, row.poll, row.web_page
+            )
             if states or after != before:
                 states.append(after)  # the current state is the last the ledger records
                 drafts.setdefault(group_id, []).extend(Draft(REVISION, message_id, now, s) for s in states)
@@ -181,6 +190,14 @@ class CommentAuthorRepository:
                 self._session.execute(delete(UserRow).where(UserRow.id.in_(gone)))
 
 
-def _state(channel_id: int, message_id: int, text: str, entities: object, edit_date: datetime | None) -> str:
+def _state(
+    channel_id: int,
+    message_id: int,
+    text: str,
+    entities: object,
+    edit_date: datetime | None,
+    poll: dict[str, Any] | None,
+    web_page: dict[str, Any] | None,
+) -> str:
     """The ledger hash of a post's state, as :mod:`tgvault.storage.repositories.post_writes` hashes it."""
-    return record_hash(revision_record(channel_id, message_id, text, entities, edit_date))  # type: ignore[arg-type]
+    return record_hash(revision_record(channel_id, message_id, text, entities, edit_date, poll, web_page))  # type: ignore[arg-type]

@@ -20,7 +20,13 @@ from sqlalchemy.orm import Session
 
 from tgvault.storage.bulk import insert_rows
 from tgvault.storage.ledger_records import GENESIS, Draft, Entry, LedgerStamp, chain
-from tgvault.storage.repositories.ledger_facts import PostLedgerFacts, post_ledger_facts
+from tgvault.storage.repositories.ledger_facts import (
+    PostLedgerFacts,
+    StampFact,
+    last_states_after,
+    post_ledger_facts,
+    stamp_facts,
+)
 from tgvault.storage.repositories.ledger_pages import ArchivedPost, archived_posts, post_records
 from tgvault.storage.tables import LedgerEntryRow, LedgerHeadRow, LedgerTimestampRow, PostRow, utcnow
 
@@ -38,6 +44,7 @@ _COLUMNS = (
     "entry_sha256",
     "backfilled_at",
     "warc_record_id",
+    "form_version",
 )
 
 
@@ -130,13 +137,23 @@ class LedgerRepository:
         """A page of the channel's posts (ids above ``after``) with their records hashed as the ledger does."""
         return archived_posts(self._session, channel_id, after=after, limit=limit)
 
-    def post_records(self, channel_id: int, message_id: int) -> dict[str, bytes]:
+    def post_records(
+        self, channel_id: int, message_id: int, recorded: Iterable[str] = ()
+    ) -> dict[str, bytes]:
         """A post's records in their canonical bytes, by name (see :func:`ledger_pages.post_records`)."""
-        return post_records(self._session, channel_id, message_id)
+        return post_records(self._session, channel_id, message_id, set(recorded))
 
     def post_facts(self, channel_id: int, message_ids: Iterable[int]) -> dict[int, PostLedgerFacts]:
         """When each post was first captured and last recorded, and its latest record hash (in bulk)."""
         return post_ledger_facts(self._session, channel_id, message_ids)
+
+    def stamp_facts(self, channel_id: int) -> list[StampFact]:
+        """The channel's tokens without their bytes, in entry order (for the site's post pages)."""
+        return stamp_facts(self._session, channel_id)
+
+    def last_states_after(self, channel_id: int, after_seq: int) -> dict[int, int]:
+        """Posts with a ``revision`` entry after entry ``after_seq``: their last one's sequence number."""
+        return last_states_after(self._session, channel_id, after_seq)
 
     def entries_range(self, channel_id: int, first: int, last: int) -> Iterator[Entry]:
         """Entries ``first <= seq <= last`` of the channel, in order, read in batches."""

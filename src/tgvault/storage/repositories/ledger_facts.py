@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from tgvault.storage.ledger_records import REVISION
 from tgvault.storage.repositories.rows import chunks
-from tgvault.storage.tables import LedgerEntryRow
+from tgvault.storage.tables import LedgerEntryRow, LedgerTimestampRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,3 +84,34 @@ def post_ledger_facts(
         )
         for message_id, first in firsts.items()
     }
+
+
+@dataclass(frozen=True, slots=True)
+class StampFact:
+    """An RFC 3161 token of a channel, without its bytes: the entry it covers (and every one before it),
+    the authority's URL and when it was taken."""
+
+    seq: int
+    tsa_url: str
+    stamped_at: datetime
+
+
+def stamp_facts(session: Session, channel_id: int) -> list[StampFact]:
+    """The channel's tokens in entry order (the earliest taken first among tokens of one entry)."""
+    rows = session.execute(
+        select(LedgerTimestampRow.seq, LedgerTimestampRow.tsa_url, LedgerTimestampRow.stamped_at)
+        .where(LedgerTimestampRow.channel_id == channel_id)
+        .order_by(LedgerTimestampRow.seq, LedgerTimestampRow.stamped_at)
+    )
+    return [StampFact(int(seq), str(url), stamped_at) for seq, url, stamped_at in rows]
+
+
+def last_states_after(session: Session, channel_id: int, after_seq: int) -> dict[int, int]:
+    """The posts with a ``revision`` entry after entry ``after_seq``, each with its last such entry."""
+    entries = LedgerEntryRow
+    rows = session.execute(
+        select(entries.message_id, func.max(entries.seq))
+        .where(entries.channel_id == channel_id, entries.seq > after_seq, entries.kind == REVISION)
+        .group_by(entries.message_id)
+    )
+    return {int(message_id): int(seq) for message_id, seq in rows if message_id is not None}

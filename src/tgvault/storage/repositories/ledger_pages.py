@@ -13,6 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tgvault.storage.ledger_records import (
+    FORMS,
+    VERSION,
     canonical_bytes,
     counters_record,
     deletion_record,
@@ -34,30 +36,75 @@ class StoredFileRecord:
     record_sha256: str
 
 
+@dataclass(slots=True)
+class PostState:
+    """A state of a post as archived (its row or an earlier revision), hashed in any canonical form."""
+
+    channel_id: int
+    message_id: int
+    text: str
+    entities: list[Any] | None
+    edit_date: datetime | None
+    poll: dict[str, Any] | None = None
+    web_page: dict[str, Any] | None = None
+    _hashes: dict[int, str] = field(default_factory=dict, repr=False)
+
+    def record(self, form: int = VERSION) -> dict[str, Any]:
+        """The state's canonical object in ``form``."""
+        return revision_record(
+            self.channel_id,
+            self.message_id,
+            self.text,
+            self.entities,
+            self.edit_date,
+            self.poll,
+            self.web_page,
+            form=form,
+        )
+
+    def sha256(self, form: int = VERSION) -> str:
+        """The state's record hash in ``form`` (computed once per form)."""
+        found = self._hashes.get(form)
+        if found is None:
+            found = self._hashes[form] = record_hash(self.record(form))
+        return found
+
+    def recorded_form(self, recorded: set[str]) -> int | None:
+        """The newest form in which the state's hash is one of ``recorded``; None when in none."""
+        return next((form for form in FORMS if self.sha256(form) in recorded), None)
+
+
 @dataclass
 class ArchivedPost:
-    """One post's records, hashed as the ledger hashes them."""
+    """One post's records, hashed as the ledger hashes them (a state in whichever form its entry says)."""
 
     message_id: int
     first_seen_at: datetime
-    state_sha256: str
+    state: PostState
     deleted_at: datetime | None
     deletion_sha256: str | None
-    revisions: list[tuple[int, str, datetime]] = field(
+    revisions: list[tuple[int, PostState, datetime]] = field(
         default_factory=list
-    )  # (revision, hash, superseded at)
+    )  # (revision, state, superseded at)
     media: StoredFileRecord | None = None
     counters: list[tuple[str, datetime]] = field(default_factory=list)  # (hash, observed at)
 
 
-def archived_posts(session: Session, channel_id: int, *, after: int, limit: int) -> list[ArchivedPost]:
-    """Posts of the channel with ``message_id > after``, ``limit`` of them in id order, with their records."""
+def archived_posts(
+    session: Session, channel_id: int, *, after: int, limit: int, form_1: bool = False
+) -> list[ArchivedPost]:
+    """Posts of the channel with ``message_id > after``, ``limit`` of them in id order, with their records.
+
+    ``form_1``: read only what canonical form 1 hashes (the ledger's backfill in migration 0010 runs on a
+    schema whose earlier revisions have no poll or link preview yet)."""
     rows = session.execute(
         select(
             PostRow.message_id,
             PostRow.text,
             PostRow.entities,
             PostRow.edit_date,
+            PostRow.poll,
+            PostRow.web_page,
             PostRow.first_seen_at,
             PostRow.deleted_at,
         )
@@ -71,8 +118,8 @@ def archived_posts(session: Session, channel_id: int, *, after: int, limit: int)
         row.message_id: ArchivedPost(
             message_id=row.message_id,
             first_seen_at=row.first_seen_at,
-            state_sha256=record_hash(
-                revision_record(channel_id, row.message_id, row.text, row.entities, row.edit_date)
+            state=PostState(
+                channel_id, row.message_id, row.text, row.entities, row.edit_date, row.poll, row.web_page
             ),
             deleted_at=row.deleted_at,
             deletion_sha256=None
@@ -81,27 +128,35 @@ def archived_posts(session: Session, channel_id: int, *, after: int, limit: int)
         )
         for row in rows
     }
-    _add_details(session, channel_id, posts, rows[0].message_id, rows[-1].message_id)
+    _add_details(session, channel_id, posts, rows[0].message_id, rows[-1].message_id, form_1)
     return list(posts.values())
 
 
+_REVISION_COLUMNS = (
+    PostRevisionRow.message_id,
+    PostRevisionRow.revision,
+    PostRevisionRow.text,
+    PostRevisionRow.entities,
+    PostRevisionRow.edit_date,
+    PostRevisionRow.observed_at,
+)
+
+
 def _add_details(
-    session: Session, channel_id: int, posts: dict[int, ArchivedPost], low: int, high: int
+    session: Session, channel_id: int, posts: dict[int, ArchivedPost], low: int, high: int, form_1: bool
 ) -> None:
+    columns = (
+        _REVISION_COLUMNS if form_1 else (*_REVISION_COLUMNS, PostRevisionRow.poll, PostRevisionRow.web_page)
+    )
     for row in session.execute(
-        select(
-            PostRevisionRow.message_id,
-            PostRevisionRow.revision,
-            PostRevisionRow.text,
-            PostRevisionRow.entities,
-            PostRevisionRow.edit_date,
-            PostRevisionRow.observed_at,
-        )
+        select(*columns)
         .where(PostRevisionRow.channel_id == channel_id, PostRevisionRow.message_id.between(low, high))
         .order_by(PostRevisionRow.message_id, PostRevisionRow.revision)
     ):
-        state = revision_record(channel_id, row.message_id, row.text, row.entities, row.edit_date)
-        _post(posts, row.message_id).revisions.append((row.revision, record_hash(state), row.observed_at))
+        state = PostState(channel_id, row.message_id, row.text, row.entities, row.edit_date)
+        if not form_1:
+            state.poll, state.web_page = row.poll, row.web_page
+        _post(posts, row.message_id).revisions.append((row.revision, state, row.observed_at))
     for row in session.execute(
         select(
             MediaItemRow.message_id,
@@ -142,31 +197,50 @@ def _post(posts: dict[int, ArchivedPost], message_id: int) -> ArchivedPost:
     return posts[message_id]
 
 
-def post_records(session: Session, channel_id: int, message_id: int) -> dict[str, bytes]:
+def post_records(
+    session: Session, channel_id: int, message_id: int, recorded: set[str] | None = None
+) -> dict[str, bytes]:
     """A post's records in their canonical bytes, by name: ``revision-<n>`` (earlier states, oldest
-    first), ``current``, ``deletion``, ``media``, ``counters-<n>``; empty when the post is not archived."""
+    first), ``current``, ``deletion``, ``media``, ``counters-<n>``; empty when the post is not archived.
+
+    A state is written in the newest form whose hash is in ``recorded`` (the hashes of the post's
+    ``revision`` entries), else in the current form."""
     found: dict[str, bytes] = {}
+    recorded = recorded or set()
     post = session.execute(
-        select(PostRow.text, PostRow.entities, PostRow.edit_date, PostRow.deleted_at).where(
-            PostRow.channel_id == channel_id, PostRow.message_id == message_id
-        )
+        select(
+            PostRow.text,
+            PostRow.entities,
+            PostRow.edit_date,
+            PostRow.poll,
+            PostRow.web_page,
+            PostRow.deleted_at,
+        ).where(PostRow.channel_id == channel_id, PostRow.message_id == message_id)
     ).one_or_none()
     if post is None:
         return found
+
+    def state_bytes(state: PostState) -> bytes:
+        return canonical_bytes(state.record(state.recorded_form(recorded) or VERSION))
+
     for row in session.execute(
         select(
             PostRevisionRow.revision,
             PostRevisionRow.text,
             PostRevisionRow.entities,
             PostRevisionRow.edit_date,
+            PostRevisionRow.poll,
+            PostRevisionRow.web_page,
         )
         .where(PostRevisionRow.channel_id == channel_id, PostRevisionRow.message_id == message_id)
         .order_by(PostRevisionRow.revision)
     ):
-        record = revision_record(channel_id, message_id, row.text, row.entities, row.edit_date)
-        found[f"revision-{row.revision}"] = canonical_bytes(record)
-    found["current"] = canonical_bytes(
-        revision_record(channel_id, message_id, post.text, post.entities, post.edit_date)
+        earlier = PostState(
+            channel_id, message_id, row.text, row.entities, row.edit_date, row.poll, row.web_page
+        )
+        found[f"revision-{row.revision}"] = state_bytes(earlier)
+    found["current"] = state_bytes(
+        PostState(channel_id, message_id, post.text, post.entities, post.edit_date, post.poll, post.web_page)
     )
     if post.deleted_at is not None:
         found["deletion"] = canonical_bytes(deletion_record(channel_id, message_id, post.deleted_at))

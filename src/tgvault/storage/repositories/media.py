@@ -73,9 +73,11 @@ class MediaRepository:
         path: str,
         size: int,
         observed_at: datetime | None = None,
+        warc_record_id: str | None = None,
     ) -> None:
-        """Record a complete, verified file for a post (and append it to the channel's ledger), as
-        stored at ``observed_at`` (now when None)."""
+        """Record a complete, verified file for a post (and append it to the channel's ledger, naming the
+        WARC record that also holds it, when the web source kept one), as stored at ``observed_at`` (now
+        when None)."""
         now = observed_at or utcnow()
         result = self._session.execute(
             update(MediaItemRow)
@@ -93,7 +95,9 @@ class MediaRepository:
             return
         record = record_hash(media_record(channel_id, message_id, sha256, size))
         LedgerRepository(self._session).append(
-            channel_id, [Draft(MEDIA, message_id, now, record, sha256)], at=now
+            channel_id,
+            [Draft(MEDIA, message_id, now, record, sha256, warc_record_id=warc_record_id)],
+            at=now,
         )
 
     def mark_thumbnail(self, channel_id: int, message_id: int, *, sha256: str, path: str) -> None:

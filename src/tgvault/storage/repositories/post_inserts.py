@@ -35,6 +35,7 @@ from tgvault.storage.ledger_records import (
     Draft,
     canonical_bytes,
     media_record,
+    revision_record,
     sha256_hex,
     timestamp,
 )
@@ -61,9 +62,14 @@ def _json(value: Any) -> str | None:
     return None if value is None else dump_json(value)
 
 
+def _dumped(model: Any) -> dict[str, Any] | None:
+    """A record as ``rows.post_values`` dumps it into a JSON column."""
+    return None if model is None else model.model_dump(mode="json", exclude_defaults=True)
+
+
 def _part(model: Any) -> str | None:
     """A record stored as a JSON column (as ``rows.post_values`` dumps it), written for the driver."""
-    return None if model is None else dump_json(model.model_dump(mode="json", exclude_defaults=True))
+    return _json(_dumped(model))
 
 
 class NewPostWriter:
@@ -111,14 +117,11 @@ class NewPostWriter:
                     "reactions": reactions,
                 }
                 drafts.append(Draft(COUNTERS, message_id, observed_at, sha256_hex(canonical_bytes(counters))))
-            state = {
-                "v": 1,
-                "channel_id": channel_id,
-                "message_id": message_id,
-                "text": post.text,
-                "entities": entities,
-                "edit_date": timestamp(post.edit_date),
-            }
+            poll = _dumped(post.poll)
+            web_page = _dumped(post.web_page)
+            state = revision_record(
+                channel_id, message_id, post.text, entities, post.edit_date, poll, web_page
+            )
             drafts.append(Draft(REVISION, message_id, observed_at, sha256_hex(canonical_bytes(state))))
             post_rows.append(
                 (
@@ -142,8 +145,8 @@ class NewPostWriter:
                     forwards,
                     replies,
                     dump_json(reactions),
-                    _part(post.poll),
-                    _part(post.web_page),
+                    _json(poll),
+                    _json(web_page),
                     _part(post.location),
                     _part(post.contact),
                     bind.flag(post.pinned),

@@ -97,6 +97,10 @@ def _revision_values(state: Post, revision: int, observed_at: datetime) -> dict[
         "edit_date": state.edit_date,
         "observed_at": observed_at,
         "raw": state.raw,
+        "poll": None if state.poll is None else state.poll.model_dump(mode="json", exclude_defaults=True),
+        "web_page": None
+        if state.web_page is None
+        else state.web_page.model_dump(mode="json", exclude_defaults=True),
     }
 
 
@@ -114,9 +118,11 @@ def _state_hash(channel_id: int, message_id: int, state: PostRow | dict[str, Any
     """The ledger hash of a post's state: a row of ``posts`` or the values about to be inserted."""
     if isinstance(state, dict):
         text, entities, edit_date = state["text"], state["entities"], state["edit_date"]
+        poll, web_page = state.get("poll"), state.get("web_page")
     else:
         text, entities, edit_date = state.text, state.entities, state.edit_date
-    return record_hash(revision_record(channel_id, message_id, text, entities, edit_date))
+        poll, web_page = state.poll, state.web_page
+    return record_hash(revision_record(channel_id, message_id, text, entities, edit_date, poll, web_page))
 
 
 class PostWriter:
@@ -219,6 +225,8 @@ class PostWriter:
                         "edit_date": row.edit_date,
                         "observed_at": now,
                         "raw": row.raw,
+                        "poll": row.poll,
+                        "web_page": row.web_page,
                     }
                 )
                 for key in _POST_FIELDS:

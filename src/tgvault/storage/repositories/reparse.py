@@ -61,7 +61,7 @@ class ReparseRepository:
         values = post_values(post)
         values.pop("source")
         before = self._session.execute(
-            select(PostRow.text, PostRow.entities, PostRow.edit_date).where(
+            select(PostRow.text, PostRow.entities, PostRow.edit_date, PostRow.poll, PostRow.web_page).where(
                 PostRow.channel_id == post.channel_id, PostRow.message_id == post.message_id
             )
         ).one_or_none()
@@ -72,7 +72,13 @@ class ReparseRepository:
         )
         after = record_hash(
             revision_record(
-                post.channel_id, post.message_id, values["text"], values["entities"], values["edit_date"]
+                post.channel_id,
+                post.message_id,
+                values["text"],
+                values["entities"],
+                values["edit_date"],
+                values["poll"],
+                values["web_page"],
             )
         )
         if before is not None and after != record_hash(

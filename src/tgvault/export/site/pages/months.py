@@ -33,7 +33,7 @@ from tgvault.export.site.pages.layout import months_navigator, page_context, pag
 from tgvault.export.site.pages.permalinks import PermalinkPages
 from tgvault.export.site.plan import ChannelPlan, TimelinePage, day_anchor
 from tgvault.export.site.planned_posts import PlannedPost
-from tgvault.export.site.post_record import audited_day, record_html
+from tgvault.export.site.post_record import audited_day, covering_stamp, record_html
 from tgvault.export.site.search import SearchEntry, month_script, search_entry
 from tgvault.export.site.writer import PageWriter
 from tgvault.storage.repositories import PostLedgerFacts
@@ -119,6 +119,7 @@ class MonthPages:
             needed = keyed and not writer.skip_if_current(page.path, page_key)
             stale: list[tuple[int, str]] = []
             audit = self._audit(plan.channel.id) if linked else None
+            newly = ctx.newly_stamped.get(plan.channel.id, set()) if linked else set()
             for group_rows in _album_runs(rows if linked else []):
                 ids = [row.message_id for row in group_rows]
                 group_key = digest(
@@ -131,7 +132,10 @@ class MonthPages:
                     [str(audited_day(audit, row.date, row.deleted, ctx.zone)) for row in group_rows],
                 )
                 for message_id in ids:
-                    if not writer.skip_if_current(plan.permalink_path(message_id), group_key):
+                    # a token taken since the last build covers it: the page says so, whatever its key
+                    if message_id in newly or not writer.skip_if_current(
+                        plan.permalink_path(message_id), group_key
+                    ):
                         stale.append((message_id, group_key))
             work.append(_PageWork(page, page_key, needed, stale))
         if not shard_needed and not any(item.needed or item.permalinks for item in work):
@@ -198,7 +202,8 @@ class MonthPages:
             return Markup("")
         audited = audited_day(self._audit(plan.channel.id), row.date, row.deleted, self.ctx.zone)
         page = plan.permalink_path(message_id)
-        return record_html(found, audited, page=page, root=plan.root, zone=self.ctx.zone)
+        stamp = covering_stamp(self.ctx.stamps.get(plan.channel.id, []), found.seq)
+        return record_html(found, audited, stamp, page=page, root=plan.root, zone=self.ctx.zone)
 
     def _timeline_page(
         self,
