@@ -38,5 +38,7 @@ class BuildContext:
     avatars: dict[int, str | None] = field(default_factory=dict)  # each channel's photo in the site
     # each channel's audit state: post pages show the day its last audit checked them
     audits: dict[int, AuditState] = field(default_factory=dict)
+    # whether the archive holds comments on each channel (asked once a process: most channels have none)
+    commented: dict[int, bool] = field(default_factory=dict)
     global_key: str = ""  # what every page's key starts from (see Planner)
     progress: ExportProgress = field(default_factory=NoProgress)  # told of channels planned, months written
