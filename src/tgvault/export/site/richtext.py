@@ -107,11 +107,8 @@ def _open_tag(entity: TextEntity, covered: str, inside_link: bool, hashtag_url: 
     if kind is EntityKind.PRE:
         language = entity.language if entity.language and _LANGUAGE.match(entity.language) else None
         if language:
-            start = str(
-                Markup('<pre class="pre" data-language="{}"><code class="language-{}">').format(
-                    language, language
-                )
-            )
+            language = escape_text(language)
+            start = f'<pre class="pre" data-language="{language}"><code class="language-{language}">'
         else:
             start = '<pre class="pre"><code>'
         return _Open(entity, start, "</code></pre>", False)
