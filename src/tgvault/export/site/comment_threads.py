@@ -171,7 +171,7 @@ def _view(
 def render_thread(ctx: BuildContext, plan: ChannelPlan, post_id: int) -> Markup:
     """The comments section of a post's page; empty markup when it has none (or they are not shown)."""
     channel = plan.channel
-    if not comments_shown(ctx, channel):
+    if not comments_shown(ctx, channel) or not _any_comments(ctx, channel):
         return Markup("")
     with ctx.uow_factory() as uow:
         comments = uow.discussions.thread(channel.id, post_id)
