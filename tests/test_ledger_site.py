@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import UTC, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tests.test_ledger import T0, archive_with_history, make_post
 from tests.tsa_support import LocalTsa, local_tsa
 
 from tgvault.export.site import SiteOptions, build_site
+from tgvault.export.site.ledger_files import entry_line, entry_lines
 from tgvault.services.evidence_check import verify_site
 from tgvault.services.timestamps import TimestampAuthority, stamp_heads
+from tgvault.storage.ledger_records import Entry
 from tgvault.storage.media_store import LocalMediaStore
 from tgvault.storage.unit_of_work import UnitOfWork
 
@@ -86,3 +90,30 @@ def test_a_channel_of_many_entries_is_published_in_files_of_5000(uow_factory: Uo
     assert files[0].stat().st_mtime_ns == full  # a full file is kept, not written again
     assert len(files[1].read_text().splitlines()) == 1016
     assert verify_site(site).problems == []
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.builds(
+            Entry,
+            channel_id=st.integers(-(2**62), 2**62),
+            seq=st.integers(1, 2**40),
+            kind=st.text(max_size=12),
+            message_id=st.none() | st.integers(-(2**40), 2**40),
+            observed_at=st.datetimes(
+                timezones=st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30))])
+            ),
+            record_sha256=st.text(max_size=70),
+            media_sha256=st.none() | st.text(max_size=70),
+            prev_sha256=st.text(max_size=70),
+            entry_sha256=st.text(max_size=70),
+            backfilled_at=st.none() | st.datetimes(timezones=st.just(UTC)),
+            warc_record_id=st.none() | st.text(max_size=40),
+        ),
+        max_size=8,
+    )
+)
+def test_ledger_lines_are_written_as_json_dumps_writes_each_entry(entries: list[Entry]) -> None:
+    """The site's ledger files, written without a dictionary an entry, are the canonical JSON lines."""
+    assert entry_lines(entries) == "".join(entry_line(entry) for entry in entries)

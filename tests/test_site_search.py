@@ -13,6 +13,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from search_archive import CHANNELS, MARKED, STAMP, UoW, build, fill, sqlite_archive
 from tgvault.domain import Post
@@ -82,6 +84,23 @@ def test_index_keys_are_grams_and_suffixes() -> None:
     assert max(len(key) for key in keys) == MAX_KEY
     assert long[:MAX_KEY] in keys
     assert lookup_key("x" * 40) == "x" * MAX_KEY
+
+
+# Characters from every kind the cutting tells apart: ASCII, Latin with marks, Cyrillic, Arabic with
+# harakat, CJK and kana, Thai, digits, punctuation, spaces of every sort, marks alone, emoji, fillers.
+_MIXED = "aZ09 _-.,!?\t\n\u00a0\u2003\u3000éÉßςЁёйعَلَىٰ東京都ひらカナ々ไทย①ｆ\u0301\u200b\u2800🙂𝔸"
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from(_MIXED) | st.characters(), max_size=60))
+def test_index_keys_are_the_keys_of_the_words(text: str) -> None:
+    """The fast path (text without scripts written without spaces, split at its separators) files a text
+    under exactly the keys of the words :func:`words` cuts it into."""
+    expected: set[str] = set()
+    for word in words(normalise(text)):
+        expected.update(word[i : i + n] for n in (1, 2, 3) for i in range(len(word) - n + 1))
+        expected.update(word[i : i + MAX_KEY] for i in range(len(word) - 3))
+    assert index_keys(text) == expected
 
 
 def test_chunks_are_cut_from_the_oldest_so_newer_postings_leave_them_alone() -> None:

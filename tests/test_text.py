@@ -11,6 +11,7 @@ import pytest
 from tgvault.domain import EntityKind, TextEntity
 from tgvault.text import (
     Utf16Index,
+    _nested,
     index_to_utf16,
     split_by_entities,
     utf16_len,
@@ -255,6 +256,36 @@ def test_split_runs_always_rebuild_the_text_and_match_the_codec() -> None:
                 assert piece in reference_slice(text, e.offset, e.length)
             position += width
         assert total == position
+
+
+def test_split_side_by_side_entities_as_the_general_cut_does() -> None:
+    """Entities none inside another (the common case, cut in one pass) give the runs that cutting at
+    every start and end gives: same pieces, same entities, nothing merged or dropped."""
+    text = f"Hi {FLAG_RU}! {FAMILY} — {ARABIC} {ASTRAL} ok ❤️ 🔥 and some more words"
+    total = utf16_len(text)
+    rng = random.Random(20261207)
+    kinds = list(EntityKind)
+    checked = 0
+    for _ in range(500):
+        cuts = sorted(rng.sample(range(total + 3), rng.randint(0, 10)))  # offsets past the end too
+        entities = [
+            entity(rng.choice(kinds), start, end - start)
+            for start, end in zip(cuts[::2], cuts[1::2], strict=False)
+            if rng.random() < 0.8
+        ]
+        rng.shuffle(entities)
+        runs = split_by_entities(text, entities)
+        index = Utf16Index(text)
+        spans = []
+        for position, item in enumerate(entities):
+            start, end = index.span(item.offset, item.length)
+            if end > start:
+                spans.append((start, end, position, item))
+        spans.sort(key=lambda span: (span[0], -span[1], span[2]))
+        if all(spans[k][0] >= spans[k - 1][1] for k in range(1, len(spans))):
+            checked += 1
+        assert runs == _nested(text, spans)
+    assert checked > 300
 
 
 def test_split_real_post_with_stacked_bold_italic_and_mention() -> None:

@@ -148,7 +148,28 @@ def split_by_entities(text: str, entities: Sequence[SpanT]) -> list[tuple[str, t
         if end > start:
             spans.append((start, end, position, entity))
     spans.sort(key=lambda item: (item[0], -item[1], item[2]))
+    if all(spans[k][0] >= spans[k - 1][1] for k in range(1, len(spans))):
+        return _side_by_side(text, spans)  # no entity inside another: the common case, in one pass
+    return _nested(text, spans)
 
+
+def _side_by_side(text: str, spans: list[tuple[int, int, int, SpanT]]) -> list[tuple[str, tuple[SpanT, ...]]]:
+    """The runs of entities none of which overlaps another (``spans`` in order): what :func:`_nested`
+    gives for them, each entity's text and the text between them."""
+    runs: list[tuple[str, tuple[SpanT, ...]]] = []
+    position = 0
+    for start, end, _, entity in spans:
+        if start > position:
+            runs.append((text[position:start], ()))
+        runs.append((text[start:end], (entity,)))
+        position = end
+    if position < len(text):
+        runs.append((text[position:], ()))
+    return runs
+
+
+def _nested(text: str, spans: list[tuple[int, int, int, SpanT]]) -> list[tuple[str, tuple[SpanT, ...]]]:
+    """The runs of entities in any arrangement (``spans`` in order): cut at every start and end."""
     cuts = sorted({0, len(text), *(s for s, _, _, _ in spans), *(e for _, e, _, _ in spans)})
     runs: list[tuple[str, tuple[SpanT, ...]]] = []
     for run_start, run_end in pairwise(cuts):

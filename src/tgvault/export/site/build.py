@@ -12,7 +12,10 @@ module of :mod:`tgvault.export.site.pages`; both share a :class:`BuildContext`.
 
 from __future__ import annotations
 
+import gc
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from tgvault.export.progress import ExportProgress, NoProgress
@@ -52,9 +55,29 @@ def build_site(
     build = _Build(uow_factory, media_store, options, full)
     build.ctx.progress = progress or NoProgress()
     try:
-        return build.run()
+        with _fewer_collections():
+            return build.run()
     finally:
         build.ctx.writer.close()
+
+
+YOUNG_COLLECTION_AT = 10_000  # objects allocated (net) between two collections of the youngest generation
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """The cyclic garbage collector spared the objects that outlive the build (modules, the process's
+    caches: frozen, and so not traversed by every full collection) and run less often, for the build's
+    length (forked workers inherit both). A build allocates millions of short-lived objects that hold no
+    cycles; with the default threshold the collector took ≈8% of a full build's CPU time."""
+    threshold = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(max(threshold[0], YOUNG_COLLECTION_AT), *threshold[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*threshold)
+        gc.unfreeze()
 
 
 class _Build:

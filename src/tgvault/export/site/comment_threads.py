@@ -59,9 +59,18 @@ def comments_shown(ctx: BuildContext, channel: Channel) -> bool:
     return not names & set(hidden)
 
 
+def _any_comments(ctx: BuildContext, channel: Channel) -> bool:
+    """Whether the archive holds comments on the channel (asked once a build and process)."""
+    found = ctx.commented.get(channel.id)
+    if found is None:
+        with ctx.uow_factory() as uow:
+            found = ctx.commented[channel.id] = uow.discussions.any_comments(channel.id)
+    return found
+
+
 def comment_counts(ctx: BuildContext, channel: Channel, post_ids: Sequence[int]) -> Mapping[int, int]:
     """How many comments (not deleted) each of these posts has in the archive; {} when not shown."""
-    if not post_ids or not comments_shown(ctx, channel):
+    if not post_ids or not comments_shown(ctx, channel) or not _any_comments(ctx, channel):
         return {}
     with ctx.uow_factory() as uow:
         return uow.discussions.counts(channel.id, post_ids)
@@ -69,7 +78,7 @@ def comment_counts(ctx: BuildContext, channel: Channel, post_ids: Sequence[int])
 
 def comment_search_texts(ctx: BuildContext, channel: Channel, post_ids: Sequence[int]) -> Mapping[int, str]:
     """What search finds a post by besides its own text: its comments' texts; {} when not shown."""
-    if not post_ids or not comments_shown(ctx, channel):
+    if not post_ids or not comments_shown(ctx, channel) or not _any_comments(ctx, channel):
         return {}
     with ctx.uow_factory() as uow:
         texts = uow.discussions.texts(channel.id, post_ids)
@@ -162,7 +171,7 @@ def _view(
 def render_thread(ctx: BuildContext, plan: ChannelPlan, post_id: int) -> Markup:
     """The comments section of a post's page; empty markup when it has none (or they are not shown)."""
     channel = plan.channel
-    if not comments_shown(ctx, channel):
+    if not comments_shown(ctx, channel) or not _any_comments(ctx, channel):
         return Markup("")
     with ctx.uow_factory() as uow:
         comments = uow.discussions.thread(channel.id, post_id)

@@ -43,5 +43,7 @@ class BuildContext:
     # token taken since the last build now covers: their pages are written again whatever their key
     stamps: dict[int, list[StampFact]] = field(default_factory=dict)
     newly_stamped: dict[int, set[int]] = field(default_factory=dict)
+    # whether the archive holds comments on each channel (asked once a process: most channels have none)
+    commented: dict[int, bool] = field(default_factory=dict)
     global_key: str = ""  # what every page's key starts from (see Planner)
     progress: ExportProgress = field(default_factory=NoProgress)  # told of channels planned, months written

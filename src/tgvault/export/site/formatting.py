@@ -74,13 +74,15 @@ def format_day(moment: datetime, zone: tzinfo) -> str:
 
 def format_time(moment: datetime, zone: tzinfo) -> str:
     """``14:05`` in the site's timezone."""
-    return moment.astimezone(zone).strftime("%H:%M")
+    local = moment.astimezone(zone)
+    return f"{local.hour:02d}:{local.minute:02d}"
 
 
 def format_full(moment: datetime, zone: tzinfo) -> str:
     """``5 March 2024, 14:05 (Europe/Berlin)``-style date for titles and permalinks."""
-    local = moment.astimezone(zone)
-    return f"{format_day(moment, zone)}, {local:%H:%M} {local.tzname() or ''}".rstrip()
+    local = moment.astimezone(zone)  # once (a card shows three forms of its date, a search entry one)
+    day = f"{local.day} {MONTH_NAMES[local.month - 1]} {local.year}"
+    return f"{day}, {local.hour:02d}:{local.minute:02d} {local.tzname() or ''}".rstrip()
 
 
 def iso(moment: datetime, zone: tzinfo) -> str:

@@ -14,9 +14,12 @@ hash of its last entry: a full file is never read again.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
+from datetime import datetime
+from json.encoder import encode_basestring_ascii
 
 from tgvault.export.site.writer import SiteWriter
-from tgvault.storage.ledger_records import Entry
+from tgvault.storage.ledger_records import Entry, timestamp
 from tgvault.storage.unit_of_work import UnitOfWork
 
 CHUNK = 5000
@@ -26,6 +29,43 @@ FOLDER = "ledger"
 def entry_line(entry: Entry) -> str:
     """One line of a ledger file: the entry's canonical JSON with its hash."""
     return json.dumps(entry.as_json(), sort_keys=True, separators=(",", ":")) + "\n"
+
+
+def _json(value: object) -> str:
+    """A value of an entry as ``json.dumps`` writes it (None, an int or a string)."""
+    if value is None:
+        return "null"
+    if type(value) is str:
+        return encode_basestring_ascii(value)
+    if type(value) is int:
+        return str(value)
+    return json.dumps(value)
+
+
+def entry_lines(entries: Iterable[Entry]) -> str:
+    """The lines of these entries, exactly as :func:`entry_line` writes each (keys in sorted order), but
+    without a dictionary and a JSON encoding an entry: a full build writes every entry of the ledger, two
+    or more a post. Times are written once each."""
+    times: dict[datetime | None, str] = {}
+    out = []
+    for entry in entries:
+        observed, backfilled = entry.observed_at, entry.backfilled_at
+        observed_json = times.get(observed)
+        if observed_json is None:
+            observed_json = times[observed] = _json(timestamp(observed))
+        backfilled_json = times.get(backfilled)
+        if backfilled_json is None:
+            backfilled_json = times[backfilled] = _json(timestamp(backfilled))
+        warc = entry.warc_record_id
+        out.append(
+            f'{{"backfilled_at":{backfilled_json},"channel_id":{_json(entry.channel_id)},'
+            f'"entry_sha256":{_json(entry.entry_sha256)},"kind":{_json(entry.kind)},'
+            f'"media_sha256":{_json(entry.media_sha256)},"message_id":{_json(entry.message_id)},'
+            f'"observed_at":{observed_json},"prev_sha256":{_json(entry.prev_sha256)},'
+            f'"record_sha256":{_json(entry.record_sha256)},"seq":{_json(entry.seq)},"v":{entry.form_version}'
+            + ("}\n" if warc is None else f',"warc_record_id":{_json(warc)}}}\n')
+        )
+    return "".join(out)
 
 
 def publish_ledger(uow: UnitOfWork, writer: SiteWriter, channel_id: int, root: str) -> None:
@@ -40,7 +80,7 @@ def publish_ledger(uow: UnitOfWork, writer: SiteWriter, channel_id: int, root: s
         key = f"{last}:{closing.entry_sha256}"
         if writer.skip_if_current(path, key):
             continue
-        lines = "".join(entry_line(entry) for entry in uow.ledger.entries_range(channel_id, first, last))
+        lines = entry_lines(uow.ledger.entries_range(channel_id, first, last))
         writer.write(path, lines, key)
     stamps = uow.ledger.stamps(channel_id)
     for stamp in stamps:

@@ -171,7 +171,12 @@ def relative_url(from_page: str, to_path: str, fragment: str | None = None) -> s
     Links are always relative and name files explicitly (``index.html``), so the site works from any
     folder, any URL prefix and from ``file://``. Both paths are clean site paths (no ``.``/``..``).
     """
-    url = _relative(posixpath.dirname(from_page), to_path or "index.html")
+    return relative_from(posixpath.dirname(from_page), to_path, fragment)
+
+
+def relative_from(folder: str, to_path: str, fragment: str | None = None) -> str:
+    """:func:`relative_url` from a page in site folder ``folder`` (its path's dirname)."""
+    url = _relative(folder, to_path or "index.html")
     return f"{url}#{fragment}" if fragment else url
 
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Callable
 
-from tgvault.export.site.links import relative_url
+from tgvault.export.site.links import relative_from
 from tgvault.export.site.plan import ChannelPlan, SitePlan
 
 
@@ -14,10 +15,11 @@ class PageLinks:
     def __init__(self, page_path: str, site: SitePlan) -> None:
         self.page_path = page_path
         self.site = site
+        self._folder = posixpath.dirname(page_path)
 
     def to(self, site_path: str, fragment: str | None = None) -> str:
         """Link to another path of the site."""
-        return relative_url(self.page_path, site_path, fragment)
+        return relative_from(self._folder, site_path, fragment)
 
     def static(self, name: str) -> str:
         """Link to a bundled asset."""

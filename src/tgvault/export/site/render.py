@@ -23,6 +23,7 @@ from jinja2 import (
     TemplateError,
     select_autoescape,
 )
+from markupsafe import Markup
 
 from tgvault.export.site.card_html import card_html
 from tgvault.export.site.options import SiteError, SiteOptions
@@ -83,6 +84,7 @@ class Renderer:
         )
         self.env.globals["site_title"] = options.title
         self._card_macro: Any = None
+        self._macros: Any = None
         self._user_card = self._user_dir is not None and (self._user_dir / "_card.html").is_file()
         # The theme's card is written in Python (card_html.py) unless the user's templates change it.
         self._user_macros = self._user_dir is not None and (self._user_dir / "_macros.html").is_file()
@@ -110,6 +112,15 @@ class Renderer:
             if self._card_macro is None:
                 self._card_macro = self.env.get_template("_macros.html").module.post_card  # type: ignore[attr-defined]
             return str(self._card_macro(view))
+        except TemplateError as exc:
+            raise SiteError(f"template _macros.html failed: {exc}") from exc
+
+    def macro(self, name: str, *args: Any) -> Markup:
+        """The output of a macro of ``_macros.html`` (the theme's or the user's), called from Python."""
+        try:
+            if self._macros is None:
+                self._macros = self.env.get_template("_macros.html").module
+            return Markup(getattr(self._macros, name)(*args))  # noqa: S704 - a template's output
         except TemplateError as exc:
             raise SiteError(f"template _macros.html failed: {exc}") from exc
 

@@ -107,11 +107,8 @@ def _open_tag(entity: TextEntity, covered: str, inside_link: bool, hashtag_url: 
     if kind is EntityKind.PRE:
         language = entity.language if entity.language and _LANGUAGE.match(entity.language) else None
         if language:
-            start = str(
-                Markup('<pre class="pre" data-language="{}"><code class="language-{}">').format(
-                    language, language
-                )
-            )
+            language = escape_text(language)
+            start = f'<pre class="pre" data-language="{language}"><code class="language-{language}">'
         else:
             start = '<pre class="pre"><code>'
         return _Open(entity, start, "</code></pre>", False)
@@ -157,6 +154,7 @@ def render_text(
     if not entities:
         return plain(text)
     runs = split_by_entities(text, entities)
+    dirty = _SURROGATE.search(text) is not None  # else no piece has a surrogate to clean
     covered: dict[int, list[str]] = {}  # the text under each link (what the others cover is not needed)
     for piece, active in runs:
         for entity in active:
@@ -176,7 +174,11 @@ def render_text(
             out.append(closing.close)
             drop_newline = closing.entity.kind in _BLOCKS
         for entity in active[common:]:
-            opened = _open_tag(entity, "".join(covered.get(id(entity), ())), anchors > 0, hashtag_url)
+            simple = _SIMPLE.get(entity.kind)
+            if simple is not None:  # a fixed pair of tags (the most common entities)
+                opened = _Open(entity, simple[0], simple[1], False)
+            else:
+                opened = _open_tag(entity, "".join(covered.get(id(entity), ())), anchors > 0, hashtag_url)
             out.append(opened.start)
             stack.append(opened)
             anchors += bool(opened.anchor)
@@ -185,7 +187,7 @@ def render_text(
         if drop_newline and piece.startswith("\n"):
             piece = piece[1:]
         drop_newline = False
-        out.append(escape_text(clean_text(piece)))
+        out.append(escape_text(clean_text(piece) if dirty else piece))
     while stack:
         out.append(stack.pop().close)
     # Safe: every piece of text above went through escape(); the rest are this module's fixed tags.

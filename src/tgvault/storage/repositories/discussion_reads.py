@@ -48,6 +48,11 @@ class DiscussionReader:
                 found.setdefault(group_id, []).append(message_id)
         return found
 
+    def any_comments(self, channel_id: int) -> bool:
+        """Whether the archive holds a comment (deleted or not) on any post of the channel."""
+        query = select(CommentRow.post_id).where(CommentRow.channel_id == channel_id).limit(1)
+        return self._session.execute(query).first() is not None
+
     def counts(self, channel_id: int, post_ids: Sequence[int] | None = None) -> dict[int, int]:
         """How many comments (not deleted) each post has in the archive, for posts that have any."""
         query = (

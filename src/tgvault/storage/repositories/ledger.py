@@ -49,7 +49,7 @@ _COLUMNS = (
 
 
 def _entry_from_row(row: Any) -> Entry:
-    return Entry(**{name: getattr(row, name) for name in _COLUMNS})
+    return Entry(*row)  # the row's columns are ``_COLUMNS``, in the order of Entry's fields
 
 
 class LedgerRepository:

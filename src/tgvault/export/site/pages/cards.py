@@ -112,7 +112,7 @@ def card_items(
     last_day: int | None = None
     for card in ordered:
         item: dict[str, Any] = {"html": card.html, "day_anchor": None, "day_label": None}
-        day = plan.posts[card.first.message_id].day
+        day = plan.posts.day_of(card.first.message_id)
         if days and day != last_day:
             item["day_anchor"] = day_anchor(day)
             item["day_label"] = format_day(card.first.date, ctx.zone)

@@ -8,9 +8,11 @@ permalinks.
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from markupsafe import Markup
 
@@ -56,6 +58,9 @@ class MonthPages:
         self.ctx = ctx
         self.permalink_pages = permalink_pages
         self.out = out  # where the pages go (the writer of this month's unit of the build)
+        # the month navigator of a page, and its HTML, by (channel, the page's folder, its month): the
+        # pages of a month (and every month of a folder but for the one marked) show the same one
+        self._navigators: dict[tuple[int, str, int], tuple[list[Any], Markup]] = {}
 
     def _audit(self, channel_id: int) -> AuditState | None:
         """The channel's audit state, read by the planner (when its last audit checked which posts)."""
@@ -255,12 +260,18 @@ class MonthPages:
             if newer_first:
                 parts.reverse()
         items = card_items(ctx, plan, cards, days=True)
+        navigator_key = (plan.channel.id, posixpath.dirname(page.path), page.month)
+        navigator = self._navigators.get(navigator_key)
+        if navigator is None:
+            years = months_navigator(plan, links, page.month, counts=False)
+            navigator = self._navigators[navigator_key] = (years, ctx.renderer.macro("navigator", years))
         html = ctx.renderer.render(
             "timeline.html",
             **context,
             channel=page_header(ctx, plan, links),
             heading=title,
-            months_nav=months_navigator(plan, links, page.month, counts=False),
+            months_nav=navigator[0],
+            months_nav_html=navigator[1],
             days=days,
             parts=parts,
             pager=pager,

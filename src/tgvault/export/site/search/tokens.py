@@ -74,6 +74,22 @@ _kinds = _Kinds()
 _RUN = re.compile("1+|2+")
 
 
+class _Spaces(dict[int, int]):
+    """``str.translate`` table: a separator → a space, a character of a word → itself (on first sight)."""
+
+    def __missing__(self, code: int) -> int:
+        kept = code if _kind(chr(code)) else 0x20
+        if len(self) < _KNOWN_CHARACTERS:
+            self[code] = kept
+        return kept
+
+
+_spaces = _Spaces()
+# Characters of the scripts without spaces (or sharing their blocks): a text without any is cut into
+# words by str.split once its separators are spaces (no character of a word is white space to split).
+_MAYBE_NO_SPACE = re.compile("[" + "".join(f"{chr(low)}-{chr(high)}" for low, high in _NO_SPACE_RANGES) + "]")
+
+
 def normalise(text: str) -> str:
     """Text as the index sees it: NFKC, lower case, no diacritics, ``ß`` → ``ss``, ``ς`` → ``σ``."""
     if text.isascii():  # nothing to compose, decompose or drop
@@ -131,16 +147,21 @@ def _runs(text: str) -> Iterator[tuple[int, str]]:
 
 def index_keys(text: str) -> set[str]:
     """Every key a text is filed under: the grams of one to three characters and the suffixes of its words."""
-    keys: set[str] = set()
     known = _word_keys
-    for word in set(words(normalise(text))):
+    normalised = normalise(text)
+    if _MAYBE_NO_SPACE.search(normalised) is None:
+        found = set(normalised.translate(_spaces).split())
+    else:
+        found = set(words(normalised))
+    each: list[frozenset[str]] = []
+    for word in found:
         cached = known.get(word)
         if cached is None:
             cached = _keys_of_word(word)
             if len(known) < _KNOWN_WORDS:
                 known[word] = cached
-        keys |= cached
-    return keys
+        each.append(cached)
+    return set().union(*each)
 
 
 _KNOWN_WORDS = 8192  # words whose keys are remembered (the frequent ones come first): ≈1.5 KB each
