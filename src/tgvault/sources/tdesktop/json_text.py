@@ -12,6 +12,16 @@ from tgvault.text import utf16_len
 __all__ = ["text_of"]
 
 _ENTITY_KINDS = {name: kind for kind, name in DESKTOP_ENTITY_TYPES.items()}
+_WITH_VALUES = frozenset(
+    (
+        EntityKind.PRE,
+        EntityKind.TEXT_LINK,
+        EntityKind.MENTION_NAME,
+        EntityKind.CUSTOM_EMOJI,
+        EntityKind.BLOCKQUOTE,
+    )
+)
+_UTF16, _LONE = "utf-16-le", "surrogatepass"
 
 
 def text_of(fields: Fields, files: list[str]) -> tuple[str, tuple[TextEntity, ...]]:
@@ -27,17 +37,28 @@ def text_of(fields: Fields, files: list[str]) -> tuple[str, tuple[TextEntity, ..
     pieces: list[str] = []
     entities: list[TextEntity] = []
     offset = 0
+    checked = fields.text_checked
     for position, item in enumerate(source):
-        if isinstance(item, str):
+        if type(item) is str:
             pieces.append(item)
-            offset += utf16_len(item)
+            offset += len(item) if item.isascii() else len(item.encode(_UTF16, _LONE)) >> 1
             continue
-        if type(item) is dict and item.get("type") == "plain":  # most parts: plain text, nothing to map
-            plain = item.get("text")
-            if type(plain) is str and (fields.text_checked or text_problem(plain) is None):
-                pieces.append(plain)
-                offset += utf16_len(plain)
-                continue
+        if type(item) is dict:  # most parts: read here, without a Fields of their own
+            kind_name, plain = item.get("type"), item.get("text")
+            if type(plain) is str and type(kind_name) is str:
+                values: dict[str, Any] | None = None
+                if kind_name == "plain":
+                    quick = checked or text_problem(plain) is None
+                else:
+                    values = _quick_values(item, kind_name) if checked else None
+                    quick = values is not None
+                if quick:
+                    length = len(plain) if plain.isascii() else len(plain.encode(_UTF16, _LONE)) >> 1
+                    if values is not None and length > 0:
+                        entities.append(TextEntity(offset=offset, length=length, **values))
+                    pieces.append(plain)
+                    offset += length
+                    continue
         part = fields.part(item, f"{fields.where}, field '{key}[{position}]'")
         kind_name = part.string("type", required=True)
         text = part.string("text")
@@ -49,6 +70,23 @@ def text_of(fields: Fields, files: list[str]) -> tuple[str, tuple[TextEntity, ..
         pieces.append(text)
         offset += length
     return "".join(pieces), tuple(entities)
+
+
+def _quick_values(item: dict[str, Any], kind_name: str) -> dict[str, Any] | None:
+    """The values of an entity of a kind Desktop writes often, when the part is plainly well formed
+    (text already checked by the caller); None sends the part the long way, which names any problem."""
+    kind = _ENTITY_KINDS.get(kind_name)
+    if kind is None:
+        return None
+    if kind not in _WITH_VALUES:
+        return {"kind": kind}
+    if kind is EntityKind.TEXT_LINK:
+        href = item.get("href")
+        return {"kind": kind, "url": href} if href is None or type(href) is str else None
+    if kind is EntityKind.BLOCKQUOTE:
+        collapsed = item.get("collapsed", False)
+        return {"kind": kind, "collapsed": collapsed} if type(collapsed) is bool else None
+    return None
 
 
 def _entity(part: Fields, kind_name: str, offset: int, length: int, files: list[str]) -> TextEntity:
