@@ -256,7 +256,19 @@ def index_files(site: Path) -> dict[str, bytes]:
     return {str(p.relative_to(site)): p.read_bytes() for p in sorted((site / "search").rglob("*.js"))}
 
 
-QUERIES = ["zanzibar", "the", "e", "ка", "東京", "quokka azuol", "猫舌", "wombat", "edited", "archive edit", "hub"]
+QUERIES = [
+    "zanzibar",
+    "the",
+    "e",
+    "ка",
+    "東京",
+    "quokka azuol",
+    "猫舌",
+    "wombat",
+    "edited",
+    "archive edit",
+    "hub",
+]
 
 
 def same_answers(site: Path, fresh: Path, queries: list[str], step: int = 0) -> None:
@@ -269,7 +281,11 @@ def same_answers(site: Path, fresh: Path, queries: list[str], step: int = 0) -> 
 def add_post(unit_of_work: UoW, channel_id: int, message_id: int, text: str, days: int = 3000) -> None:
     with unit_of_work() as uow:
         uow.posts.upsert_many(
-            [Post(channel_id=channel_id, message_id=message_id, date=STAMP + timedelta(days=days), text=text)],
+            [
+                Post(
+                    channel_id=channel_id, message_id=message_id, date=STAMP + timedelta(days=days), text=text
+                )
+            ],
             STAMP + timedelta(days=1),
         )
         uow.commit()
@@ -298,7 +314,9 @@ def test_a_new_post_goes_to_the_recent_shards_of_its_keys(unit_of_work: UoW, tmp
     reader = IndexReader(tmp_path / "site")
     shards = reader.recent_shards
     assert shards == min(recent.SHARDS, reader.manifest["buckets"])
-    touched = {f"search/r/{bucket_of(key, reader.manifest['buckets']) % shards}.js" for key in index_keys(text)}
+    touched = {
+        f"search/r/{bucket_of(key, reader.manifest['buckets']) % shards}.js" for key in index_keys(text)
+    }
     assert {path for path in changed if path.startswith("search/r/")} == touched
     assert changed - touched == {
         "search/index.js",

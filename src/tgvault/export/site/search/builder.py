@@ -219,7 +219,9 @@ class SearchIndex:
             for channel_id, months in (old.get("months") or {}).items():
                 self._months[int(channel_id)] = dict(months)
             recent = old.get("recent")
-            self._recent = RecentPart(self.writer, self._buckets, recent if isinstance(recent, dict) else None)
+            self._recent = RecentPart(
+                self.writer, self._buckets, recent if isinstance(recent, dict) else None
+            )
         else:
             drop_all(self.writer)
             posts = sum(len(plan.posts) for plan in self.ctx.site.channels.values())

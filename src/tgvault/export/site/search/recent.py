@@ -157,7 +157,11 @@ class RecentPart:
         """What the search manifest says of the recent part (None when it is empty)."""
         if not self.owned:
             return None
-        return {"shards": self.shards, "owned": encode(sorted(self.owned, key=order)), "files": sorted(self._files)}
+        return {
+            "shards": self.shards,
+            "owned": encode(sorted(self.owned, key=order)),
+            "files": sorted(self._files),
+        }
 
     def fold(self) -> tuple[Keys, Keys]:
         """Empty the recent part, removing its files: the postings to add to the buckets and those to
