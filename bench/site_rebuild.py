@@ -113,7 +113,9 @@ def main() -> None:
     parser.add_argument("--before", help="tgvault sources (a src folder) to time side by side")
     parser.add_argument("--tgarchive", action="store_true", help="also time tg-archive 1.3.1's build")
     parser.add_argument("--reuse", action="store_true", help="keep the archive and sites in --work")
-    parser.add_argument("--profile", help="cProfile the first rebuild after new posts (this tree) into a file")
+    parser.add_argument(
+        "--profile", help="cProfile the first rebuild after new posts (this tree) into a file"
+    )
     parser.add_argument("--json", type=Path, help="keep the measurements in this file")
     parser.add_argument("--rebuild", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -149,7 +151,9 @@ def main() -> None:
             spec = {"work": str(work), "out": str(work / f"site-{tree}"), "full": False}
             if args.profile and tree == "now" and rep == 0:
                 spec["profile"] = args.profile
-            _emit(rows, what=f"rebuild after {args.new} new posts", tree=tree, n=args.n, **_child(spec, source))
+            _emit(
+                rows, what=f"rebuild after {args.new} new posts", tree=tree, n=args.n, **_child(spec, source)
+            )
         if args.tgarchive:
             from bench import tgarchive
 
@@ -178,7 +182,10 @@ def _summary(rows: list[dict[str, Any]], new: int) -> dict[str, Any]:
         return statistics.median(values) if values else None
 
     summary: dict[str, Any] = {}
-    peer, peer_cpu = median("seconds", what="tg-archive build"), median("cpu_seconds", what="tg-archive build")
+    peer, peer_cpu = (
+        median("seconds", what="tg-archive build"),
+        median("cpu_seconds", what="tg-archive build"),
+    )
     for tree in ("now", "before"):
         wall = median("seconds", what=f"rebuild after {new} new posts", tree=tree)
         cpu = median("cpu_seconds", what=f"rebuild after {new} new posts", tree=tree)
