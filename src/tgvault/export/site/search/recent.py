@@ -15,6 +15,7 @@ kept in ``search/r/gone.js`` (read by the build only). A build folds the recent 
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
 from typing import Any
 
@@ -41,10 +42,16 @@ def shard_count(buckets: int) -> int:
 
 
 def drop_all(writer: SiteWriter) -> None:
-    """Remove every recent file an earlier build may have left (before an index is built from scratch)."""
-    for shard in range(SHARDS):
-        writer.drop(shard_path(shard))
-    writer.drop(GONE_PATH)
+    """Remove every recent file an earlier build may have left (before an index is built from scratch),
+    those of a build that stopped half way (never recorded in the manifest) too."""
+    folder = writer.out_dir / "search" / "r"
+    if not folder.is_dir():
+        return
+    for path in folder.glob("*.js"):
+        writer.drop(f"search/r/{path.name}")
+        path.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        folder.rmdir()
 
 
 class RecentPart:
@@ -71,10 +78,8 @@ class RecentPart:
         old_keys = index_keys(before) if before is not None else set()
         new_keys = index_keys(after) if after is not None else set()
         if posting in self.owned:  # its keys are the shards' alone: change those that differ
-            for key in old_keys - new_keys:
-                self._postings(key).discard(posting)
-            for key in new_keys - old_keys:
-                self._postings(key).add(posting)
+            self._file(old_keys - new_keys, posting, add=False)
+            self._file(new_keys - old_keys, posting, add=True)
             return
         self.owned.add(posting)  # from now on readers ignore its bucket postings
         if old_keys:
@@ -82,15 +87,28 @@ class RecentPart:
             for key in old_keys:
                 gone.setdefault(key, set()).add(posting)
             self._gone_changed = True
-        for key in new_keys:
-            self._postings(key).add(posting)
+        self._file(new_keys, posting, add=True)
 
-    def _shard(self, key: str) -> int:
-        prefix = key[:BUCKET_PREFIX]
-        shard = self._shard_of.get(prefix)
-        if shard is None:
-            shard = self._shard_of[prefix] = bucket_of(prefix, self.buckets) % self.shards
-        return shard
+    def _file(self, keys: set[str], posting: Posting, *, add: bool) -> None:
+        """Add ``posting`` to (or take it from) the lists of ``keys`` in their shards."""
+        shard_of, loaded, changed = self._shard_of, self._loaded, self._changed
+        buckets, shards = self.buckets, self.shards
+        for key in keys:
+            prefix = key[:BUCKET_PREFIX]
+            shard = shard_of.get(prefix)
+            if shard is None:
+                shard = shard_of[prefix] = bucket_of(prefix, buckets) % shards
+            table = loaded.get(shard)
+            if table is None:
+                table = self._keys(shard)
+            changed.add(shard)
+            postings = table.get(key)
+            if not isinstance(postings, set):
+                postings = table[key] = set(decode(postings)) if postings else set()
+            if add:
+                postings.add(posting)
+            else:
+                postings.discard(posting)
 
     def _keys(self, shard: int) -> dict[str, set[Posting] | list[int]]:
         keys = self._loaded.get(shard)
@@ -102,17 +120,6 @@ class RecentPart:
                     keys = arguments[1]
             self._loaded[shard] = keys
         return keys
-
-    def _postings(self, key: str) -> set[Posting]:
-        shard = self._shard(key)
-        keys = self._keys(shard)
-        self._changed.add(shard)
-        postings = keys.get(key)
-        if isinstance(postings, set):
-            return postings
-        found = set(decode(postings)) if postings else set()
-        keys[key] = found
-        return found
 
     def _gone_keys(self) -> Keys:
         if self._gone is None:
