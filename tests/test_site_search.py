@@ -23,7 +23,9 @@ from tgvault.export.site.search.postings import (
     CHUNK,
     chunked,
     chunked_codes,
+    code_posting,
     decode,
+    decode_codes,
     encode,
     encode_codes,
     order,
@@ -129,6 +131,8 @@ def test_posting_codes_sort_cut_and_encode_as_postings_do() -> None:
     assert codes == [posting_code(p) for p in postings]  # the codes' order is the lists' order
     assert [encode(chunk) for chunk in chunked(postings)] == [encode_codes(c) for c in chunked_codes(codes)]
     assert decode(encode_codes(codes)) == postings
+    assert decode_codes(encode(postings)) == codes
+    assert [code_posting(code) for code in codes] == postings
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js to run search.js outside a browser")

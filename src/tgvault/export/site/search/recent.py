@@ -19,7 +19,16 @@ import contextlib
 from collections import defaultdict
 from typing import Any
 
-from tgvault.export.site.search.postings import Posting, decode, encode, order
+from tgvault.export.site.search.postings import (
+    Posting,
+    code_posting,
+    decode,
+    decode_codes,
+    encode,
+    encode_codes,
+    order,
+    posting_code,
+)
 from tgvault.export.site.search.scripts import js_call, read_script
 from tgvault.export.site.search.tokens import BUCKET_PREFIX, bucket_of, index_keys
 from tgvault.export.site.writer import SiteWriter
@@ -64,8 +73,8 @@ class RecentPart:
         self.shards = int(manifest["shards"]) if manifest else shard_count(buckets)
         self.owned: set[Posting] = set(decode(manifest["owned"])) if manifest else set()
         self._files: set[int] = {int(shard) for shard in manifest["files"]} if manifest else set()
-        # shard → key → postings (a set once touched, the flat list as read until then)
-        self._loaded: dict[int, dict[str, set[Posting] | list[int]]] = {}
+        # shard → key → postings (a set of posting codes once touched, the flat list as read until then)
+        self._loaded: dict[int, dict[str, set[int] | list[int]]] = {}
         self._changed: set[int] = set()
         self._gone: Keys | None = None
         self._gone_changed = False
@@ -91,6 +100,7 @@ class RecentPart:
 
     def _file(self, keys: set[str], posting: Posting, *, add: bool) -> None:
         """Add ``posting`` to (or take it from) the lists of ``keys`` in their shards."""
+        code = posting_code(posting)
         shard_of, loaded, changed = self._shard_of, self._loaded, self._changed
         buckets, shards = self.buckets, self.shards
         for key in keys:
@@ -104,13 +114,13 @@ class RecentPart:
             changed.add(shard)
             postings = table.get(key)
             if not isinstance(postings, set):
-                postings = table[key] = set(decode(postings)) if postings else set()
+                postings = table[key] = set(decode_codes(postings)) if postings else set()
             if add:
-                postings.add(posting)
+                postings.add(code)
             else:
-                postings.discard(posting)
+                postings.discard(code)
 
-    def _keys(self, shard: int) -> dict[str, set[Posting] | list[int]]:
+    def _keys(self, shard: int) -> dict[str, set[int] | list[int]]:
         keys = self._loaded.get(shard)
         if keys is None:
             keys = {}
@@ -145,7 +155,7 @@ class RecentPart:
                 if isinstance(postings, set):
                     if not postings:
                         continue
-                    entries[key] = encode(sorted(postings, key=order))
+                    entries[key] = encode_codes(sorted(postings))
                 else:
                     entries[key] = postings
             if entries:
@@ -176,7 +186,10 @@ class RecentPart:
         added: Keys = defaultdict(set)
         for shard in sorted(self._files | self._changed):
             for key, postings in self._keys(shard).items():
-                added[key].update(postings if isinstance(postings, set) else decode(postings))
+                if isinstance(postings, set):
+                    added[key].update(code_posting(code) for code in postings)
+                else:
+                    added[key].update(decode(postings))
         removed: Keys = defaultdict(set, self._gone_keys())
         for shard in range(self.shards):
             self.writer.drop(shard_path(shard))
