@@ -117,3 +117,25 @@ def test_a_channel_of_many_entries_is_published_in_files_of_5000(uow_factory: Uo
 def test_ledger_lines_are_written_as_json_dumps_writes_each_entry(entries: list[Entry]) -> None:
     """The site's ledger files, written without a dictionary an entry, are the canonical JSON lines."""
     assert entry_lines(entries) == "".join(entry_line(entry) for entry in entries)
+
+
+def test_the_growing_file_is_appended_to_as_a_full_build_writes_it(uow_factory: UoW, tmp_path: Path) -> None:
+    """A rebuild appends the new entries to the lines it published; a file changed since is written whole."""
+    store = LocalMediaStore(tmp_path / "media")
+    store.prepare()
+    archive_with_history(uow_factory, store)
+    site, fresh = tmp_path / "site", tmp_path / "fresh"
+    build_site(uow_factory, store, SiteOptions(out_dir=site))
+    (ledger,) = site.rglob("ledger/1.jsonl")
+    for round_, message_id in enumerate((9, 10, 11)):
+        with uow_factory() as uow:
+            uow.posts.upsert_many([make_post(message_id)], T0 + timedelta(days=1 + round_))
+            uow.commit()
+        if round_ == 2:  # someone changed the published file: it is not appended to
+            ledger.write_text(ledger.read_text().replace('"kind":"deletion"', '"kind":"revision"'))
+        build_site(uow_factory, store, SiteOptions(out_dir=site))
+        shutil.rmtree(fresh, ignore_errors=True)
+        build_site(uow_factory, store, SiteOptions(out_dir=fresh))
+        (expected,) = fresh.rglob("ledger/1.jsonl")
+        assert ledger.read_bytes() == expected.read_bytes(), round_
+    assert verify_site(site).problems == []

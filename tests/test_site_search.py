@@ -18,14 +18,16 @@ from hypothesis import strategies as st
 
 from search_archive import CHANNELS, MARKED, STAMP, UoW, build, fill, sqlite_archive
 from tgvault.domain import Post
-from tgvault.export.site.search.buckets import BucketFile
+from tgvault.export.site.search import recent
 from tgvault.export.site.search.entries import searchable_text
 from tgvault.export.site.search.lookup import IndexReader
 from tgvault.export.site.search.postings import (
     CHUNK,
     chunked,
     chunked_codes,
+    code_posting,
     decode,
+    decode_codes,
     encode,
     encode_codes,
     order,
@@ -148,6 +150,8 @@ def test_posting_codes_sort_cut_and_encode_as_postings_do() -> None:
     assert codes == [posting_code(p) for p in postings]  # the codes' order is the lists' order
     assert [encode(chunk) for chunk in chunked(postings)] == [encode_codes(c) for c in chunked_codes(codes)]
     assert decode(encode_codes(codes)) == postings
+    assert decode_codes(encode(postings)) == codes
+    assert [code_posting(code) for code in codes] == postings
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js to run search.js outside a browser")
@@ -275,22 +279,90 @@ def index_files(site: Path) -> dict[str, bytes]:
     return {str(p.relative_to(site)): p.read_bytes() for p in sorted((site / "search").rglob("*.js"))}
 
 
-def test_a_new_post_rewrites_only_the_buckets_of_its_keys(unit_of_work: UoW, tmp_path: Path) -> None:
-    fill(unit_of_work, 400)
-    first = build(unit_of_work, tmp_path / "site")
-    assert not first.incremental
-    before = index_files(tmp_path / "site")
-    text = "Quokkaquest arrives: ĄŽUOLAS and 猫舌"
+QUERIES = [
+    "zanzibar",
+    "the",
+    "e",
+    "ка",
+    "東京",
+    "quokka azuol",
+    "猫舌",
+    "wombat",
+    "edited",
+    "archive edit",
+    "hub",
+]
+
+
+def same_answers(site: Path, fresh: Path, queries: list[str], step: int = 0) -> None:
+    """Both indexes answer every query alike (in the same order)."""
+    ours, theirs = IndexReader(site), IndexReader(fresh)
+    for query in queries:
+        assert theirs.search(query) == ours.search(query), (step, query)
+
+
+def add_post(unit_of_work: UoW, channel_id: int, message_id: int, text: str, days: int = 3000) -> None:
     with unit_of_work() as uow:
         uow.posts.upsert_many(
             [
                 Post(
-                    channel_id=CHANNELS[0].id, message_id=99_999, date=STAMP + timedelta(days=3000), text=text
+                    channel_id=channel_id, message_id=message_id, date=STAMP + timedelta(days=days), text=text
                 )
             ],
             STAMP + timedelta(days=1),
         )
         uow.commit()
+
+
+def edit_post(unit_of_work: UoW, channel_id: int, message_id: int, text: str, day: int = 2) -> None:
+    with unit_of_work() as uow:
+        post = uow.posts.get(channel_id, message_id)
+        assert post is not None
+        uow.posts.upsert_many([post.model_copy(update={"text": text})], STAMP + timedelta(days=day))
+        uow.commit()
+
+
+def test_a_new_post_goes_to_the_recent_shards_of_its_keys(unit_of_work: UoW, tmp_path: Path) -> None:
+    """A rebuild after a new post rewrites no bucket: the post's keys go to the recent shards of their
+    buckets, and the index answers as a build from scratch does."""
+    fill(unit_of_work, 400)
+    build(unit_of_work, tmp_path / "site")
+    before = index_files(tmp_path / "site")
+    text = "Quokkaquest arrives: ĄŽUOLAS and 猫舌"
+    add_post(unit_of_work, CHANNELS[0].id, 99_999, text)
+    second = build(unit_of_work, tmp_path / "site")
+    assert second.incremental
+    after = index_files(tmp_path / "site")
+    changed = {path for path in after if before.get(path) != after[path]}
+    reader = IndexReader(tmp_path / "site")
+    shards = reader.recent_shards
+    assert shards == min(recent.SHARDS, reader.manifest["buckets"])
+    touched = {
+        f"search/r/{bucket_of(key, reader.manifest['buckets']) % shards}.js" for key in index_keys(text)
+    }
+    assert {path for path in changed if path.startswith("search/r/")} == touched
+    assert changed - touched == {
+        "search/index.js",
+        f"search/t/{CHANNELS[0].id}/2033-03/6249.js",
+        f"search/{CHANNELS[0].id}/2033-03.js",
+    }
+    assert [(CHANNELS[0].id, 99_999)] == reader.search("quokka azuol")
+    assert [(CHANNELS[0].id, 99_999)] == reader.search("猫舌")
+    build(unit_of_work, tmp_path / "fresh", full=True)
+    assert not list((tmp_path / "fresh/search/r").glob("*"))  # a build from scratch has no recent part
+    same_answers(tmp_path / "site", tmp_path / "fresh", QUERIES)
+
+
+def test_a_new_post_rewrites_only_the_buckets_of_its_keys_when_folded(
+    unit_of_work: UoW, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(recent, "FOLD_AT", 0)  # every build folds what it changed into the buckets
+    fill(unit_of_work, 400)
+    first = build(unit_of_work, tmp_path / "site")
+    assert not first.incremental
+    before = index_files(tmp_path / "site")
+    text = "Quokkaquest arrives: ĄŽUOLAS and 猫舌"
+    add_post(unit_of_work, CHANNELS[0].id, 99_999, text)
     second = build(unit_of_work, tmp_path / "site")
     assert second.incremental
     after = index_files(tmp_path / "site")
@@ -317,9 +389,12 @@ def test_a_new_post_rewrites_only_the_buckets_of_its_keys(unit_of_work: UoW, tmp
     assert index_files(tmp_path / "fresh") == after
 
 
-def test_new_posts_leave_the_older_chunks_of_long_lists_as_they_are(tmp_path: Path) -> None:
+def test_new_posts_leave_the_older_chunks_of_long_lists_as_they_are(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Chunks are numbered from the oldest: new posts change a key's first chunk or add chunks, and the
-    chunk files already written are neither rewritten nor renumbered."""
+    chunk files already written are neither rewritten nor renumbered (when the recent part is folded)."""
+    monkeypatch.setattr(recent, "FOLD_AT", 0)
     with sqlite_archive(tmp_path) as uow:
         fill(uow, 1200)  # 128 buckets, as for the 1,530 posts after (a build from scratch sizes them)
         build(uow, tmp_path / "site")
@@ -354,17 +429,16 @@ def test_new_posts_leave_the_older_chunks_of_long_lists_as_they_are(tmp_path: Pa
         assert index_files(tmp_path / "fresh") == after
 
 
-def test_edits_and_removed_channels_leave_the_index(unit_of_work: UoW, tmp_path: Path) -> None:
+@pytest.mark.parametrize("fold", [False, True], ids=["recent", "folded"])
+def test_edits_leave_the_index(
+    unit_of_work: UoW, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fold: bool
+) -> None:
+    if fold:
+        monkeypatch.setattr(recent, "FOLD_AT", 0)
     fill(unit_of_work, 300)
     build(unit_of_work, tmp_path / "site")
     channel_id, message_id = next(iter(MARKED))
-    with unit_of_work() as uow:
-        post = uow.posts.get(channel_id, message_id)
-        assert post is not None
-        uow.posts.upsert_many(
-            [post.model_copy(update={"text": "Now about Wombats only"})], STAMP + timedelta(days=2)
-        )
-        uow.commit()
+    edit_post(unit_of_work, channel_id, message_id, "Now about Wombats only")
     again = build(unit_of_work, tmp_path / "site")
     assert again.incremental
     reader = IndexReader(tmp_path / "site")
@@ -372,7 +446,53 @@ def test_edits_and_removed_channels_leave_the_index(unit_of_work: UoW, tmp_path:
     assert (channel_id, message_id) not in reader.search("zanzibar")
     assert reader.search("zanzibar")  # the other posts about it are still found
     build(unit_of_work, tmp_path / "fresh", full=True)
-    assert index_files(tmp_path / "fresh") == index_files(tmp_path / "site")
+    same_answers(tmp_path / "site", tmp_path / "fresh", QUERIES)
+    if fold:
+        assert index_files(tmp_path / "fresh") == index_files(tmp_path / "site")
+
+
+def test_rebuilds_gather_in_the_recent_part_and_fold_into_what_a_full_build_writes(
+    unit_of_work: UoW, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """New posts, edits of old and of new posts, edits of an edit, deletions: after each rebuild the
+    index answers as a build from scratch; folding the recent part gives that build's index, byte for
+    byte, with no recent file left."""
+    fill(unit_of_work, 300)
+    site, fresh = tmp_path / "site", tmp_path / "fresh"
+    build(unit_of_work, site)
+    old_posts = list(MARKED)
+    queries = [*QUERIES, "wombat zanzibar", "quokka", "platypus", "kiwi"]
+    steps = [
+        lambda: add_post(unit_of_work, CHANNELS[0].id, 99_001, "Quokka and Zanzibar news"),
+        lambda: edit_post(unit_of_work, *old_posts[0], "Now about Wombats only"),
+        lambda: edit_post(unit_of_work, *old_posts[0], "Wombats and a platypus, edited again", 3),
+        lambda: edit_post(unit_of_work, CHANNELS[0].id, 99_001, "Quokka edited: kiwi", 4),
+        lambda: add_post(unit_of_work, CHANNELS[1].id, 99_002, "Kiwi wombat in 東京", days=10),
+        lambda: edit_post(unit_of_work, *old_posts[1], "GitHub edited away", 5),
+    ]
+    for number, step in enumerate(steps):
+        step()
+        before = index_files(site)
+        assert build(unit_of_work, site).incremental
+        changed = {path for path, data in index_files(site).items() if before.get(path) != data}
+        assert not {path for path in changed if path.startswith("search/i/")}, number  # no bucket
+        build(unit_of_work, fresh, full=True)
+        same_answers(site, fresh, queries, number)
+    with unit_of_work() as uow:
+        deleted = uow.posts.mark_deleted(old_posts[2][0], [old_posts[2][1]], STAMP + timedelta(days=6))
+        uow.commit()
+    assert deleted == 1
+    build(unit_of_work, site)
+    build(unit_of_work, fresh, full=True)
+    same_answers(site, fresh, [*queries, "زنجبار"])
+    owned = IndexReader(site).owned
+    assert len(owned) == 4  # two new posts, two old ones edited (a deleted post stays in the archive)
+    assert (site / recent.GONE_PATH).exists()  # the old posts' bucket keys, removed when folded
+    monkeypatch.setattr(recent, "FOLD_AT", 3)  # the next rebuild folds
+    build(unit_of_work, site)
+    assert not (site / "search/r").exists()
+    assert "recent" not in IndexReader(site).manifest
+    assert index_files(fresh) == index_files(site)
 
 
 def test_a_build_that_stopped_half_way_is_followed_by_an_index_from_scratch(
@@ -389,17 +509,17 @@ def test_a_build_that_stopped_half_way_is_followed_by_an_index_from_scratch(
             STAMP + timedelta(days=1),
         )
         uow.commit()
-    saved = BucketFile.save
+    saved = recent.RecentPart.save
 
-    def save_one_then_stop(self: BucketFile) -> None:
+    def save_then_stop(self: recent.RecentPart) -> None:
         saved(self)
-        raise KeyboardInterrupt  # the build is stopped after its text blocks and a bucket are written
+        raise KeyboardInterrupt  # the build is stopped after its text blocks and recent shards are written
 
-    monkeypatch.setattr(BucketFile, "save", save_one_then_stop)
+    monkeypatch.setattr(recent.RecentPart, "save", save_then_stop)
     with pytest.raises(KeyboardInterrupt):
         build(unit_of_work, site)
     assert unfinished.exists()
-    monkeypatch.setattr(BucketFile, "save", saved)
+    monkeypatch.setattr(recent.RecentPart, "save", saved)
     assert build(unit_of_work, site).incremental  # the pages are brought up to date as usual
     assert not unfinished.exists()
     assert [(CHANNELS[1].id, 77_777)] == IndexReader(site).search("platypus")

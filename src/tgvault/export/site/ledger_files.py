@@ -8,7 +8,9 @@ with ``tgvault verify --site DIR``:
 
 They are written through the site's writer (so the manifest knows them, an incremental build rewrites
 only the last, growing file, and a channel no longer in the site loses them). A file is keyed by the
-hash of its last entry: a full file is never read again.
+hash of its last entry: a full file is never read again, and the growing one is appended to — its lines
+already published are kept as they are (when the file is the one the manifest recorded, and its last
+entry still the archive's), so a rebuild reads only the entries added since.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from json.encoder import encode_basestring_ascii
 
-from tgvault.export.site.writer import SiteWriter
+from tgvault.export.site.writer import SiteWriter, content_hash
 from tgvault.storage.ledger_records import Entry, timestamp
 from tgvault.storage.unit_of_work import UnitOfWork
 
@@ -80,8 +82,9 @@ def publish_ledger(uow: UnitOfWork, writer: SiteWriter, channel_id: int, root: s
         key = f"{last}:{closing.entry_sha256}"
         if writer.skip_if_current(path, key):
             continue
-        lines = entry_lines(uow.ledger.entries_range(channel_id, first, last))
-        writer.write(path, lines, key)
+        kept, start = _published(uow, writer, channel_id, path, first, last)
+        lines = entry_lines(uow.ledger.entries_range(channel_id, start, last))
+        writer.write(path, kept + lines.encode("utf-8"), key)
     stamps = uow.ledger.stamps(channel_id)
     for stamp in stamps:
         path = f"{root}/{FOLDER}/timestamps/{stamp.seq}.tsr"
@@ -89,3 +92,28 @@ def publish_ledger(uow: UnitOfWork, writer: SiteWriter, channel_id: int, root: s
             writer.write(path, stamp.token, stamp.entry_sha256)
     if stamps:
         writer.write(f"{root}/{FOLDER}/tsa-ca.pem", stamps[-1].certificates)
+
+
+def _published(
+    uow: UnitOfWork, writer: SiteWriter, channel_id: int, path: str, first: int, last: int
+) -> tuple[bytes, int]:
+    """The lines of a growing ledger file an earlier build published, to append to, and the first entry
+    to add after them: ``(b"", first)`` unless the file is exactly as that build wrote it and ended on an
+    entry the archive still has with the same hash."""
+    entry = writer.manifest.page(path)
+    if entry is None or not entry[0] or ":" not in entry[0]:
+        return b"", first
+    seq_text, sha = entry[0].split(":", 1)
+    if not seq_text.isdigit() or not first <= int(seq_text) < last:
+        return b"", first
+    seq = int(seq_text)
+    closing = uow.ledger.entry(channel_id, seq)
+    if closing is None or closing.entry_sha256 != sha:
+        return b"", first
+    try:
+        data = (writer.out_dir / path).read_bytes()
+    except OSError:
+        return b"", first
+    if content_hash(data) != entry[1] or data.count(b"\n") != seq - first + 1:
+        return b"", first
+    return data, seq + 1

@@ -28,6 +28,7 @@ from tgvault.export.site.richtext import clean_text
 from tgvault.export.site.search.buckets import BucketFile, bucket_path
 from tgvault.export.site.search.entries import SearchEntry, search_entry
 from tgvault.export.site.search.postings import Posting, order
+from tgvault.export.site.search.recent import RecentPart, drop_all
 from tgvault.export.site.search.scripts import js_call, read_script
 from tgvault.export.site.search.spill import PostingSpill, SpillPart
 from tgvault.export.site.search.tokens import bucket_of, index_keys
@@ -55,7 +56,7 @@ def _blocks(entries: Sequence[SearchEntry]) -> dict[int, list[list[Any]]]:
     return blocks
 
 
-VERSION = 3  # of the index layout; another version makes the next build start from scratch
+VERSION = 4  # of the index layout; another version makes the next build start from scratch
 MANIFEST_PATH = "search/index.js"
 BLOCK_SHIFT = 4  # a text block holds the posts whose message ids agree but for the low 4 bits
 PAGE_SIZE = 20  # results a page of search results shows
@@ -99,6 +100,7 @@ class SearchIndex:
         )
         self._added: dict[str, set[Posting]] = defaultdict(set)
         self._removed: dict[str, set[Posting]] = defaultdict(set)
+        self._recent: RecentPart | None = None  # while patching
 
     # ---- the interface of the page builders -------------------------------------------------------
 
@@ -166,18 +168,14 @@ class SearchIndex:
                 for entry in entries:
                     self._spill.add(index_keys(entry.text), (month, slot, entry.message_id))
             return
+        recent = self._recent
+        if recent is None:  # pragma: no cover - patching always has a recent part
+            raise RuntimeError("an index is patched through its recent part")
         new = {entry.message_id: entry.text for entry in entries}
         for message_id in old.keys() | new.keys():
             before, after = old.get(message_id), new.get(message_id)
-            if before == after:
-                continue
-            posting = (month, slot, message_id)
-            old_keys = index_keys(before) if before is not None else set()
-            new_keys = index_keys(after) if after is not None else set()
-            for gone in old_keys - new_keys:
-                self._removed[gone].add(posting)
-            for came in new_keys - old_keys:
-                self._added[came].add(posting)
+            if before != after:
+                recent.change((month, slot, message_id), before, after)
 
     def finish(self, plans: Sequence[ChannelPlan]) -> None:
         """Write the index: every bucket (from scratch) or the buckets changes reach, and the manifest."""
@@ -188,7 +186,7 @@ class SearchIndex:
                 self._write_all(self._spill)
             else:
                 self._forget_missing_months(plans)
-                self._patch()
+                self._save_recent()
             self._write_manifest(plans)
             self._unfinished.unlink(missing_ok=True)
         finally:
@@ -220,7 +218,12 @@ class SearchIndex:
             self._slots = {int(channel[1]): int(channel[0]) for channel in old.get("channels", [])}
             for channel_id, months in (old.get("months") or {}).items():
                 self._months[int(channel_id)] = dict(months)
+            recent = old.get("recent")
+            self._recent = RecentPart(
+                self.writer, self._buckets, recent if isinstance(recent, dict) else None
+            )
         else:
+            drop_all(self.writer)
             posts = sum(len(plan.posts) for plan in self.ctx.site.channels.values())
             self._buckets = bucket_count(posts)
             self._slots = {channel_id: slot for slot, channel_id in enumerate(sorted(self.ctx.site.channels))}
@@ -321,13 +324,24 @@ class SearchIndex:
                 month = int(year) * 12 + int(number) - 1
                 slot = self._slot(channel_id)
                 for message_id, row in self._old_rows(channel_id, month).items():
-                    for gone in index_keys(str(row[3])):
-                        self._removed[gone].add((month, slot, message_id))
+                    if self._recent is not None:
+                        self._recent.change((month, slot, message_id), str(row[3]), None)
                     self.writer.drop(block_path(channel_id, month, message_id >> BLOCK_SHIFT))
                 del months[key]
             if channel_id not in current:
                 del self._months[channel_id]
                 self._slots.pop(channel_id, None)
+
+    def _save_recent(self) -> None:
+        """Write the recent part, or fold it into the buckets once it is full."""
+        recent = self._recent
+        if recent is None:  # pragma: no cover - patching always has a recent part
+            raise RuntimeError("an index is patched through its recent part")
+        if not recent.full():
+            recent.save()
+            return
+        self._added, self._removed = recent.fold()
+        self._patch()
 
     def _patch(self) -> None:
         """Rewrite the buckets (and their keys' chunks) whose keys gained or lost posts."""
@@ -360,4 +374,7 @@ class SearchIndex:
                 for channel_id, months in sorted(self._months.items())
             },
         }
+        recent = self._recent.manifest() if self._recent is not None else None
+        if recent is not None:
+            manifest["recent"] = recent
         self.writer.write(MANIFEST_PATH, js_call("index", manifest))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator
+from itertools import accumulate
 from operator import sub
 
 CHUNK = 384  # postings in one chunk (more only when one channel's month alone holds more)
@@ -131,3 +132,22 @@ def encode_codes(codes: list[int]) -> list[int]:
         flat.extend((_MONTHS - (high >> 24), high & _SLOTS, end - start, _IDS - (codes[start] & _IDS)))
         flat.extend(map(sub, codes[start + 1 : end], codes[start : end - 1]))
     return flat
+
+
+def decode_codes(flat: list[int]) -> list[int]:
+    """The posting codes a flat list holds (as :func:`decode` reads postings), newest first."""
+    codes: list[int] = []
+    at = 0
+    while at < len(flat):
+        month, slot, count, first = flat[at], flat[at + 1], flat[at + 2], flat[at + 3]
+        high = ((_MONTHS - month) << 56) | (slot << 32)
+        codes.extend(
+            [high | (_IDS - i) for i in accumulate(flat[at + 4 : at + 3 + count], sub, initial=first)]
+        )
+        at += 3 + count
+    return codes
+
+
+def code_posting(code: int) -> Posting:
+    """The posting of a code (the inverse of :func:`posting_code`)."""
+    return (_MONTHS - (code >> 56), (code >> 32) & _SLOTS, _IDS - (code & _IDS))

@@ -1,6 +1,8 @@
 /* tgvault search. The index (see docs/search.md) is a set of small script files calling tgvaultSearch.*:
    search/index.js, one bucket per query term (search/i/<bucket>.js), more chunks of long posting lists
-   only when needed, and the text of the results shown (search/t/...). Scripts rather than fetch, so it
+   only when needed, the recent shard of each term when the manifest has a recent part (search/r/<shard>.js:
+   posts changed since the buckets were written; the bucket postings of the posts it owns are ignored), and
+   the text of the results shown (search/t/...). Scripts rather than fetch, so it
    works from file:// too. Post text is untrusted: results are built with DOM nodes and textContent only. */
 (function () {
   "use strict";
@@ -13,6 +15,7 @@
   var WORD_CHAR = /[\p{L}\p{N}\p{M}]/u;
 
   var manifest = null;
+  var owned = null; // "slot:id" of the posts the recent part owns
   var store = {};
   var waiting = {};
   var run = 0;
@@ -27,6 +30,7 @@
   window.tgvaultSearch = {
     index: function (data) { manifest = data; start(); },
     bucket: function (bucket, entries) { arrive("i" + bucket, entries); },
+    recent: function (shard, entries) { arrive("r" + shard, entries); },
     chunk: function (name, flat) { arrive("c" + name, flat); },
     text: function (name, rows) { arrive("t" + name, rows); },
     month: function () {},
@@ -142,16 +146,44 @@
     this.complete = false;
   }
 
+  function ownedPosts() {
+    if (owned) return owned;
+    owned = {};
+    var flat = [];
+    if (manifest.recent) decode(manifest.recent.owned, flat);
+    flat.forEach(function (p) { owned[p[1] + ":" + p[2]] = true; });
+    return owned;
+  }
+
   Query.prototype.open = function (done) {
     var self = this;
-    loadAll(this.terms.map(function (t) { return ["i" + t.bucket, "search/i/" + t.bucket + ".js"]; }), function (buckets) {
+    var recent = manifest.recent;
+    var items = this.terms.map(function (t) { return ["i" + t.bucket, "search/i/" + t.bucket + ".js"]; });
+    var shards = [];
+    if (recent) {
+      this.terms.forEach(function (t) {
+        var shard = t.bucket % recent.shards;
+        if (recent.files.indexOf(shard) >= 0 && shards.indexOf(shard) < 0) shards.push(shard);
+      });
+      shards.forEach(function (shard) { items.push(["r" + shard, "search/r/" + shard + ".js"]); });
+    }
+    loadAll(items, function (loaded) {
       self.terms.forEach(function (t, i) {
-        var entries = buckets[i] || {};
+        var entries = loaded[i] || {};
         Object.keys(entries).forEach(function (key) {
           if (t.exact ? key !== t.lookup : key.indexOf(t.lookup) !== 0) return;
           var entry = entries[key];
-          var state = { bucket: t.bucket, chunks: entry[1], id: entry[3], loaded: 1, postings: [] };
+          var state = { bucket: t.bucket, chunks: entry[1], id: entry[3], loaded: 1, postings: [], masked: !!recent };
           decode(entry[2], state.postings);
+          t.keys.push(state);
+        });
+        if (!recent) return;
+        var at = shards.indexOf(t.bucket % recent.shards);
+        var shard = at < 0 ? {} : loaded[self.terms.length + at] || {};
+        Object.keys(shard).forEach(function (key) {
+          if (t.exact ? key !== t.lookup : key.indexOf(t.lookup) !== 0) return;
+          var state = { bucket: t.bucket, chunks: 1, id: 0, loaded: 1, postings: [], masked: false };
+          decode(shard[key], state.postings);
           t.keys.push(state);
         });
       });
@@ -177,11 +209,13 @@
     var bound = this.bound();
     var filter = this.filter;
     var found = null;
+    var mask = manifest.recent ? ownedPosts() : {};
     this.terms.forEach(function (t) {
       var docs = {};
       t.keys.forEach(function (k) {
         k.postings.forEach(function (p) {
           if (bound !== null && newer([p[0], p[1]], bound) > 0) return;
+          if (k.masked && mask[p[1] + ":" + p[2]]) return; // the recent part has this post's keys
           if (filter.slot !== null && p[1] !== filter.slot) return;
           if (p[0] < filter.from || p[0] > filter.to) return;
           if (!found || found[p[1] + ":" + p[2]]) docs[p[1] + ":" + p[2]] = p;

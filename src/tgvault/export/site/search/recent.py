@@ -1,0 +1,203 @@
+"""The recent part of the search index: what rebuilds changed since the buckets were last written.
+
+Rewriting the buckets of every key a few new posts carry touches thousands of files. So an incremental
+build files the keys of new, edited and deleted posts in a few **recent shards** instead
+(``search/r/<shard>.js`` calling ``tgvaultSearch.recent(shard, {key: flat})``; a key's shard is its
+bucket modulo the number of shards, so a term reads one shard, as it reads one bucket). The manifest
+names the posts the recent part **owns** (``recent.owned``, a flat posting list): a reader ignores the
+bucket postings of those posts (by channel slot and message id) and takes their keys from the shards
+alone, so an edited or deleted post never shows what it said before.
+
+The keys the buckets hold for owned posts, to be removed when the recent part is folded into them, are
+kept in ``search/r/gone.js`` (read by the build only). A build folds the recent part into the buckets
+(:meth:`RecentPart.fold`) once it owns more than :data:`FOLD_AT` posts; a build from scratch has none.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import defaultdict
+from typing import Any
+
+from tgvault.export.site.search.postings import (
+    Posting,
+    code_posting,
+    decode,
+    decode_codes,
+    encode,
+    encode_codes,
+    order,
+    posting_code,
+)
+from tgvault.export.site.search.scripts import js_call, read_script
+from tgvault.export.site.search.tokens import BUCKET_PREFIX, bucket_of, index_keys
+from tgvault.export.site.writer import SiteWriter
+
+SHARDS = 64  # recent shards (fewer when the index has fewer buckets)
+FOLD_AT = 2000  # owned posts beyond which a build folds the recent part into the buckets
+GONE_PATH = "search/r/gone.js"
+
+Keys = dict[str, set[Posting]]
+
+
+def shard_path(shard: int) -> str:
+    """Where a recent shard is."""
+    return f"search/r/{shard}.js"
+
+
+def shard_count(buckets: int) -> int:
+    """Recent shards of an index of ``buckets`` buckets (a divisor of it, so a term reads one shard)."""
+    return min(SHARDS, buckets)
+
+
+def drop_all(writer: SiteWriter) -> None:
+    """Remove every recent file an earlier build may have left (before an index is built from scratch),
+    those of a build that stopped half way (never recorded in the manifest) too."""
+    folder = writer.out_dir / "search" / "r"
+    if not folder.is_dir():
+        return
+    for path in folder.glob("*.js"):
+        writer.drop(f"search/r/{path.name}")
+        path.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        folder.rmdir()
+
+
+class RecentPart:
+    """The recent part of an index being patched: read lazily, shard by shard, written where changed."""
+
+    def __init__(self, writer: SiteWriter, buckets: int, manifest: dict[str, Any] | None) -> None:
+        """The recent part an earlier build described in its manifest's ``recent`` (None: empty)."""
+        self.writer = writer
+        self.buckets = buckets
+        self.shards = int(manifest["shards"]) if manifest else shard_count(buckets)
+        self.owned: set[Posting] = set(decode(manifest["owned"])) if manifest else set()
+        self._files: set[int] = {int(shard) for shard in manifest["files"]} if manifest else set()
+        # shard → key → postings (a set of posting codes once touched, the flat list as read until then)
+        self._loaded: dict[int, dict[str, set[int] | list[int]]] = {}
+        self._changed: set[int] = set()
+        self._gone: Keys | None = None
+        self._gone_changed = False
+        self._shard_of: dict[str, int] = {}
+
+    # ---- changes ----------------------------------------------------------------------------------
+
+    def change(self, posting: Posting, before: str | None, after: str | None) -> None:
+        """A post whose text went from ``before`` to ``after`` (None: not in the index)."""
+        old_keys = index_keys(before) if before is not None else set()
+        new_keys = index_keys(after) if after is not None else set()
+        if posting in self.owned:  # its keys are the shards' alone: change those that differ
+            self._file(old_keys - new_keys, posting, add=False)
+            self._file(new_keys - old_keys, posting, add=True)
+            return
+        self.owned.add(posting)  # from now on readers ignore its bucket postings
+        if old_keys:
+            gone = self._gone_keys()
+            for key in old_keys:
+                gone.setdefault(key, set()).add(posting)
+            self._gone_changed = True
+        self._file(new_keys, posting, add=True)
+
+    def _file(self, keys: set[str], posting: Posting, *, add: bool) -> None:
+        """Add ``posting`` to (or take it from) the lists of ``keys`` in their shards."""
+        code = posting_code(posting)
+        shard_of, loaded, changed = self._shard_of, self._loaded, self._changed
+        buckets, shards = self.buckets, self.shards
+        for key in keys:
+            prefix = key[:BUCKET_PREFIX]
+            shard = shard_of.get(prefix)
+            if shard is None:
+                shard = shard_of[prefix] = bucket_of(prefix, buckets) % shards
+            table = loaded.get(shard)
+            if table is None:
+                table = self._keys(shard)
+            changed.add(shard)
+            postings = table.get(key)
+            if not isinstance(postings, set):
+                postings = table[key] = set(decode_codes(postings)) if postings else set()
+            if add:
+                postings.add(code)
+            else:
+                postings.discard(code)
+
+    def _keys(self, shard: int) -> dict[str, set[int] | list[int]]:
+        keys = self._loaded.get(shard)
+        if keys is None:
+            keys = {}
+            if shard in self._files:
+                arguments = read_script(self.writer.out_dir / shard_path(shard), "recent")
+                if arguments and len(arguments) == 2 and isinstance(arguments[1], dict):
+                    keys = arguments[1]
+            self._loaded[shard] = keys
+        return keys
+
+    def _gone_keys(self) -> Keys:
+        if self._gone is None:
+            self._gone = {}
+            arguments = read_script(self.writer.out_dir / GONE_PATH, "gone")
+            if arguments and len(arguments) == 1 and isinstance(arguments[0], dict):
+                self._gone = {key: set(decode(flat)) for key, flat in arguments[0].items()}
+        return self._gone
+
+    def full(self) -> bool:
+        """True when the recent part owns more than :data:`FOLD_AT` posts: the build folds it."""
+        return len(self.owned) > FOLD_AT
+
+    # ---- writing ------------------------------------------------------------------------------------
+
+    def save(self) -> None:
+        """Write the shards that changed (a shard left empty is removed) and the keys to remove at a fold."""
+        for shard in sorted(self._changed):
+            keys = self._loaded[shard]
+            entries = {}
+            for key in sorted(keys):
+                postings = keys[key]
+                if isinstance(postings, set):
+                    if not postings:
+                        continue
+                    entries[key] = encode_codes(sorted(postings))
+                else:
+                    entries[key] = postings
+            if entries:
+                self.writer.write(shard_path(shard), js_call("recent", shard, entries))
+                self._files.add(shard)
+            else:
+                self.writer.drop(shard_path(shard))
+                self._files.discard(shard)
+        self._changed.clear()
+        if self._gone_changed and self._gone is not None:
+            gone = {key: encode(sorted(self._gone[key], key=order)) for key in sorted(self._gone)}
+            self.writer.write(GONE_PATH, js_call("gone", gone))
+            self._gone_changed = False
+
+    def manifest(self) -> dict[str, Any] | None:
+        """What the search manifest says of the recent part (None when it is empty)."""
+        if not self.owned:
+            return None
+        return {
+            "shards": self.shards,
+            "owned": encode(sorted(self.owned, key=order)),
+            "files": sorted(self._files),
+        }
+
+    def fold(self) -> tuple[Keys, Keys]:
+        """Empty the recent part, removing its files: the postings to add to the buckets and those to
+        remove from them, by key."""
+        added: Keys = defaultdict(set)
+        for shard in sorted(self._files | self._changed):
+            for key, postings in self._keys(shard).items():
+                if isinstance(postings, set):
+                    added[key].update(code_posting(code) for code in postings)
+                else:
+                    added[key].update(decode(postings))
+        removed: Keys = defaultdict(set, self._gone_keys())
+        for shard in range(self.shards):
+            self.writer.drop(shard_path(shard))
+        self.writer.drop(GONE_PATH)
+        self.owned.clear()
+        self._files.clear()
+        self._loaded.clear()
+        self._changed.clear()
+        self._gone = {}
+        self._gone_changed = False
+        return added, removed
