@@ -27,9 +27,9 @@ from tgvault.export.site.plan import ChannelPlan
 from tgvault.export.site.richtext import clean_text
 from tgvault.export.site.search.buckets import BucketFile, bucket_path
 from tgvault.export.site.search.entries import SearchEntry, search_entry
-from tgvault.export.site.search.postings import Posting, order
+from tgvault.export.site.search.postings import CodeLayout, Posting, order, packed_layout
 from tgvault.export.site.search.scripts import js_call, read_script
-from tgvault.export.site.search.spill import PostingSpill, SpillPart
+from tgvault.export.site.search.spill import PostingSpill, SpillPart, merged
 from tgvault.export.site.search.tokens import bucket_of, index_keys
 from tgvault.export.site.writer import BatchResult, BatchWriter, SiteWriter
 
@@ -43,7 +43,7 @@ def _write_partition(partition: int) -> tuple[list[int], BatchResult]:
     index, spill = _partitions
     writer = index.writer
     out = BatchWriter(writer.out_dir, {}, full=writer.full, rerender=writer.rerender)
-    buckets = index._write_buckets(spill.partition_sorted(partition), out)
+    buckets = index._write_buckets(spill.partition(partition), out, spill.layout)
     return buckets, out.finish()
 
 
@@ -224,7 +224,13 @@ class SearchIndex:
             posts = sum(len(plan.posts) for plan in self.ctx.site.channels.values())
             self._buckets = bucket_count(posts)
             self._slots = {channel_id: slot for slot, channel_id in enumerate(sorted(self.ctx.site.channels))}
-            self._spill = PostingSpill(self._buckets, max(16, self._buckets // 16))
+            months = {month for plan in self.ctx.site.channels.values() for month in plan.months}
+            layout = packed_layout(months, len(self._slots))
+            if layout is None:
+                raise SiteError(
+                    "too many channels over too many years for the search index (64-bit postings)"
+                )
+            self._spill = PostingSpill(self._buckets, max(16, self._buckets // 16), layout)
 
     def _slot(self, channel_id: int) -> int:
         slot = self._slots.get(channel_id)
@@ -286,8 +292,8 @@ class SearchIndex:
             finally:
                 _partitions = None
         else:
-            for partition in spill.partitions_sorted():
-                written.update(self._write_buckets(partition, writer))
+            for partition in spill.each_partition():
+                written.update(self._write_buckets(partition, writer, spill.layout))
         for bucket in range(self._buckets):
             if bucket not in written:
                 BucketFile(writer, bucket).save()
@@ -301,14 +307,18 @@ class SearchIndex:
 
     @staticmethod
     def _write_buckets(
-        partition: dict[int, dict[str, list[int]]], writer: SiteWriter | BatchWriter
+        partition: dict[int, dict[str, list[bytes]]], writer: SiteWriter | BatchWriter, layout: CodeLayout
     ) -> list[int]:
-        for bucket, keys in partition.items():
+        """The buckets of a partition of the spill; each key's runs are merged, written and let go in
+        turn, so only one key's list is ever whole in memory (8 bytes a posting)."""
+        buckets = list(partition)
+        for bucket in buckets:
+            keys = partition.pop(bucket)
             file = BucketFile(writer, bucket)
             for key in sorted(keys):
-                file.set_codes(key, keys[key])
+                file.set_codes(key, merged(keys.pop(key)), layout=layout)
             file.save()
-        return list(partition)
+        return buckets
 
     def _forget_missing_months(self, plans: Sequence[ChannelPlan]) -> None:
         """Months (and channels) the site no longer has: their posts leave the index."""
