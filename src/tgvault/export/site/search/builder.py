@@ -13,9 +13,9 @@ half way is followed by one that writes the index from scratch.
 from __future__ import annotations
 
 import multiprocessing
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
 from tgvault.export.site.context import BuildContext
@@ -60,6 +60,7 @@ MANIFEST_PATH = "search/index.js"
 BLOCK_SHIFT = 4  # a text block holds the posts whose message ids agree but for the low 4 bits
 PAGE_SIZE = 20  # results a page of search results shows
 POSTS_PER_BUCKET = 12  # a build from scratch picks about one bucket per this many posts
+PENDING_PER_WORKER = 4  # partitions of the spill handed out ahead per worker
 
 
 def month_block_paths(channel_id: int, month: int, message_ids: Iterable[int]) -> set[str]:
@@ -286,17 +287,28 @@ class SearchIndex:
             try:
                 pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
                 with pool:
-                    for buckets, batch in pool.map(_write_partition, range(spill.partitions)):
-                        writer.record_batch(batch)
-                        written.update(buckets)
+                    # A few partitions handed out ahead, not all: what a partition wrote waits in the
+                    # parent until it is recorded (a million posts' index: millions of chunk files).
+                    pending: deque[Future[tuple[list[int], BatchResult]]] = deque()
+                    for partition in range(spill.partitions):
+                        pending.append(pool.submit(_write_partition, partition))
+                        if len(pending) >= workers * PENDING_PER_WORKER:
+                            self._record_partition(pending.popleft().result(), written)
+                    while pending:
+                        self._record_partition(pending.popleft().result(), written)
             finally:
                 _partitions = None
         else:
-            for partition in spill.each_partition():
-                written.update(self._write_buckets(partition, writer, spill.layout))
+            for postings in spill.each_partition():
+                written.update(self._write_buckets(postings, writer, spill.layout))
         for bucket in range(self._buckets):
             if bucket not in written:
                 BucketFile(writer, bucket).save()
+
+    def _record_partition(self, done: tuple[list[int], BatchResult], written: set[int]) -> None:
+        buckets, batch = done
+        self.writer.record_batch(batch)
+        written.update(buckets)
 
     def _nothing_to_keep(self) -> bool:
         """True when no bucket of this size is in the manifest (a full build, or a first index): the
