@@ -127,23 +127,11 @@ class PostingSpill:
         them together). Its files are removed once read."""
         by_bucket: dict[int, dict[str, list[bytes]]] = {}
         for path in sorted(Path(self._folder.name).glob(f"{partition}.*.spill")):
-            data = memoryview(path.read_bytes())
-            at = 0
-            while at < len(data):
-                size = int.from_bytes(data[at : at + 8], "little")
-                record = marshal.loads(data[at + 8 : at + 8 + size])  # noqa: S302 - our own 0700 temporary folder
-                at += 8 + size
-                for bucket, keys in record.items():
-                    gathered = by_bucket.get(bucket)
-                    if gathered is None:
-                        gathered = by_bucket[bucket] = {}
-                    for key, run in keys.items():
-                        runs = gathered.get(key)
-                        if runs is None:
-                            gathered[key] = [run]
-                        else:
-                            runs.append(run)
-            del data
+            with path.open("rb") as spilled:  # a record at a time: the file is never whole in memory
+                while head := spilled.read(8):
+                    size = int.from_bytes(head, "little")
+                    record = marshal.loads(spilled.read(size))  # noqa: S302 - our own 0700 temporary folder
+                    _gather(by_bucket, record)
             path.unlink()
         return by_bucket
 
@@ -186,3 +174,17 @@ def _extend(codes: array[int], cluster: list[memoryview]) -> None:
         codes.frombytes(cluster[0].cast("B"))
     elif cluster:
         codes.extend(sorted(chain.from_iterable(cluster)))
+
+
+def _gather(by_bucket: dict[int, dict[str, list[bytes]]], record: dict[int, dict[str, bytes]]) -> None:
+    """Add a flush's record to a partition's runs."""
+    for bucket, keys in record.items():
+        gathered = by_bucket.get(bucket)
+        if gathered is None:
+            gathered = by_bucket[bucket] = {}
+        for key, run in keys.items():
+            runs = gathered.get(key)
+            if runs is None:
+                gathered[key] = [run]
+            else:
+                runs.append(run)
