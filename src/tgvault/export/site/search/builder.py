@@ -43,8 +43,23 @@ def _write_partition(partition: int) -> tuple[list[int], BatchResult]:
     index, spill = _partitions
     writer = index.writer
     out = BatchWriter(writer.out_dir, {}, full=writer.full, rerender=writer.rerender)
-    buckets = index._write_buckets(spill.partition(partition), out, spill.layout)
+    buckets = _write_buckets(spill.partition(partition), out, spill.layout)
     return buckets, out.finish()
+
+
+def _write_buckets(
+    partition: dict[int, dict[str, list[bytes]]], writer: SiteWriter | BatchWriter, layout: CodeLayout
+) -> list[int]:
+    """The buckets of a partition of the spill; each key's runs are merged, written and let go in
+    turn, so only one key's list is ever whole in memory (8 bytes a posting)."""
+    buckets = list(partition)
+    for bucket in buckets:
+        keys = partition.pop(bucket)
+        file = BucketFile(writer, bucket)
+        for key in sorted(keys):
+            file.set_codes(key, merged(keys.pop(key)), layout=layout)
+        file.save()
+    return buckets
 
 
 def _blocks(entries: Sequence[SearchEntry]) -> dict[int, list[list[Any]]]:
@@ -300,7 +315,7 @@ class SearchIndex:
                 _partitions = None
         else:
             for postings in spill.each_partition():
-                written.update(self._write_buckets(postings, writer, spill.layout))
+                written.update(_write_buckets(postings, writer, spill.layout))
         for bucket in range(self._buckets):
             if bucket not in written:
                 BucketFile(writer, bucket).save()
@@ -316,21 +331,6 @@ class SearchIndex:
         if self.writer.full:
             return True
         return not self.writer.batch_entries([bucket_path(bucket) for bucket in range(self._buckets)])
-
-    @staticmethod
-    def _write_buckets(
-        partition: dict[int, dict[str, list[bytes]]], writer: SiteWriter | BatchWriter, layout: CodeLayout
-    ) -> list[int]:
-        """The buckets of a partition of the spill; each key's runs are merged, written and let go in
-        turn, so only one key's list is ever whole in memory (8 bytes a posting)."""
-        buckets = list(partition)
-        for bucket in buckets:
-            keys = partition.pop(bucket)
-            file = BucketFile(writer, bucket)
-            for key in sorted(keys):
-                file.set_codes(key, merged(keys.pop(key)), layout=layout)
-            file.save()
-        return buckets
 
     def _forget_missing_months(self, plans: Sequence[ChannelPlan]) -> None:
         """Months (and channels) the site no longer has: their posts leave the index."""
