@@ -18,11 +18,14 @@ from hypothesis import strategies as st
 
 from search_archive import CHANNELS, MARKED, STAMP, UoW, build, fill, sqlite_archive
 from tgvault.domain import Post
+from tgvault.export.site import SiteOptions, build_site
 from tgvault.export.site.search import recent
+from tgvault.export.site.search import spill as spill_module
 from tgvault.export.site.search.entries import searchable_text
 from tgvault.export.site.search.lookup import IndexReader
 from tgvault.export.site.search.postings import (
     CHUNK,
+    CodeLayout,
     chunked,
     chunked_codes,
     code_posting,
@@ -31,8 +34,10 @@ from tgvault.export.site.search.postings import (
     encode,
     encode_codes,
     order,
+    packed_layout,
     posting_code,
 )
+from tgvault.export.site.search.spill import PostingSpill, merged
 from tgvault.export.site.search.tokens import (
     MAX_KEY,
     bucket_of,
@@ -42,6 +47,7 @@ from tgvault.export.site.search.tokens import (
     query_terms,
     words,
 )
+from tgvault.storage.media_store import LocalMediaStore
 
 SEARCH_JS = Path(__file__).resolve().parent.parent / "src/tgvault/export/site/static/search.js"
 
@@ -525,3 +531,69 @@ def test_a_build_that_stopped_half_way_is_followed_by_an_index_from_scratch(
     assert [(CHANNELS[1].id, 77_777)] == IndexReader(site).search("platypus")
     build(unit_of_work, tmp_path / "fresh", full=True)
     assert index_files(tmp_path / "fresh") == index_files(site)
+
+
+# ---- the spill of a build from scratch -----------------------------------------------------------
+
+
+def test_the_spill_gives_back_every_key_sorted_from_many_small_overlapping_runs() -> None:
+    """Flushes of a few postings each, months filed in no order: a key's runs interleave, and what the
+    spill gives back is the key's list sorted, as one list of codes would be."""
+    rng = random.Random(5)
+    months = [24_100 + k for k in range(30)]
+    layout = packed_layout(months, 3)
+    assert layout is not None
+    spill = PostingSpill(64, 4, layout)
+    part = spill.part()
+    part.flush_at = 7
+    expected: dict[str, list[int]] = {}
+    postings = [(m, s, i) for m in months for s in range(3) for i in rng.sample(range(1, 5000), 12)]
+    rng.shuffle(postings)
+    for posting in postings:
+        keys = {rng.choice("abcdefgh") * rng.randint(1, 3) for _ in range(3)}
+        part.add(keys, posting)
+        for key in keys:
+            expected.setdefault(key, []).append(layout.code(posting))
+    part.flush()
+    got: dict[str, list[int]] = {}
+    runs = 0
+    try:
+        for partition in spill.each_partition():
+            for keys in partition.values():
+                for key, pieces in keys.items():
+                    runs += len(pieces)
+                    got[key] = list(merged(pieces))
+    finally:
+        spill.close()
+    assert runs > 10 * len(expected)  # many runs a key, overlapping
+    assert got == {key: sorted(codes) for key, codes in expected.items()}
+    # and they encode as the postings do
+    for key, codes in got.items():
+        flat = encode_codes(codes, layout)
+        assert flat == encode(sorted((layout_posting(layout, c) for c in codes), key=order)), key
+
+
+def layout_posting(layout: CodeLayout, code: int) -> tuple[int, int, int]:
+    high = code >> 32
+    return (
+        layout.newest - (high >> layout.slot_bits),
+        high & ((1 << layout.slot_bits) - 1),
+        0xFFFFFFFF - (code & 0xFFFFFFFF),
+    )
+
+
+def test_an_index_spilled_in_tiny_runs_is_the_index_spilled_in_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same site built with the spill flushed every few postings (on one worker: months of both
+    channels in each run, runs that interleave) and as usual: the same index, byte for byte."""
+    with sqlite_archive(tmp_path) as uow:
+        fill(uow, 700)
+        options = SiteOptions(out_dir=tmp_path / "plain", title="Search test", posts_per_page=50, workers=1)
+        build_site(uow, LocalMediaStore(tmp_path / "media"), options, full=True)
+        monkeypatch.setattr(spill_module, "FLUSH_AT", 50)
+        options = SiteOptions(out_dir=tmp_path / "tiny", title="Search test", posts_per_page=50, workers=1)
+        build_site(uow, LocalMediaStore(tmp_path / "media"), options, full=True)
+    plain, tiny = index_files(tmp_path / "plain"), index_files(tmp_path / "tiny")
+    assert any(path.count("/") == 3 for path in plain), "frequent keys have more than one chunk"
+    assert tiny == plain

@@ -81,8 +81,8 @@ def encode_plan(
         f"col.{name}": data for name, data in plan.posts.to_columns().items()
     }
     parts["meta"] = json.dumps(meta, ensure_ascii=False).encode("utf-8", "surrogatepass")
-    parts["page_ids"] = page_ids.tobytes()
-    parts["tag_ids"] = tag_ids.tobytes()
+    parts["page_ids"] = memoryview(page_ids).cast("B")  # views: not a second copy of every post's id
+    parts["tag_ids"] = memoryview(tag_ids).cast("B")
     return parts
 
 

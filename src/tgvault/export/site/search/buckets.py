@@ -12,12 +12,15 @@ one chunk (0 for the others): a checksum of the key, unique in its bucket.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from typing import Any
 
 from tgvault.export.site.search.postings import (
+    CODES,
+    CodeLayout,
     Posting,
-    chunked_codes,
+    chunk_bounds,
     decode,
     encode_codes,
     order,
@@ -84,12 +87,20 @@ class BucketFile:
         """
         self.set_codes(key, [posting_code(posting) for posting in postings], kept=kept, count=count)
 
-    def set_codes(self, key: str, codes: list[int], *, kept: int = 0, count: int | None = None) -> None:
-        """A key's postings as sorted codes (:func:`~tgvault.export.site.search.postings.posting_code`);
-        ``kept`` and ``count`` as for :meth:`set`."""
+    def set_codes(
+        self,
+        key: str,
+        codes: Sequence[int],
+        *,
+        kept: int = 0,
+        count: int | None = None,
+        layout: CodeLayout = CODES,
+    ) -> None:
+        """A key's postings as sorted codes of ``layout`` (:class:`~tgvault.export.site.search.postings.CodeLayout`;
+        a list or a packed ``array('Q')``, cut one chunk at a time); ``kept`` and ``count`` as for :meth:`set`."""
         old = self.entries.get(key)
         old_chunks = int(old[1]) if old else 0
-        chunks = chunked_codes(codes)
+        chunks = chunk_bounds(codes)
         if not chunks:
             self.entries.pop(key, None)
             self._drop_chunks(old, 1, old_chunks)
@@ -104,12 +115,15 @@ class BucketFile:
         for at in range(1, len(chunks)):
             number = total - at
             name = f"{self.bucket}/{key_id}-{number}"
+            start, end = chunks[at]
             self.writer.write(
-                chunk_path(self.bucket, key_id, number), js_call("chunk", name, encode_codes(chunks[at]))
+                chunk_path(self.bucket, key_id, number),
+                js_call("chunk", name, encode_codes(codes[start:end], layout)),
             )
         self._drop_chunks(old, total, old_chunks)
         size = len(codes) if count is None else count
-        self.entries[key] = [size, total, encode_codes(chunks[0]), key_id]
+        start, end = chunks[0]
+        self.entries[key] = [size, total, encode_codes(codes[start:end], layout), key_id]
 
     def patch_first_chunk(self, key: str, added: AbstractSet[Posting], removed: AbstractSet[Posting]) -> bool:
         """Apply a key's changes to its first chunk alone, when they cannot reach its older chunks.

@@ -13,9 +13,9 @@ half way is followed by one that writes the index from scratch.
 from __future__ import annotations
 
 import multiprocessing
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections import defaultdict, deque
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
 from tgvault.export.site.context import BuildContext
@@ -27,10 +27,10 @@ from tgvault.export.site.plan import ChannelPlan
 from tgvault.export.site.richtext import clean_text
 from tgvault.export.site.search.buckets import BucketFile, bucket_path
 from tgvault.export.site.search.entries import SearchEntry, search_entry
-from tgvault.export.site.search.postings import Posting, order
+from tgvault.export.site.search.postings import CodeLayout, Posting, order, packed_layout
 from tgvault.export.site.search.recent import RecentPart, drop_all
 from tgvault.export.site.search.scripts import js_call, read_script
-from tgvault.export.site.search.spill import PostingSpill, SpillPart
+from tgvault.export.site.search.spill import PostingSpill, SpillPart, merged
 from tgvault.export.site.search.tokens import bucket_of, index_keys
 from tgvault.export.site.writer import BatchResult, BatchWriter, SiteWriter
 
@@ -44,8 +44,23 @@ def _write_partition(partition: int) -> tuple[list[int], BatchResult]:
     index, spill = _partitions
     writer = index.writer
     out = BatchWriter(writer.out_dir, {}, full=writer.full, rerender=writer.rerender)
-    buckets = index._write_buckets(spill.partition_sorted(partition), out)
+    buckets = _write_buckets(spill.partition(partition), out, spill.layout)
     return buckets, out.finish()
+
+
+def _write_buckets(
+    partition: dict[int, dict[str, list[bytes]]], writer: SiteWriter | BatchWriter, layout: CodeLayout
+) -> list[int]:
+    """The buckets of a partition of the spill; each key's runs are merged, written and let go in
+    turn, so only one key's list is ever whole in memory (8 bytes a posting)."""
+    buckets = list(partition)
+    for bucket in buckets:
+        keys = partition.pop(bucket)
+        file = BucketFile(writer, bucket)
+        for key in sorted(keys):
+            file.set_codes(key, merged(keys.pop(key)), layout=layout)
+        file.save()
+    return buckets
 
 
 def _blocks(entries: Sequence[SearchEntry]) -> dict[int, list[list[Any]]]:
@@ -61,6 +76,7 @@ MANIFEST_PATH = "search/index.js"
 BLOCK_SHIFT = 4  # a text block holds the posts whose message ids agree but for the low 4 bits
 PAGE_SIZE = 20  # results a page of search results shows
 POSTS_PER_BUCKET = 12  # a build from scratch picks about one bucket per this many posts
+PENDING_PER_WORKER = 4  # partitions of the spill handed out ahead per worker
 
 
 def month_block_paths(channel_id: int, month: int, message_ids: Iterable[int]) -> set[str]:
@@ -79,6 +95,25 @@ def bucket_count(posts: int) -> int:
     while count < 65_536 and count * POSTS_PER_BUCKET < posts:
         count *= 2
     return count
+
+
+def patch_buckets(
+    writer: SiteWriter, buckets: int, added: Mapping[str, set[Posting]], removed: Mapping[str, set[Posting]]
+) -> None:
+    """Rewrite the buckets (and their keys' chunks) whose keys gained (``added``) or lost (``removed``)
+    postings."""
+    touched: dict[int, set[str]] = defaultdict(set)
+    for key in added.keys() | removed.keys():
+        touched[bucket_of(key, buckets)].add(key)
+    for bucket, keys in sorted(touched.items()):
+        file = BucketFile.read(writer, bucket)
+        for key in sorted(keys):
+            gone = removed.get(key, set())
+            new = added.get(key, set())
+            if not file.patch_first_chunk(key, new, gone):
+                postings = {p for p in file.postings(key) if p not in gone} | new
+                file.set(key, sorted(postings, key=order))
+        file.save()
 
 
 class SearchIndex:
@@ -227,7 +262,13 @@ class SearchIndex:
             posts = sum(len(plan.posts) for plan in self.ctx.site.channels.values())
             self._buckets = bucket_count(posts)
             self._slots = {channel_id: slot for slot, channel_id in enumerate(sorted(self.ctx.site.channels))}
-            self._spill = PostingSpill(self._buckets, max(16, self._buckets // 16))
+            months = {month for plan in self.ctx.site.channels.values() for month in plan.months}
+            layout = packed_layout(months, len(self._slots))
+            if layout is None:
+                raise SiteError(
+                    "too many channels over too many years for the search index (64-bit postings)"
+                )
+            self._spill = PostingSpill(self._buckets, max(16, self._buckets // 16), layout)
 
     def _slot(self, channel_id: int) -> int:
         slot = self._slots.get(channel_id)
@@ -283,17 +324,28 @@ class SearchIndex:
             try:
                 pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
                 with pool:
-                    for buckets, batch in pool.map(_write_partition, range(spill.partitions)):
-                        writer.record_batch(batch)
-                        written.update(buckets)
+                    # A few partitions handed out ahead, not all: what a partition wrote waits in the
+                    # parent until it is recorded (a million posts' index: millions of chunk files).
+                    pending: deque[Future[tuple[list[int], BatchResult]]] = deque()
+                    for partition in range(spill.partitions):
+                        pending.append(pool.submit(_write_partition, partition))
+                        if len(pending) >= workers * PENDING_PER_WORKER:
+                            self._record_partition(pending.popleft().result(), written)
+                    while pending:
+                        self._record_partition(pending.popleft().result(), written)
             finally:
                 _partitions = None
         else:
-            for partition in spill.partitions_sorted():
-                written.update(self._write_buckets(partition, writer))
+            for postings in spill.each_partition():
+                written.update(_write_buckets(postings, writer, spill.layout))
         for bucket in range(self._buckets):
             if bucket not in written:
                 BucketFile(writer, bucket).save()
+
+    def _record_partition(self, done: tuple[list[int], BatchResult], written: set[int]) -> None:
+        buckets, batch = done
+        self.writer.record_batch(batch)
+        written.update(buckets)
 
     def _nothing_to_keep(self) -> bool:
         """True when no bucket of this size is in the manifest (a full build, or a first index): the
@@ -301,17 +353,6 @@ class SearchIndex:
         if self.writer.full:
             return True
         return not self.writer.batch_entries([bucket_path(bucket) for bucket in range(self._buckets)])
-
-    @staticmethod
-    def _write_buckets(
-        partition: dict[int, dict[str, list[int]]], writer: SiteWriter | BatchWriter
-    ) -> list[int]:
-        for bucket, keys in partition.items():
-            file = BucketFile(writer, bucket)
-            for key in sorted(keys):
-                file.set_codes(key, keys[key])
-            file.save()
-        return list(partition)
 
     def _forget_missing_months(self, plans: Sequence[ChannelPlan]) -> None:
         """Months (and channels) the site no longer has: their posts leave the index."""
@@ -341,22 +382,7 @@ class SearchIndex:
             recent.save()
             return
         self._added, self._removed = recent.fold()
-        self._patch()
-
-    def _patch(self) -> None:
-        """Rewrite the buckets (and their keys' chunks) whose keys gained or lost posts."""
-        touched: dict[int, set[str]] = defaultdict(set)
-        for key in self._added.keys() | self._removed.keys():
-            touched[bucket_of(key, self._buckets)].add(key)
-        for bucket, keys in sorted(touched.items()):
-            file = BucketFile.read(self.writer, bucket)
-            for key in sorted(keys):
-                removed = self._removed.get(key, set())
-                added = self._added.get(key, set())
-                if not file.patch_first_chunk(key, added, removed):
-                    postings = {p for p in file.postings(key) if p not in removed} | added
-                    file.set(key, sorted(postings, key=order))
-            file.save()
+        patch_buckets(self.writer, self._buckets, self._added, self._removed)
 
     def _write_manifest(self, plans: Sequence[ChannelPlan]) -> None:
         channels = []

@@ -15,22 +15,50 @@ first chunk, or add a chunk after it: the older chunks, and their files, stay as
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from itertools import accumulate
 from operator import sub
 
 CHUNK = 384  # postings in one chunk (more only when one channel's month alone holds more)
 _MONTHS = 0xFFFFF  # month numbers below 2**20 (the year 87,381)
-_SLOTS = 0xFFFFFF  # channel slots below 2**24
 _IDS = 0xFFFFFFFF  # message ids below 2**32
 
 Posting = tuple[int, int, int]  # (month, slot, message_id)
 
 
+@dataclass(frozen=True)
+class CodeLayout:
+    """How a posting is packed into one integer: ``(newest - month) << (32 + slot_bits) | slot << 32 |
+    (2**32 - 1 - message_id)``, so codes ascending = postings newest first (as :func:`order` sorts them)."""
+
+    newest: int = _MONTHS  # the month counted down from
+    slot_bits: int = 24
+
+    def code(self, posting: Posting) -> int:
+        """A posting as one integer."""
+        month, slot, message_id = posting
+        return ((self.newest - month) << (32 + self.slot_bits)) | (slot << 32) | (_IDS - message_id)
+
+
+CODES = CodeLayout()  # any posting, in up to 76 bits
+
+
+def packed_layout(months: Iterable[int], slots: int) -> CodeLayout | None:
+    """A layout whose codes fit in 64 bits for postings of ``months`` and of slots below ``slots``
+    (an ``array('Q')`` holds them), or None when the months span too long for that many slots."""
+    known = list(months) or [0]
+    newest = max(known)
+    month_bits = (newest - min(known)).bit_length()
+    slot_bits = 32 - month_bits
+    if slots > (1 << slot_bits):
+        return None
+    return CodeLayout(newest, slot_bits)
+
+
 def posting_code(posting: Posting) -> int:
-    """A posting as one integer; codes ascending = postings newest first (as :func:`order` sorts them)."""
-    month, slot, message_id = posting
-    return ((_MONTHS - month) << 56) | (slot << 32) | (_IDS - message_id)
+    """A posting as one integer (:data:`CODES`); codes ascending = postings newest first."""
+    return CODES.code(posting)
 
 
 def order(posting: Posting) -> tuple[int, int, int]:
@@ -100,7 +128,7 @@ def chunked(postings: list[Posting]) -> list[list[Posting]]:
 # cut and encoded with C-level operations: a full build handles every posting of the site here.
 
 
-def _code_groups(codes: list[int]) -> Iterator[tuple[int, int]]:
+def _code_groups(codes: Sequence[int]) -> Iterator[tuple[int, int]]:
     """(start, end) of each run of sorted ``codes`` with the same month and slot."""
     start, count = 0, len(codes)
     while start < count:
@@ -109,38 +137,49 @@ def _code_groups(codes: list[int]) -> Iterator[tuple[int, int]]:
         start = end
 
 
-def chunked_codes(codes: list[int]) -> list[list[int]]:
+def chunked_codes(codes: Sequence[int]) -> list[Sequence[int]]:
     """Sorted posting codes cut into chunks of whole groups, as :func:`chunked` cuts postings (from the
     oldest on), newest chunk first."""
-    chunks: list[list[int]] = []  # oldest first
+    return [codes[start:end] for start, end in chunk_bounds(codes)]
+
+
+def chunk_bounds(codes: Sequence[int]) -> list[tuple[int, int]]:
+    """Where :func:`chunked_codes` cuts: (start, end) of each chunk, newest chunk first (so a caller can
+    take one chunk at a time)."""
+    bounds: list[tuple[int, int]] = []  # oldest first
     end = len(codes)  # the newest end of the chunk being filled (exclusive)
-    for start, stop in reversed(list(_code_groups(codes))):
+    groups = list(_code_groups(codes))
+    for start, stop in reversed(groups):
         if stop < end and end - start > CHUNK:
-            chunks.append(codes[stop:end])
+            bounds.append((stop, end))
             end = stop
     if end > 0:
-        chunks.append(codes[:end])
-    chunks.reverse()
-    return chunks
+        bounds.append((0, end))
+    bounds.reverse()
+    return bounds
 
 
-def encode_codes(codes: list[int]) -> list[int]:
-    """Sorted posting codes as the flat list of integers kept on disk (as :func:`encode` writes it)."""
+def encode_codes(codes: Sequence[int], layout: CodeLayout = CODES) -> list[int]:
+    """Sorted posting codes (of ``layout``) as the flat list of integers kept on disk (as :func:`encode`
+    writes it)."""
     flat: list[int] = []
+    newest, shift, slots = layout.newest, layout.slot_bits, (1 << layout.slot_bits) - 1
     for start, end in _code_groups(codes):
         high = codes[start] >> 32
-        flat.extend((_MONTHS - (high >> 24), high & _SLOTS, end - start, _IDS - (codes[start] & _IDS)))
+        flat.extend((newest - (high >> shift), high & slots, end - start, _IDS - (codes[start] & _IDS)))
         flat.extend(map(sub, codes[start + 1 : end], codes[start : end - 1]))
     return flat
 
 
 def decode_codes(flat: list[int]) -> list[int]:
-    """The posting codes a flat list holds (as :func:`decode` reads postings), newest first."""
+    """The posting codes (:data:`CODES`) a flat list holds (as :func:`decode` reads postings), newest
+    first."""
     codes: list[int] = []
     at = 0
+    shift = 32 + CODES.slot_bits
     while at < len(flat):
         month, slot, count, first = flat[at], flat[at + 1], flat[at + 2], flat[at + 3]
-        high = ((_MONTHS - month) << 56) | (slot << 32)
+        high = ((CODES.newest - month) << shift) | (slot << 32)
         codes.extend(
             [high | (_IDS - i) for i in accumulate(flat[at + 4 : at + 3 + count], sub, initial=first)]
         )
@@ -150,4 +189,5 @@ def decode_codes(flat: list[int]) -> list[int]:
 
 def code_posting(code: int) -> Posting:
     """The posting of a code (the inverse of :func:`posting_code`)."""
-    return (_MONTHS - (code >> 56), (code >> 32) & _SLOTS, _IDS - (code & _IDS))
+    shift = 32 + CODES.slot_bits
+    return (CODES.newest - (code >> shift), (code >> 32) & ((1 << CODES.slot_bits) - 1), _IDS - (code & _IDS))
