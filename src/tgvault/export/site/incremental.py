@@ -36,7 +36,7 @@ from tgvault.export.site.plan import ChannelPlan, TagPlan, TimelinePage, stamp_o
 from tgvault.export.site.planned_posts import PlannedPost, PlannedPosts
 from tgvault.storage.repositories import PostOutline
 
-PLAN_FORMAT = 1
+PLAN_FORMAT = 2
 CHANGE_LAG = timedelta(minutes=2)
 
 
@@ -62,15 +62,17 @@ def encode_plan(
     plan: ChannelPlan, posts_since: datetime, media_since: datetime
 ) -> dict[str, bytes | memoryview]:
     """A channel plan as named blobs for the manifest (the post columns as views, not copies)."""
-    page_ids = array("q")
+    narrow = all(page.ids.typecode == "L" for page in plan.pages)
+    page_ids = array("L" if narrow else "q")
     for page in plan.pages:
-        page_ids.extend(page.ids)
+        page_ids.extend(page.ids if page.ids.typecode == page_ids.typecode else iter(page.ids))
     tag_ids = array("q")
     for tag in plan.tags.values():
         tag_ids.extend(tag.ids)
     meta = {
         "format": PLAN_FORMAT,
         "byteorder": sys.byteorder,
+        "typecodes": {**plan.posts.typecodes(), "page_ids": page_ids.typecode},
         "order": plan.order.value,
         "posts_since": utc(posts_since).isoformat(),
         "media_since": utc(media_since).isoformat(),
@@ -104,9 +106,10 @@ def decode_plan(channel: Channel, order: Order, parts: dict[str, bytes]) -> Kept
         if meta.get("order") != order.value:
             raise StalePlan("kept plan of another order")
         posts = PlannedPosts.from_columns(
-            {name.removeprefix("col."): data for name, data in parts.items() if name.startswith("col.")}
+            {name.removeprefix("col."): data for name, data in parts.items() if name.startswith("col.")},
+            meta["typecodes"],
         )
-        page_ids = array("q")
+        page_ids = array("L" if meta["typecodes"]["page_ids"] == "L" else "q")
         page_ids.frombytes(parts["page_ids"])
         tag_ids = array("q")
         tag_ids.frombytes(parts["tag_ids"])

@@ -5,7 +5,7 @@ timezone), the timeline page inside that month, its anchor, its permalink, its h
 forwards can then link to the replied post wherever it lives.
 
 Only light facts are kept, column by column in typed arrays (:mod:`tgvault.export.site.planned_posts`:
-about 70 bytes a post, so a channel of millions of posts fits in a few dozen megabytes); the text of a
+about 35 bytes a post, so a channel of millions of posts fits in a few dozen megabytes); the text of a
 post is read again when its page is rendered. Pages of a month are cut in chronological order, so a
 post keeps its page as new posts arrive: only the month's last page grows.
 """
@@ -55,7 +55,7 @@ class TimelinePage:
     month: int
     number: int
     path: str
-    ids: array[int]  # message ids in timeline order (an int64 array: 8 bytes a post)
+    ids: array[int]  # message ids in timeline order (uint32, 4 bytes a post; int64 when an id needs it)
 
 
 TAG_PAGE_SIZE = 200  # posts listed on one page of a hashtag

@@ -1,6 +1,6 @@
 """The plan's post storage: a channel's planned posts, column by column in typed arrays.
 
-Only light facts are kept (:class:`PlannedPost`): about 70 bytes a post, so a channel of millions of
+Only light facts are kept (:class:`PlannedPost`): about 35 bytes a post, so a channel of millions of
 posts fits in a few dozen megabytes. :class:`PostColumns` holds the columns and reads them by row;
 :class:`PlannedPosts` reads them by message id and sums them up for the statistics.
 """
@@ -36,22 +36,53 @@ class PlannedPost:
     page: int = -1
 
 
-_NONE = -(1 << 63)  # "no value" in an int64 column
-_COLUMNS = (
-    "_ids",
-    "_dates",
-    "_months",
-    "_days",
-    "_groups",
-    "_reply",
-    "_stamps",
-    "_views",
-    "_flags",
-    "_pages",
-)
+_NO_VIEWS = -1  # "no view count" in the views column (view counts are never negative)
+# Dense columns, one slot a post, with the typecode each starts at: sized to the values seen in practice
+# (message ids below 2**32, months below 65536, fewer than 32768 pages in a channel, views below 2**31).
+# A value that does not fit widens its column (see _WIDER) instead of failing.
+_DENSE = {
+    "_ids": "L",
+    "_dates": "q",  # microseconds since the epoch, UTC
+    "_months": "H",
+    "_days": "i",
+    "_stamps": "q",
+    "_views": "i",
+    "_flags": "B",
+    "_pages": "h",
+}
+# Sparse columns: a slot only for the posts that have the value, keyed by message id (ascending).
+# Albums: (message id, grouped id); replies: (message id, replied channel, replied message).
+_GROUPS = ("_group_ids", "_group_values")
+_REPLIES = ("_reply_ids", "_reply_channels", "_reply_targets")
+_SPARSE = {
+    "_group_ids": "L",
+    "_group_values": "q",
+    "_reply_ids": "L",
+    "_reply_channels": "q",
+    "_reply_targets": "L",
+}
+_COLUMNS = (*_DENSE, *_SPARSE)
+_WIDER = {"B": "h", "h": "i", "H": "i", "i": "q", "L": "q"}
 _DELETED, _SERVICE = 1, 2
 _DELETED_MASK = bytes(1 if flags & _DELETED else 0 for flags in range(256))  # flags byte -> deleted?
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _widths(typecode: str) -> set[str]:
+    """The typecodes a column starting at ``typecode`` may have been widened to (itself included)."""
+    found = {typecode}
+    while typecode in _WIDER:
+        typecode = _WIDER[typecode]
+        found.add(typecode)
+    return found
+
+
+def _fits(typecode: str, value: int) -> bool:
+    try:
+        array(typecode, (value,))
+    except OverflowError:
+        return False
+    return True
 
 
 def micros(moment: datetime) -> int:
@@ -62,84 +93,121 @@ def micros(moment: datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
+def _row(post: PlannedPost) -> tuple[int, ...]:
+    """The dense column values of a post, in the order of ``_DENSE``."""
+    return (
+        post.message_id,
+        micros(post.date),
+        post.month,
+        post.day,
+        post.stamp,
+        _NO_VIEWS if post.views is None else post.views,
+        (_DELETED if post.deleted else 0) | (_SERVICE if post.service else 0),
+        post.page,
+    )
+
+
 class PostColumns:
     """The typed-array columns of a channel's planned posts, and their rows (ascending message id).
 
-    Each post is one row of every column (two slots of the reply column); :class:`PlannedPosts` adds
-    the reads by message id.
+    Each post is one row of every dense column; albums and replies, which most posts lack, are kept
+    only for the posts that have them. :class:`PlannedPosts` adds the reads by message id.
     """
 
-    __slots__ = (
-        "_dates",
-        "_days",
-        "_filled",
-        "_flags",
-        "_groups",
-        "_ids",
-        "_months",
-        "_pages",
-        "_reply",
-        "_stamps",
-        "_views",
-    )
+    __slots__ = (*sorted(_COLUMNS), "_filled")
 
     def __init__(self) -> None:
-        self._ids = array("q")
-        self._dates = array("q")  # microseconds since the epoch, UTC
-        self._months = array("i")
-        self._days = array("i")
-        self._groups = array("q")
-        self._reply = array("q")  # channel id, message id: two slots a post
-        self._stamps = array("q")
-        self._views = array("q")
-        self._flags = array("b")
-        self._pages = array("i")
+        for name, typecode in (*_DENSE.items(), *_SPARSE.items()):
+            setattr(self, name, array(typecode))
         self._filled = -1  # rows appended into room made by reserve(); -1: appending grows the columns
 
     def reserve(self, capacity: int) -> None:
         """Make room for ``capacity`` posts at once, before the first :meth:`append`.
 
-        Each column is then one allocation of its final size instead of one grown step by step while
-        the posts stream by, which leaves the allocator's heap fragmented for the rest of the build
-        (about 60 bytes a post of RSS). :meth:`seal` gives back the room not used.
+        Each dense column is then one allocation of its final size instead of one grown step by step
+        while the posts stream by, which leaves the allocator's heap fragmented for the rest of the
+        build (about 60 bytes a post of RSS). :meth:`seal` gives back the room not used.
         """
         if self._ids or capacity <= 0:
             return
-        for name in _COLUMNS:
+        for name in _DENSE:
             column = getattr(self, name)
-            slots = 2 * capacity if name == "_reply" else capacity
-            setattr(self, name, array(column.typecode, bytes(column.itemsize * slots)))
+            setattr(self, name, array(column.typecode, bytes(column.itemsize * capacity)))
         self._filled = 0
+
+    def _dense(self) -> tuple[array[int], ...]:
+        return tuple(getattr(self, name) for name in _DENSE)
+
+    def _widen_for(self, names: Iterable[str], values: Iterable[int]) -> None:
+        """Widen each column named until its value fits."""
+        for name, value in zip(names, values, strict=True):
+            column = getattr(self, name)
+            while not _fits(column.typecode, value):
+                if column.typecode not in _WIDER:
+                    raise OverflowError(f"{value} does not fit the plan's {name.lstrip('_')} column")
+                column = array(_WIDER[column.typecode], column)
+                setattr(self, name, column)
 
     def append(self, post: PlannedPost) -> None:
         """Add a post (its ``page`` is set later with :meth:`set_page`)."""
+        values = _row(post)
         at = self._filled
         if 0 <= at < len(self._ids):
-            self._ids[at] = post.message_id
-            self._dates[at] = micros(post.date)
-            self._months[at] = post.month
-            self._days[at] = post.day
-            self._groups[at] = _NONE if post.group is None else post.group
-            self._reply[2 * at], self._reply[2 * at + 1] = post.reply_to or (_NONE, _NONE)
-            self._stamps[at] = post.stamp
-            self._views[at] = _NONE if post.views is None else post.views
-            self._flags[at] = (_DELETED if post.deleted else 0) | (_SERVICE if post.service else 0)
-            self._pages[at] = post.page
+            try:
+                for column, value in zip(self._dense(), values, strict=True):
+                    column[at] = value
+            except OverflowError:
+                self._widen_for(_DENSE, values)
+                for column, value in zip(self._dense(), values, strict=True):
+                    column[at] = value
             self._filled = at + 1
+        else:
+            if at >= 0:
+                self._filled = at + 1
+            size = len(self._ids)
+            try:
+                for column, value in zip(self._dense(), values, strict=True):
+                    column.append(value)
+            except OverflowError:
+                for column in self._dense():
+                    del column[size:]
+                self._widen_for(_DENSE, values)
+                for column, value in zip(self._dense(), values, strict=True):
+                    column.append(value)
+        if post.group is not None:
+            self._add_sparse(_GROUPS, (post.message_id, post.group))
+        if post.reply_to is not None:
+            self._add_sparse(_REPLIES, (post.message_id, *post.reply_to))
+
+    def _add_sparse(self, names: tuple[str, ...], values: tuple[int, ...]) -> None:
+        """Append a row to sparse columns (posts come in ascending id; :meth:`seal` sorts when not)."""
+        self._widen_for(names, values)
+        for name, value in zip(names, values, strict=True):
+            getattr(self, name).append(value)
+
+    def _sparse_at(self, names: tuple[str, ...], message_id: int) -> int:
+        """The slot of ``message_id`` in sparse columns, or -1."""
+        ids = getattr(self, names[0])
+        at = bisect_left(ids, message_id)
+        return at if at < len(ids) and ids[at] == message_id else -1
+
+    def _set_sparse(self, names: tuple[str, ...], message_id: int, values: tuple[int, ...] | None) -> None:
+        """Set (None: remove) the sparse values of a post."""
+        ids = getattr(self, names[0])
+        at = bisect_left(ids, message_id)
+        here = at < len(ids) and ids[at] == message_id
+        if values is None:
+            if here:
+                for name in names:
+                    del getattr(self, name)[at]
             return
-        if at >= 0:
-            self._filled = at + 1
-        self._ids.append(post.message_id)
-        self._dates.append(micros(post.date))
-        self._months.append(post.month)
-        self._days.append(post.day)
-        self._groups.append(_NONE if post.group is None else post.group)
-        reply = post.reply_to or (_NONE, _NONE)
-        self._reply.extend(reply)
-        self._stamps.append(post.stamp)
-        self._views.append(_NONE if post.views is None else post.views)
-        self._flags.append((_DELETED if post.deleted else 0) | (_SERVICE if post.service else 0))
-        self._pages.append(post.page)
+        row = (message_id, *values)
+        self._widen_for(names, row)
+        for name, value in zip(names, row, strict=True):
+            if here:
+                getattr(self, name)[at] = value
+            else:
+                getattr(self, name).insert(at, value)
 
     def seal(self) -> None:
         """Sort the columns by message id when posts were not appended in that order (and give back
@@ -147,49 +215,55 @@ class PostColumns:
         filled = self._filled
         if filled >= 0:
             self._filled = -1
-            for name in _COLUMNS:
-                del getattr(self, name)[2 * filled if name == "_reply" else filled :]
+            for column in self._dense():
+                del column[filled:]
+        for names in (_GROUPS, _REPLIES):
+            ids = getattr(self, names[0])
+            if any(ids[k] >= ids[k + 1] for k in range(len(ids) - 1)):
+                order = sorted(range(len(ids)), key=ids.__getitem__)
+                for name in names:
+                    column = getattr(self, name)
+                    setattr(self, name, array(column.typecode, (column[k] for k in order)))
         ids = self._ids
         if all(ids[k] < ids[k + 1] for k in range(len(ids) - 1)):
             return
         order = sorted(range(len(ids)), key=ids.__getitem__)
-        for name in (
-            "_ids",
-            "_dates",
-            "_months",
-            "_days",
-            "_groups",
-            "_stamps",
-            "_views",
-            "_flags",
-            "_pages",
-        ):
+        for name in _DENSE:
             column = getattr(self, name)
             setattr(self, name, array(column.typecode, (column[k] for k in order)))
-        reply = self._reply
-        self._reply = array("q", (value for k in order for value in (reply[2 * k], reply[2 * k + 1])))
+
+    def typecodes(self) -> dict[str, str]:
+        """The typecode of each column of :meth:`to_columns` (a column is widened only when it must be)."""
+        return {name.lstrip("_"): getattr(self, name).typecode for name in _COLUMNS}
 
     def to_columns(self) -> dict[str, memoryview]:
-        """The columns as bytes (machine byte order), to keep the plan between builds.
+        """The columns as bytes (machine byte order; their :meth:`typecodes` with them), to keep the
+        plan between builds.
 
         Views of the columns, not copies: no post may be added while they are held.
         """
         return {name.lstrip("_"): memoryview(getattr(self, name)).cast("B") for name in _COLUMNS}
 
     @classmethod
-    def from_columns(cls, columns: Mapping[str, bytes]) -> Self:
+    def from_columns(cls, columns: Mapping[str, bytes], typecodes: Mapping[str, str]) -> Self:
         """The planned posts saved by :meth:`to_columns`; raises ValueError when they do not fit together."""
         posts = cls()
         try:
-            for name in _COLUMNS:
-                getattr(posts, name).frombytes(columns[name.lstrip("_")])
+            for name, typecode in (*_DENSE.items(), *_SPARSE.items()):
+                code = typecodes[name.lstrip("_")]
+                if code not in _widths(typecode):
+                    raise ValueError(f"column {name.lstrip('_')} of typecode {code!r}")
+                column = array(code)
+                column.frombytes(columns[name.lstrip("_")])
+                setattr(posts, name, column)
         except KeyError as exc:
             raise ValueError(f"column {exc} missing") from exc
         size = len(posts._ids)
-        if any(len(getattr(posts, name)) != size for name in _COLUMNS if name != "_reply"):
+        if any(len(getattr(posts, name)) != size for name in _DENSE):
             raise ValueError("columns of different lengths")
-        if len(posts._reply) != 2 * size:
-            raise ValueError("reply column of the wrong length")
+        for names in (_GROUPS, _REPLIES):
+            if len({len(getattr(posts, name)) for name in names}) != 1:
+                raise ValueError("sparse columns of different lengths")
         return posts
 
     def position(self, message_id: int) -> int:
@@ -200,45 +274,36 @@ class PostColumns:
         """Add a post in message id order, or replace the planned post of that id; returns the one replaced."""
         ids = self._ids
         at = bisect_left(ids, post.message_id)
-        reply = post.reply_to or (_NONE, _NONE)
-        values = (
-            post.message_id,
-            micros(post.date),
-            post.month,
-            post.day,
-            _NONE if post.group is None else post.group,
-            post.stamp,
-            _NONE if post.views is None else post.views,
-            (_DELETED if post.deleted else 0) | (_SERVICE if post.service else 0),
-            post.page,
-        )
-        names = ("_ids", "_dates", "_months", "_days", "_groups", "_stamps", "_views", "_flags", "_pages")
+        values = _row(post)
+        self._widen_for(_DENSE, values)
+        old = None
         if at < len(ids) and ids[at] == post.message_id:
             old = self._post(at)
-            for name, value in zip(names, values, strict=True):
-                getattr(self, name)[at] = value
-            self._reply[2 * at], self._reply[2 * at + 1] = reply
-            return old
-        for name, value in zip(names, values, strict=True):
-            getattr(self, name).insert(at, value)
-        self._reply.insert(2 * at, reply[1])
-        self._reply.insert(2 * at, reply[0])
-        return None
+            for column, value in zip(self._dense(), values, strict=True):
+                column[at] = value
+        else:
+            for column, value in zip(self._dense(), values, strict=True):
+                column.insert(at, value)
+        self._set_sparse(_GROUPS, post.message_id, None if post.group is None else (post.group,))
+        self._set_sparse(_REPLIES, post.message_id, post.reply_to)
+        return old
 
     def run_start(self, at: int) -> int:
         """The row where the album run of row ``at`` begins (posts of one album next to each other by id)."""
-        groups = self._groups
-        group = groups[at]
-        if group == _NONE:
+        group = self.group_at(at)
+        if group is None:
             return at
-        while at > 0 and groups[at - 1] == group:
+        while at > 0 and self.group_at(at - 1) == group:
             at -= 1
         return at
 
+    def _group(self, message_id: int) -> int | None:
+        k = self._sparse_at(_GROUPS, message_id)
+        return None if k < 0 else self._group_values[k]
+
     def group_at(self, at: int) -> int | None:
         """The album of the post in row ``at``."""
-        group = self._groups[at]
-        return None if group == _NONE else group
+        return self._group(self._ids[at])
 
     def id_at(self, at: int) -> int:
         """The message id of row ``at``."""
@@ -258,6 +323,7 @@ class PostColumns:
 
     def set_place(self, at: int, month: int, day: int) -> None:
         """Set the month and day of row ``at``."""
+        self._widen_for(("_months", "_days"), (month, day))
         self._months[at] = month
         self._days[at] = day
 
@@ -267,17 +333,17 @@ class PostColumns:
         return at if at < len(ids) and ids[at] == message_id else -1
 
     def _post(self, at: int) -> PlannedPost:
-        group, views, flags = self._groups[at], self._views[at], self._flags[at]
-        reply_channel, reply_id = self._reply[2 * at], self._reply[2 * at + 1]
+        message_id, views, flags = self._ids[at], self._views[at], self._flags[at]
+        k = self._sparse_at(_REPLIES, message_id)
         return PlannedPost(
-            message_id=self._ids[at],
+            message_id=message_id,
             date=_EPOCH + timedelta(microseconds=self._dates[at]),
             month=self._months[at],
             day=self._days[at],
-            group=None if group == _NONE else group,
-            reply_to=None if reply_id == _NONE else (reply_channel, reply_id),
+            group=self._group(message_id),
+            reply_to=None if k < 0 else (self._reply_channels[k], self._reply_targets[k]),
             stamp=self._stamps[at],
-            views=None if views == _NONE else views,
+            views=None if views == _NO_VIEWS else views,
             deleted=bool(flags & _DELETED),
             service=bool(flags & _SERVICE),
             page=self._pages[at],
@@ -287,7 +353,7 @@ class PostColumns:
 class PlannedPosts(PostColumns, Mapping[int, PlannedPost]):
     """A channel's planned posts by message id, kept column by column in typed arrays.
 
-    A :class:`PlannedPost` is made on each lookup; the columns hold about 70 bytes a post, against
+    A :class:`PlannedPost` is made on each lookup; the columns hold about 35 bytes a post, against
     several hundred for one object per post, so the plan of a million-post channel stays small.
     Posts are appended in ascending message id (as :meth:`PostRepository.outline` streams them);
     :meth:`seal` sorts them when they were not.
@@ -300,11 +366,12 @@ class PlannedPosts(PostColumns, Mapping[int, PlannedPost]):
         wanted = set().union(*targets.values()) if targets else set()
         if not wanted:
             return []
-        reply = self._reply
         found = []
-        for at, message_id in enumerate(reply[1::2]):
-            if message_id in wanted and message_id in targets.get(reply[2 * at], ()):
-                found.append(self._ids[at])
+        for message_id, channel_id, target in zip(
+            self._reply_ids, self._reply_channels, self._reply_targets, strict=True
+        ):
+            if target in wanted and target in targets.get(channel_id, ()):
+                found.append(message_id)
         return found
 
     def keyed(self, message_ids: Iterable[int]) -> list[tuple[int, int, int]]:
@@ -329,7 +396,11 @@ class PlannedPosts(PostColumns, Mapping[int, PlannedPost]):
         at = self._position(message_id)
         if at < 0:
             raise KeyError(message_id)
-        self._pages[at] = page
+        try:
+            self._pages[at] = page
+        except OverflowError:
+            self._widen_for(("_pages",), (page,))
+            self._pages[at] = page
 
     def page_of(self, message_id: int) -> int:
         """The timeline page (index) of a post; -1 when the post is not planned or not placed."""
@@ -345,11 +416,9 @@ class PlannedPosts(PostColumns, Mapping[int, PlannedPost]):
 
     def group_of(self, message_id: int) -> int | None:
         """The album (grouped id) of a planned post, or None."""
-        at = self._position(message_id)
-        if at < 0:
+        if self._position(message_id) < 0:
             raise KeyError(message_id)
-        group = self._groups[at]
-        return None if group == _NONE else group
+        return self._group(message_id)
 
     def __getitem__(self, message_id: int) -> PlannedPost:
         at = self._position(message_id)
@@ -374,7 +443,7 @@ class PlannedPosts(PostColumns, Mapping[int, PlannedPost]):
             yield (
                 message_id,
                 month,
-                None if views == _NONE else views,
+                None if views == _NO_VIEWS else views,
                 bool(flags & _DELETED),
                 bool(flags & _SERVICE),
             )
@@ -391,7 +460,7 @@ class PlannedPosts(PostColumns, Mapping[int, PlannedPost]):
             counts[month] = [total, 0, 0, 0]
         for month, deleted in Counter(compress(months, bytes(self._flags).translate(_DELETED_MASK))).items():
             counts[month][1] = deleted
-        with_views = compress(zip(months, views, strict=True), map(ne, views, repeat(_NONE)))
+        with_views = compress(zip(months, views, strict=True), map(ne, views, repeat(_NO_VIEWS)))
         for month, run in groupby(with_views, key=itemgetter(0)):
             found = list(map(itemgetter(1), run))
             row = counts[month]
@@ -406,7 +475,7 @@ class PlannedPosts(PostColumns, Mapping[int, PlannedPost]):
         while True:
             # rows by views, most first; equal views keep row order, which is ascending message id
             rows = heapq.nlargest(wanted, range(len(views)), key=views.__getitem__)
-            found = [ids[at] for at in rows if views[at] != _NONE and not flags[at] & _SERVICE][:count]
+            found = [ids[at] for at in rows if views[at] != _NO_VIEWS and not flags[at] & _SERVICE][:count]
             if len(found) == count or wanted >= len(views):
                 return found
             wanted *= 2
