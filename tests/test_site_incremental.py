@@ -4,6 +4,7 @@ byte for byte the site a build from scratch gives, and reads and renders only wh
 from __future__ import annotations
 
 import difflib
+import json
 import random
 import re
 import shutil
@@ -430,6 +431,32 @@ def test_a_kept_plan_that_is_unreadable_or_behind_a_removal_is_replanned_from_sc
     removed = sites.build("site")
     assert not removed.incremental
     assert "c/1001/posts/13.html" in removed.removed_paths
+    sites.fresh()
+    assert_same_site(tmp_path / "site", tmp_path / "fresh")
+
+
+def test_a_kept_plan_of_the_previous_format_means_a_full_rebuild(unit_of_work: UoW, tmp_path: Path) -> None:
+    """A manifest written before the plan's columns were sized to the data (format 1: int64 columns
+    without typecodes) is not read as the new format: the build plans from scratch, and equals a fresh one."""
+    store = LocalMediaStore(tmp_path / "media")
+    make_archive(unit_of_work, store)
+    sites = Sites(unit_of_work, store, tmp_path)
+    sites.build("site")
+    with sqlite3.connect(manifest_path(tmp_path / "site")) as db:
+        for channel_id, data in db.execute(
+            "SELECT channel_id, data FROM plan WHERE name = 'meta'"
+        ).fetchall():
+            meta = json.loads(data)
+            assert 2 == meta["format"] and "I" == meta["typecodes"]["ids"]
+            meta["format"] = 1
+            del meta["typecodes"]
+            db.execute(
+                "UPDATE plan SET data = ? WHERE channel_id = ? AND name = 'meta'",
+                (json.dumps(meta).encode(), channel_id),
+            )
+    old = sites.build("site")
+    assert not old.incremental
+    assert sites.build("site").incremental  # the plan was kept again, in the new format
     sites.fresh()
     assert_same_site(tmp_path / "site", tmp_path / "fresh")
 

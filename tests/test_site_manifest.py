@@ -168,6 +168,64 @@ def test_room_reserved_for_the_posts_gives_the_same_columns(room: int) -> None:
     assert [1, 2, 4, 9] == list(reserved)
 
 
+def test_columns_are_sized_to_the_data_and_widen_for_a_value_that_does_not_fit() -> None:
+    """Ids, months, pages and views start narrow (4, 2, 2, 4 bytes) and a value too large for one widens
+    its column: every post still reads back exactly, through put, set_page and a round trip by bytes."""
+    moment = datetime(2024, 5, 1, 12, tzinfo=UTC)
+    posts = PlannedPosts()
+    posts.reserve(3)
+    small = PlannedPost(5, moment, 24292, 739000, None, (1001, 4), 1, 10, False, False)
+    posts.append(small)
+    assert {"ids": "I", "months": "H", "pages": "h", "views": "i", "flags": "B"}.items() <= (
+        posts.typecodes().items()
+    )
+    huge = PlannedPost(
+        1 << 40, moment, 70_000, 739001, -(1 << 62), (-(1 << 50), 1 << 35), -7, 1 << 40, True, True
+    )
+    posts.append(huge)
+    posts.seal()
+    posts.set_page(5, 40_000)
+    posts.put(PlannedPost(7, moment, 3, 4, 9, None, 2, None, False, True))
+    assert {
+        "ids": "q",
+        "months": "i",
+        "pages": "i",
+        "views": "q",
+        "group_ids": "q",
+        "reply_targets": "q",
+    }.items() <= (posts.typecodes().items())
+    small.page = 40_000
+    expected = [small, PlannedPost(7, moment, 3, 4, 9, None, 2, None, False, True), huge]
+    assert expected == list(posts.values())
+    again = PlannedPosts.from_columns({k: bytes(v) for k, v in posts.to_columns().items()}, posts.typecodes())
+    assert expected == list(again.values())
+    with pytest.raises(ValueError, match="typecode"):
+        PlannedPosts.from_columns(posts.to_columns(), {**posts.typecodes(), "ids": "d"})
+
+
+def test_albums_and_replies_are_kept_only_for_the_posts_that_have_them() -> None:
+    moment = datetime(2024, 5, 1, 12, tzinfo=UTC)
+    posts = PlannedPosts()
+    for message_id in (40, 10, 30, 20):
+        group = 77 if message_id in (20, 30) else None
+        reply = (1001, message_id - 5) if message_id == 40 else None
+        posts.append(PlannedPost(message_id, moment, 1, 2, group, reply, message_id, None, False, False))
+    posts.seal()
+    columns = {name: len(data) for name, data in posts.to_columns().items()}  # bytes (views released)
+    assert (2, 2, 1) == (
+        columns["group_ids"] // 4,
+        columns["group_values"] // 8,
+        columns["reply_ids"] // 4,
+    )
+    assert [None, 77, 77, None] == [posts.group_of(i) for i in (10, 20, 30, 40)]
+    assert 1 == posts.run_start(posts.position(30))
+    assert [40] == posts.replying_to({1001: {35}})
+    posts.put(PlannedPost(30, moment, 1, 2, None, (1001, 35), 3, None, False, False))  # leaves the album
+    posts.put(PlannedPost(40, moment, 1, 2, 78, None, 4, None, False, False))  # stops replying
+    assert [None, 77, None, 78] == [posts.group_of(i) for i in (10, 20, 30, 40)]
+    assert [30] == posts.replying_to({1001: {35}})
+
+
 def test_posts_planned_out_of_order_are_sorted_by_message_id() -> None:
     posts = PlannedPosts()
     moment = datetime(2024, 5, 1, 12, tzinfo=UTC)

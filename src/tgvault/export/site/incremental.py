@@ -62,8 +62,8 @@ def encode_plan(
     plan: ChannelPlan, posts_since: datetime, media_since: datetime
 ) -> dict[str, bytes | memoryview]:
     """A channel plan as named blobs for the manifest (the post columns as views, not copies)."""
-    narrow = all(page.ids.typecode == "L" for page in plan.pages)
-    page_ids = array("L" if narrow else "q")
+    narrow = all(page.ids.typecode == "I" for page in plan.pages)
+    page_ids = array("I" if narrow else "q")
     for page in plan.pages:
         page_ids.extend(page.ids if page.ids.typecode == page_ids.typecode else iter(page.ids))
     tag_ids = array("q")
@@ -109,7 +109,7 @@ def decode_plan(channel: Channel, order: Order, parts: dict[str, bytes]) -> Kept
             {name.removeprefix("col."): data for name, data in parts.items() if name.startswith("col.")},
             meta["typecodes"],
         )
-        page_ids = array("L" if meta["typecodes"]["page_ids"] == "L" else "q")
+        page_ids = array("I" if meta["typecodes"]["page_ids"] == "I" else "q")
         page_ids.frombytes(parts["page_ids"])
         tag_ids = array("q")
         tag_ids.frombytes(parts["tag_ids"])

@@ -53,12 +53,12 @@ def page_path(channel_id: int, month: int, number: int) -> str:
 
 def cut_pages(ordered: Iterable[tuple[int, int | None]], per_page: int) -> list[array[int]]:
     """Cut a month's (message id, album) in timeline order into pages, never splitting an album."""
-    chunks: list[array[int]] = [array("L")]  # 4 bytes a post; widened to int64 for an id that needs it
+    chunks: list[array[int]] = [array("I")]  # 4 bytes a post; widened to int64 for an id that needs it
     previous_group: int | None = None
     for message_id, group in ordered:
         current = chunks[-1]
         if len(current) >= per_page and (group is None or group != previous_group):
-            current = array("L")
+            current = array("I")
             chunks.append(current)
         try:
             current.append(message_id)

@@ -41,7 +41,7 @@ _NO_VIEWS = -1  # "no view count" in the views column (view counts are never neg
 # (message ids below 2**32, months below 65536, fewer than 32768 pages in a channel, views below 2**31).
 # A value that does not fit widens its column (see _WIDER) instead of failing.
 _DENSE = {
-    "_ids": "L",
+    "_ids": "I",
     "_dates": "q",  # microseconds since the epoch, UTC
     "_months": "H",
     "_days": "i",
@@ -55,14 +55,14 @@ _DENSE = {
 _GROUPS = ("_group_ids", "_group_values")
 _REPLIES = ("_reply_ids", "_reply_channels", "_reply_targets")
 _SPARSE = {
-    "_group_ids": "L",
+    "_group_ids": "I",
     "_group_values": "q",
-    "_reply_ids": "L",
+    "_reply_ids": "I",
     "_reply_channels": "q",
-    "_reply_targets": "L",
+    "_reply_targets": "I",
 }
 _COLUMNS = (*_DENSE, *_SPARSE)
-_WIDER = {"B": "h", "h": "i", "H": "i", "i": "q", "L": "q"}
+_WIDER = {"B": "h", "h": "i", "H": "i", "i": "q", "I": "q"}
 _DELETED, _SERVICE = 1, 2
 _DELETED_MASK = bytes(1 if flags & _DELETED else 0 for flags in range(256))  # flags byte -> deleted?
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -114,7 +114,37 @@ class PostColumns:
     only for the posts that have them. :class:`PlannedPosts` adds the reads by message id.
     """
 
-    __slots__ = (*sorted(_COLUMNS), "_filled")
+    __slots__ = (
+        "_dates",
+        "_days",
+        "_filled",
+        "_flags",
+        "_group_ids",
+        "_group_values",
+        "_ids",
+        "_months",
+        "_pages",
+        "_reply_channels",
+        "_reply_ids",
+        "_reply_targets",
+        "_stamps",
+        "_views",
+    )
+
+    _dates: array[int]
+    _days: array[int]
+    _flags: array[int]
+    _group_ids: array[int]
+    _group_values: array[int]
+    _ids: array[int]
+    _months: array[int]
+    _pages: array[int]
+    _reply_channels: array[int]
+    _reply_ids: array[int]
+    _reply_targets: array[int]
+    _stamps: array[int]
+    _views: array[int]
+    _filled: int
 
     def __init__(self) -> None:
         for name, typecode in (*_DENSE.items(), *_SPARSE.items()):
