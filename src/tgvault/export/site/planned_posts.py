@@ -182,32 +182,48 @@ class PostColumns:
         """Add a post (its ``page`` is set later with :meth:`set_page`)."""
         values = _row(post)
         at = self._filled
-        if 0 <= at < len(self._ids):
-            try:
-                for column, value in zip(self._dense(), values, strict=True):
-                    column[at] = value
-            except OverflowError:
-                self._widen_for(_DENSE, values)
-                for column, value in zip(self._dense(), values, strict=True):
-                    column[at] = value
-            self._filled = at + 1
-        else:
-            if at >= 0:
+        try:
+            if 0 <= at < len(self._ids):
+                self._set_row(at, values)
                 self._filled = at + 1
-            size = len(self._ids)
-            try:
-                for column, value in zip(self._dense(), values, strict=True):
-                    column.append(value)
-            except OverflowError:
+            else:
+                self._append_row(values)
+                if at >= 0:
+                    self._filled = at + 1
+        except OverflowError:
+            size = len(self._dates)  # the last column written: a failed append left it as it was
+            if not 0 <= at < len(self._ids):
                 for column in self._dense():
                     del column[size:]
-                self._widen_for(_DENSE, values)
-                for column, value in zip(self._dense(), values, strict=True):
-                    column.append(value)
+            self._widen_for(_DENSE, values)
+            self.append(post)
+            return
         if post.group is not None:
             self._add_sparse(_GROUPS, (post.message_id, post.group))
         if post.reply_to is not None:
             self._add_sparse(_REPLIES, (post.message_id, *post.reply_to))
+
+    def _set_row(self, at: int, values: tuple[int, ...]) -> None:
+        message_id, date, month, day, stamp, views, flags, page = values
+        self._ids[at] = message_id
+        self._months[at] = month
+        self._days[at] = day
+        self._stamps[at] = stamp
+        self._views[at] = views
+        self._flags[at] = flags
+        self._pages[at] = page
+        self._dates[at] = date
+
+    def _append_row(self, values: tuple[int, ...]) -> None:
+        message_id, date, month, day, stamp, views, flags, page = values
+        self._ids.append(message_id)
+        self._months.append(month)
+        self._days.append(day)
+        self._stamps.append(stamp)
+        self._views.append(views)
+        self._flags.append(flags)
+        self._pages.append(page)
+        self._dates.append(date)  # last: its length tells how many rows were whole
 
     def _add_sparse(self, names: tuple[str, ...], values: tuple[int, ...]) -> None:
         """Append a row to sparse columns (posts come in ascending id; :meth:`seal` sorts when not)."""
