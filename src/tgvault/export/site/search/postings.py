@@ -164,10 +164,12 @@ def encode_codes(codes: Sequence[int], layout: CodeLayout = CODES) -> list[int]:
     writes it)."""
     flat: list[int] = []
     newest, shift, slots = layout.newest, layout.slot_bits, (1 << layout.slot_bits) - 1
+    # Every difference of neighbours at once (by C): a group's gaps are those inside it, gaps[start:end-1].
+    gaps = list(map(sub, codes[1:], codes[:-1]))
     for start, end in _code_groups(codes):
         high = codes[start] >> 32
         flat.extend((newest - (high >> shift), high & slots, end - start, _IDS - (codes[start] & _IDS)))
-        flat.extend(map(sub, codes[start + 1 : end], codes[start : end - 1]))
+        flat.extend(gaps[start : end - 1])
     return flat
 
 
