@@ -19,10 +19,9 @@ import marshal
 import os
 import tempfile
 from array import array
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Collection, Iterator
 from itertools import chain
-from operator import methodcaller
 from pathlib import Path
 
 from tgvault.export.site.search.postings import CodeLayout, Posting
@@ -53,9 +52,9 @@ class SpillPart:
 
     def add(self, keys: Collection[str], posting: Posting) -> None:
         """File a post's keys (distinct: a set)."""
-        # The code is appended to each key's list by C alone (a defaultdict's lookup, list.append through
-        # a methodcaller, a deque of no length draining the map): no Python step per key, of ≈180 a post.
-        deque(map(methodcaller("append", self.layout.code(posting)), map(self._pending.__getitem__, keys)), 0)
+        code = self.layout.code(posting)
+        for codes in map(self._pending.__getitem__, keys):  # a defaultdict's lookup, by C
+            codes.append(code)
         self._buffered += len(keys)
         if self._buffered >= self.flush_at:
             self.flush()
