@@ -9,6 +9,7 @@ import json
 import random
 import shutil
 import subprocess
+from array import array
 from datetime import timedelta
 from pathlib import Path
 
@@ -26,13 +27,16 @@ from tgvault.export.site.search.lookup import IndexReader
 from tgvault.export.site.search.postings import (
     CHUNK,
     CodeLayout,
+    chunk_groups,
     chunked,
     chunked_codes,
+    code_groups,
     code_posting,
     decode,
     decode_codes,
     encode,
     encode_codes,
+    encode_groups,
     order,
     packed_layout,
     posting_code,
@@ -158,6 +162,29 @@ def test_posting_codes_sort_cut_and_encode_as_postings_do() -> None:
     assert decode(encode_codes(codes)) == postings
     assert decode_codes(encode(postings)) == codes
     assert [code_posting(code) for code in codes] == postings
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(24_000, 24_004), st.integers(0, 2), st.integers(1, 2_000)),
+        max_size=1_500,
+        unique=True,
+    )
+)
+def test_chunks_encoded_from_groups_found_once_are_the_chunks_encoded_one_by_one(
+    postings: list[tuple[int, int, int]],
+) -> None:
+    """The fast path of a full build (groups found once for the cuts and the encoding, gaps of a chunk
+    taken at once) writes what encoding each chunk of :func:`chunked_codes` alone does, and what
+    :func:`encode` writes of :func:`chunked` postings."""
+    layout = packed_layout(range(24_000, 24_005), 3)
+    assert layout is not None
+    codes = array("Q", sorted(layout.code(p) for p in postings))
+    groups = code_groups(codes)
+    fast = [encode_groups(codes, groups[first:last], layout) for first, last in chunk_groups(groups)]
+    assert fast == [encode_codes(chunk, layout) for chunk in chunked_codes(codes)]
+    assert fast == [encode(chunk) for chunk in chunked(sorted(postings, key=order))]
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="needs Node.js to run search.js outside a browser")

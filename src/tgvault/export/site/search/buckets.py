@@ -20,9 +20,10 @@ from tgvault.export.site.search.postings import (
     CODES,
     CodeLayout,
     Posting,
-    chunk_bounds,
+    chunk_groups,
+    code_groups,
     decode,
-    encode_codes,
+    encode_groups,
     order,
     posting_code,
 )
@@ -100,7 +101,8 @@ class BucketFile:
         a list or a packed ``array('Q')``, cut one chunk at a time); ``kept`` and ``count`` as for :meth:`set`."""
         old = self.entries.get(key)
         old_chunks = int(old[1]) if old else 0
-        chunks = chunk_bounds(codes)
+        groups = code_groups(codes)  # found once, for the cuts and the encoding
+        chunks = chunk_groups(groups)
         if not chunks:
             self.entries.pop(key, None)
             self._drop_chunks(old, 1, old_chunks)
@@ -115,15 +117,15 @@ class BucketFile:
         for at in range(1, len(chunks)):
             number = total - at
             name = f"{self.bucket}/{key_id}-{number}"
-            start, end = chunks[at]
+            first, last = chunks[at]
             self.writer.write(
                 chunk_path(self.bucket, key_id, number),
-                js_call("chunk", name, encode_codes(codes[start:end], layout)),
+                js_call("chunk", name, encode_groups(codes, groups[first:last], layout)),
             )
         self._drop_chunks(old, total, old_chunks)
         size = len(codes) if count is None else count
-        start, end = chunks[0]
-        self.entries[key] = [size, total, encode_codes(codes[start:end], layout), key_id]
+        first, last = chunks[0]
+        self.entries[key] = [size, total, encode_groups(codes, groups[first:last], layout), key_id]
 
     def patch_first_chunk(self, key: str, added: AbstractSet[Posting], removed: AbstractSet[Posting]) -> bool:
         """Apply a key's changes to its first chunk alone, when they cannot reach its older chunks.

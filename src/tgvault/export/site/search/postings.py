@@ -146,28 +146,55 @@ def chunked_codes(codes: Sequence[int]) -> list[Sequence[int]]:
 def chunk_bounds(codes: Sequence[int]) -> list[tuple[int, int]]:
     """Where :func:`chunked_codes` cuts: (start, end) of each chunk, newest chunk first (so a caller can
     take one chunk at a time)."""
-    bounds: list[tuple[int, int]] = []  # oldest first
-    end = len(codes)  # the newest end of the chunk being filled (exclusive)
     groups = list(_code_groups(codes))
-    for start, stop in reversed(groups):
+    return [(groups[first][0], groups[last - 1][1]) for first, last in chunk_groups(groups)]
+
+
+def chunk_groups(groups: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The chunks of a list whose groups (:func:`code_groups`) are ``groups``: the range of groups
+    (first, last + 1) of each chunk, newest chunk first."""
+    bounds: list[tuple[int, int]] = []  # oldest first
+    end = groups[-1][1] if groups else 0  # the newest end of the chunk being filled (exclusive)
+    last = len(groups)  # its groups end here (exclusive)
+    for at in range(len(groups) - 1, -1, -1):
+        start, stop = groups[at]
         if stop < end and end - start > CHUNK:
-            bounds.append((stop, end))
-            end = stop
+            bounds.append((at + 1, last))
+            end, last = stop, at + 1
     if end > 0:
-        bounds.append((0, end))
+        bounds.append((0, last))
     bounds.reverse()
     return bounds
+
+
+def code_groups(codes: Sequence[int]) -> list[tuple[int, int]]:
+    """(start, end) of each run of sorted ``codes`` with the same month and slot, found once for both
+    :func:`chunk_groups` and :func:`encode_groups`."""
+    return list(_code_groups(codes))
 
 
 def encode_codes(codes: Sequence[int], layout: CodeLayout = CODES) -> list[int]:
     """Sorted posting codes (of ``layout``) as the flat list of integers kept on disk (as :func:`encode`
     writes it)."""
+    return encode_groups(codes, list(_code_groups(codes)), layout)
+
+
+def encode_groups(
+    codes: Sequence[int], groups: Sequence[tuple[int, int]], layout: CodeLayout = CODES
+) -> list[int]:
+    """The flat list of the postings of ``groups`` (consecutive groups of sorted ``codes``, as
+    :func:`code_groups` finds them; a chunk's): :func:`encode_codes` of their codes alone."""
     flat: list[int] = []
+    if not groups:
+        return flat
     newest, shift, slots = layout.newest, layout.slot_bits, (1 << layout.slot_bits) - 1
-    for start, end in _code_groups(codes):
+    first, last = groups[0][0], groups[-1][1]
+    # Every difference of neighbours at once (by C): a group's gaps are those inside it.
+    gaps = list(map(sub, codes[first + 1 : last], codes[first : last - 1]))
+    for start, end in groups:
         high = codes[start] >> 32
         flat.extend((newest - (high >> shift), high & slots, end - start, _IDS - (codes[start] & _IDS)))
-        flat.extend(map(sub, codes[start + 1 : end], codes[start : end - 1]))
+        flat.extend(gaps[start - first : end - first - 1])
     return flat
 
 

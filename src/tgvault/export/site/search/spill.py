@@ -19,6 +19,7 @@ import marshal
 import os
 import tempfile
 from array import array
+from collections import defaultdict
 from collections.abc import Collection, Iterator
 from itertools import chain
 from pathlib import Path
@@ -44,21 +45,16 @@ class SpillPart:
         self.buckets = buckets
         self.partitions = partitions
         self.flush_at = FLUSH_AT
-        self._pending: dict[str, list[int]] = {}
+        self._pending: defaultdict[str, list[int]] = defaultdict(list)
         self._buffered = 0
         self._bucket_of: dict[str, int] = {}  # bucket by the first characters of a key
         self._pid = os.getpid()
 
     def add(self, keys: Collection[str], posting: Posting) -> None:
-        """File a post's keys."""
+        """File a post's keys (distinct: a set)."""
         code = self.layout.code(posting)
-        pending = self._pending
-        for key in keys:
-            codes = pending.get(key)
-            if codes is None:
-                pending[key] = [code]
-            else:
-                codes.append(code)
+        for codes in map(self._pending.__getitem__, keys):  # a defaultdict's lookup, by C
+            codes.append(code)
         self._buffered += len(keys)
         if self._buffered >= self.flush_at:
             self.flush()
