@@ -141,6 +141,19 @@ def split_by_entities(text: str, entities: Sequence[SpanT]) -> list[tuple[str, t
     """
     if not text:
         return []
+    return split_spans(text, entity_spans(text, entities))
+
+
+def split_spans(text: str, spans: list[tuple[int, int, int, SpanT]]) -> list[tuple[str, tuple[SpanT, ...]]]:
+    """:func:`split_by_entities` of the spans :func:`entity_spans` found in ``text``."""
+    if side_by_side(spans):
+        return _side_by_side(text, spans)  # no entity inside another: the common case, in one pass
+    return _nested(text, spans)
+
+
+def entity_spans(text: str, entities: Sequence[SpanT]) -> list[tuple[int, int, int, SpanT]]:
+    """``(start, end, position, entity)`` of each entity that covers some of ``text`` (Python indexes;
+    ``position`` in ``entities``), outermost first: earlier start, then longer span, then input order."""
     index = Utf16Index(text)
     spans: list[tuple[int, int, int, SpanT]] = []
     for position, entity in enumerate(entities):
@@ -148,9 +161,12 @@ def split_by_entities(text: str, entities: Sequence[SpanT]) -> list[tuple[str, t
         if end > start:
             spans.append((start, end, position, entity))
     spans.sort(key=lambda item: (item[0], -item[1], item[2]))
-    if all(spans[k][0] >= spans[k - 1][1] for k in range(1, len(spans))):
-        return _side_by_side(text, spans)  # no entity inside another: the common case, in one pass
-    return _nested(text, spans)
+    return spans
+
+
+def side_by_side(spans: Sequence[tuple[int, int, int, object]]) -> bool:
+    """Whether no span of :func:`entity_spans` begins before the one ahead of it ends (none nests)."""
+    return all(spans[k][0] >= spans[k - 1][1] for k in range(1, len(spans)))
 
 
 def _side_by_side(text: str, spans: list[tuple[int, int, int, SpanT]]) -> list[tuple[str, tuple[SpanT, ...]]]:

@@ -1,6 +1,6 @@
 """Post text with its entities as safe HTML.
 
-The text is cut into runs by :func:`tgvault.text.split_by_entities` (UTF-16 offsets handled there) and
+The text is cut into runs by :func:`tgvault.text.split_spans` (UTF-16 offsets handled there) and
 every run is escaped (as markupsafe escapes); the only markup is the fixed set of tags written here. Link targets
 pass :mod:`tgvault.export.site.links` checks, or the span is shown as plain text.
 """
@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 from tgvault.domain import EntityKind, TextEntity
 from tgvault.export.site.links import autolink_href, email_href, mention_href, safe_href, tag_key
-from tgvault.text import split_by_entities
+from tgvault.text import entity_spans, side_by_side, split_spans
 
 HashtagLinker = Callable[[str], str | None]
 
@@ -153,8 +153,61 @@ def render_text(
         return Markup("")
     if not entities:
         return plain(text)
-    runs = split_by_entities(text, entities)
+    spans = entity_spans(text, entities)
     dirty = _SURROGATE.search(text) is not None  # else no piece has a surrogate to clean
+    if side_by_side(spans):  # the common case: written in one pass, without runs or a stack
+        html = side_by_side_html(text, spans, hashtag_url, dirty)
+    else:
+        html = runs_html(split_spans(text, spans), hashtag_url, dirty)
+    # Safe: every piece of text went through escape_text(); the rest are this module's fixed tags.
+    return Markup(html)  # noqa: S704
+
+
+def side_by_side_html(
+    text: str, spans: Sequence[tuple[int, int, int, TextEntity]], hashtag_url: HashtagLinker, dirty: bool
+) -> str:
+    """What :func:`runs_html` writes for spans none of which nests in another (``side_by_side``): each
+    piece of text escaped once, between its entity's tags."""
+    out: list[str] = []
+    position = 0
+    after_block = False  # a block was just closed: the newline that follows it is not shown
+    for start, end, _, entity in spans:
+        if start > position:
+            piece = text[position:start]
+            if after_block and piece.startswith("\n"):
+                piece = piece[1:]
+            out.append(escape_text(clean_text(piece) if dirty else piece))
+            after_block = False
+        piece = text[start:end]
+        simple = _SIMPLE.get(entity.kind)
+        if simple is not None:
+            opening, closing = simple
+        else:
+            opened = _open_tag(entity, piece, False, hashtag_url)
+            opening, closing = opened.start, opened.close
+        block = entity.kind in _BLOCKS
+        if block and piece.startswith("\n"):
+            piece = piece[1:]
+        if after_block and piece.startswith("\n"):
+            piece = piece[1:]
+        out.append(opening)
+        out.append(escape_text(clean_text(piece) if dirty else piece))
+        out.append(closing)
+        after_block = block
+        position = end
+    if position < len(text):
+        piece = text[position:]
+        if after_block and piece.startswith("\n"):
+            piece = piece[1:]
+        out.append(escape_text(clean_text(piece) if dirty else piece))
+    return "".join(out)
+
+
+def runs_html(
+    runs: Sequence[tuple[str, tuple[TextEntity, ...]]], hashtag_url: HashtagLinker, dirty: bool
+) -> str:
+    """The runs of :func:`tgvault.text.split_spans` as HTML, entities in any arrangement: tags opened
+    outermost first, closed and reopened where spans overlap."""
     covered: dict[int, list[str]] = {}  # the text under each link (what the others cover is not needed)
     for piece, active in runs:
         for entity in active:
@@ -190,8 +243,7 @@ def render_text(
         out.append(escape_text(clean_text(piece) if dirty else piece))
     while stack:
         out.append(stack.pop().close)
-    # Safe: every piece of text above went through escape(); the rest are this module's fixed tags.
-    return Markup("".join(out))  # noqa: S704
+    return "".join(out)
 
 
 def snippet(text: str, limit: int = 160) -> str:
