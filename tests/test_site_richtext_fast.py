@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from itertools import pairwise
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from tgvault.domain import EntityKind, TextEntity
@@ -110,7 +110,7 @@ def _linker(key: str) -> str | None:
 def test_the_one_pass_writer_writes_what_the_runs_writer_writes(post: tuple[str, list[TextEntity]]) -> None:
     text, entities = post
     spans = entity_spans(text, entities)
-    assert side_by_side(spans)
+    assume(side_by_side(spans))  # a cut inside a surrogate pair makes both entities cover the character
     for dirty in (False, True):
         expected = runs_html(split_spans(text, spans), _linker, dirty)
         assert side_by_side_html(text, spans, _linker, dirty) == expected
