@@ -12,12 +12,11 @@ from functools import cached_property
 
 from tgvault.domain import MediaItem, MediaKind, MediaStatus, Post, PostRevision
 from tgvault.export.site.formatting import (
+    card_dates,
     format_full,
-    format_time,
     human_count,
     human_duration,
     human_size,
-    iso,
 )
 from tgvault.export.site.links import (
     download_name,
@@ -86,6 +85,16 @@ class CardContext:
     def avatar_url(self) -> str | None:
         """The channel's picture, from the page the cards are on."""
         return self.links.to(self.avatar_path) if self.avatar_path else None
+
+    @cached_property
+    def channel_title(self) -> str:
+        """The channel's title as cards show it."""
+        return clean_text(self.plan.channel.title)
+
+    @cached_property
+    def avatar_letter(self) -> str:
+        """The letter shown for a channel without a picture."""
+        return (self.channel_title.strip()[:1] or "#").upper()
 
     @cached_property
     def hashtags(self) -> HashtagLinker:
@@ -331,7 +340,7 @@ def _reactions(post: Post) -> list[ReactionView]:
         if reaction.paid:
             label, title = "⭐", "Paid stars"
         elif reaction.emoji:
-            label, title = clean_text(reaction.emoji), clean_text(reaction.emoji)
+            label = title = clean_text(reaction.emoji)
         else:
             label, title = "✨", "Custom emoji"
         chips.append(ReactionView(label=label, count=human_count(reaction.count) or "0", title=title))
@@ -373,21 +382,26 @@ def build_card(posts: Sequence[Post], context: CardContext) -> CardView:
     deleted_dates = [post.deleted_at for post in posts if post.deleted_at is not None]
     parse_errors = [post.parse_error for post in posts if post.parse_error]
     location = plan.location(first.message_id)
-    title = clean_text(channel.title)
+    timeline_url = links.to(*location) if location else None
+    if plan.post_pages:
+        permalink = links.to(plan.permalink_path(first.message_id))
+    else:  # the post's anchor on its timeline page (what plan.post_target gives)
+        permalink = timeline_url if timeline_url is not None else links.to(plan.index_path)
+    date_iso, date_time, date_full = card_dates(first.date, context.zone)
     return CardView(
         message_id=first.message_id,
         anchor=post_anchor(first.message_id),
         extra_anchors=[post_anchor(post.message_id) for post in posts[1:]],
-        channel_title=title,
+        channel_title=context.channel_title,
         channel_url=context.channel_url,
         avatar_url=context.avatar_url,
-        avatar_letter=(title.strip()[:1] or "#").upper(),
-        permalink=links.to(*plan.post_target(first.message_id)),
+        avatar_letter=context.avatar_letter,
+        permalink=permalink,
         tme_url=tme_post_url(channel.id, first.message_id, channel.username),
-        timeline_url=links.to(*location) if location else None,
-        date_iso=iso(first.date, context.zone),
-        date_time=format_time(first.date, context.zone),
-        date_full=format_full(first.date, context.zone),
+        timeline_url=timeline_url,
+        date_iso=date_iso,
+        date_time=date_time,
+        date_full=date_full,
         text_html=render_text(caption.text, caption.entities, hashtags),
         service=_service_text(first) if first.service is not None else None,
         author=clean_text(caption.author) if caption.author else None,
@@ -410,9 +424,7 @@ def build_card(posts: Sequence[Post], context: CardContext) -> CardView:
         parse_error=clean_text("; ".join(parse_errors)) if parse_errors else None,
         pinned=any(post.pinned for post in posts),
         comments=context.comment_counts.get(first.message_id),
-        comments_url=(links.to(*plan.post_target(first.message_id)) + "#comments")
-        if plan.post_pages
-        else None,
+        comments_url=permalink + "#comments" if plan.post_pages else None,
     )
 
 

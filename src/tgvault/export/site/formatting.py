@@ -85,6 +85,14 @@ def format_full(moment: datetime, zone: tzinfo) -> str:
     return f"{day}, {local.hour:02d}:{local.minute:02d} {local.tzname() or ''}".rstrip()
 
 
+def card_dates(moment: datetime, zone: tzinfo) -> tuple[str, str, str]:
+    """:func:`iso`, :func:`format_time` and :func:`format_full` of one moment (the local time worked out once)."""
+    local = moment.astimezone(zone)
+    clock = f"{local.hour:02d}:{local.minute:02d}"
+    full = f"{local.day} {MONTH_NAMES[local.month - 1]} {local.year}, {clock} {local.tzname() or ''}".rstrip()
+    return local.isoformat(timespec="seconds"), clock, full
+
+
 def iso(moment: datetime, zone: tzinfo) -> str:
     """ISO 8601 with the site's offset, for ``<time datetime>``."""
     return moment.astimezone(zone).isoformat(timespec="seconds")
