@@ -17,7 +17,9 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
+
+from tgvault.export.site.richtext import escape_text
 
 _MARK = "\x1etgvault-slot-{}\x1e"
 _SPLIT = re.compile("\x1etgvault-slot-([a-z_]+)\x1e")
@@ -41,7 +43,7 @@ class Frame:
         out = [self._literals[0]]
         for name, literal in zip(self._names, self._literals[1:], strict=True):
             value = values[name]
-            out.append(str(value) if isinstance(value, Markup) else str(escape(value)))
+            out.append(str(value) if isinstance(value, Markup) else escape_text(value))
             out.append(literal)
         return "".join(out)
 

@@ -23,12 +23,13 @@ from collections.abc import Sequence
 from datetime import date, datetime, tzinfo
 from urllib.parse import urlsplit
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from tgvault.domain import AuditState
-from tgvault.export.site.formatting import MONTH_NAMES, format_day, format_full, iso
+from tgvault.export.site.formatting import MONTH_NAMES, card_dates, format_day, format_full, iso
 from tgvault.export.site.ledger_files import CHUNK, FOLDER
 from tgvault.export.site.links import relative_url
+from tgvault.export.site.richtext import escape_text as escape
 from tgvault.storage.repositories import PostLedgerFacts, StampFact
 
 
@@ -89,14 +90,16 @@ def record_html(
             f"{escape(format_day(facts.backfilled_at, zone))}</time>)"
         )
     ledger_url = relative_url(page, ledger_file(root, facts.seq))
+    first_iso, _, first_full = card_dates(first, zone)
+    first_day = first_full.partition(",")[0]  # format_day: the full date's day part
     html = (
         '<details class="post-record">'
         "<summary>Archive record: first captured "
-        f'<time datetime="{escape(iso(first, zone))}">{escape(format_day(first, zone))}</time>, '
+        f'<time datetime="{escape(first_iso)}">{escape(first_day)}</time>, '
         f'last checked <time datetime="{checked.isoformat()}">{escape(checked_text)}</time></summary>'
         "<dl>"
         "<dt>First captured</dt>"
-        f'<dd><time datetime="{escape(iso(first, zone))}">{escape(format_full(first, zone))}</time>'
+        f'<dd><time datetime="{escape(first_iso)}">{escape(first_full)}</time>'
         f"{backfill}</dd>"
         "<dt>Last checked</dt>"
         f'<dd><time datetime="{checked.isoformat()}">{escape(checked_text)}</time></dd>'
