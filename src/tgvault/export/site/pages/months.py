@@ -9,7 +9,7 @@ permalinks.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -36,6 +36,7 @@ from tgvault.export.site.pages.permalinks import PermalinkPages
 from tgvault.export.site.plan import ChannelPlan, TimelinePage, day_anchor
 from tgvault.export.site.planned_posts import PlannedPost
 from tgvault.export.site.post_record import audited_day, covering_stamp, record_html
+from tgvault.export.site.richtext import escape_text
 from tgvault.export.site.search import SearchEntry, month_script, search_entry
 from tgvault.export.site.writer import PageWriter
 from tgvault.storage.repositories import PostLedgerFacts
@@ -273,12 +274,19 @@ class MonthPages:
             months_nav=navigator[0],
             months_nav_html=navigator[1],
             days=days,
+            days_html=_days_html(days),
             parts=parts,
             pager=pager,
             items=items,
             history=history_html(items),
         )
         self.out.write(page.path, html, key)
+
+
+def _days_html(days: Sequence[Mapping[str, str]]) -> Markup:
+    """The links of a timeline page's days, as the theme's ``timeline.html`` loops over ``days``."""
+    links = "".join(f'<a href="{escape_text(d["url"])}">{escape_text(d["label"])}</a>' for d in days)
+    return Markup(links)  # noqa: S704 - every value escaped here
 
 
 READ_BATCH = 500  # posts read for display at once (the pages of a batch are rendered from them)
