@@ -1,6 +1,7 @@
 """The shortcuts of a post's page against the general code they stand for.
 
-A permalink page's frame fills its slots with :func:`escape_text` (not a ``Markup`` object a value):
+The site escapes with :func:`escape_text` (markupsafe's C escaping of a str, a Python fallback without
+it). A permalink page's frame fills its slots with :func:`escape_text` (not a ``Markup`` object a value):
 the bytes must be markupsafe's for any value, hostile or not. A card's and a post record's dates are
 worked out from one local time (:func:`card_dates`): the same strings as ``iso``, ``format_time``,
 ``format_full`` and ``format_day`` of the moment, in any timezone, across daylight saving changes.
@@ -17,6 +18,7 @@ from markupsafe import Markup, escape
 
 from tgvault.export.site.formatting import card_dates, format_day, format_full, format_time, iso
 from tgvault.export.site.frame import Frame, slot
+from tgvault.export.site.richtext import _escape_python, escape_text
 
 HOSTILE = [
     "",
@@ -66,3 +68,11 @@ def test_card_dates_are_the_three_formats_of_the_moment(moment: datetime, zone: 
     assert clock == format_time(moment, zone)
     assert full == format_full(moment, zone)
     assert full.partition(",")[0] == format_day(moment, zone)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.sampled_from(HOSTILE) | st.text() | st.integers() | st.none() | st.floats())
+def test_escape_text_and_its_python_fallback_escape_as_markupsafe(value: object) -> None:
+    expected = str(escape(value))
+    assert escape_text(value) == expected
+    assert _escape_python(str(value)) == expected
