@@ -13,6 +13,8 @@ from tgvault.domain import Post, PostRevision, TextEntity
 from tgvault.storage.repositories.rows import chunks, load_post_rows, post_from_row
 from tgvault.storage.tables import MediaItemRow, PostRevisionRow, PostRow
 
+_NOT_SHOWN = frozenset({"first_seen_at", "updated_at", "revision_count"})  # columns no Post record holds
+
 
 class PostReader:
     """Archived posts with their media, revisions and tombstones, read back."""
@@ -89,8 +91,11 @@ class PostReader:
         """
         posts = PostRow.__table__
         media = MediaItemRow.__table__
-        # ``raw`` is read as NULL: the rows then read like mapped rows without a wrapper per row
-        columns = [null().label("raw") if c.name == "raw" else c for c in posts.columns]
+        # ``raw`` is read as NULL: the rows then read like mapped rows without a wrapper per row; the
+        # archive's own bookkeeping (when first seen, last updated, how many revisions) is not read
+        columns = [
+            null().label("raw") if c.name == "raw" else c for c in posts.columns if c.name not in _NOT_SHOWN
+        ]
         found: dict[int, Post] = {}
         for chunk in chunks(message_ids):
             media_rows = {
