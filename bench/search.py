@@ -153,11 +153,15 @@ def synthetic_index(root: Path, count: int, seed: int, template: Path | None) ->
 
     site = root / "site"
     writer = SiteWriter(site, SiteBuildReport(), full=True)
+    # The months the posts can fall in (the generator's dates are at most two hours apart from 2019 on):
+    # the index packs postings relative to the newest month a build plans, so it must know them all.
+    first = 2019 * 12
+    months = dict.fromkeys(range(first, first + count * 2 // (24 * 28) + 2))
     plans = [
         SimpleNamespace(
             channel=SimpleNamespace(id=1000 + n, title=f"Channel {n}"),
             posts=range(count // CHANNELS),
-            months={},
+            months=months,
         )
         for n in range(CHANNELS)
     ]
