@@ -161,6 +161,8 @@ class MonthPages:
                 # the ledger's facts of every permalink of the batch, read at once (two statements)
                 batch_links = [i for item in batch for i, _ in item.permalinks]
                 facts = uow.ledger.post_facts(channel_id, batch_links) if batch_links else {}
+                # and their views over time (posts whose views changed), one read for the batch
+                views = uow.counters.views_for(channel_id, batch_links, min_points=2) if batch_links else {}
                 # what search finds a post by besides its own text: its comments, read for the batch
                 said = (
                     comment_search_texts(ctx, plan.channel, [i for i, p in posts.items() if p.replies])
@@ -178,8 +180,6 @@ class MonthPages:
                         if item.needed:
                             self._timeline_page(plan, page, pages, cards, display, position, item.key)
                         by_id = {message_id: card for card in cards for message_id in card.ids}
-                        wanted = [i for i, _ in item.permalinks]
-                        views = uow.counters.views_for(channel_id, wanted, min_points=2) if wanted else {}
                         for message_id, key in item.permalinks:
                             self.permalink_pages.write(
                                 plan,
