@@ -282,6 +282,10 @@ class PostColumns:
         """The typecode of each column of :meth:`to_columns` (a column is widened only when it must be)."""
         return {name.lstrip("_"): getattr(self, name).typecode for name in _COLUMNS}
 
+    def columns(self) -> dict[str, array[int]]:
+        """The columns themselves, by the names of :meth:`to_columns` (no post may be added while held)."""
+        return {name.lstrip("_"): getattr(self, name) for name in _COLUMNS}
+
     def to_columns(self) -> dict[str, memoryview]:
         """The columns as bytes (machine byte order; their :meth:`typecodes` with them), to keep the
         plan between builds.
