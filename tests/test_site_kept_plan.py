@@ -4,8 +4,9 @@ manifest of the previous format, and a build killed after it saved its plan but 
 from __future__ import annotations
 
 import json
+import random
 import sqlite3
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from test_site_incremental import Sites, assert_same_site
 from tgvault.domain import Post
 from tgvault.export.site import incremental
 from tgvault.export.site.manifest import SiteManifest, manifest_path, plan_digests
+from tgvault.export.site.planned_posts import PlannedPost, PlannedPosts
 from tgvault.storage.media_store import LocalMediaStore
 
 
@@ -162,3 +164,65 @@ def test_a_build_killed_after_saving_its_plan_leaves_what_the_next_build_complet
     assert again.incremental
     sites.fresh()
     assert_same_site(tmp_path / "site", tmp_path / "fresh")
+
+
+def _random_post(rng: random.Random, message_id: int) -> PlannedPost:
+    return PlannedPost(
+        message_id=message_id,
+        date=datetime(2024, 1, 1, tzinfo=UTC),
+        month=rng.choice((24288, 24289, 24289, 24290)),
+        day=0,
+        group=None,
+        reply_to=None,
+        stamp=0,
+        views=rng.choice((None, 0, 5, 5, rng.randint(0, 1000), rng.randint(0, 10**9))),
+        deleted=rng.random() < 0.1,
+        service=rng.random() < 0.05,
+    )
+
+
+def _plain_stats(posts: PlannedPosts, count: int) -> tuple[dict[int, list[int]], list[int]]:
+    totals: dict[int, list[int]] = {}
+    for post in posts.values():
+        row = totals.setdefault(post.month, [0, 0, 0, 0])
+        row[0] += 1
+        row[1] += post.deleted
+        if post.views is not None:
+            row[2] += post.views
+            row[3] += 1
+    ranked = sorted((-p.views, p.message_id) for p in posts.values() if p.views is not None and not p.service)
+    return totals, [message_id for _, message_id in ranked[:count]]
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_statistics_kept_with_the_plan_follow_every_change(seed: int) -> None:
+    """Month totals and most viewed posts counted once, kept with the plan and brought up to date as
+    posts are put in, replaced (views up and down, deleted, service) and moved to another month, equal
+    a plain count over every post after each round, also once kept and read back."""
+    rng = random.Random(seed)
+    posts = PlannedPosts()
+    for message_id in range(1, rng.randint(1, 300) + 1):
+        posts.append(_random_post(rng, message_id))
+    posts.seal()
+    count = rng.choice((1, 3, 10))
+    assert _plain_stats(posts, count) == (posts.month_counts(), posts.most_viewed(count))
+    for _ in range(8):
+        ids = list(posts)
+        for _ in range(rng.randint(1, 20)):
+            action = rng.random()
+            if action < 0.4:
+                posts.put(_random_post(rng, max(ids) + rng.randint(1, 5)))
+            elif action < 0.8:
+                posts.put(_random_post(rng, rng.choice(ids)))
+            else:
+                posts.set_place(rng.randrange(len(posts)), rng.choice((24288, 24291)), 0)
+            ids = list(posts)
+        if rng.random() < 0.5:  # kept and read back, as a rebuild does
+            again = PlannedPosts.from_columns(
+                {k: bytes(v) for k, v in posts.to_columns().items()}, posts.typecodes()
+            )
+            again.running.from_json(
+                json.loads(json.dumps(posts.running.to_json())), len(again), again.__contains__
+            )
+            posts = again
+        assert _plain_stats(posts, count) == (posts.month_counts(), posts.most_viewed(count))

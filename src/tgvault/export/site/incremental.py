@@ -102,6 +102,7 @@ def encode_plan(
         "media_since": utc(media_since).isoformat(),
         "pages": [[page.month, page.number, len(page.ids)] for page in plan.pages],
         "tags": [[tag.key, tag.label, len(tag.ids)] for tag in plan.tags.values()],
+        "stats": plan.posts.running.to_json(),  # the statistics page's figures, kept up to date
     }
     parts: dict[str, bytes | memoryview] = {}
     for name, column in columns.items():
@@ -140,6 +141,7 @@ def decode_plan(channel: Channel, order: Order, parts: dict[str, bytes]) -> Kept
             raise StalePlan("kept plan with chunks missing")
         if any(len(column) != rows[f"col.{name}"] for name, column in posts.columns().items()):
             raise StalePlan("kept plan with chunks missing")
+        posts.running.from_json(meta.get("stats"), len(posts), posts.__contains__)
         pages: list[TimelinePage] = []
         months: dict[int, list[int]] = {}
         start = 0
