@@ -19,6 +19,7 @@ import argparse
 import functools
 import http.server
 import json
+import os
 import resource
 import shutil
 import statistics
@@ -156,16 +157,20 @@ def synthetic_index(root: Path, count: int, seed: int, template: Path | None) ->
     # The months the posts can fall in (the generator's dates are at most two hours apart from 2019 on):
     # the index packs postings relative to the newest month a build plans, so it must know them all.
     first = 2019 * 12
-    months = dict.fromkeys(range(first, first + count * 2 // (24 * 28) + 2))
+    planned = dict.fromkeys(range(first, first + count * 2 // (24 * 28) + 2))
     plans = [
         SimpleNamespace(
             channel=SimpleNamespace(id=1000 + n, title=f"Channel {n}"),
             posts=range(count // CHANNELS),
-            months=months,
+            months=planned,
         )
         for n in range(CHANNELS)
     ]
-    ctx = SimpleNamespace(writer=writer, site=SimpleNamespace(channels={p.channel.id: p for p in plans}))
+    ctx = SimpleNamespace(
+        writer=writer,
+        site=SimpleNamespace(channels={p.channel.id: p for p in plans}),
+        options=SimpleNamespace(worker_count=lambda: os.cpu_count() or 1),
+    )
     index = SearchIndex(ctx)  # type: ignore[arg-type]
     started = time.perf_counter()
     months: dict[tuple[int, int], list[SearchEntry]] = {}
@@ -183,6 +188,7 @@ def synthetic_index(root: Path, count: int, seed: int, template: Path | None) ->
         )
     for (cid, m), entries in months.items():
         index.month(plans[cid - 1000], m, entries)  # type: ignore[arg-type]
+    planned.clear()  # every month was handed over: none is left for the index to read from an archive
     index.finish(plans)  # type: ignore[arg-type]
     writer.finish()
     seconds = time.perf_counter() - started

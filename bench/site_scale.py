@@ -1,6 +1,6 @@
 """The site build at scale: on every core, against the write-only floor and against tg-archive.
 
-    python -m bench.site_scale --n 20000 --work /tmp/site-scale [--tgarchive] [--new 100]
+    python -m bench.site_scale --n 20000 --work /tmp/site-scale [--tgarchive] [--new 100] [--reuse]
 
 Fills a SQLite archive with ``build_realistic_channel`` posts (as bench/site_incremental.py does), then
 runs, each in a fresh process (so its peak RSS is its own):
@@ -184,6 +184,11 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=2)
     parser.add_argument("--work", type=Path)
     parser.add_argument("--tgarchive", action="store_true", help="also time tg-archive 1.3.1's build")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="use the archive an earlier run filled in --work (same --n and --seed)",
+    )
     parser.add_argument("--json", type=Path, help="keep the measurements in this file")
     parser.add_argument(
         "--memory", action="store_true", help="only one full build on every core: its peak RSS (big --n)"
@@ -203,12 +208,19 @@ def main() -> None:
     if args.work is None:
         parser.error("--work is required")
     work: Path = args.work
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
     cores = os.cpu_count() or 1
     started = time.perf_counter()
-    channel_id = fill(work, args.n, args.seed)
-    print(f"# archive of {args.n} posts filled in {time.perf_counter() - started:.0f}s", file=sys.stderr)
+    kept = work / "archive.db"
+    if args.reuse and kept.is_file() and (work / "channel").is_file():
+        channel_id = int((work / "channel").read_text())
+        shutil.rmtree(work / "site", ignore_errors=True)
+        print(f"# the archive in {work} used again", file=sys.stderr)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        channel_id = fill(work, args.n, args.seed)
+        (work / "channel").write_text(str(channel_id))
+        print(f"# archive of {args.n} posts filled in {time.perf_counter() - started:.0f}s", file=sys.stderr)
     rows: list[dict[str, Any]] = []
     if args.memory:
         spec = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
@@ -96,8 +96,21 @@ def _serialise(root: ET.Element) -> bytes:
     return data + b"\n"
 
 
-def atom_feed(plan: ChannelPlan, posts: Sequence[Post], site_title: str, base_url: str | None) -> bytes:
-    """An Atom 1.0 feed of ``posts`` (newest first)."""
+def feed_contents(plan: ChannelPlan, posts: Sequence[Post], base_url: str | None) -> dict[int, str]:
+    """Each post's entry content (HTML), by message id: what both feeds show, rendered once for both."""
+    return {post.message_id: xml_text(_content_html(plan, post, base_url)) for post in posts}
+
+
+def atom_feed(
+    plan: ChannelPlan,
+    posts: Sequence[Post],
+    site_title: str,
+    base_url: str | None,
+    contents: Mapping[int, str] | None = None,
+) -> bytes:
+    """An Atom 1.0 feed of ``posts`` (newest first); ``contents``: their :func:`feed_contents`, when known."""
+    if contents is None:
+        contents = feed_contents(plan, posts, base_url)
     ET.register_namespace("", ATOM_NS)
     feed = ET.Element(f"{{{ATOM_NS}}}feed")
     ns = f"{{{ATOM_NS}}}"
@@ -122,12 +135,21 @@ def atom_feed(plan: ChannelPlan, posts: Sequence[Post], site_title: str, base_ur
         if post.author:
             entry_author = _sub(entry, ns + "author")
             _sub(entry_author, ns + "name", post.author)
-        _sub(entry, ns + "content", _content_html(plan, post, base_url), type="html")
+        content = _sub(entry, ns + "content", type="html")
+        content.text = contents[post.message_id]  # already XML text
     return _serialise(feed)
 
 
-def rss_feed(plan: ChannelPlan, posts: Sequence[Post], site_title: str, base_url: str | None) -> bytes:
-    """An RSS 2.0 feed of ``posts`` (newest first)."""
+def rss_feed(
+    plan: ChannelPlan,
+    posts: Sequence[Post],
+    site_title: str,
+    base_url: str | None,
+    contents: Mapping[int, str] | None = None,
+) -> bytes:
+    """An RSS 2.0 feed of ``posts`` (newest first); ``contents``: their :func:`feed_contents`, when known."""
+    if contents is None:
+        contents = feed_contents(plan, posts, base_url)
     rss = ET.Element("rss", {"version": "2.0"})
     channel = _sub(rss, "channel")
     _sub(channel, "title", f"{plan.channel.title} — {site_title}")
@@ -143,5 +165,5 @@ def rss_feed(plan: ChannelPlan, posts: Sequence[Post], site_title: str, base_url
             item, "guid", f"urn:tgvault:channel:{plan.channel.id}:post:{post.message_id}", isPermaLink="false"
         )
         _sub(item, "pubDate", format_datetime(post.date.astimezone(UTC), usegmt=True))
-        _sub(item, "description", _content_html(plan, post, base_url))
+        _sub(item, "description").text = contents[post.message_id]  # already XML text
     return _serialise(rss)

@@ -24,7 +24,7 @@ import json
 import sys
 from array import array
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 
@@ -36,7 +36,8 @@ from tgvault.export.site.plan import ChannelPlan, TagPlan, TimelinePage, stamp_o
 from tgvault.export.site.planned_posts import PlannedPost, PlannedPosts
 from tgvault.storage.repositories import PostOutline
 
-PLAN_FORMAT = 2
+PLAN_FORMAT = 3  # 3: columns kept in chunks of CHUNK_ROWS rows
+CHUNK_ROWS = 8192
 CHANGE_LAG = timedelta(minutes=2)
 
 
@@ -58,10 +59,30 @@ def next_since(latest: datetime | None, started: datetime) -> datetime:
 # ---- keeping a plan -------------------------------------------------------------------------------
 
 
+def _chunks(parts: dict[str, bytes | memoryview], name: str, column: array[int]) -> None:
+    """Add ``column`` to ``parts`` as views of :data:`CHUNK_ROWS` rows each: ``<name>.0``, ``<name>.1``, ...
+
+    A rebuild changes few rows (new posts are appended, an edit changes a row), so the manifest
+    writes again only the chunks whose bytes differ."""
+    data = memoryview(column).cast("B")
+    step = CHUNK_ROWS * column.itemsize
+    for number, start in enumerate(range(0, len(data), step)):
+        parts[f"{name}.{number}"] = data[start : start + step]
+
+
+def _joined(parts: Mapping[str, bytes], name: str) -> bytes:
+    """The chunks of a column kept by :func:`_chunks`, joined again."""
+    found: list[bytes] = []
+    while (chunk := parts.get(f"{name}.{len(found)}")) is not None:
+        found.append(chunk)
+    return b"".join(found)
+
+
 def encode_plan(
     plan: ChannelPlan, posts_since: datetime, media_since: datetime
 ) -> dict[str, bytes | memoryview]:
-    """A channel plan as named blobs for the manifest (the post columns as views, not copies)."""
+    """A channel plan as named blobs for the manifest: the post columns, the pages' and tags' ids, each
+    cut into chunks of :data:`CHUNK_ROWS` rows (views, not copies), and the rest as JSON (``meta``)."""
     narrow = all(page.ids.typecode == "I" for page in plan.pages)
     page_ids = array("I" if narrow else "q")
     for page in plan.pages:
@@ -69,22 +90,24 @@ def encode_plan(
     tag_ids = array("q")
     for tag in plan.tags.values():
         tag_ids.extend(tag.ids)
+    columns = {f"col.{name}": column for name, column in plan.posts.columns().items()}
+    columns |= {"page_ids": page_ids, "tag_ids": tag_ids}
     meta = {
         "format": PLAN_FORMAT,
         "byteorder": sys.byteorder,
         "typecodes": {**plan.posts.typecodes(), "page_ids": page_ids.typecode},
+        "rows": {name: len(column) for name, column in columns.items()},
         "order": plan.order.value,
         "posts_since": utc(posts_since).isoformat(),
         "media_since": utc(media_since).isoformat(),
         "pages": [[page.month, page.number, len(page.ids)] for page in plan.pages],
         "tags": [[tag.key, tag.label, len(tag.ids)] for tag in plan.tags.values()],
+        "stats": plan.posts.running.to_json(),  # the statistics page's figures, kept up to date
     }
-    parts: dict[str, bytes | memoryview] = {
-        f"col.{name}": data for name, data in plan.posts.to_columns().items()
-    }
+    parts: dict[str, bytes | memoryview] = {}
+    for name, column in columns.items():
+        _chunks(parts, name, column)
     parts["meta"] = json.dumps(meta, ensure_ascii=False).encode("utf-8", "surrogatepass")
-    parts["page_ids"] = memoryview(page_ids).cast("B")  # views: not a second copy of every post's id
-    parts["tag_ids"] = memoryview(tag_ids).cast("B")
     return parts
 
 
@@ -105,14 +128,20 @@ def decode_plan(channel: Channel, order: Order, parts: dict[str, bytes]) -> Kept
             raise StalePlan("kept plan of another format")
         if meta.get("order") != order.value:
             raise StalePlan("kept plan of another order")
+        rows: dict[str, int] = meta["rows"]
         posts = PlannedPosts.from_columns(
-            {name.removeprefix("col."): data for name, data in parts.items() if name.startswith("col.")},
+            {name.removeprefix("col."): _joined(parts, name) for name in rows if name.startswith("col.")},
             meta["typecodes"],
         )
         page_ids = array("I" if meta["typecodes"]["page_ids"] == "I" else "q")
-        page_ids.frombytes(parts["page_ids"])
+        page_ids.frombytes(_joined(parts, "page_ids"))
         tag_ids = array("q")
-        tag_ids.frombytes(parts["tag_ids"])
+        tag_ids.frombytes(_joined(parts, "tag_ids"))
+        if len(page_ids) != rows["page_ids"] or len(tag_ids) != rows["tag_ids"]:
+            raise StalePlan("kept plan with chunks missing")
+        if any(len(column) != rows[f"col.{name}"] for name, column in posts.columns().items()):
+            raise StalePlan("kept plan with chunks missing")
+        posts.running.from_json(meta.get("stats"), len(posts), posts.__contains__)
         pages: list[TimelinePage] = []
         months: dict[int, list[int]] = {}
         start = 0

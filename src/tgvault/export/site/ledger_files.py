@@ -73,13 +73,15 @@ def entry_lines(entries: Iterable[Entry]) -> str:
 def publish_ledger(uow: UnitOfWork, writer: SiteWriter, channel_id: int, root: str) -> None:
     """Write (or keep) the channel's ledger files and tokens under ``<root>/ledger/``."""
     head, _ = uow.ledger.head(channel_id)
-    for number in range(1, (head + CHUNK - 1) // CHUNK + 1):
+    numbers = range(1, (head + CHUNK - 1) // CHUNK + 1)
+    closings = uow.ledger.entry_hashes(channel_id, [min(number * CHUNK, head) for number in numbers])
+    for number in numbers:
         first, last = (number - 1) * CHUNK + 1, min(number * CHUNK, head)
-        closing = uow.ledger.entry(channel_id, last)
+        closing = closings.get(last)
         if closing is None:
             continue  # a gap verify reports; the site publishes what there is
         path = f"{root}/{FOLDER}/{number}.jsonl"
-        key = f"{last}:{closing.entry_sha256}"
+        key = f"{last}:{closing}"
         if writer.skip_if_current(path, key):
             continue
         kept, start = _published(uow, writer, channel_id, path, first, last)

@@ -303,10 +303,15 @@ class SiteManifest:
         previous: Mapping[str, str] | None = None,
     ) -> None:
         """Keep the plan of a channel (replacing the previous one); with ``previous`` (the
-        :func:`plan_digests` of what the kept plan held), only the parts that differ are written."""
-        if previous is None or set(previous) != set(parts):
+        :func:`plan_digests` of what the kept plan held), only the parts that differ are written and
+        those no longer there removed."""
+        if previous is None:
             self._db.execute("DELETE FROM plan WHERE channel_id = ?", (channel_id,))
             previous = {}
+        self._db.executemany(
+            "DELETE FROM plan WHERE channel_id = ? AND name = ?",
+            ((channel_id, name) for name in sorted(set(previous) - set(parts))),
+        )
         self._db.executemany(
             "INSERT OR REPLACE INTO plan VALUES (?, ?, ?)",
             (

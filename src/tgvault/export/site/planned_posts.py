@@ -18,6 +18,8 @@ from itertools import compress, groupby, repeat
 from operator import itemgetter, ne
 from typing import Self
 
+from tgvault.export.site.plan_stats import RunningStats
+
 
 @dataclass(slots=True)
 class PlannedPost:
@@ -282,6 +284,10 @@ class PostColumns:
         """The typecode of each column of :meth:`to_columns` (a column is widened only when it must be)."""
         return {name.lstrip("_"): getattr(self, name).typecode for name in _COLUMNS}
 
+    def columns(self) -> dict[str, array[int]]:
+        """The columns themselves, by the names of :meth:`to_columns` (no post may be added while held)."""
+        return {name.lstrip("_"): getattr(self, name) for name in _COLUMNS}
+
     def to_columns(self) -> dict[str, memoryview]:
         """The columns as bytes (machine byte order; their :meth:`typecodes` with them), to keep the
         plan between builds.
@@ -402,10 +408,38 @@ class PlannedPosts(PostColumns, Mapping[int, PlannedPost]):
     A :class:`PlannedPost` is made on each lookup; the columns hold about 35 bytes a post, against
     several hundred for one object per post, so the plan of a million-post channel stays small.
     Posts are appended in ascending message id (as :meth:`PostRepository.outline` streams them);
-    :meth:`seal` sorts them when they were not.
+    :meth:`seal` sorts them when they were not. The statistics are kept once counted (``running``)
+    and brought up to date as posts are put in or moved.
     """
 
-    __slots__ = ()
+    __slots__ = ("running",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.running = RunningStats()
+
+    def _tally(self, at: int, sign: int) -> None:
+        views = self._views[at]
+        self.running.count(
+            self._months[at], bool(self._flags[at] & _DELETED), None if views == _NO_VIEWS else views, sign
+        )
+
+    def put(self, post: PlannedPost) -> PlannedPost | None:
+        """Add a post in message id order, or replace the planned post of that id; returns the one replaced."""
+        at = self._position(post.message_id)
+        if at >= 0:
+            self._tally(at, -1)
+        old = super().put(post)
+        self._tally(self._position(post.message_id), 1)
+        views = -1 if post.views is None or post.service else post.views
+        self.running.changed(post.message_id, old is not None and views < (old.views or 0))
+        return old
+
+    def set_place(self, at: int, month: int, day: int) -> None:
+        """Set the month and day of row ``at``."""
+        self._tally(at, -1)
+        super().set_place(at, month, day)
+        self._tally(at, 1)
 
     def replying_to(self, targets: Mapping[int, set[int]]) -> list[int]:
         """Ids of the posts replying to any of ``targets`` (channel id -> message ids)."""
@@ -481,25 +515,15 @@ class PlannedPosts(PostColumns, Mapping[int, PlannedPost]):
     def __len__(self) -> int:
         return len(self._ids)
 
-    def counters(self) -> Iterator[tuple[int, int, int | None, bool, bool]]:
-        """(message id, month, views, deleted, service) of every post, straight from the columns."""
-        for message_id, month, views, flags in zip(
-            self._ids, self._months, self._views, self._flags, strict=True
-        ):
-            yield (
-                message_id,
-                month,
-                None if views == _NO_VIEWS else views,
-                bool(flags & _DELETED),
-                bool(flags & _SERVICE),
-            )
-
     def month_counts(self) -> dict[int, list[int]]:
         """Per month: [posts, deleted posts, views in total, posts with a view count].
 
         Runs on every build with new posts, over every post: the loops are the C ones of
         :mod:`itertools` (runs of one month are long, as posts go by id and dates with them).
         """
+        kept = self.running.month_counts()
+        if kept is not None:
+            return kept
         months, views = self._months, self._views
         counts: dict[int, list[int]] = {}
         for month, total in Counter(months).items():
@@ -512,10 +536,25 @@ class PlannedPosts(PostColumns, Mapping[int, PlannedPost]):
             row = counts[month]
             row[2] += sum(found)
             row[3] += len(found)
+        if self._filled < 0:  # sealed: kept from now on
+            self.running.totals = {month: list(row) for month, row in counts.items()}
         return counts
 
     def most_viewed(self, count: int) -> list[int]:
         """Ids of the ``count`` posts (not service messages) with the most views; ties: lower id first."""
+        views, flags, ids = self._views, self._flags, self._ids
+        among = self.running.most_viewed_among(count)
+        if among is not None:  # the last most viewed and the posts changed since
+            rows = [
+                at for at in map(self._position, among) if views[at] != _NO_VIEWS and not flags[at] & _SERVICE
+            ]
+            found = [ids[at] for at in sorted(rows, key=lambda at: (-views[at], at))[:count]]
+        else:
+            found = self._most_viewed(count)
+        self.running.found(count, found)
+        return found
+
+    def _most_viewed(self, count: int) -> list[int]:
         views, flags, ids = self._views, self._flags, self._ids
         wanted = count
         while True:

@@ -190,6 +190,18 @@ class LedgerRepository:
         ).one_or_none()
         return None if row is None else _entry_from_row(row)
 
+    def entry_hashes(self, channel_id: int, seqs: Sequence[int]) -> dict[int, str]:
+        """The entry hash of each of the channel's entries ``seqs`` that exists, read in bulk."""
+        found: dict[int, str] = {}
+        for start in range(0, len(seqs), 500):
+            rows = self._session.execute(
+                select(_ENTRIES.c.seq, _ENTRIES.c.entry_sha256).where(
+                    _ENTRIES.c.channel_id == channel_id, _ENTRIES.c.seq.in_(seqs[start : start + 500])
+                )
+            )
+            found.update((int(seq), str(sha)) for seq, sha in rows)
+        return found
+
     def add_stamp(self, stamp: LedgerStamp) -> None:
         """Keep an RFC 3161 token over an entry of the channel, with the TSA's certificates."""
         self._session.add(

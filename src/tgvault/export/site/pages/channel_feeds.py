@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tgvault.domain import Post
 from tgvault.export.site.context import BuildContext
-from tgvault.export.site.feeds import atom_feed, rss_feed
+from tgvault.export.site.feeds import atom_feed, feed_contents, rss_feed
 from tgvault.export.site.plan import ChannelPlan
 
 
@@ -17,5 +17,6 @@ def channel_feeds(ctx: BuildContext, plan: ChannelPlan) -> None:
             found = uow.posts.for_display(plan.channel.id, ids)
         posts = [found[i] for i in ids if i in found]
     title, base = ctx.options.title, ctx.options.absolute_base
-    ctx.writer.write(plan.atom_path, atom_feed(plan, posts, title, base))
-    ctx.writer.write(plan.rss_path, rss_feed(plan, posts, title, base))
+    contents = feed_contents(plan, posts, base)  # rendered once for both feeds
+    ctx.writer.write(plan.atom_path, atom_feed(plan, posts, title, base, contents))
+    ctx.writer.write(plan.rss_path, rss_feed(plan, posts, title, base, contents))
