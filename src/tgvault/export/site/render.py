@@ -21,6 +21,7 @@ from jinja2 import (
     PackageLoader,
     StrictUndefined,
     TemplateError,
+    meta,
     select_autoescape,
 )
 from markupsafe import Markup
@@ -123,6 +124,32 @@ class Renderer:
             return Markup(getattr(self._macros, name)(*args))  # noqa: S704 - a template's output
         except TemplateError as exc:
             raise SiteError(f"template _macros.html failed: {exc}") from exc
+
+    def reads_variable(self, template: str, name: str) -> bool:
+        """Whether ``template``, or a template it extends, includes or imports, reads ``name`` from its
+        context (True when that cannot be told: a template named by a variable, one that fails to parse)."""
+        loader = self.env.loader
+        seen: set[str] = set()
+        todo = [template]
+        while todo:
+            current = todo.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            try:
+                if loader is None:
+                    return True
+                source = loader.get_source(self.env, current)[0]
+                tree = self.env.parse(source)
+            except TemplateError:
+                return True
+            if name in meta.find_undeclared_variables(tree):
+                return True
+            for referenced in meta.find_referenced_templates(tree):
+                if referenced is None:
+                    return True
+                todo.append(referenced)
+        return False
 
     def engine_hash(self) -> str:
         """A hash of what shapes the output besides the archive: this package and the user templates."""

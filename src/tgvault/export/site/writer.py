@@ -57,6 +57,15 @@ def content_hash(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=12).hexdigest()
 
 
+def _written_bytes(target: Path, digest: str) -> bytes | None:
+    """The file's bytes when their hash is ``digest`` (what the manifest says was written), else None."""
+    try:
+        data = target.read_bytes()
+    except OSError:
+        return None
+    return data if content_hash(data) == digest else None
+
+
 def is_safe_path(path: str) -> bool:
     """True for a plain relative path inside the site (no ``..``, no leading dot or slash)."""
     return bool(_SAFE_PATH.match(path)) and ".." not in path.split("/")
@@ -114,6 +123,16 @@ class PageWriter(Protocol):
 
     def write(self, path: str, content: str | bytes, key: str | None = None) -> bool:
         """Write a page when its content changed; True when written."""
+        ...
+
+    def current_key(self, path: str) -> str | None:
+        """The key ``path`` was last written from, when its file is there and this build may keep it
+        (None in a full or re-rendering build, or for a page no build wrote)."""
+        ...
+
+    def current_content(self, path: str) -> bytes | None:
+        """The bytes of ``path`` as the last build wrote them (None when the file is missing or differs
+        from what the manifest says was written)."""
         ...
 
 
@@ -176,6 +195,18 @@ class BatchWriter:
         atomic_write(self.out_dir / path, data, self._folders, new=entry is None)
         self.result.written.append((path, key, digest))
         return True
+
+    def current_key(self, path: str) -> str | None:
+        """As :meth:`PageWriter.current_key`."""
+        entry = self._entries.get(_check_path(path))
+        if self._full or self._rerender or entry is None or not self._exists(path):
+            return None
+        return entry[0]
+
+    def current_content(self, path: str) -> bytes | None:
+        """As :meth:`PageWriter.current_content`."""
+        entry = self._entries.get(_check_path(path))
+        return None if entry is None else _written_bytes(self.out_dir / path, entry[1])
 
     def finish(self) -> BatchResult:
         """The result, with the pages reserved but not written kept as they were (key forgotten)."""
@@ -288,6 +319,18 @@ class SiteWriter:
         if len(self.report.written_paths) < WRITTEN_PATHS_KEPT:
             self.report.written_paths.append(path)
         return True
+
+    def current_key(self, path: str) -> str | None:
+        """As :meth:`PageWriter.current_key`."""
+        entry = self._manifest.page(_check_path(path))
+        if self.full or self.rerender or entry is None or not self._exists(path):
+            return None
+        return entry[0]
+
+    def current_content(self, path: str) -> bytes | None:
+        """As :meth:`PageWriter.current_content`."""
+        entry = self._manifest.page(_check_path(path))
+        return None if entry is None else _written_bytes(self.out_dir / path, entry[1])
 
     def batch_entries(self, paths: Sequence[str]) -> dict[str, tuple[str | None, str, int]]:
         """The manifest entries of ``paths``, read in bulk, for the :class:`BatchWriter` of a unit of

@@ -8,35 +8,27 @@ permalinks.
 
 from __future__ import annotations
 
-import posixpath
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date
-from typing import Any
 
 from markupsafe import Markup
 
 from tgvault.domain import AuditState
 from tgvault.export.site.comment_threads import comment_search_texts
 from tgvault.export.site.context import BuildContext
-from tgvault.export.site.formatting import MONTH_NAMES, month_label
-from tgvault.export.site.options import Order
 from tgvault.export.site.page_keys import digest
 from tgvault.export.site.page_links import PageLinks
 from tgvault.export.site.pages.cards import (
-    Card,
     card_items,
-    history_html,
     related_posts,
     render_cards,
     reply_info,
 )
-from tgvault.export.site.pages.layout import months_navigator, page_context, page_header
 from tgvault.export.site.pages.permalinks import PermalinkPages
-from tgvault.export.site.plan import ChannelPlan, TimelinePage, day_anchor
+from tgvault.export.site.pages.timeline import TimelinePages
+from tgvault.export.site.plan import ChannelPlan, TimelinePage
 from tgvault.export.site.planned_posts import PlannedPost
 from tgvault.export.site.post_record import audited_day, covering_stamp, record_html
-from tgvault.export.site.richtext import escape_text
 from tgvault.export.site.search import SearchEntry, month_script, search_entry
 from tgvault.export.site.writer import PageWriter
 from tgvault.storage.repositories import PostLedgerFacts
@@ -59,9 +51,7 @@ class MonthPages:
         self.ctx = ctx
         self.permalink_pages = permalink_pages
         self.out = out  # where the pages go (the writer of this month's unit of the build)
-        # the month navigator of a page, and its HTML, by (channel, the page's folder, its month): the
-        # pages of a month (and every month of a folder but for the one marked) show the same one
-        self._navigators: dict[tuple[int, str, int], tuple[list[Any], Markup]] = {}
+        self.timeline = TimelinePages(ctx)
 
     def _audit(self, channel_id: int) -> AuditState | None:
         """The channel's audit state, read by the planner (when its last audit checked which posts)."""
@@ -112,17 +102,17 @@ class MonthPages:
                 display[at + 1].path if at + 1 < len(display) else None,
             )
             rows = [plan.posts[i] for i in page.ids]
-            page_key = digest(
+            # what the page's cards show, and what it shows around them (both in the key it is written with)
+            cards_key = digest(
                 ctx.global_key,
                 "timeline",
                 page.path,
-                navigation,
-                days,
-                neighbours,
-                parts,
                 [(row.message_id, row.stamp, reply_info(ctx.site, row)) for row in rows],
             )
-            needed = keyed and not writer.skip_if_current(page.path, page_key)
+            page_key = f"{cards_key}.{digest(navigation, days, neighbours, parts)}"
+            needed = keyed and self.timeline.needed(writer, page.path, page_key)
+            if needed and self.timeline.reframe(writer, plan, page, pages, display, position, page_key):
+                needed = False  # only its frame changed: its cards were taken from the page as written
             stale: list[tuple[int, str]] = []
             audit = self._audit(plan.channel.id) if linked else None
             newly = ctx.newly_stamped.get(plan.channel.id, set()) if linked else set()
@@ -178,7 +168,8 @@ class MonthPages:
                             ctx, plan, PageLinks(plan.card_base, ctx.site), ordered, revisions, related
                         )
                         if item.needed:
-                            self._timeline_page(plan, page, pages, cards, display, position, item.key)
+                            items = card_items(ctx, plan, cards, days=True)
+                            self.timeline.write(writer, plan, page, pages, items, display, position, item.key)
                         by_id = {message_id: card for card in cards for message_id in card.ids}
                         for message_id, key in item.permalinks:
                             self.permalink_pages.write(
@@ -211,83 +202,6 @@ class MonthPages:
         stamp = covering_stamp(self.ctx.stamps.get(plan.channel.id, []), found.seq)
         return record_html(found, audited, stamp, page=page, root=plan.root, zone=self.ctx.zone)
 
-    def _timeline_page(
-        self,
-        plan: ChannelPlan,
-        page: TimelinePage,
-        month_pages: list[TimelinePage],
-        cards: Sequence[Card],
-        display: list[TimelinePage],
-        position: dict[int, int],
-        key: str,
-    ) -> None:
-        """One timeline page: a month, or a part of a long month, with its pager and day links."""
-        ctx = self.ctx
-        title = month_label(page.month)
-        if len(month_pages) > 1:
-            title += f", part {page.number} of {len(month_pages)}"
-        context = page_context(ctx, page.path, f"{plan.channel.title} — {title}")
-        links: PageLinks = context["links"]
-        at = position[page.index]
-        newer_first = plan.order is Order.NEWEST
-        previous = display[at - 1] if at > 0 else None
-        following = display[at + 1] if at + 1 < len(display) else None
-        pager = {
-            "previous": links.to(previous.path) if previous else None,
-            "previous_label": "Newer posts" if newer_first else "Older posts",
-            "next": links.to(following.path) if following else None,
-            "next_label": "Older posts" if newer_first else "Newer posts",
-        }
-        days = [
-            {"label": str(_day_of_month(day)), "url": links.to(path, day_anchor(day))}
-            for day, path in plan.month_days(page.month)
-        ]
-        parts = []
-        if len(month_pages) > 1:
-            for part, first, last in plan.month_parts(page.month):
-                span = (
-                    f"{_day_of_month(first)}–{_day_of_month(last)}"
-                    if first != last
-                    else f"{_day_of_month(first)}"
-                )
-                parts.append(
-                    {
-                        "label": f"Part {part.number}",
-                        "days": f"{span} {MONTH_NAMES[page.month % 12][:3]}",
-                        "url": links.to(part.path),
-                        "current": part.path == page.path,
-                    }
-                )
-            if newer_first:
-                parts.reverse()
-        items = card_items(ctx, plan, cards, days=True)
-        navigator_key = (plan.channel.id, posixpath.dirname(page.path), page.month)
-        navigator = self._navigators.get(navigator_key)
-        if navigator is None:
-            years = months_navigator(plan, links, page.month, counts=False)
-            navigator = self._navigators[navigator_key] = (years, ctx.renderer.macro("navigator", years))
-        html = ctx.renderer.render(
-            "timeline.html",
-            **context,
-            channel=page_header(ctx, plan, links),
-            heading=title,
-            months_nav=navigator[0],
-            months_nav_html=navigator[1],
-            days=days,
-            days_html=_days_html(days),
-            parts=parts,
-            pager=pager,
-            items=items,
-            history=history_html(items),
-        )
-        self.out.write(page.path, html, key)
-
-
-def _days_html(days: Sequence[Mapping[str, str]]) -> Markup:
-    """The links of a timeline page's days, as the theme's ``timeline.html`` loops over ``days``."""
-    links = "".join(f'<a href="{escape_text(d["url"])}">{escape_text(d["label"])}</a>' for d in days)
-    return Markup(links)  # noqa: S704 - every value escaped here
-
 
 READ_BATCH = 500  # posts read for display at once (the pages of a batch are rendered from them)
 
@@ -318,7 +232,3 @@ def _album_runs(rows: Sequence[PlannedPost]) -> Iterator[list[PlannedPost]]:
         run = [row]
     if run:
         yield run
-
-
-def _day_of_month(day: int) -> int:
-    return date.fromordinal(day).day

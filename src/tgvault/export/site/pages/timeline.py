@@ -1,0 +1,206 @@
+"""Timeline pages: a month, or a part of a long month, written as a frame around its cards.
+
+A timeline page's key has two halves: what its cards show (its posts' stamps, the places of the posts they
+reply to) and what the page shows around them (the months, the month's days and parts, the neighbouring
+pages). The page is written with where its cards lie in its bytes, so when only the frame changed (a new
+page of the month changes every page's part navigation) the cards are taken from the page as written and
+a new frame is rendered around them: no post is read, no card rendered. That holds for themes whose
+``timeline.html`` shows the cards through ``history`` only; a theme that loops over ``items`` gets every
+page rendered whole, as does a page whose file no longer has the bytes the manifest says were written.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from markupsafe import Markup
+
+from tgvault.export.site.context import BuildContext
+from tgvault.export.site.formatting import MONTH_NAMES, month_label
+from tgvault.export.site.options import Order
+from tgvault.export.site.page_links import PageLinks
+from tgvault.export.site.pages.cards import history_html
+from tgvault.export.site.pages.layout import months_navigator, page_context, page_header
+from tgvault.export.site.plan import ChannelPlan, TimelinePage, day_anchor
+from tgvault.export.site.richtext import escape_text
+from tgvault.export.site.writer import PageWriter
+
+
+class TimelinePages:
+    """Writes timeline pages, whole or as a new frame around the cards already written."""
+
+    def __init__(self, ctx: BuildContext) -> None:
+        self.ctx = ctx
+        # the month navigator of a page, and its HTML, by (channel, the page's folder, its month): the
+        # pages of a month (and every month of a folder but for the one marked) show the same one
+        self._navigators: dict[tuple[int, str, int], tuple[list[Any], Markup]] = {}
+        self._spliced: bool | None = None  # whether pages are written as a frame around their cards
+
+    def needed(self, out: PageWriter, path: str, key: str) -> bool:
+        """Whether the timeline page at ``path`` is to be written for ``key`` (False: kept as it is)."""
+        stored = out.current_key(path)
+        if stored is not None and (stored == key or stored.startswith(key + ".")):
+            return not out.skip_if_current(path, stored)
+        return not out.skip_if_current(path, key)
+
+    def _splicing(self) -> bool:
+        """Whether timeline pages are written as a frame around their cards (the theme's timeline
+        template shows the cards only through ``history``), so a new frame can reuse the cards."""
+        if self._spliced is None:
+            self._spliced = not self.ctx.renderer.reads_variable("timeline.html", "items")
+        return self._spliced
+
+    def reframe(
+        self,
+        out: PageWriter,
+        plan: ChannelPlan,
+        page: TimelinePage,
+        month_pages: list[TimelinePage],
+        display: list[TimelinePage],
+        position: dict[int, int],
+        key: str,
+    ) -> bool:
+        """Write a timeline page whose cards are unchanged but whose frame (navigation, days, parts,
+        neighbours) is not: the cards' bytes are taken from the page as written. False when it cannot
+        be (the cards changed, the file differs from what was written, another theme): render it whole."""
+        if not self._splicing():
+            return False
+        stored = out.current_key(page.path)
+        if stored is None:
+            return False
+        kept = _cards_span(stored)
+        if kept is None or kept[0] != key.partition(".")[0]:
+            return False
+        old = out.current_content(page.path)
+        start, length = kept[1], kept[2]
+        if old is None or start + length > len(old):
+            return False
+        frame = self._html(plan, page, month_pages, [], display, position, _CARDS_MARKUP)
+        before, mark, after = frame.partition(CARDS_MARK)
+        if not mark or CARDS_MARK in after:
+            return False
+        head = before.encode("utf-8", "replace")
+        content = head + old[start : start + length] + after.encode("utf-8", "replace")
+        out.write(page.path, content, f"{key}.{len(head)}.{length}")
+        return True
+
+    def write(
+        self,
+        out: PageWriter,
+        plan: ChannelPlan,
+        page: TimelinePage,
+        month_pages: list[TimelinePage],
+        items: list[dict[str, Any]],
+        display: list[TimelinePage],
+        position: dict[int, int],
+        key: str,
+    ) -> None:
+        """One timeline page: a month, or a part of a long month, with its pager and day links; written
+        with where its cards lie in its bytes when the theme allows a new frame around them later."""
+        history = history_html(items)
+        if self._splicing():
+            frame = self._html(plan, page, month_pages, items, display, position, _CARDS_MARKUP)
+            before, mark, after = frame.partition(CARDS_MARK)
+            if mark and CARDS_MARK not in after:
+                head = before.encode("utf-8", "replace")
+                cards = history.encode("utf-8", "replace")
+                content = head + cards + after.encode("utf-8", "replace")
+                out.write(page.path, content, f"{key}.{len(head)}.{len(cards)}")
+                return
+        html = self._html(plan, page, month_pages, items, display, position, history)
+        out.write(page.path, html, key)
+
+    def _html(
+        self,
+        plan: ChannelPlan,
+        page: TimelinePage,
+        month_pages: list[TimelinePage],
+        items: list[dict[str, Any]],
+        display: list[TimelinePage],
+        position: dict[int, int],
+        history: Markup,
+    ) -> str:
+        """The HTML of a timeline page around its cards (``items``, shown as ``history``)."""
+        ctx = self.ctx
+        title = month_label(page.month)
+        if len(month_pages) > 1:
+            title += f", part {page.number} of {len(month_pages)}"
+        context = page_context(ctx, page.path, f"{plan.channel.title} — {title}")
+        links: PageLinks = context["links"]
+        at = position[page.index]
+        newer_first = plan.order is Order.NEWEST
+        previous = display[at - 1] if at > 0 else None
+        following = display[at + 1] if at + 1 < len(display) else None
+        pager = {
+            "previous": links.to(previous.path) if previous else None,
+            "previous_label": "Newer posts" if newer_first else "Older posts",
+            "next": links.to(following.path) if following else None,
+            "next_label": "Older posts" if newer_first else "Newer posts",
+        }
+        days = [
+            {"label": str(_day_of_month(day)), "url": links.to(path, day_anchor(day))}
+            for day, path in plan.month_days(page.month)
+        ]
+        parts = []
+        if len(month_pages) > 1:
+            for part, first, last in plan.month_parts(page.month):
+                span = (
+                    f"{_day_of_month(first)}–{_day_of_month(last)}"
+                    if first != last
+                    else f"{_day_of_month(first)}"
+                )
+                parts.append(
+                    {
+                        "label": f"Part {part.number}",
+                        "days": f"{span} {MONTH_NAMES[page.month % 12][:3]}",
+                        "url": links.to(part.path),
+                        "current": part.path == page.path,
+                    }
+                )
+            if newer_first:
+                parts.reverse()
+        navigator_key = (plan.channel.id, posixpath.dirname(page.path), page.month)
+        navigator = self._navigators.get(navigator_key)
+        if navigator is None:
+            years = months_navigator(plan, links, page.month, counts=False)
+            navigator = self._navigators[navigator_key] = (years, ctx.renderer.macro("navigator", years))
+        return ctx.renderer.render(
+            "timeline.html",
+            **context,
+            channel=page_header(ctx, plan, links),
+            heading=title,
+            months_nav=navigator[0],
+            months_nav_html=navigator[1],
+            days=days,
+            days_html=_days_html(days),
+            parts=parts,
+            pager=pager,
+            items=items,
+            history=history,
+        )
+
+
+def _days_html(days: Sequence[Mapping[str, str]]) -> Markup:
+    """The links of a timeline page's days, as the theme's ``timeline.html`` loops over ``days``."""
+    links = "".join(f'<a href="{escape_text(d["url"])}">{escape_text(d["label"])}</a>' for d in days)
+    return Markup(links)  # noqa: S704 - every value escaped here
+
+
+# Where a timeline page's cards go in its frame: an HTML comment no escaped value can contain (``<``).
+CARDS_MARK = "<!--tgvault:cards-->"
+_CARDS_MARKUP = Markup(CARDS_MARK)  # noqa: S704 - a constant of this module
+
+
+def _cards_span(key: str) -> tuple[str, int, int] | None:
+    """(cards key, start, length) of the cards' bytes in a page written with ``key``, when it says so."""
+    fields = key.split(".")
+    if len(fields) != 4 or not (fields[2].isdigit() and fields[3].isdigit()):
+        return None
+    return fields[0], int(fields[2]), int(fields[3])
+
+
+def _day_of_month(day: int) -> int:
+    return date.fromordinal(day).day
