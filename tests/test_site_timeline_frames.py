@@ -14,6 +14,8 @@ from sqlalchemy import text as sql_text
 from test_site_archive import NEWS, UoW
 from test_site_incremental import Sites, assert_same_site
 from tgvault.domain import Post
+from tgvault.export.site import SiteOptions
+from tgvault.export.site.render import Renderer
 from tgvault.storage.media_store import LocalMediaStore
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
@@ -145,3 +147,11 @@ def test_a_theme_that_reads_the_items_of_a_timeline_page_gets_whole_pages(
     sites.build("fresh", full=True, templates_dir=theme)
     # (post 5's permalink keeps its text: its stamp did not move; the timeline pages are all rendered)
     assert _timeline_pages(site) == _timeline_pages(tmp_path / "fresh")
+
+
+def test_the_bundled_theme_shows_a_timeline_pages_cards_through_history_only(tmp_path: Path) -> None:
+    """What lets a build reframe pages without reading the bundled theme's templates each time."""
+    renderer = Renderer(SiteOptions(out_dir=tmp_path / "site"))
+    assert renderer.reads_variable("timeline.html", "history")
+    assert not renderer.reads_variable("timeline.html", "items")
+    assert renderer.reads_variable("channel.html", "items")

@@ -50,7 +50,10 @@ class TimelinePages:
         """Whether timeline pages are written as a frame around their cards (the theme's timeline
         template shows the cards only through ``history``), so a new frame can reuse the cards."""
         if self._spliced is None:
-            self._spliced = not self.ctx.renderer.reads_variable("timeline.html", "items")
+            # the bundled theme does (a test holds it to that); a user's templates are read to tell
+            self._spliced = self.ctx.options.templates_dir is None or not self.ctx.renderer.reads_variable(
+                "timeline.html", "items"
+            )
         return self._spliced
 
     def reframe(
