@@ -46,6 +46,8 @@ class MonthUnit:
     permalinks: frozenset[int] | None = None  # the page indexes whose permalinks to key (None: all)
     shard: bool = True
     incremental: bool = False
+    # the month's posts whose search entry may have changed (None: every post's entry is handed over)
+    search_fresh: frozenset[int] | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class MonthResult:
     batch: BatchResult
     search: list[SearchEntry] | None
     spilled: bool = False  # the keys of ``search`` are filed already (by the process that rendered them)
+    partial: bool = False  # ``search`` holds the posts that may have changed, the index has the others
 
 
 @dataclass
@@ -122,6 +125,7 @@ def render_month(unit: MonthUnit) -> MonthResult:
             timeline=None if unit.timeline is None else set(unit.timeline),
             permalinks=None if unit.permalinks is None else set(unit.permalinks),
             shard=unit.shard,
+            search_fresh=None if unit.search_fresh is None else set(unit.search_fresh),
         )
     else:
         search = months.write(plan, unit.month, layout.navigation, layout.display, layout.position)
@@ -132,7 +136,7 @@ def render_month(unit: MonthUnit) -> MonthResult:
         if shared.spill is not None:  # a build from scratch: the month's keys, worked out here
             shared.search.file_keys(shared.spill, out, plan, unit.month, search)
             spilled = True
-    return MonthResult(out.finish(), search, spilled)
+    return MonthResult(out.finish(), search, spilled, partial=unit.search_fresh is not None)
 
 
 def posts_in(plan: ChannelPlan, month: int) -> int:
@@ -204,10 +208,17 @@ class MonthWriting:
             permalinks=frozenset(changes.permalinks),
             shard=month in changes.shard_months,
             incremental=True,
+            # a patched index keeps the entries of the month's other posts (a new one is filed whole)
+            search_fresh=None
+            if self.search.spilling
+            else frozenset(i for i in changes.dirty if i in plan.posts and plan.posts[i].month == month),
         )
 
     def _record(self, plan: ChannelPlan, month: int, result: MonthResult) -> None:
         self.ctx.writer.record_batch(result.batch)
         if result.search is not None:
-            self.search.month(plan, month, result.search, spilled=result.spilled)
+            listed = (
+                [i for index in plan.months[month] for i in plan.pages[index].ids] if result.partial else None
+            )
+            self.search.month(plan, month, result.search, spilled=result.spilled, month_ids=listed)
         self.ctx.progress.advance(posts_in(plan, month))

@@ -36,12 +36,14 @@ from tgvault.storage.repositories import PostLedgerFacts
 
 @dataclass
 class _PageWork:
-    """A page of a month to look at: its key, whether it is rendered, the permalinks of it to write."""
+    """A page of a month to look at: its key, whether it is rendered, the permalinks of it to write,
+    whether its posts go to the search index."""
 
     page: TimelinePage
     key: str
     needed: bool
     permalinks: list[tuple[int, str]]
+    searched: bool = False
 
 
 class MonthPages:
@@ -68,11 +70,14 @@ class MonthPages:
         timeline: set[int] | None = None,
         permalinks: set[int] | None = None,
         shard: bool = True,
+        search_fresh: set[int] | None = None,
     ) -> list[SearchEntry] | None:
         """A month's timeline pages, permalinks and search shard (only the pages named, when named).
 
         Returns what the search index is to learn of the month's posts when its shard was written (the
-        index itself is built by the parent process, :class:`~tgvault.export.site.search.SearchIndex`)."""
+        index itself is built by the parent process, :class:`~tgvault.export.site.search.SearchIndex`):
+        every post of the month, or with ``search_fresh`` (the posts whose entry may have changed) the
+        posts of the pages holding one of them, the index keeping what it has of the others."""
         ctx = self.ctx
         writer = self.out
         days = plan.month_days(month)
@@ -92,9 +97,10 @@ class MonthPages:
         for page in pages:
             keyed = timeline is None or page.index in timeline
             linked = plan.post_pages and (permalinks is None or page.index in permalinks)
+            searched = shard_needed and (search_fresh is None or not search_fresh.isdisjoint(page.ids))
             if not (keyed or linked):
-                if shard_needed:  # its posts are still read for the month's search shard
-                    work.append(_PageWork(page, "", False, []))
+                if searched:  # its posts are still read for the month's search shard
+                    work.append(_PageWork(page, "", False, [], searched=True))
                 continue
             at = position[page.index]
             neighbours = (
@@ -133,14 +139,14 @@ class MonthPages:
                         plan.permalink_path(message_id), group_key
                     ):
                         stale.append((message_id, group_key))
-            work.append(_PageWork(page, page_key, needed, stale))
+            work.append(_PageWork(page, page_key, needed, stale, searched=searched))
         if not shard_needed and not any(item.needed or item.permalinks for item in work):
             return None
         entries: list[SearchEntry] = []
         channel_id = plan.channel.id
         with ctx.uow_factory() as uow:
             for batch in _read_batches(
-                [item for item in work if item.needed or item.permalinks or shard_needed]
+                [item for item in work if item.needed or item.permalinks or item.searched]
             ):
                 # the posts of a few pages read at once (fewer statements), at most READ_BATCH of them
                 batch_ids = [i for item in batch for i in item.page.ids]
@@ -156,7 +162,7 @@ class MonthPages:
                 # what search finds a post by besides its own text: its comments, read for the batch
                 said = (
                     comment_search_texts(ctx, plan.channel, [i for i, p in posts.items() if p.replies])
-                    if shard_needed
+                    if any(item.searched for item in batch)
                     else {}
                 )
                 for item in batch:
@@ -180,7 +186,7 @@ class MonthPages:
                                 views.get(message_id, []),
                                 self._record(plan, message_id, facts),
                             )
-                    if shard_needed:
+                    if item.searched:
                         links = PageLinks("search.html", ctx.site)
                         entries.extend(
                             search_entry(ctx, links, page.path, post, said.get(post.message_id, ""))
@@ -188,7 +194,10 @@ class MonthPages:
                         )
         if not shard_needed:
             return None
-        writer.write(shard_path, month_script(plan, month, entries), shard_key)
+        listed = (
+            [e.message_id for e in entries] if search_fresh is None else [i for p in pages for i in p.ids]
+        )
+        writer.write(shard_path, month_script(plan, month, listed), shard_key)
         return entries
 
     def _record(self, plan: ChannelPlan, message_id: int, facts: dict[int, PostLedgerFacts]) -> Markup:

@@ -61,8 +61,6 @@ def search_entry(
     )
 
 
-def month_script(plan: ChannelPlan, month: int, entries: Sequence[SearchEntry]) -> bytes:
+def month_script(plan: ChannelPlan, month: int, message_ids: Sequence[int]) -> bytes:
     """The month's list of indexed posts (``plan.shard_path``): what the build keys the month's index by."""
-    return js_call(
-        "month", {"c": plan.channel.id, "m": month_key(month), "p": [e.message_id for e in entries]}
-    )
+    return js_call("month", {"c": plan.channel.id, "m": month_key(month), "p": list(message_ids)})
