@@ -198,6 +198,7 @@ class MonthWriting:
             ids = (message_id for index in plan.months[month] for message_id in plan.pages[index].ids)
             paths.extend(sorted(month_block_paths(plan.channel.id, month, ids)))
         entries = self.ctx.writer.batch_entries(paths)
+        pages = set(plan.months[month])
         if changes is None:
             return MonthUnit(plan.channel.id, month, entries)
         return MonthUnit(
@@ -211,7 +212,7 @@ class MonthWriting:
             # a patched index keeps the entries of the month's other posts (a new one is filed whole)
             search_fresh=None
             if self.search.spilling
-            else frozenset(i for i in changes.dirty if i in plan.posts and plan.posts[i].month == month),
+            else frozenset(i for i in changes.dirty if plan.posts.page_of(i) in pages),
         )
 
     def _record(self, plan: ChannelPlan, month: int, result: MonthResult) -> None:
