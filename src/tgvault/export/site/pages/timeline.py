@@ -180,6 +180,7 @@ class TimelinePages:
             days=days,
             days_html=_days_html(days),
             parts=parts,
+            parts_html=_parts_html(parts),
             pager=pager,
             items=items,
             history=history,
@@ -189,6 +190,17 @@ class TimelinePages:
 def _days_html(days: Sequence[Mapping[str, str]]) -> Markup:
     """The links of a timeline page's days, as the theme's ``timeline.html`` loops over ``days``."""
     links = "".join(f'<a href="{escape_text(d["url"])}">{escape_text(d["label"])}</a>' for d in days)
+    return Markup(links)  # noqa: S704 - every value escaped here
+
+
+def _parts_html(parts: Sequence[Mapping[str, Any]]) -> Markup:
+    """The links of a long month's parts, as the theme's ``timeline.html`` loops over ``parts``."""
+    links = "".join(
+        f'<a href="{escape_text(p["url"])}"'
+        + (' aria-current="page" class="current"' if p["current"] else "")
+        + f">{escape_text(p['label'])} <small>{escape_text(p['days'])}</small></a>"
+        for p in parts
+    )
     return Markup(links)  # noqa: S704 - every value escaped here
 
 
