@@ -90,7 +90,7 @@ class MonthPages:
             shard_key = digest(
                 ctx.global_key,
                 "shard",
-                [(i, plan.posts[i].stamp, page.path) for page in pages for i in page.ids],
+                [(i, stamp, page.path) for page in pages for i, stamp, _ in plan.posts.keyed(page.ids)],
             )
             shard_needed = not writer.skip_if_current(shard_path, shard_key)
         work: list[_PageWork] = []
