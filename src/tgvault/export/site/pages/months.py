@@ -116,9 +116,9 @@ class MonthPages:
                 [(row.message_id, row.stamp, reply_info(ctx.site, row)) for row in rows],
             )
             page_key = f"{cards_key}.{digest(navigation, days, neighbours, parts)}"
-            needed = keyed and self.timeline.needed(writer, page.path, page_key)
-            if needed and self.timeline.reframe(writer, plan, page, pages, display, position, page_key):
-                needed = False  # only its frame changed: its cards were taken from the page as written
+            needed = keyed and not self.timeline.kept_or_reframed(
+                writer, plan, page, pages, display, position, page_key
+            )
             stale: list[tuple[int, str]] = []
             audit = self._audit(plan.channel.id) if linked else None
             newly = ctx.newly_stamped.get(plan.channel.id, set()) if linked else set()

@@ -39,13 +39,6 @@ class TimelinePages:
         self._navigators: dict[tuple[int, str, int], tuple[list[Any], Markup]] = {}
         self._spliced: bool | None = None  # whether pages are written as a frame around their cards
 
-    def needed(self, out: PageWriter, path: str, key: str) -> bool:
-        """Whether the timeline page at ``path`` is to be written for ``key`` (False: kept as it is)."""
-        stored = out.current_key(path)
-        if stored is not None and (stored == key or stored.startswith(key + ".")):
-            return not out.skip_if_current(path, stored)
-        return not out.skip_if_current(path, key)
-
     def _splicing(self) -> bool:
         """Whether timeline pages are written as a frame around their cards (the theme's timeline
         template shows the cards only through ``history``), so a new frame can reuse the cards."""
@@ -56,7 +49,7 @@ class TimelinePages:
             )
         return self._spliced
 
-    def reframe(
+    def kept_or_reframed(
         self,
         out: PageWriter,
         plan: ChannelPlan,
@@ -66,13 +59,15 @@ class TimelinePages:
         position: dict[int, int],
         key: str,
     ) -> bool:
-        """Write a timeline page whose cards are unchanged but whose frame (navigation, days, parts,
-        neighbours) is not: the cards' bytes are taken from the page as written. False when it cannot
-        be (the cards changed, the file differs from what was written, another theme): render it whole."""
-        if not self._splicing():
-            return False
+        """True when the timeline page needs no rendering for ``key``: it was written for it, or only its
+        frame (navigation, days, parts, neighbours) changed and it was written again around the cards'
+        bytes as they are. False when it is to be rendered whole (its cards changed, its file differs from
+        what was written, another theme)."""
         stored = out.current_key(page.path)
-        if stored is None:
+        if stored is not None and (stored == key or stored.startswith(key + ".")):
+            return out.skip_if_current(page.path, stored)
+        out.skip_if_current(page.path, key)  # (reserves the path)
+        if stored is None or not self._splicing():
             return False
         kept = _cards_span(stored)
         if kept is None or kept[0] != key.partition(".")[0]:
