@@ -98,10 +98,11 @@ class StampFact:
 
 def stamp_facts(session: Session, channel_id: int) -> list[StampFact]:
     """The channel's tokens in entry order (the earliest taken first among tokens of one entry)."""
+    stamps = LedgerTimestampRow.__table__  # Core: read by every site build, in a fresh process
     rows = session.execute(
-        select(LedgerTimestampRow.seq, LedgerTimestampRow.tsa_url, LedgerTimestampRow.stamped_at)
-        .where(LedgerTimestampRow.channel_id == channel_id)
-        .order_by(LedgerTimestampRow.seq, LedgerTimestampRow.stamped_at)
+        select(stamps.c.seq, stamps.c.tsa_url, stamps.c.stamped_at)
+        .where(stamps.c.channel_id == channel_id)
+        .order_by(stamps.c.seq, stamps.c.stamped_at)
     )
     return [StampFact(int(seq), str(url), stamped_at) for seq, url, stamped_at in rows]
 

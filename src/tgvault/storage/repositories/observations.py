@@ -176,7 +176,9 @@ class AuditStateRepository:
 
     def get(self, channel_id: int) -> AuditState:
         """The channel's audit state (idle and never audited when unknown)."""
-        row = self._session.get(AuditStateRow, channel_id)
+        # a plain row (Core), as a site build reads it: no ORM object to load and track
+        audits = AuditStateRow.__table__
+        row = self._session.execute(select(audits).where(audits.c.channel_id == channel_id)).one_or_none()
         if row is None:
             return AuditState(channel_id=channel_id)
         return AuditState(
