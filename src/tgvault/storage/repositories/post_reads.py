@@ -124,9 +124,10 @@ class PostReader:
         """(text, deleted) of several posts by message id: what a list of snippets needs, nothing more."""
         found: dict[int, tuple[str, bool]] = {}
         for chunk in chunks(message_ids):
+            posts = PostRow.__table__.c  # Core columns: no ORM compile state
             rows = self._session.execute(
-                select(PostRow.message_id, PostRow.text, PostRow.deleted_at).where(
-                    PostRow.channel_id == channel_id, PostRow.message_id.in_(chunk)
+                select(posts.message_id, posts.text, posts.deleted_at).where(
+                    posts.channel_id == channel_id, posts.message_id.in_(chunk)
                 )
             )
             for message_id, text, deleted_at in rows:
