@@ -231,6 +231,29 @@ def _tags_holding(tags: Iterable[TagPlan], ids: Sequence[int]) -> dict[str, list
     return found
 
 
+def _reply_of(outline: PostOutline, channel_id: int) -> tuple[int, int] | None:
+    """The (channel, message) a post replies to, as the plan keeps it."""
+    if outline.reply_to_message_id is None:
+        return None
+    return outline.reply_to_channel_id or channel_id, outline.reply_to_message_id
+
+
+def _planned_as_is(posts: PlannedPosts, outline: PostOutline, channel_id: int) -> bool:
+    """True when the plan holds the post with every fact of ``outline`` (its stamp changes whenever
+    the post, its media row or its comments are written): merging it again would change nothing."""
+    old = posts.get(outline.message_id)
+    return (
+        old is not None
+        and old.stamp == stamp_of(outline)
+        and old.date == outline.date
+        and old.group == outline.grouped_id
+        and old.reply_to == _reply_of(outline, channel_id)
+        and old.views == outline.views
+        and old.deleted == outline.deleted
+        and old.service == outline.is_service
+    )
+
+
 def merge_changes(
     plan: ChannelPlan,
     outlines: Sequence[PostOutline],
@@ -245,10 +268,13 @@ def merge_changes(
     cannot follow (the channel gets its first hashtag, or loses its last).
     """
     changes = ChannelChanges()
-    if not outlines:
-        return changes
     posts = plan.posts
     channel_id = plan.channel.id
+    # posts read again though the plan already holds them as they are (written within CHANGE_LAG of
+    # the last build, which read them then): nothing of them to merge
+    outlines = [outline for outline in outlines if not _planned_as_is(posts, outline, channel_id)]
+    if not outlines:
+        return changes
     old_pages = list(plan.pages)
     old_months = sorted(plan.months)
     old_neighbours = _neighbours(plan.display_pages())
@@ -262,9 +288,7 @@ def merge_changes(
     for outline in outlines:
         message_id = outline.message_id
         month, day = place_of(outline.date, zone)
-        reply = None
-        if outline.reply_to_message_id is not None:
-            reply = (outline.reply_to_channel_id or channel_id, outline.reply_to_message_id)
+        reply = _reply_of(outline, channel_id)
         old = posts.put(
             PlannedPost(
                 message_id=message_id,

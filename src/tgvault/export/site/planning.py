@@ -32,7 +32,7 @@ from tgvault.export.site.links import media_display, media_site_path
 from tgvault.export.site.manifest import plan_digests
 from tgvault.export.site.options import SiteBuildReport, SiteError
 from tgvault.export.site.page_keys import digest
-from tgvault.export.site.plan import ChannelPlan, SitePlan, plan_channel
+from tgvault.export.site.plan import ChannelPlan, SitePlan, plan_channel, version_stamp
 from tgvault.storage.media_types import MEDIA_NAMING, Display
 from tgvault.storage.repositories import PostOutline
 from tgvault.storage.unit_of_work import UnitOfWork
@@ -126,8 +126,19 @@ class Planner:
                     ctx.audits[channel.id] = uow.audits.get(channel.id)
                     self._read_stamps(uow, channel.id, self._kept_stamps(kept_site))
                     ids = uow.posts.changed_since(channel.id, kept_plan.posts_since, kept_plan.media_since)
-                    outlines = uow.posts.outline_for(channel.id, ids)
-                    ctx.report.changed_posts += len(outlines)
+                    versions = uow.posts.versions_for(channel.id, ids) if ids else {}
+                    ctx.report.changed_posts += len(versions)
+                    # posts read again as the plan holds them (written within CHANGE_LAG of the last
+                    # build): their outlines are not read
+                    planned = kept_plan.plan.posts
+                    outlines = uow.posts.outline_for(
+                        channel.id,
+                        [
+                            i
+                            for i, (version, deleted) in versions.items()
+                            if i not in planned or planned[i].stamp != version_stamp(version, deleted)
+                        ],
+                    )
 
                     def more(wanted: list[int], channel_id: int = channel.id) -> list[PostOutline]:
                         return uow.posts.outline_for(channel_id, wanted)

@@ -20,6 +20,7 @@ from tgvault.storage.tables import MediaItemRow, PostRow
 # statement on them compiles without the ORM's per-statement work (or its mapper configuration)
 _POSTS = table(PostRow)
 _MEDIA = table(MediaItemRow)
+_MEDIA_OF_POST = and_(_MEDIA.c.channel_id == _POSTS.c.channel_id, _MEDIA.c.message_id == _POSTS.c.message_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +80,25 @@ class OutlineReader:
         found.sort(key=lambda outline: outline.message_id)
         return found
 
+    def versions_for(self, channel_id: int, message_ids: Iterable[int]) -> dict[int, tuple[str, bool]]:
+        """(``version``, deleted) of the given posts that exist, as their outlines would hold them: what
+        tells a site build whether a post read again changed since its plan was made, in a light read."""
+        found: dict[int, tuple[str, bool]] = {}
+        for chunk in chunks(sorted(set(message_ids))):
+            query = (
+                select(
+                    _POSTS.c.message_id,
+                    cast_to(_POSTS.c.updated_at, String),
+                    cast_to(_MEDIA.c.updated_at, String),
+                    _POSTS.c.deleted_at.is_not(None),
+                )
+                .outerjoin(_MEDIA, _MEDIA_OF_POST)
+                .where(_POSTS.c.channel_id == channel_id, _POSTS.c.message_id.in_(chunk))
+            )
+            for message_id, post_version, media_version, deleted in self._session.execute(query):
+                found[message_id] = (f"{post_version}|{media_version}", bool(deleted))
+        return found
+
     def change_marks(self, channel_id: int) -> tuple[datetime | None, datetime | None]:
         """The latest ``updated_at`` of the channel's posts and of its media rows (None when none).
 
@@ -128,13 +148,7 @@ def _outline_query(channel_id: int) -> Select[*tuple[Any, ...]]:
             case((has_hashtag, _POSTS.c.entities), else_=None).label("hashtag_entities"),
             _MEDIA.c.thumbnail_path,
         )
-        .outerjoin(
-            _MEDIA,
-            and_(
-                _MEDIA.c.channel_id == _POSTS.c.channel_id,
-                _MEDIA.c.message_id == _POSTS.c.message_id,
-            ),
-        )
+        .outerjoin(_MEDIA, _MEDIA_OF_POST)
         .where(_POSTS.c.channel_id == channel_id)
     )
 
@@ -149,7 +163,7 @@ def _outline_from_row(row: Any) -> PostOutline:
     return PostOutline(
         message_id=row[0],
         date=row[1],
-        version=f"{row[2]}|{row[3]}",
+        version=f"{row[2]}|{row[3]}",  # as versions_for spells it
         media_path=row[5] if row[4] == _DOWNLOADED else row[14],
         grouped_id=row[6],
         reply_to_message_id=row[7],
