@@ -111,6 +111,26 @@ def encode_plan(
     return parts
 
 
+_MOVING_META = ("posts_since", "media_since", "stats")  # what a plan's meta changes with no post changed
+
+
+def same_layout(kept_meta: bytes | memoryview, meta: bytes | memoryview) -> bool:
+    """True when two plans' ``meta`` (:func:`encode_plan`) differ at most in their change marks and
+    statistics: the same columns, typecodes, rows, pages and hashtags (a plan no post of which changed
+    encodes its columns as they were kept: only its meta is written again)."""
+    try:
+        before = json.loads(bytes(kept_meta).decode("utf-8", "surrogatepass"))
+        after = json.loads(bytes(meta).decode("utf-8", "surrogatepass"))
+    except ValueError:  # a UnicodeDecodeError too
+        return False
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        return False
+    for name in _MOVING_META:
+        before.pop(name, None)
+        after.pop(name, None)
+    return bool(before == after)
+
+
 @dataclass
 class KeptPlan:
     """A channel's plan as the last build left it, and where to read changes from."""
