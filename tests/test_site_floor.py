@@ -4,6 +4,7 @@ keys stay exactly what a build from scratch writes."""
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from sqlalchemy.engine import Engine
 from test_site_archive import NEWS, UoW, make_archive
 from test_site_incremental import Sites, assert_same_site
 from tgvault.domain import Post
-from tgvault.export.site import SiteOptions
+from tgvault.export.site import SiteOptions, render
 from tgvault.export.site import plan as site_plan
 from tgvault.export.site.incremental import merge_changes
 from tgvault.export.site.render import static_files
@@ -136,3 +137,25 @@ def test_a_rebuild_right_after_posts_were_written_reads_them_again_and_writes_no
     assert again.rendered <= len(static_files()) + 1
     sites.fresh()
     assert_same_site(tmp_path / "site", tmp_path / "fresh")
+
+
+def test_the_theme_fingerprint_hashes_every_file_by_path_as_before(tmp_path: Path) -> None:
+    """Every build fingerprints the theme's package (and the user's templates): the same bytes in the
+    same order as hashing each file of ``Path.rglob`` in sorted path order, ``__pycache__`` left out."""
+    files = {
+        "a/b.html": b"1",
+        "a-c.html": b"2",  # sorts before "a/b.html" as a string, after it as a path
+        "a/__pycache__/x.pyc": b"never",
+        "z/y/x.css": b"3",
+        "top.py": b"4",
+    }
+    for name, data in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(data)
+    expected = hashlib.blake2b(digest_size=12)
+    for path in sorted(p for p in tmp_path.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        expected.update(str(path.relative_to(tmp_path)).encode("utf-8", "surrogateescape"))
+        expected.update(path.read_bytes())
+    found = hashlib.blake2b(digest_size=12)
+    render._fingerprint_tree(found, tmp_path)
+    assert expected.hexdigest() == found.hexdigest()
