@@ -111,6 +111,26 @@ def encode_plan(
     return parts
 
 
+_MOVING_META = ("posts_since", "media_since", "stats")  # what a plan's meta changes with no post changed
+
+
+def same_layout(kept_meta: bytes | memoryview, meta: bytes | memoryview) -> bool:
+    """True when two plans' ``meta`` (:func:`encode_plan`) differ at most in their change marks and
+    statistics: the same columns, typecodes, rows, pages and hashtags (a plan no post of which changed
+    encodes its columns as they were kept: only its meta is written again)."""
+    try:
+        before = json.loads(bytes(kept_meta).decode("utf-8", "surrogatepass"))
+        after = json.loads(bytes(meta).decode("utf-8", "surrogatepass"))
+    except ValueError:  # a UnicodeDecodeError too
+        return False
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        return False
+    for name in _MOVING_META:
+        before.pop(name, None)
+        after.pop(name, None)
+    return bool(before == after)
+
+
 @dataclass
 class KeptPlan:
     """A channel's plan as the last build left it, and where to read changes from."""
@@ -231,6 +251,29 @@ def _tags_holding(tags: Iterable[TagPlan], ids: Sequence[int]) -> dict[str, list
     return found
 
 
+def _reply_of(outline: PostOutline, channel_id: int) -> tuple[int, int] | None:
+    """The (channel, message) a post replies to, as the plan keeps it."""
+    if outline.reply_to_message_id is None:
+        return None
+    return outline.reply_to_channel_id or channel_id, outline.reply_to_message_id
+
+
+def _planned_as_is(posts: PlannedPosts, outline: PostOutline, channel_id: int) -> bool:
+    """True when the plan holds the post with every fact of ``outline`` (its stamp changes whenever
+    the post, its media row or its comments are written): merging it again would change nothing."""
+    old = posts.get(outline.message_id)
+    return (
+        old is not None
+        and old.stamp == stamp_of(outline)
+        and old.date == outline.date
+        and old.group == outline.grouped_id
+        and old.reply_to == _reply_of(outline, channel_id)
+        and old.views == outline.views
+        and old.deleted == outline.deleted
+        and old.service == outline.is_service
+    )
+
+
 def merge_changes(
     plan: ChannelPlan,
     outlines: Sequence[PostOutline],
@@ -245,10 +288,13 @@ def merge_changes(
     cannot follow (the channel gets its first hashtag, or loses its last).
     """
     changes = ChannelChanges()
-    if not outlines:
-        return changes
     posts = plan.posts
     channel_id = plan.channel.id
+    # posts read again though the plan already holds them as they are (written within CHANGE_LAG of
+    # the last build, which read them then): nothing of them to merge
+    outlines = [outline for outline in outlines if not _planned_as_is(posts, outline, channel_id)]
+    if not outlines:
+        return changes
     old_pages = list(plan.pages)
     old_months = sorted(plan.months)
     old_neighbours = _neighbours(plan.display_pages())
@@ -262,9 +308,7 @@ def merge_changes(
     for outline in outlines:
         message_id = outline.message_id
         month, day = place_of(outline.date, zone)
-        reply = None
-        if outline.reply_to_message_id is not None:
-            reply = (outline.reply_to_channel_id or channel_id, outline.reply_to_message_id)
+        reply = _reply_of(outline, channel_id)
         old = posts.put(
             PlannedPost(
                 message_id=message_id,

@@ -96,6 +96,9 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS plan_media (channel_id INTEGER NOT NULL, message_id INTEGER NOT NULL,"
     " path TEXT NOT NULL, PRIMARY KEY (channel_id, message_id)) WITHOUT ROWID",
     "CREATE INDEX IF NOT EXISTS plan_media_path ON plan_media (path)",
+    # what every incremental build counts (pages of earlier builds it did not produce) read from the
+    # index alone, about half the bytes of the table
+    "CREATE INDEX IF NOT EXISTS pages_build ON pages (build)",
 )
 
 

@@ -43,7 +43,12 @@ def stamp_of(outline: PostOutline) -> int:
 
     Stable from one process to the next (page keys are compared across builds), so not ``hash()``.
     """
-    token = f"{outline.version}|{int(outline.deleted)}".encode("utf-8", "surrogatepass")
+    return version_stamp(outline.version, outline.deleted)
+
+
+def version_stamp(version: str, deleted: bool) -> int:
+    """:func:`stamp_of` a post from its ``version`` and whether it is deleted (``versions_for``)."""
+    token = f"{version}|{int(deleted)}".encode("utf-8", "surrogatepass")
     return int.from_bytes(hashlib.blake2b(token, digest_size=8).digest(), "little", signed=True)
 
 

@@ -21,18 +21,20 @@ from tgvault.export.site.context import BuildContext
 from tgvault.export.site.incremental import (
     PLAN_FORMAT,
     ChannelChanges,
+    KeptPlan,
     StalePlan,
     add_repliers,
     decode_plan,
     encode_plan,
     merge_changes,
     next_since,
+    same_layout,
 )
 from tgvault.export.site.links import media_display, media_site_path
-from tgvault.export.site.manifest import plan_digests
+from tgvault.export.site.manifest import plan_digests, plan_part_digest
 from tgvault.export.site.options import SiteBuildReport, SiteError
 from tgvault.export.site.page_keys import digest
-from tgvault.export.site.plan import ChannelPlan, SitePlan, plan_channel
+from tgvault.export.site.plan import ChannelPlan, SitePlan, plan_channel, version_stamp
 from tgvault.storage.media_types import MEDIA_NAMING, Display
 from tgvault.storage.repositories import PostOutline
 from tgvault.storage.unit_of_work import UnitOfWork
@@ -45,6 +47,7 @@ class Planner:
         self.ctx = ctx
         self._engine = ""
         self._kept_parts: dict[int, dict[str, str]] = {}  # digests of the kept plan's parts, by channel
+        self._kept_meta: dict[int, bytes] = {}  # the kept plan's meta of channels no post of which changed
         self.marks: dict[int, tuple[datetime, datetime]] = {}  # where the next build reads changes from
 
     def channels(self) -> list[Channel]:
@@ -113,21 +116,21 @@ class Planner:
         changes: dict[int, ChannelChanges] = {}
         try:
             kept = {}
-            for channel in channels:
-                parts = manifest.channel_plan(channel.id)
-                self._kept_parts[channel.id] = plan_digests(parts)
-                kept[channel.id] = decode_plan(channel, ctx.options.order, parts)
-                kept[channel.id].plan.post_pages = ctx.options.post_pages
-                del parts  # decoded: the plan holds its own copy
             with ctx.uow_factory() as uow:
                 for channel in channels:
-                    kept_plan = kept[channel.id]
+                    parts = manifest.channel_plan(channel.id)
+                    kept_plan = kept[channel.id] = decode_plan(channel, ctx.options.order, parts)
+                    kept_plan.plan.post_pages = ctx.options.post_pages
                     posts_mark, media_mark = uow.posts.change_marks(channel.id)
                     ctx.audits[channel.id] = uow.audits.get(channel.id)
                     self._read_stamps(uow, channel.id, self._kept_stamps(kept_site))
-                    ids = uow.posts.changed_since(channel.id, kept_plan.posts_since, kept_plan.media_since)
-                    outlines = uow.posts.outline_for(channel.id, ids)
-                    ctx.report.changed_posts += len(outlines)
+                    changed = self._changed(uow, kept_plan)
+                    if changed:  # the plan changes: keep() writes again the parts whose digest differs
+                        self._kept_parts[channel.id] = plan_digests(parts)
+                    else:  # it does not: keep() writes its meta (the change marks) alone
+                        self._kept_meta[channel.id] = parts["meta"]
+                    del parts  # decoded: the plan holds its own copy
+                    outlines = uow.posts.outline_for(channel.id, changed)
 
                     def more(wanted: list[int], channel_id: int = channel.id) -> list[PostOutline]:
                         return uow.posts.outline_for(channel_id, wanted)
@@ -179,12 +182,27 @@ class Planner:
         ctx.report.incremental = True
         return changes
 
+    def _changed(self, uow: UnitOfWork, kept_plan: KeptPlan) -> list[int]:
+        """Ids of the channel's posts written since the kept plan was made, but for those read again as
+        the plan holds them (written within CHANGE_LAG of the last build): told by their light versions."""
+        channel_id = kept_plan.plan.channel.id
+        ids = uow.posts.changed_since(channel_id, kept_plan.posts_since, kept_plan.media_since)
+        versions = uow.posts.versions_for(channel_id, ids) if ids else {}
+        self.ctx.report.changed_posts += len(versions)
+        planned = kept_plan.plan.posts
+        return [
+            message_id
+            for message_id, (version, deleted) in versions.items()
+            if message_id not in planned or planned[message_id].stamp != version_stamp(version, deleted)
+        ]
+
     def _restart(self) -> None:
         """Forget what an incremental attempt did before planning from scratch."""
         ctx = self.ctx
         ctx.site = SitePlan({})
         self.marks.clear()
         self._kept_parts = {}
+        self._kept_meta = {}
         ctx.report = ctx.writer.report = SiteBuildReport()
 
     def keep(self, plans: Sequence[ChannelPlan], *, from_scratch: bool) -> None:
@@ -193,10 +211,15 @@ class Planner:
         manifest = ctx.writer.manifest
         for plan in plans:
             posts_since, media_since = self.marks[plan.channel.id]
+            parts = encode_plan(plan, posts_since, media_since)
+            kept_meta = None if from_scratch else self._kept_meta.get(plan.channel.id)
+            if kept_meta is not None and same_layout(kept_meta, parts["meta"]):
+                # no post changed, so every column chunk is as kept: the meta alone (the change marks)
+                meta = {"meta": parts["meta"]}
+                manifest.save_channel_plan(plan.channel.id, meta, {"meta": plan_part_digest(kept_meta)})
+                continue
             manifest.save_channel_plan(
-                plan.channel.id,
-                encode_plan(plan, posts_since, media_since),
-                None if from_scratch else self._kept_parts.get(plan.channel.id),
+                plan.channel.id, parts, None if from_scratch else self._kept_parts.get(plan.channel.id)
             )
         kept = {
             "fingerprint": self._fingerprint([plan.channel for plan in plans]),

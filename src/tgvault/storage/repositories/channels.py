@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import builtins
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tgvault.domain import Channel, ChannelKind
+from tgvault.storage.repositories.rows import table
 from tgvault.storage.tables import ChannelObservationRow, ChannelRow, utcnow
 
 
@@ -81,22 +83,21 @@ class ChannelRepository:
     def list(self, *, discussions: bool = False) -> list[Channel]:
         """Every archived channel, by title (discussion groups, whose messages are comments, only with
         ``discussions``)."""
-        query = select(ChannelRow).order_by(ChannelRow.title, ChannelRow.id)
+        # plain rows (Core, no ORM objects): a site build reads this first, in a fresh process
+        channels = table(ChannelRow)
+        query = select(channels).order_by(channels.c.title, channels.c.id)
         if not discussions:
-            query = query.where(ChannelRow.kind != ChannelKind.DISCUSSION.value)
-        rows = self._session.scalars(query)
-        return [_channel_from_row(row) for row in rows]
+            query = query.where(channels.c.kind != ChannelKind.DISCUSSION.value)
+        rows = self._session.execute(query)
+        return [_channel_from_row(cast(ChannelRow, row)) for row in rows]
 
     def observations(self, channel_id: int) -> builtins.list[tuple[datetime, int | None, str]]:
         """(observed_at, subscribers, title) over time, oldest first."""
+        observations = table(ChannelObservationRow)
         rows = self._session.execute(
-            select(
-                ChannelObservationRow.observed_at,
-                ChannelObservationRow.subscribers,
-                ChannelObservationRow.title,
-            )
-            .where(ChannelObservationRow.channel_id == channel_id)
-            .order_by(ChannelObservationRow.observed_at, ChannelObservationRow.id)
+            select(observations.c.observed_at, observations.c.subscribers, observations.c.title)
+            .where(observations.c.channel_id == channel_id)
+            .order_by(observations.c.observed_at, observations.c.id)
         )
         return [(row[0], row[1], row[2]) for row in rows]
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from tgvault.domain import Comment, CommentAuthor, CommentLink, MediaStatus, Post
 from tgvault.storage.repositories.post_reads import PostReader
-from tgvault.storage.repositories.rows import chunks
+from tgvault.storage.repositories.rows import chunks, table
 from tgvault.storage.tables import CommentRow, DiscussionThreadRow, MediaItemRow, PostRow, UserRow
 
 # a comment's own row of ``posts`` (a message of the discussion group)
@@ -50,7 +50,8 @@ class DiscussionReader:
 
     def any_comments(self, channel_id: int) -> bool:
         """Whether the archive holds a comment (deleted or not) on any post of the channel."""
-        query = select(CommentRow.post_id).where(CommentRow.channel_id == channel_id).limit(1)
+        comments = CommentRow.__table__.c  # Core columns: asked by every site build that renders cards
+        query = select(comments.post_id).where(comments.channel_id == channel_id).limit(1)
         return self._session.execute(query).first() is not None
 
     def counts(self, channel_id: int, post_ids: Sequence[int] | None = None) -> dict[int, int]:
@@ -109,26 +110,27 @@ class DiscussionReader:
     def files(self, channel_id: int, post_ids: Sequence[int] | None = None) -> list[str]:
         """The stored files the channel's comments (of these posts; None: of every post) show: each
         downloaded file, else its preview image, once each, in path order."""
+        # Core tables: every site build asks (no ORM compile state)
+        comments, media = table(CommentRow), table(MediaItemRow)
         shown = case(
-            (MediaItemRow.status == MediaStatus.DOWNLOADED.value, MediaItemRow.path),
-            else_=MediaItemRow.thumbnail_path,
+            (media.c.status == MediaStatus.DOWNLOADED.value, media.c.path),
+            else_=media.c.thumbnail_path,
         )
         query = (
             select(shown)
-            .select_from(CommentRow)
+            .select_from(comments)
             .join(
-                MediaItemRow,
-                (MediaItemRow.channel_id == CommentRow.group_id)
-                & (MediaItemRow.message_id == CommentRow.message_id),
+                media,
+                (media.c.channel_id == comments.c.group_id) & (media.c.message_id == comments.c.message_id),
             )
-            .where(CommentRow.channel_id == channel_id)
+            .where(comments.c.channel_id == channel_id)
         )
         if post_ids is None:
             return sorted({path for path in self._session.scalars(query) if path})
         found: set[str] = set()
         for chunk in chunks(post_ids):
             found.update(
-                path for path in self._session.scalars(query.where(CommentRow.post_id.in_(chunk))) if path
+                path for path in self._session.scalars(query.where(comments.c.post_id.in_(chunk))) if path
             )
         return sorted(found)
 

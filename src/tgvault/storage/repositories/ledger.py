@@ -96,9 +96,7 @@ class LedgerRepository:
     def head(self, channel_id: int) -> tuple[int, str]:
         """The channel's last (seq, entry hash); (0, genesis) when it has no entry."""
         row = self._session.execute(
-            select(LedgerHeadRow.seq, LedgerHeadRow.entry_sha256).where(
-                LedgerHeadRow.channel_id == channel_id
-            )
+            select(_HEADS.c.seq, _HEADS.c.entry_sha256).where(_HEADS.c.channel_id == channel_id)
         ).one_or_none()
         return (0, GENESIS) if row is None else (int(row[0]), str(row[1]))
 
@@ -219,10 +217,10 @@ class LedgerRepository:
 
     def stamps(self, channel_id: int) -> list[LedgerStamp]:
         """The channel's tokens, oldest first."""
-        rows = self._session.scalars(
-            select(LedgerTimestampRow)
-            .where(LedgerTimestampRow.channel_id == channel_id)
-            .order_by(LedgerTimestampRow.seq, LedgerTimestampRow.id)
+        # plain rows (Core): every site build reads them to publish the tokens
+        stamps = cast(Table, LedgerTimestampRow.__table__)
+        rows = self._session.execute(
+            select(stamps).where(stamps.c.channel_id == channel_id).order_by(stamps.c.seq, stamps.c.id)
         )
         return [
             LedgerStamp(

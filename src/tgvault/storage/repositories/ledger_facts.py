@@ -11,12 +11,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session
 
 from tgvault.storage.ledger_records import REVISION
 from tgvault.storage.repositories.rows import chunks
 from tgvault.storage.tables import LedgerEntryRow, LedgerTimestampRow
+
+# the columns of the Core table: statements on them compile without the ORM (site builds read these)
+_ENTRY_COLUMNS = cast(Table, LedgerEntryRow.__table__).c
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +48,7 @@ def post_ledger_facts(
     firsts: dict[int, tuple[datetime, datetime | None]] = {}
     lasts: dict[int, tuple[str, int]] = {}
     recorded: dict[int, datetime] = {}
-    entries = LedgerEntryRow
+    entries = _ENTRY_COLUMNS
     for chunk in chunks(ids):
         rows = session.execute(
             select(
@@ -98,17 +101,18 @@ class StampFact:
 
 def stamp_facts(session: Session, channel_id: int) -> list[StampFact]:
     """The channel's tokens in entry order (the earliest taken first among tokens of one entry)."""
+    stamps = LedgerTimestampRow.__table__  # Core: read by every site build, in a fresh process
     rows = session.execute(
-        select(LedgerTimestampRow.seq, LedgerTimestampRow.tsa_url, LedgerTimestampRow.stamped_at)
-        .where(LedgerTimestampRow.channel_id == channel_id)
-        .order_by(LedgerTimestampRow.seq, LedgerTimestampRow.stamped_at)
+        select(stamps.c.seq, stamps.c.tsa_url, stamps.c.stamped_at)
+        .where(stamps.c.channel_id == channel_id)
+        .order_by(stamps.c.seq, stamps.c.stamped_at)
     )
     return [StampFact(int(seq), str(url), stamped_at) for seq, url, stamped_at in rows]
 
 
 def last_states_after(session: Session, channel_id: int, after_seq: int) -> dict[int, int]:
     """The posts with a ``revision`` entry after entry ``after_seq``, each with its last such entry."""
-    entries = LedgerEntryRow
+    entries = _ENTRY_COLUMNS
     rows = session.execute(
         select(entries.message_id, func.max(entries.seq))
         .where(entries.channel_id == channel_id, entries.seq > after_seq, entries.kind == REVISION)

@@ -81,27 +81,26 @@ class CounterRepository:
     ) -> dict[int, list[tuple[datetime, int]]]:
         """(observed_at, views) of several posts, oldest first, keyed by message id: posts with at least
         ``min_points`` observations of their views only (2 for posts whose views changed)."""
+        counters = cast(Table, PostCounterRow.__table__).c  # Core columns: no ORM compile state
         found: dict[int, list[tuple[datetime, int]]] = {}
         for start in range(0, len(message_ids), 500):
             chunk = list(message_ids[start : start + 500])
             observed = and_(
-                PostCounterRow.channel_id == channel_id,
-                PostCounterRow.message_id.in_(chunk),
-                PostCounterRow.views.is_not(None),
+                counters.channel_id == channel_id,
+                counters.message_id.in_(chunk),
+                counters.views.is_not(None),
             )
-            query = select(PostCounterRow.message_id, PostCounterRow.observed_at, PostCounterRow.views).where(
-                observed
-            )
+            query = select(counters.message_id, counters.observed_at, counters.views).where(observed)
             if min_points > 1:
                 enough = (
-                    select(PostCounterRow.message_id)
+                    select(counters.message_id)
                     .where(observed)
-                    .group_by(PostCounterRow.message_id)
+                    .group_by(counters.message_id)
                     .having(func.count() >= min_points)
                 )
-                query = query.where(PostCounterRow.message_id.in_(enough))
+                query = query.where(counters.message_id.in_(enough))
             rows = self._session.execute(
-                query.order_by(PostCounterRow.message_id, PostCounterRow.observed_at, PostCounterRow.id)
+                query.order_by(counters.message_id, counters.observed_at, counters.id)
             )
             for message_id, observed_at, views in rows:
                 if views is not None:
@@ -176,7 +175,9 @@ class AuditStateRepository:
 
     def get(self, channel_id: int) -> AuditState:
         """The channel's audit state (idle and never audited when unknown)."""
-        row = self._session.get(AuditStateRow, channel_id)
+        # a plain row (Core), as a site build reads it: no ORM object to load and track
+        audits = AuditStateRow.__table__
+        row = self._session.execute(select(audits).where(audits.c.channel_id == channel_id)).one_or_none()
         if row is None:
             return AuditState(channel_id=channel_id)
         return AuditState(

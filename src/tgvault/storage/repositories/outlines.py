@@ -13,8 +13,14 @@ from sqlalchemy.orm import Session
 
 from tgvault.domain import EntityKind, MediaStatus, TextEntity
 from tgvault.storage.database import load_json
-from tgvault.storage.repositories.rows import chunks
+from tgvault.storage.repositories.rows import chunks, table
 from tgvault.storage.tables import MediaItemRow, PostRow
+
+# Core tables, not the mapped classes: a site build reads outlines as plain rows, and in a fresh process a
+# statement on them compiles without the ORM's per-statement work (or its mapper configuration)
+_POSTS = table(PostRow)
+_MEDIA = table(MediaItemRow)
+_MEDIA_OF_POST = and_(_MEDIA.c.channel_id == _POSTS.c.channel_id, _MEDIA.c.message_id == _POSTS.c.message_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +62,9 @@ class OutlineReader:
         """
         last: int | None = None
         while True:
-            query = _outline_query(channel_id).order_by(PostRow.message_id).limit(batch_size)
+            query = _outline_query(channel_id).order_by(_POSTS.c.message_id).limit(batch_size)
             if last is not None:
-                query = query.where(PostRow.message_id > last)
+                query = query.where(_POSTS.c.message_id > last)
             rows = self._session.execute(query).all()
             if not rows:
                 return
@@ -69,9 +75,28 @@ class OutlineReader:
         """The outlines (as :meth:`outline` makes them) of the given posts that exist, by message id."""
         found: list[PostOutline] = []
         for chunk in chunks(sorted(set(message_ids))):
-            query = _outline_query(channel_id).where(PostRow.message_id.in_(chunk))
+            query = _outline_query(channel_id).where(_POSTS.c.message_id.in_(chunk))
             found.extend(map(_outline_from_row, self._session.execute(query).all()))
         found.sort(key=lambda outline: outline.message_id)
+        return found
+
+    def versions_for(self, channel_id: int, message_ids: Iterable[int]) -> dict[int, tuple[str, bool]]:
+        """(``version``, deleted) of the given posts that exist, as their outlines would hold them: what
+        tells a site build whether a post read again changed since its plan was made, in a light read."""
+        found: dict[int, tuple[str, bool]] = {}
+        for chunk in chunks(sorted(set(message_ids))):
+            query = (
+                select(
+                    _POSTS.c.message_id,
+                    cast_to(_POSTS.c.updated_at, String),
+                    cast_to(_MEDIA.c.updated_at, String),
+                    _POSTS.c.deleted_at.is_not(None),
+                )
+                .outerjoin(_MEDIA, _MEDIA_OF_POST)
+                .where(_POSTS.c.channel_id == channel_id, _POSTS.c.message_id.in_(chunk))
+            )
+            for message_id, post_version, media_version, deleted in self._session.execute(query):
+                found[message_id] = (f"{post_version}|{media_version}", bool(deleted))
         return found
 
     def change_marks(self, channel_id: int) -> tuple[datetime | None, datetime | None]:
@@ -80,10 +105,10 @@ class OutlineReader:
         With :meth:`changed_since`, a site build reads only the posts written after its last build.
         """
         posts = self._session.scalar(
-            select(func.max(PostRow.updated_at)).where(PostRow.channel_id == channel_id)
+            select(func.max(_POSTS.c.updated_at)).where(_POSTS.c.channel_id == channel_id)
         )
         media = self._session.scalar(
-            select(func.max(MediaItemRow.updated_at)).where(MediaItemRow.channel_id == channel_id)
+            select(func.max(_MEDIA.c.updated_at)).where(_MEDIA.c.channel_id == channel_id)
         )
         return posts, media
 
@@ -91,46 +116,40 @@ class OutlineReader:
         """Ids of the channel's posts whose row was written after ``posts_since``, or whose media row was
         written after ``media_since`` (both read through ``(channel_id, updated_at)`` indexes)."""
         posts = self._session.scalars(
-            select(PostRow.message_id).where(
-                PostRow.channel_id == channel_id, PostRow.updated_at > posts_since
+            select(_POSTS.c.message_id).where(
+                _POSTS.c.channel_id == channel_id, _POSTS.c.updated_at > posts_since
             )
         )
         media = self._session.scalars(
-            select(MediaItemRow.message_id).where(
-                MediaItemRow.channel_id == channel_id, MediaItemRow.updated_at > media_since
+            select(_MEDIA.c.message_id).where(
+                _MEDIA.c.channel_id == channel_id, _MEDIA.c.updated_at > media_since
             )
         )
         return set(posts) | set(media)
 
 
 def _outline_query(channel_id: int) -> Select[*tuple[Any, ...]]:
-    has_hashtag = cast_to(PostRow.entities, String).contains('"hashtag"')
+    has_hashtag = cast_to(_POSTS.c.entities, String).contains('"hashtag"')
     return (
         select(
-            PostRow.message_id,
-            PostRow.date,
-            cast_to(PostRow.updated_at, String).label("post_version"),
-            cast_to(MediaItemRow.updated_at, String).label("media_version"),
-            MediaItemRow.status,
-            MediaItemRow.path,
-            PostRow.grouped_id,
-            PostRow.reply_to_message_id,
-            PostRow.reply_to_channel_id,
-            PostRow.views,
-            PostRow.service.is_not(None).label("is_service"),
-            PostRow.deleted_at.is_not(None).label("is_deleted"),
-            case((has_hashtag, PostRow.text), else_="").label("hashtag_text"),
-            case((has_hashtag, PostRow.entities), else_=None).label("hashtag_entities"),
-            MediaItemRow.thumbnail_path,
+            _POSTS.c.message_id,
+            _POSTS.c.date,
+            cast_to(_POSTS.c.updated_at, String).label("post_version"),
+            cast_to(_MEDIA.c.updated_at, String).label("media_version"),
+            _MEDIA.c.status,
+            _MEDIA.c.path,
+            _POSTS.c.grouped_id,
+            _POSTS.c.reply_to_message_id,
+            _POSTS.c.reply_to_channel_id,
+            _POSTS.c.views,
+            _POSTS.c.service.is_not(None).label("is_service"),
+            _POSTS.c.deleted_at.is_not(None).label("is_deleted"),
+            case((has_hashtag, _POSTS.c.text), else_="").label("hashtag_text"),
+            case((has_hashtag, _POSTS.c.entities), else_=None).label("hashtag_entities"),
+            _MEDIA.c.thumbnail_path,
         )
-        .outerjoin(
-            MediaItemRow,
-            and_(
-                MediaItemRow.channel_id == PostRow.channel_id,
-                MediaItemRow.message_id == PostRow.message_id,
-            ),
-        )
-        .where(PostRow.channel_id == channel_id)
+        .outerjoin(_MEDIA, _MEDIA_OF_POST)
+        .where(_POSTS.c.channel_id == channel_id)
     )
 
 
@@ -144,7 +163,7 @@ def _outline_from_row(row: Any) -> PostOutline:
     return PostOutline(
         message_id=row[0],
         date=row[1],
-        version=f"{row[2]}|{row[3]}",
+        version=f"{row[2]}|{row[3]}",  # as versions_for spells it
         media_path=row[5] if row[4] == _DOWNLOADED else row[14],
         grouped_id=row[6],
         reply_to_message_id=row[7],

@@ -34,9 +34,10 @@ class PostReader:
 
     def count(self, channel_id: int, *, include_deleted: bool = True) -> int:
         """How many posts of the channel are archived."""
-        query = select(func.count()).select_from(PostRow).where(PostRow.channel_id == channel_id)
+        posts = PostRow.__table__  # Core: no ORM compile state for a count
+        query = select(func.count()).select_from(posts).where(posts.c.channel_id == channel_id)
         if not include_deleted:
-            query = query.where(PostRow.deleted_at.is_(None))
+            query = query.where(posts.c.deleted_at.is_(None))
         return int(self._session.scalar(query) or 0)
 
     def ids(self, channel_id: int, *, min_id: int = 0, include_deleted: bool = False) -> list[int]:
@@ -123,9 +124,10 @@ class PostReader:
         """(text, deleted) of several posts by message id: what a list of snippets needs, nothing more."""
         found: dict[int, tuple[str, bool]] = {}
         for chunk in chunks(message_ids):
+            posts = PostRow.__table__.c  # Core columns: no ORM compile state
             rows = self._session.execute(
-                select(PostRow.message_id, PostRow.text, PostRow.deleted_at).where(
-                    PostRow.channel_id == channel_id, PostRow.message_id.in_(chunk)
+                select(posts.message_id, posts.text, posts.deleted_at).where(
+                    posts.channel_id == channel_id, posts.message_id.in_(chunk)
                 )
             )
             for message_id, text, deleted_at in rows:

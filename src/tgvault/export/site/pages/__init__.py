@@ -3,7 +3,7 @@
 ``months`` (timeline pages and search shards), ``permalinks`` (a post's own page), ``tags`` (hashtag
 index and pages), ``channel_index``, ``channel_stats`` and ``channel_feeds`` (a channel's home page,
 statistics and feeds), ``landing`` (the site's home and search pages); ``layout`` and ``cards`` hold
-what pages share. Each builder reads the build's state from a
+what pages share, ``own_keys`` the keys of the pages a channel or the site has once. Each builder reads the build's state from a
 :class:`~tgvault.export.site.context.BuildContext`.
 """
 

@@ -9,6 +9,7 @@ from tgvault.export.site.formatting import format_day, human_count
 from tgvault.export.site.links import tme_channel_url, valid_username
 from tgvault.export.site.page_links import PageLinks
 from tgvault.export.site.pages.layout import page_context
+from tgvault.export.site.pages.own_keys import own_page_key
 from tgvault.export.site.plan import ChannelPlan
 from tgvault.export.site.richtext import clean_text, snippet
 from tgvault.export.site.search import SearchIndex
@@ -40,13 +41,15 @@ def landing_page(ctx: BuildContext, plans: Sequence[ChannelPlan]) -> None:
                 "tme": tme_channel_url(channel),
             }
         )
-    html = ctx.renderer.render("index.html", **context, channels=channels)
-    ctx.writer.write("index.html", html)
+    key = own_page_key(ctx, "landing", context["page"], channels)
+    if not ctx.writer.skip_if_current("index.html", key):
+        ctx.writer.write("index.html", ctx.renderer.render("index.html", **context, channels=channels), key)
 
 
 def search_page(ctx: BuildContext, plans: Sequence[ChannelPlan], index: SearchIndex) -> None:
     """The search page (``search.html``) and the search index the months handed to ``index``."""
-    ctx.writer.write(
-        "search.html", ctx.renderer.render("search.html", **page_context(ctx, "search.html", "Search"))
-    )
+    context = page_context(ctx, "search.html", "Search")
+    key = own_page_key(ctx, "search", context["page"])
+    if not ctx.writer.skip_if_current("search.html", key):
+        ctx.writer.write("search.html", ctx.renderer.render("search.html", **context), key)
     index.finish(plans)

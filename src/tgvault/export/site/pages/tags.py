@@ -15,6 +15,7 @@ from tgvault.export.site.options import Order
 from tgvault.export.site.page_keys import digest
 from tgvault.export.site.page_links import PageLinks
 from tgvault.export.site.pages.layout import page_context, page_header
+from tgvault.export.site.pages.own_keys import own_page_key
 from tgvault.export.site.plan import ChannelPlan, TagPlan, post_anchor
 from tgvault.export.site.richtext import clean_text, snippet
 
@@ -41,20 +42,19 @@ class TagPages:
         tags = sorted(plan.tags.values(), key=lambda tag: (-len(tag.ids), tag.key))
         context = page_context(ctx, plan.tags_path, f"{plan.channel.title} — hashtags")
         links: PageLinks = context["links"]
-        html = ctx.renderer.render(
-            "tags.html",
-            **context,
-            channel=page_header(ctx, plan, links),
-            tags=[
-                {
-                    "label": clean_text(tag.label),
-                    "count": len(tag.ids),
-                    "url": links.to(plan.tag_path(tag.key) or ""),
-                }
-                for tag in tags
-            ],
-        )
-        ctx.writer.write(plan.tags_path, html)
+        header = page_header(ctx, plan, links)
+        listed = [
+            {
+                "label": clean_text(tag.label),
+                "count": len(tag.ids),
+                "url": links.to(plan.tag_path(tag.key) or ""),
+            }
+            for tag in tags
+        ]
+        index_key = own_page_key(ctx, "tags", context["page"], header, listed)
+        if not ctx.writer.skip_if_current(plan.tags_path, index_key):
+            html = ctx.renderer.render("tags.html", **context, channel=header, tags=listed)
+            ctx.writer.write(plan.tags_path, html, index_key)
         # Each tag is split into pages of TAG_PAGE_SIZE posts; only pages whose posts, neighbours or
         # label changed are rendered, a batch at a time, so memory stays flat however large a tag is.
         batch: list[tuple[TagPlan, int, str, str]] = []
