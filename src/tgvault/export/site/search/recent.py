@@ -23,13 +23,19 @@ from tgvault.export.site.search.postings import (
     Posting,
     code_posting,
     decode,
-    decode_codes,
     encode,
     encode_codes,
     order,
     posting_code,
 )
 from tgvault.export.site.search.scripts import js_call, read_script
+from tgvault.export.site.search.shard_text import (
+    add_codes,
+    list_codes,
+    list_text,
+    parse_shard,
+    shard_script,
+)
 from tgvault.export.site.search.tokens import BUCKET_PREFIX, bucket_of, index_keys
 from tgvault.export.site.writer import SiteWriter
 
@@ -73,9 +79,11 @@ class RecentPart:
         self.shards = int(manifest["shards"]) if manifest else shard_count(buckets)
         self.owned: set[Posting] = set(decode(manifest["owned"])) if manifest else set()
         self._files: set[int] = {int(shard) for shard in manifest["files"]} if manifest else set()
-        # shard → key → postings (a set of posting codes once touched, the flat list as read until then)
-        self._loaded: dict[int, dict[str, set[int] | list[int]]] = {}
+        # shard → key → postings: the list's text as read (or as merged with added postings), a set of
+        # posting codes once a posting was taken from it
+        self._loaded: dict[int, dict[str, str | set[int]]] = {}
         self._changed: set[int] = set()
+        self._added: dict[str, list[int]] = {}  # key → codes of postings added, put in their shards at once
         self._gone: Keys | None = None
         self._gone_changed = False
         self._shard_of: dict[str, int] = {}
@@ -99,37 +107,79 @@ class RecentPart:
         self._file(new_keys, posting, add=True)
 
     def _file(self, keys: set[str], posting: Posting, *, add: bool) -> None:
-        """Add ``posting`` to (or take it from) the lists of ``keys`` in their shards."""
+        """Add ``posting`` to (or take it from) the lists of ``keys`` in their shards. Additions are
+        gathered by key (:meth:`_put_added` files them, a shard at a time); a removal changes the key's
+        list at once, those gathered for the key first."""
         code = posting_code(posting)
-        shard_of, loaded, changed = self._shard_of, self._loaded, self._changed
-        buckets, shards = self.buckets, self.shards
+        added = self._added
+        if add:
+            gathered = added.get
+            for key in keys:
+                codes = gathered(key)
+                if codes is None:
+                    added[key] = [code]
+                else:
+                    codes.append(code)
+            return
         for key in keys:
-            prefix = key[:BUCKET_PREFIX]
-            shard = shard_of.get(prefix)
-            if shard is None:
-                shard = shard_of[prefix] = bucket_of(prefix, buckets) % shards
-            table = loaded.get(shard)
-            if table is None:
-                table = self._keys(shard)
-            changed.add(shard)
+            table = self._keys(self._shard(key))
             postings = table.get(key)
             if not isinstance(postings, set):
-                postings = table[key] = set(decode_codes(postings)) if postings else set()
-            if add:
-                postings.add(code)
-            else:
-                postings.discard(code)
+                postings = table[key] = set(list_codes(postings)) if postings else set()
+            postings.update(added.pop(key, ()))
+            postings.discard(code)
+            self._changed.add(self._shard(key))
 
-    def _keys(self, shard: int) -> dict[str, set[int] | list[int]]:
+    def _shard(self, key: str) -> int:
+        prefix = key[:BUCKET_PREFIX]
+        shard = self._shard_of.get(prefix)
+        if shard is None:
+            shard = self._shard_of[prefix] = bucket_of(prefix, self.buckets) % self.shards
+        return shard
+
+    def _put_added(self) -> None:
+        """File the postings gathered by :meth:`_file` in their shards' lists (in front of a list's
+        text when newer than all its postings: new posts)."""
+        by_shard: dict[int, list[str]] = defaultdict(list)
+        for key in self._added:
+            by_shard[self._shard(key)].append(key)
+        for shard, keys in by_shard.items():
+            table = self._keys(shard)
+            for key in keys:
+                codes = sorted(set(self._added[key]))
+                postings = table.get(key)
+                if isinstance(postings, set):
+                    postings.update(codes)
+                elif postings:
+                    table[key] = add_codes(postings, codes)
+                else:
+                    table[key] = list_text(encode_codes(codes))
+            self._changed.add(shard)
+        self._added.clear()
+
+    def _keys(self, shard: int) -> dict[str, str | set[int]]:
         keys = self._loaded.get(shard)
         if keys is None:
             keys = {}
             if shard in self._files:
-                arguments = read_script(self.writer.out_dir / shard_path(shard), "recent")
-                if arguments and len(arguments) == 2 and isinstance(arguments[1], dict):
-                    keys = arguments[1]
+                keys = self._read_shard(shard)
             self._loaded[shard] = keys
         return keys
+
+    def _read_shard(self, shard: int) -> dict[str, str | set[int]]:
+        """A shard's keys and their lists' texts (empty when the file is missing or not ours)."""
+        path = self.writer.out_dir / shard_path(shard)
+        try:
+            text = path.read_text("utf-8")
+        except (OSError, UnicodeDecodeError):
+            return {}
+        lists = parse_shard(text, shard)
+        if lists is not None:
+            return dict(lists)
+        arguments = read_script(path, "recent")  # not in the usual form: read it as JSON
+        if not arguments or len(arguments) != 2 or not isinstance(arguments[1], dict):
+            return {}
+        return {key: list_text(flat) for key, flat in arguments[1].items() if flat}
 
     def _gone_keys(self) -> Keys:
         if self._gone is None:
@@ -147,19 +197,18 @@ class RecentPart:
 
     def save(self) -> None:
         """Write the shards that changed (a shard left empty is removed) and the keys to remove at a fold."""
+        self._put_added()
         for shard in sorted(self._changed):
             keys = self._loaded[shard]
-            entries = {}
-            for key in sorted(keys):
-                postings = keys[key]
+            lists: dict[str, str] = {}
+            for key, postings in keys.items():
                 if isinstance(postings, set):
-                    if not postings:
-                        continue
-                    entries[key] = encode_codes(sorted(postings))
+                    if postings:
+                        lists[key] = list_text(encode_codes(sorted(postings)))
                 else:
-                    entries[key] = postings
-            if entries:
-                self.writer.write(shard_path(shard), js_call("recent", shard, entries))
+                    lists[key] = postings
+            if lists:
+                self.writer.write(shard_path(shard), shard_script(shard, lists))
                 self._files.add(shard)
             else:
                 self.writer.drop(shard_path(shard))
@@ -183,13 +232,12 @@ class RecentPart:
     def fold(self) -> tuple[Keys, Keys]:
         """Empty the recent part, removing its files: the postings to add to the buckets and those to
         remove from them, by key."""
+        self._put_added()
         added: Keys = defaultdict(set)
         for shard in sorted(self._files | self._changed):
             for key, postings in self._keys(shard).items():
-                if isinstance(postings, set):
-                    added[key].update(code_posting(code) for code in postings)
-                else:
-                    added[key].update(decode(postings))
+                codes = postings if isinstance(postings, set) else list_codes(postings)
+                added[key].update(map(code_posting, codes))
         removed: Keys = defaultdict(set, self._gone_keys())
         for shard in range(self.shards):
             self.writer.drop(shard_path(shard))
@@ -198,6 +246,7 @@ class RecentPart:
         self._files.clear()
         self._loaded.clear()
         self._changed.clear()
+        self._added.clear()
         self._gone = {}
         self._gone_changed = False
         return added, removed
