@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import defaultdict
-from typing import Any
+from typing import Any, cast
 
 from tgvault.export.site.search.postings import (
     Posting,
@@ -84,6 +84,7 @@ class RecentPart:
         self._loaded: dict[int, dict[str, str | set[int]]] = {}
         self._changed: set[int] = set()
         self._added: dict[str, list[int]] = {}  # key → codes of postings added, put in their shards at once
+        self._sets: dict[int, set[str]] = defaultdict(set)  # shard → its keys whose postings are a set
         self._gone: Keys | None = None
         self._gone_changed = False
         self._shard_of: dict[str, int] = {}
@@ -122,13 +123,15 @@ class RecentPart:
                     codes.append(code)
             return
         for key in keys:
-            table = self._keys(self._shard(key))
+            shard = self._shard(key)
+            table = self._keys(shard)
             postings = table.get(key)
             if not isinstance(postings, set):
                 postings = table[key] = set(list_codes(postings)) if postings else set()
+                self._sets[shard].add(key)
             postings.update(added.pop(key, ()))
             postings.discard(code)
-            self._changed.add(self._shard(key))
+            self._changed.add(shard)
 
     def _shard(self, key: str) -> int:
         prefix = key[:BUCKET_PREFIX]
@@ -199,14 +202,15 @@ class RecentPart:
         """Write the shards that changed (a shard left empty is removed) and the keys to remove at a fold."""
         self._put_added()
         for shard in sorted(self._changed):
-            keys = self._loaded[shard]
-            lists: dict[str, str] = {}
-            for key, postings in keys.items():
+            table = self._loaded[shard]
+            for key in self._sets.pop(shard, ()):  # the other keys' postings are a list's text already
+                postings = table[key]
                 if isinstance(postings, set):
                     if postings:
-                        lists[key] = list_text(encode_codes(sorted(postings)))
-                else:
-                    lists[key] = postings
+                        table[key] = list_text(encode_codes(sorted(postings)))
+                    else:
+                        del table[key]
+            lists = cast(dict[str, str], table)
             if lists:
                 self.writer.write(shard_path(shard), shard_script(shard, lists))
                 self._files.add(shard)
@@ -247,6 +251,7 @@ class RecentPart:
         self._loaded.clear()
         self._changed.clear()
         self._added.clear()
+        self._sets.clear()
         self._gone = {}
         self._gone_changed = False
         return added, removed

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping
 from operator import sub
 
@@ -80,12 +81,13 @@ def add_codes(text: str, codes: list[int]) -> str:
     tail = ("," + rest[0]) if rest else ""
     if oldest_new >> 32 != high >> 32:  # another channel or month: the old groups follow as they are
         return list_text(encode_codes(codes)) + "," + text
-    # The last new group and the list's first group are one: count both, and a gap between them.
-    start = len(codes) - 1
-    while start and codes[start - 1] >> 32 == high >> 32:
-        start -= 1
-    ids = [_IDS - (code & _IDS) for code in codes[start:]]
-    gaps = list(map(sub, ids[:-1], ids[1:]))
-    group = [int(month), int(slot), len(ids) + int(count), ids[0], *gaps, ids[-1] - int(first)]
-    head = encode_codes(codes[:start]) if start else []
-    return list_text(head + group) + tail
+    # The last new group and the list's first group are one: count both, and a gap between them (in a
+    # group, the gap between two ids is the difference of their codes).
+    start = bisect_left(codes, high)
+    last = len(codes) - 1
+    first_id = _IDS - (codes[start] & _IDS)
+    gaps = map(sub, codes[start + 1 :], codes[start:last])
+    group = [month, slot, str(len(codes) - start + int(count)), str(first_id), *map(str, gaps)]
+    group.append(str(_IDS - (codes[last] & _IDS) - int(first)))
+    head = list_text(encode_codes(codes[:start])) + "," if start else ""
+    return head + ",".join(group) + tail
