@@ -24,7 +24,7 @@ _IDS = 0xFFFFFFFF
 _CUT = re.compile(r'\],"([^"]*)":\[')  # cuts '],' + body into '', key, list, key, list, ...
 _PLAIN = re.compile(r'[^"\\\x00-\x1f\u2028\u2029]+')
 _NUMBERS = re.compile(r"[0-9,]*")
-_LEADING_ZEROS = tuple(f",0{digit}" for digit in "0123456789")
+_LEADING_ZERO = re.compile(",0[0-9]")
 
 
 def parse_shard(text: str, shard: int) -> dict[str, str] | None:
@@ -40,7 +40,7 @@ def parse_shard(text: str, shard: int) -> dict[str, str] | None:
     numbers = "," + ",".join(lists)  # a comma before each number: JSON's numbers, not empty, no 01
     if not _NUMBERS.fullmatch(numbers) or ",," in numbers or numbers.endswith(","):
         return None
-    if any(zeros in numbers for zeros in _LEADING_ZEROS):
+    if _LEADING_ZERO.search(numbers) is not None:
         return None
     return dict(zip(keys, lists, strict=True))
 
