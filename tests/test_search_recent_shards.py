@@ -17,10 +17,12 @@ from tgvault.export.site.search.postings import (
     Posting,
     code_posting,
     decode_codes,
+    encode,
     encode_codes,
+    order,
     posting_code,
 )
-from tgvault.export.site.search.recent import RecentPart, shard_path
+from tgvault.export.site.search.recent import GONE_PATH, RecentPart, shard_path
 from tgvault.export.site.search.scripts import js_call, read_script
 from tgvault.export.site.search.shard_text import add_codes, list_text, parse_shard, shard_script
 from tgvault.export.site.search.tokens import BUCKET_PREFIX, bucket_of, index_keys
@@ -116,6 +118,7 @@ def test_rounds_of_random_changes_leave_the_keys_a_model_holds(tmp_path: Path) -
     site = tmp_path / "site"
     buckets = 16
     model: dict[str, set[int]] = {}
+    gone_model: dict[str, set[Posting]] = {}  # the keys the buckets hold for posts the recent part owns
     texts: dict[Posting, str] = {}  # the posts the recent part owns, with their texts
     bucket_texts = {(24_300, 1, i): random_text(rng) for i in range(1, 40)}  # posts the buckets hold
     manifest = None
@@ -146,6 +149,9 @@ def test_rounds_of_random_changes_leave_the_keys_a_model_holds(tmp_path: Path) -
                     continue
                 before, after = bucket_texts[posting], random_text(rng)
             part.change(posting, before, after)
+            if posting not in texts and before is not None:
+                for key in index_keys(before):
+                    gone_model.setdefault(key, set()).add(posting)
             code = posting_code(posting)
             old_keys = index_keys(texts[posting]) if posting in texts else set()
             new_keys = index_keys(after) if after is not None else set()
@@ -172,16 +178,20 @@ def test_rounds_of_random_changes_leave_the_keys_a_model_holds(tmp_path: Path) -
                 assert path.read_bytes() == js_call("recent", shard, entries), (build, shard)
             else:
                 assert not path.exists(), (build, shard)
+        if gone_model:
+            gone = {key: encode(sorted(gone_model[key], key=order)) for key in sorted(gone_model)}
+            assert (site / GONE_PATH).read_bytes() == js_call("gone", gone), build
     writer = SiteWriter(site, SiteBuildReport())
     part = RecentPart(writer, buckets, manifest)
     part.change((24_311, 0, 99_999), None, "wombat fold")  # gathered, not yet in a shard: folded too
     model.setdefault("wombat", set()).add(posting_code((24_311, 0, 99_999)))
     for key in index_keys("wombat fold") - {"wombat"}:
         model.setdefault(key, set()).add(posting_code((24_311, 0, 99_999)))
-    added, _removed = part.fold()
+    added, removed = part.fold()
     assert {key: postings for key, postings in added.items() if postings} == {
         key: set(map(code_posting, codes)) for key, codes in model.items() if codes
     }
+    assert dict(removed) == gone_model
     assert json.dumps(sorted(decode_codes(encode_codes(sorted(model["wombat"]))))) == json.dumps(
         sorted(model["wombat"])
     )

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 from collections import defaultdict
+from pathlib import Path
 from typing import Any, cast
 
 from tgvault.export.site.search.postings import (
@@ -28,12 +29,14 @@ from tgvault.export.site.search.postings import (
     order,
     posting_code,
 )
-from tgvault.export.site.search.scripts import js_call, read_script
+from tgvault.export.site.search.scripts import read_script
 from tgvault.export.site.search.shard_text import (
     add_codes,
     list_codes,
+    list_numbers,
     list_text,
-    parse_shard,
+    lists_script,
+    parse_lists,
     shard_script,
 )
 from tgvault.export.site.search.tokens import BUCKET_PREFIX, bucket_of, index_keys
@@ -85,7 +88,7 @@ class RecentPart:
         self._changed: set[int] = set()
         self._added: dict[str, list[int]] = {}  # key → codes of postings added, put in their shards at once
         self._sets: dict[int, set[str]] = defaultdict(set)  # shard → its keys whose postings are a set
-        self._gone: Keys | None = None
+        self._gone: dict[str, str | set[Posting]] | None = None  # key → list text, or a set once touched
         self._gone_changed = False
         self._shard_of: dict[str, int] = {}
 
@@ -101,9 +104,12 @@ class RecentPart:
             return
         self.owned.add(posting)  # from now on readers ignore its bucket postings
         if old_keys:
-            gone = self._gone_keys()
+            gone = self._gone_lists()
             for key in old_keys:
-                gone.setdefault(key, set()).add(posting)
+                postings = gone.get(key)
+                if not isinstance(postings, set):
+                    postings = gone[key] = set(decode(list_numbers(postings))) if postings else set()
+                postings.add(posting)
             self._gone_changed = True
         self._file(new_keys, posting, add=True)
 
@@ -165,31 +171,15 @@ class RecentPart:
         if keys is None:
             keys = {}
             if shard in self._files:
-                keys = self._read_shard(shard)
+                path = self.writer.out_dir / shard_path(shard)
+                keys = dict(_read_lists(path, f"tgvaultSearch.recent({shard},", "recent", 1))
             self._loaded[shard] = keys
         return keys
 
-    def _read_shard(self, shard: int) -> dict[str, str | set[int]]:
-        """A shard's keys and their lists' texts (empty when the file is missing or not ours)."""
-        path = self.writer.out_dir / shard_path(shard)
-        try:
-            text = path.read_text("utf-8")
-        except (OSError, UnicodeDecodeError):
-            return {}
-        lists = parse_shard(text, shard)
-        if lists is not None:
-            return dict(lists)
-        arguments = read_script(path, "recent")  # not in the usual form: read it as JSON
-        if not arguments or len(arguments) != 2 or not isinstance(arguments[1], dict):
-            return {}
-        return {key: list_text(flat) for key, flat in arguments[1].items() if flat}
-
-    def _gone_keys(self) -> Keys:
+    def _gone_lists(self) -> dict[str, str | set[Posting]]:
         if self._gone is None:
-            self._gone = {}
-            arguments = read_script(self.writer.out_dir / GONE_PATH, "gone")
-            if arguments and len(arguments) == 1 and isinstance(arguments[0], dict):
-                self._gone = {key: set(decode(flat)) for key, flat in arguments[0].items()}
+            path = self.writer.out_dir / GONE_PATH
+            self._gone = dict(_read_lists(path, "tgvaultSearch.gone(", "gone", 0))
         return self._gone
 
     def full(self) -> bool:
@@ -219,8 +209,11 @@ class RecentPart:
                 self._files.discard(shard)
         self._changed.clear()
         if self._gone_changed and self._gone is not None:
-            gone = {key: encode(sorted(self._gone[key], key=order)) for key in sorted(self._gone)}
-            self.writer.write(GONE_PATH, js_call("gone", gone))
+            gone = {
+                key: list_text(encode(sorted(postings, key=order))) if isinstance(postings, set) else postings
+                for key, postings in self._gone.items()
+            }
+            self.writer.write(GONE_PATH, lists_script("tgvaultSearch.gone(", gone))
             self._gone_changed = False
 
     def manifest(self) -> dict[str, Any] | None:
@@ -242,7 +235,9 @@ class RecentPart:
             for key, postings in self._keys(shard).items():
                 codes = postings if isinstance(postings, set) else list_codes(postings)
                 added[key].update(map(code_posting, codes))
-        removed: Keys = defaultdict(set, self._gone_keys())
+        removed: Keys = defaultdict(set)
+        for key, gone in self._gone_lists().items():
+            removed[key] = gone if isinstance(gone, set) else set(decode(list_numbers(gone)))
         for shard in range(self.shards):
             self.writer.drop(shard_path(shard))
         self.writer.drop(GONE_PATH)
@@ -255,3 +250,20 @@ class RecentPart:
         self._gone = {}
         self._gone_changed = False
         return added, removed
+
+
+def _read_lists(path: Path, head: str, function: str, arguments: int) -> dict[str, str]:
+    """The keys and lists' texts of a recent shard (``arguments`` 1: the shard's number before them)
+    or of the gone keys (0): cut as text, or read as JSON when not in that form (empty when the file
+    is missing or not ours)."""
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return {}
+    lists = parse_lists(text, head)
+    if lists is not None:
+        return lists
+    found = read_script(path, function)
+    if not found or len(found) != arguments + 1 or not isinstance(found[arguments], dict):
+        return {}
+    return {key: list_text(flat) for key, flat in found[arguments].items()}

@@ -30,7 +30,13 @@ _LEADING_ZERO = re.compile(",0[0-9]")
 def parse_shard(text: str, shard: int) -> dict[str, str] | None:
     """The keys of a shard's script and their lists' texts (``"1,2,3"``), in the file's order; None when
     the text is not a shard script of the form :func:`shard_script` writes (read it as JSON then)."""
-    head = f"tgvaultSearch.recent({shard},{{"
+    return parse_lists(text, f"tgvaultSearch.recent({shard},")
+
+
+def parse_lists(text: str, head: str) -> dict[str, str] | None:
+    """The keys and lists' texts of a script ``head`` + ``{"key":[1,2],...});`` (:func:`lists_script`),
+    or None when the text is not of that form."""
+    head += "{"
     if not text.startswith(head) or not text.endswith("]});\n"):
         return None
     parts = _CUT.split("]," + text[len(head) : -5])  # the body without its last "]"
@@ -46,16 +52,24 @@ def parse_shard(text: str, shard: int) -> dict[str, str] | None:
 
 
 def shard_script(shard: int, lists: Mapping[str, str]) -> bytes:
-    """The script of a shard holding ``lists`` (key → list text; none empty), keys sorted: the bytes
+    """The script of a shard holding ``lists`` (key → list text), keys sorted: the bytes
     ``js_call("recent", shard, {key: list})`` gives."""
+    return lists_script(f"tgvaultSearch.recent({shard},", lists)
+
+
+def lists_script(head: str, lists: Mapping[str, str]) -> bytes:
+    """``head`` + ``{"key":[list],...});`` with the keys sorted: the bytes :func:`js_call` gives for
+    the same dictionary after the arguments in ``head``."""
     keys = sorted(lists)
-    if not all(map(_PLAIN.fullmatch, keys)):  # pragma: no cover - keys never hold such characters
+    if not keys:
+        body = ""
+    elif not all(map(_PLAIN.fullmatch, keys)):  # pragma: no cover - keys never hold such characters
         entries = {key: json.loads(f"[{lists[key]}]") for key in keys}
         body = json.dumps(entries, ensure_ascii=False, separators=(",", ":"))[1:-1]
         body = body.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
     else:
         body = '"' + '],"'.join(map('":['.join, zip(keys, map(lists.__getitem__, keys), strict=True))) + "]"
-    return f"tgvaultSearch.recent({shard},{{{body}}});\n".encode("utf-8", "replace")
+    return f"{head}{{{body}}});\n".encode("utf-8", "replace")
 
 
 def list_text(flat: Iterable[int]) -> str:
@@ -65,7 +79,12 @@ def list_text(flat: Iterable[int]) -> str:
 
 def list_codes(text: str) -> list[int]:
     """The posting codes (newest first) of a list's text."""
-    return decode_codes(list(map(int, text.split(","))))
+    return decode_codes(list_numbers(text))
+
+
+def list_numbers(text: str) -> list[int]:
+    """The flat list of a list's text."""
+    return list(map(int, text.split(","))) if text else []
 
 
 def add_codes(text: str, codes: list[int]) -> str:
