@@ -38,6 +38,7 @@ def rebuild_once(spec: dict[str, Any]) -> dict[str, Any]:
     work = Path(spec["work"])
     engine, uow_factory = _archive(work / "archive.db")
     options = SiteOptions(out_dir=Path(spec["out"]), title="bench", workers=spec.get("workers"))
+    search_cpu = _time_search_index()
     profiler = None
     if spec.get("profile"):
         import cProfile
@@ -62,7 +63,30 @@ def rebuild_once(spec: dict[str, Any]) -> dict[str, Any]:
         "search_files_written": len(index) if listed else None,
         "buckets_written": sum(1 for path in index if path.startswith("search/i/")) if listed else None,
         "incremental": report.incremental,
+        "search_cpu_s": round(search_cpu[0], 4),  # SearchIndex.month + finish, in this process
     }
+
+
+def _time_search_index() -> list[float]:
+    """Wrap ``SearchIndex.month`` and ``finish`` (this process only) to add their CPU seconds up in the
+    list returned (its one item): the search index's own share of a rebuild."""
+    from tgvault.export.site.search.builder import SearchIndex
+
+    spent = [0.0]
+
+    def timed(method: Any) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = time.process_time()
+            try:
+                return method(*args, **kwargs)
+            finally:
+                spent[0] += time.process_time() - started
+
+        return wrapper
+
+    SearchIndex.month = timed(SearchIndex.month)  # type: ignore[method-assign]
+    SearchIndex.finish = timed(SearchIndex.finish)  # type: ignore[method-assign]
+    return spent
 
 
 def add_posts(work: Path, channel_id: int, new: int) -> None:

@@ -13,7 +13,7 @@ half way is followed by one that writes the index from scratch.
 from __future__ import annotations
 
 import multiprocessing
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
@@ -199,9 +199,9 @@ class SearchIndex:
             entries = self._with_unchanged(plan, month_ids, entries, old_rows)
         old = {message_id: str(row[3]) for message_id, row in old_rows.items()}
         blocks = {} if spilled else _blocks(entries)
+        kept = Counter(message_id >> BLOCK_SHIFT for message_id in old_rows)  # posts of each old block
         for block, rows in blocks.items():
-            kept = sum(1 for message_id in old_rows if message_id >> BLOCK_SHIFT == block)
-            if kept == len(rows) and all(old_rows.get(row[0]) == row for row in rows):
+            if kept[block] == len(rows) and all(old_rows.get(row[0]) == row for row in rows):
                 continue  # an incremental build keeps the block as it is
             name = f"{channel_id}/{key}/{block}"
             self.writer.write(block_path(channel_id, month, block), js_call("text", name, rows))

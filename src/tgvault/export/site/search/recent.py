@@ -17,19 +17,28 @@ from __future__ import annotations
 
 import contextlib
 from collections import defaultdict
-from typing import Any
+from pathlib import Path
+from typing import Any, cast
 
 from tgvault.export.site.search.postings import (
     Posting,
     code_posting,
     decode,
-    decode_codes,
     encode,
     encode_codes,
     order,
     posting_code,
 )
-from tgvault.export.site.search.scripts import js_call, read_script
+from tgvault.export.site.search.scripts import read_script
+from tgvault.export.site.search.shard_text import (
+    add_codes,
+    list_codes,
+    list_numbers,
+    list_text,
+    lists_script,
+    parse_lists,
+    shard_script,
+)
 from tgvault.export.site.search.tokens import BUCKET_PREFIX, bucket_of, index_keys
 from tgvault.export.site.writer import SiteWriter
 
@@ -73,10 +82,13 @@ class RecentPart:
         self.shards = int(manifest["shards"]) if manifest else shard_count(buckets)
         self.owned: set[Posting] = set(decode(manifest["owned"])) if manifest else set()
         self._files: set[int] = {int(shard) for shard in manifest["files"]} if manifest else set()
-        # shard → key → postings (a set of posting codes once touched, the flat list as read until then)
-        self._loaded: dict[int, dict[str, set[int] | list[int]]] = {}
+        # shard → key → postings: the list's text as read (or as merged with added postings), a set of
+        # posting codes once a posting was taken from it
+        self._loaded: dict[int, dict[str, str | set[int]]] = {}
         self._changed: set[int] = set()
-        self._gone: Keys | None = None
+        self._added: dict[str, list[int]] = {}  # key → codes of postings added, put in their shards at once
+        self._sets: dict[int, set[str]] = defaultdict(set)  # shard → its keys whose postings are a set
+        self._gone: dict[str, str | set[Posting]] | None = None  # key → list text, or a set once touched
         self._gone_changed = False
         self._shard_of: dict[str, int] = {}
 
@@ -92,51 +104,82 @@ class RecentPart:
             return
         self.owned.add(posting)  # from now on readers ignore its bucket postings
         if old_keys:
-            gone = self._gone_keys()
+            gone = self._gone_lists()
             for key in old_keys:
-                gone.setdefault(key, set()).add(posting)
+                postings = gone.get(key)
+                if not isinstance(postings, set):
+                    postings = gone[key] = set(decode(list_numbers(postings))) if postings else set()
+                postings.add(posting)
             self._gone_changed = True
         self._file(new_keys, posting, add=True)
 
     def _file(self, keys: set[str], posting: Posting, *, add: bool) -> None:
-        """Add ``posting`` to (or take it from) the lists of ``keys`` in their shards."""
+        """Add ``posting`` to (or take it from) the lists of ``keys`` in their shards. Additions are
+        gathered by key (:meth:`_put_added` files them, a shard at a time); a removal changes the key's
+        list at once, those gathered for the key first."""
         code = posting_code(posting)
-        shard_of, loaded, changed = self._shard_of, self._loaded, self._changed
-        buckets, shards = self.buckets, self.shards
+        added = self._added
+        if add:
+            gathered = added.get
+            for key in keys:
+                codes = gathered(key)
+                if codes is None:
+                    added[key] = [code]
+                else:
+                    codes.append(code)
+            return
         for key in keys:
-            prefix = key[:BUCKET_PREFIX]
-            shard = shard_of.get(prefix)
-            if shard is None:
-                shard = shard_of[prefix] = bucket_of(prefix, buckets) % shards
-            table = loaded.get(shard)
-            if table is None:
-                table = self._keys(shard)
-            changed.add(shard)
+            shard = self._shard(key)
+            table = self._keys(shard)
             postings = table.get(key)
             if not isinstance(postings, set):
-                postings = table[key] = set(decode_codes(postings)) if postings else set()
-            if add:
-                postings.add(code)
-            else:
-                postings.discard(code)
+                postings = table[key] = set(list_codes(postings)) if postings else set()
+                self._sets[shard].add(key)
+            postings.update(added.pop(key, ()))
+            postings.discard(code)
+            self._changed.add(shard)
 
-    def _keys(self, shard: int) -> dict[str, set[int] | list[int]]:
+    def _shard(self, key: str) -> int:
+        prefix = key[:BUCKET_PREFIX]
+        shard = self._shard_of.get(prefix)
+        if shard is None:
+            shard = self._shard_of[prefix] = bucket_of(prefix, self.buckets) % self.shards
+        return shard
+
+    def _put_added(self) -> None:
+        """File the postings gathered by :meth:`_file` in their shards' lists (in front of a list's
+        text when newer than all its postings: new posts)."""
+        by_shard: dict[int, list[str]] = defaultdict(list)
+        for key in self._added:
+            by_shard[self._shard(key)].append(key)
+        for shard, keys in by_shard.items():
+            table = self._keys(shard)
+            for key in keys:
+                codes = sorted(set(self._added[key]))
+                postings = table.get(key)
+                if isinstance(postings, set):
+                    postings.update(codes)
+                elif postings:
+                    table[key] = add_codes(postings, codes)
+                else:
+                    table[key] = list_text(encode_codes(codes))
+            self._changed.add(shard)
+        self._added.clear()
+
+    def _keys(self, shard: int) -> dict[str, str | set[int]]:
         keys = self._loaded.get(shard)
         if keys is None:
             keys = {}
             if shard in self._files:
-                arguments = read_script(self.writer.out_dir / shard_path(shard), "recent")
-                if arguments and len(arguments) == 2 and isinstance(arguments[1], dict):
-                    keys = arguments[1]
+                path = self.writer.out_dir / shard_path(shard)
+                keys = dict(_read_lists(path, f"tgvaultSearch.recent({shard},", "recent", 1))
             self._loaded[shard] = keys
         return keys
 
-    def _gone_keys(self) -> Keys:
+    def _gone_lists(self) -> dict[str, str | set[Posting]]:
         if self._gone is None:
-            self._gone = {}
-            arguments = read_script(self.writer.out_dir / GONE_PATH, "gone")
-            if arguments and len(arguments) == 1 and isinstance(arguments[0], dict):
-                self._gone = {key: set(decode(flat)) for key, flat in arguments[0].items()}
+            path = self.writer.out_dir / GONE_PATH
+            self._gone = dict(_read_lists(path, "tgvaultSearch.gone(", "gone", 0))
         return self._gone
 
     def full(self) -> bool:
@@ -147,27 +190,30 @@ class RecentPart:
 
     def save(self) -> None:
         """Write the shards that changed (a shard left empty is removed) and the keys to remove at a fold."""
+        self._put_added()
         for shard in sorted(self._changed):
-            keys = self._loaded[shard]
-            entries = {}
-            for key in sorted(keys):
-                postings = keys[key]
+            table = self._loaded[shard]
+            for key in self._sets.pop(shard, ()):  # the other keys' postings are a list's text already
+                postings = table[key]
                 if isinstance(postings, set):
-                    if not postings:
-                        continue
-                    entries[key] = encode_codes(sorted(postings))
-                else:
-                    entries[key] = postings
-            if entries:
-                self.writer.write(shard_path(shard), js_call("recent", shard, entries))
+                    if postings:
+                        table[key] = list_text(encode_codes(sorted(postings)))
+                    else:
+                        del table[key]
+            lists = cast(dict[str, str], table)
+            if lists:
+                self.writer.write(shard_path(shard), shard_script(shard, lists))
                 self._files.add(shard)
             else:
                 self.writer.drop(shard_path(shard))
                 self._files.discard(shard)
         self._changed.clear()
         if self._gone_changed and self._gone is not None:
-            gone = {key: encode(sorted(self._gone[key], key=order)) for key in sorted(self._gone)}
-            self.writer.write(GONE_PATH, js_call("gone", gone))
+            gone = {
+                key: list_text(encode(sorted(postings, key=order))) if isinstance(postings, set) else postings
+                for key, postings in self._gone.items()
+            }
+            self.writer.write(GONE_PATH, lists_script("tgvaultSearch.gone(", gone))
             self._gone_changed = False
 
     def manifest(self) -> dict[str, Any] | None:
@@ -183,14 +229,15 @@ class RecentPart:
     def fold(self) -> tuple[Keys, Keys]:
         """Empty the recent part, removing its files: the postings to add to the buckets and those to
         remove from them, by key."""
+        self._put_added()
         added: Keys = defaultdict(set)
         for shard in sorted(self._files | self._changed):
             for key, postings in self._keys(shard).items():
-                if isinstance(postings, set):
-                    added[key].update(code_posting(code) for code in postings)
-                else:
-                    added[key].update(decode(postings))
-        removed: Keys = defaultdict(set, self._gone_keys())
+                codes = postings if isinstance(postings, set) else list_codes(postings)
+                added[key].update(map(code_posting, codes))
+        removed: Keys = defaultdict(set)
+        for key, gone in self._gone_lists().items():
+            removed[key] = gone if isinstance(gone, set) else set(decode(list_numbers(gone)))
         for shard in range(self.shards):
             self.writer.drop(shard_path(shard))
         self.writer.drop(GONE_PATH)
@@ -198,6 +245,25 @@ class RecentPart:
         self._files.clear()
         self._loaded.clear()
         self._changed.clear()
+        self._added.clear()
+        self._sets.clear()
         self._gone = {}
         self._gone_changed = False
         return added, removed
+
+
+def _read_lists(path: Path, head: str, function: str, arguments: int) -> dict[str, str]:
+    """The keys and lists' texts of a recent shard (``arguments`` 1: the shard's number before them)
+    or of the gone keys (0): cut as text, or read as JSON when not in that form (empty when the file
+    is missing or not ours)."""
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return {}
+    lists = parse_lists(text, head)
+    if lists is not None:
+        return lists
+    found = read_script(path, function)
+    if not found or len(found) != arguments + 1 or not isinstance(found[arguments], dict):
+        return {}
+    return {key: list_text(flat) for key, flat in found[arguments].items()}
