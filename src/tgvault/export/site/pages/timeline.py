@@ -77,13 +77,7 @@ class TimelinePages:
         if old is None or start + length > len(old):
             return False
         frame = self._html(plan, page, month_pages, [], display, position, _CARDS_MARKUP)
-        before, mark, after = frame.partition(CARDS_MARK)
-        if not mark or CARDS_MARK in after:
-            return False
-        head = before.encode("utf-8", "replace")
-        content = head + old[start : start + length] + after.encode("utf-8", "replace")
-        out.write(page.path, content, f"{key}.{len(head)}.{length}")
-        return True
+        return _write_around(out, page.path, frame, old[start : start + length], key)
 
     def write(
         self,
@@ -101,12 +95,7 @@ class TimelinePages:
         history = history_html(items)
         if self._splicing():
             frame = self._html(plan, page, month_pages, items, display, position, _CARDS_MARKUP)
-            before, mark, after = frame.partition(CARDS_MARK)
-            if mark and CARDS_MARK not in after:
-                head = before.encode("utf-8", "replace")
-                cards = history.encode("utf-8", "replace")
-                content = head + cards + after.encode("utf-8", "replace")
-                out.write(page.path, content, f"{key}.{len(head)}.{len(cards)}")
+            if _write_around(out, page.path, frame, history.encode("utf-8", "replace"), key):
                 return
         html = self._html(plan, page, month_pages, items, display, position, history)
         out.write(page.path, html, key)
@@ -202,6 +191,17 @@ def _parts_html(parts: Sequence[Mapping[str, Any]]) -> Markup:
 # Where a timeline page's cards go in its frame: an HTML comment no escaped value can contain (``<``).
 CARDS_MARK = "<!--tgvault:cards-->"
 _CARDS_MARKUP = Markup(CARDS_MARK)  # noqa: S704 - a constant of this module
+
+
+def _write_around(out: PageWriter, path: str, frame: str, cards: bytes, key: str) -> bool:
+    """Write the page ``frame`` with ``cards`` where it marks them, keyed with where they lie; False
+    (nothing written) when the frame does not mark their place exactly once."""
+    before, mark, after = frame.partition(CARDS_MARK)
+    if not mark or CARDS_MARK in after:
+        return False
+    head = before.encode("utf-8", "replace")
+    out.write(path, head + cards + after.encode("utf-8", "replace"), f"{key}.{len(head)}.{len(cards)}")
+    return True
 
 
 def _cards_span(key: str) -> tuple[str, int, int] | None:
