@@ -117,6 +117,44 @@ def patch_buckets(
         file.save()
 
 
+def _with_unchanged(
+    ctx: BuildContext,
+    plan: ChannelPlan,
+    month_ids: Sequence[int],
+    changed: Sequence[SearchEntry],
+    old_rows: dict[int, list[Any]],
+) -> list[SearchEntry]:
+    """Every post of a month in order: the entries given, the others as the last build kept them (read
+    from the archive when it kept nothing of one)."""
+    given = {entry.message_id: entry for entry in changed}
+    missing = [i for i in month_ids if i not in given and i not in old_rows]
+    if missing:
+        given.update(_archived_entries(ctx, plan, missing))
+    merged: list[SearchEntry] = []
+    for message_id in month_ids:
+        entry = given.get(message_id)
+        row = old_rows.get(message_id) if entry is None else None
+        if row is not None:
+            entry = SearchEntry(message_id, str(row[1]), str(row[2]), str(row[3]))
+        if entry is not None:  # (not in the archive any more)
+            merged.append(entry)
+    return merged
+
+
+def _archived_entries(
+    ctx: BuildContext, plan: ChannelPlan, message_ids: Sequence[int]
+) -> dict[int, SearchEntry]:
+    """The entries of some posts of a channel, read from the archive."""
+    links = PageLinks("search.html", ctx.site)
+    with ctx.uow_factory() as uow:
+        posts = uow.posts.for_display(plan.channel.id, list(message_ids))
+    said = comment_search_texts(ctx, plan.channel, [i for i, post in posts.items() if post.replies])
+    return {
+        i: search_entry(ctx, links, plan.pages[plan.posts.page_of(i)].path, post, said.get(i, ""))
+        for i, post in posts.items()
+    }
+
+
 class SearchIndex:
     """The search index of one build (see the module's docstring)."""
 
@@ -196,7 +234,7 @@ class SearchIndex:
         if month_ids is not None:
             if not self._patching:  # pragma: no cover - the page builders hand over whole months then
                 raise RuntimeError("a month's changed posts alone are handed over only to a patched index")
-            entries = self._with_unchanged(plan, month_ids, entries, old_rows)
+            entries = _with_unchanged(self.ctx, plan, month_ids, entries, old_rows)
         old = {message_id: str(row[3]) for message_id, row in old_rows.items()}
         blocks = {} if spilled else _blocks(entries)
         kept = Counter(message_id >> BLOCK_SHIFT for message_id in old_rows)  # posts of each old block
@@ -304,41 +342,6 @@ class SearchIndex:
                 if isinstance(row, list) and len(row) == 4 and isinstance(row[0], int):
                     rows[row[0]] = row
         return rows
-
-    def _with_unchanged(
-        self,
-        plan: ChannelPlan,
-        month_ids: Sequence[int],
-        changed: Sequence[SearchEntry],
-        old_rows: dict[int, list[Any]],
-    ) -> list[SearchEntry]:
-        """Every post of a month in order: the entries given, the others as the last build kept them (read
-        from the archive when it kept nothing of one)."""
-        given = {entry.message_id: entry for entry in changed}
-        missing = [i for i in month_ids if i not in given and i not in old_rows]
-        if missing:
-            given.update(self._archived_entries(plan, missing))
-        merged: list[SearchEntry] = []
-        for message_id in month_ids:
-            entry = given.get(message_id)
-            row = old_rows.get(message_id) if entry is None else None
-            if row is not None:
-                entry = SearchEntry(message_id, str(row[1]), str(row[2]), str(row[3]))
-            if entry is not None:  # (not in the archive any more)
-                merged.append(entry)
-        return merged
-
-    def _archived_entries(self, plan: ChannelPlan, message_ids: Sequence[int]) -> dict[int, SearchEntry]:
-        """The entries of some posts of a channel, read from the archive."""
-        ctx = self.ctx
-        links = PageLinks("search.html", ctx.site)
-        with ctx.uow_factory() as uow:
-            posts = uow.posts.for_display(plan.channel.id, list(message_ids))
-        said = comment_search_texts(ctx, plan.channel, [i for i, post in posts.items() if post.replies])
-        return {
-            i: search_entry(ctx, links, plan.pages[plan.posts.page_of(i)].path, post, said.get(i, ""))
-            for i, post in posts.items()
-        }
 
     def _index_unseen_months(self, plans: Sequence[ChannelPlan]) -> None:
         """Months no page builder handed over (their pages were current): read from the archive."""
