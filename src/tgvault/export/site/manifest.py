@@ -96,9 +96,14 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS plan_media (channel_id INTEGER NOT NULL, message_id INTEGER NOT NULL,"
     " path TEXT NOT NULL, PRIMARY KEY (channel_id, message_id)) WITHOUT ROWID",
     "CREATE INDEX IF NOT EXISTS plan_media_path ON plan_media (path)",
-    # what every incremental build counts (pages of earlier builds it did not produce) read from the
-    # index alone, about half the bytes of the table
+    # what every incremental build counts (pages of earlier builds it did not produce): the pages this
+    # build produced, read from the index, taken from the count of pages the triggers keep in ``meta``
+    # (with recursive triggers on, the row an INSERT OR REPLACE replaces counts as deleted)
     "CREATE INDEX IF NOT EXISTS pages_build ON pages (build)",
+    "CREATE TRIGGER IF NOT EXISTS pages_added AFTER INSERT ON pages BEGIN"
+    " UPDATE meta SET value = value + 1 WHERE name = 'page_count'; END",
+    "CREATE TRIGGER IF NOT EXISTS pages_removed AFTER DELETE ON pages BEGIN"
+    " UPDATE meta SET value = value - 1 WHERE name = 'page_count'; END",
 )
 
 
@@ -162,13 +167,23 @@ class SiteManifest:
         row = self._db.execute("SELECT value FROM meta WHERE name = 'build'").fetchone()
         self.build = (int(row[0]) if row else 0) + 1
         self._db.execute("INSERT OR REPLACE INTO meta VALUES ('build', ?)", (self.build,))
+        self._count_pages(self.build - 1)
         if row is None:
             self._import_legacy(out_dir / LEGACY_MANIFEST)
+
+    def _count_pages(self, previous_build: int) -> None:
+        """Count the pages again unless the last build to commit kept the count (one that did not,
+        such as an older tgvault, leaves it behind); the triggers keep it from there."""
+        row = self._db.execute("SELECT value FROM meta WHERE name = 'page_count_build'").fetchone()
+        if row is None or int(row[0]) != previous_build:
+            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('page_count', (SELECT count(*) FROM pages))")
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES ('page_count_build', ?)", (self.build,))
 
     def _open(self) -> sqlite3.Connection:
         db = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
         try:
             db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA recursive_triggers=ON")
             for statement in _SCHEMA:
                 db.execute(statement)
         except sqlite3.Error:
@@ -387,8 +402,9 @@ class SiteManifest:
 
     def untouched_pages(self) -> int:
         """How many pages of earlier builds this build has not produced (yet)."""
-        row = self._db.execute("SELECT count(*) FROM pages WHERE build < ?", (self.build,)).fetchone()
-        return int(row[0])
+        total = self._db.execute("SELECT value FROM meta WHERE name = 'page_count'").fetchone()
+        produced = self._db.execute("SELECT count(*) FROM pages WHERE build = ?", (self.build,)).fetchone()
+        return int(total[0]) - int(produced[0])
 
     def commit(self) -> None:
         """Make this build's record the one the next build compares against."""
