@@ -176,7 +176,9 @@ class SiteManifest:
         such as an older tgvault, leaves it behind); the triggers keep it from there."""
         row = self._db.execute("SELECT value FROM meta WHERE name = 'page_count_build'").fetchone()
         if row is None or int(row[0]) != previous_build:
-            self._db.execute("INSERT OR REPLACE INTO meta VALUES ('page_count', (SELECT count(*) FROM pages))")
+            self._db.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('page_count', (SELECT count(*) FROM pages))"
+            )
         self._db.execute("INSERT OR REPLACE INTO meta VALUES ('page_count_build', ?)", (self.build,))
 
     def _open(self) -> sqlite3.Connection:
