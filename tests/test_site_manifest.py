@@ -224,6 +224,14 @@ def test_albums_and_replies_are_kept_only_for_the_posts_that_have_them() -> None
     posts.put(PlannedPost(40, moment, 1, 2, 78, None, 4, None, False, False))  # stops replying
     assert [None, 77, None, 78] == [posts.group_of(i) for i in (10, 20, 30, 40)]
     assert [30] == posts.replying_to({1001: {35}})
+    # what a timeline page's key holds of its posts, read from the columns, is what their rows say
+    ids = [40, 10, 30, 20]
+    assert [(10, 10, None), (20, 20, None), (30, 3, (1001, 35)), (40, 4, None)] == sorted(
+        posts.keyed_replies(ids)
+    )
+    assert posts.keyed_replies(ids) == [(posts[i].message_id, posts[i].stamp, posts[i].reply_to) for i in ids]
+    with pytest.raises(KeyError):
+        posts.keyed_replies([41])
 
 
 def test_posts_planned_out_of_order_are_sorted_by_message_id() -> None:

@@ -464,6 +464,19 @@ class PlannedPosts(PostColumns, Mapping[int, PlannedPost]):
             found.append((message_id, self._stamps[at], self._pages[at]))
         return found
 
+    def keyed_replies(self, message_ids: Iterable[int]) -> list[tuple[int, int, tuple[int, int] | None]]:
+        """(message id, stamp, (channel id, message id) it replies to or None) of planned posts, straight
+        from the columns (what a timeline page's key holds of its posts, without a post made a row)."""
+        found: list[tuple[int, int, tuple[int, int] | None]] = []
+        for message_id in message_ids:
+            at = self._position(message_id)
+            if at < 0:
+                raise KeyError(message_id)
+            k = self._sparse_at(_REPLIES, message_id)
+            reply = None if k < 0 else (self._reply_channels[k], self._reply_targets[k])
+            found.append((message_id, self._stamps[at], reply))
+        return found
+
     def date_of(self, message_id: int) -> datetime:
         """The date of a planned post."""
         at = self._position(message_id)

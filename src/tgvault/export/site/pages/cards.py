@@ -37,13 +37,18 @@ class Card:
 
 def reply_info(site: SitePlan, post: PlannedPost) -> object:
     """What a post's page key needs of the post it replies to: its id, and where it lives when archived."""
-    if post.reply_to is None:
+    return reply_place(site, post.reply_to)
+
+
+def reply_place(site: SitePlan, reply_to: tuple[int, int] | None) -> object:
+    """:func:`reply_info` of a post replying to ``reply_to`` ((channel id, message id), or None)."""
+    if reply_to is None:
         return None
-    found = site.locate(*post.reply_to)
+    found = site.locate(*reply_to)
     if found is None:
-        return post.reply_to
+        return reply_to
     target_plan, target = found
-    return post.reply_to, target_plan.pages[target.page].path, target.stamp
+    return reply_to, target_plan.pages[target.page].path, target.stamp
 
 
 def related_posts(

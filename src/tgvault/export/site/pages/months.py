@@ -23,6 +23,7 @@ from tgvault.export.site.pages.cards import (
     related_posts,
     render_cards,
     reply_info,
+    reply_place,
 )
 from tgvault.export.site.pages.permalinks import PermalinkPages
 from tgvault.export.site.pages.timeline import TimelinePages
@@ -107,13 +108,15 @@ class MonthPages:
                 display[at - 1].path if at > 0 else None,
                 display[at + 1].path if at + 1 < len(display) else None,
             )
-            rows = [plan.posts[i] for i in page.ids]
             # what the page's cards show, and what it shows around them (both in the key it is written with)
             cards_key = digest(
                 ctx.global_key,
                 "timeline",
                 page.path,
-                [(row.message_id, row.stamp, reply_info(ctx.site, row)) for row in rows],
+                [
+                    (message_id, stamp, reply_place(ctx.site, reply))
+                    for message_id, stamp, reply in plan.posts.keyed_replies(page.ids)
+                ],
             )
             page_key = f"{cards_key}.{digest(navigation, days, neighbours, parts)}"
             needed = keyed and not self.timeline.kept_or_reframed(
@@ -122,7 +125,7 @@ class MonthPages:
             stale: list[tuple[int, str]] = []
             audit = self._audit(plan.channel.id) if linked else None
             newly = ctx.newly_stamped.get(plan.channel.id, set()) if linked else set()
-            for group_rows in _album_runs(rows if linked else []):
+            for group_rows in _album_runs([plan.posts[i] for i in page.ids] if linked else []):
                 ids = [row.message_id for row in group_rows]
                 group_key = digest(
                     ctx.global_key,
