@@ -9,10 +9,12 @@ import json
 import random
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tgvault.export.site.options import SiteBuildReport
+from tgvault.export.site.search import recent
 from tgvault.export.site.search.postings import (
     Posting,
     code_posting,
@@ -22,7 +24,7 @@ from tgvault.export.site.search.postings import (
     order,
     posting_code,
 )
-from tgvault.export.site.search.recent import GONE_PATH, RecentPart, shard_path
+from tgvault.export.site.search.recent import GONE_PATH, POSTS_PER_SHARD, RecentPart, shard_path
 from tgvault.export.site.search.scripts import js_call, read_script
 from tgvault.export.site.search.shard_text import add_codes, list_text, parse_shard, shard_script
 from tgvault.export.site.search.tokens import BUCKET_PREFIX, bucket_of, index_keys
@@ -97,7 +99,10 @@ def test_a_shard_json_wrote_otherwise_is_read_as_json(tmp_path: Path) -> None:
     part = RecentPart(writer, 64, {"shards": 64, "owned": [24313, 0, 1, 400], "files": [shard]})
     part.change(posting, None, "zz")
     part.save()
-    arguments = read_script(site / shard_path(shard), "recent")
+    manifest = part.manifest()
+    assert manifest is not None
+    assert manifest["shards"] == 1  # two posts owned: one shard holds them
+    arguments = read_script(site / shard_path(bucket_of("zz", 64) % 1), "recent")
     assert arguments is not None
     assert arguments[1]["zz"] == encode_codes(sorted([posting_code(posting), posting_code((24313, 0, 400))]))
 
@@ -123,6 +128,7 @@ def test_rounds_of_random_changes_leave_the_keys_a_model_holds(tmp_path: Path) -
     bucket_texts = {(24_300, 1, i): random_text(rng) for i in range(1, 40)}  # posts the buckets hold
     manifest = None
     next_id = 1_000
+    counts = set()
     for build in range(12):
         writer = SiteWriter(site, SiteBuildReport())
         writer.incremental = True
@@ -166,10 +172,16 @@ def test_rounds_of_random_changes_leave_the_keys_a_model_holds(tmp_path: Path) -
         part.save()
         manifest = part.manifest()
         writer.finish()
+        # as many shards as the owned posts need, about POSTS_PER_SHARD each (a power of two)
+        assert manifest is not None
+        count = manifest["shards"]
+        counts.add(count)
+        assert count == min(buckets, 1 << max(0, (-(-len(texts) // POSTS_PER_SHARD) - 1).bit_length()))
+        assert count >= len(texts) / POSTS_PER_SHARD or count == buckets
         shards: dict[int, dict[str, list[int]]] = {}
         for key, codes in model.items():
             if codes:
-                shard = bucket_of(key[:BUCKET_PREFIX], buckets) % buckets
+                shard = bucket_of(key[:BUCKET_PREFIX], buckets) % count
                 shards.setdefault(shard, {})[key] = encode_codes(sorted(codes))
         for shard in range(buckets):
             path = site / shard_path(shard)
@@ -181,6 +193,7 @@ def test_rounds_of_random_changes_leave_the_keys_a_model_holds(tmp_path: Path) -
         if gone_model:
             gone = {key: encode(sorted(gone_model[key], key=order)) for key in sorted(gone_model)}
             assert (site / GONE_PATH).read_bytes() == js_call("gone", gone), build
+    assert len(counts) >= 3  # the part was cut into more shards as it grew
     writer = SiteWriter(site, SiteBuildReport())
     part = RecentPart(writer, buckets, manifest)
     part.change((24_311, 0, 99_999), None, "wombat fold")  # gathered, not yet in a shard: folded too
@@ -195,3 +208,49 @@ def test_rounds_of_random_changes_leave_the_keys_a_model_holds(tmp_path: Path) -
     assert json.dumps(sorted(decode_codes(encode_codes(sorted(model["wombat"]))))) == json.dumps(
         sorted(model["wombat"])
     )
+
+
+def test_a_part_written_in_more_shards_than_it_needs_is_cut_into_fewer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A recent part an earlier tgvault wrote in 16 shards for a few posts is cut into the shards its
+    posts need at the next build: the other shards' files are removed and every key is where a reader
+    looks for it."""
+    site = tmp_path / "site"
+    buckets = 16
+    texts = {
+        (24_310, 0, 1_000 + i): text for i, text in enumerate(["alpha beta", "квокка ёжик", "東京都 kiwi"])
+    }
+    monkeypatch.setattr(recent, "shard_count", lambda buckets, owned=0: buckets)  # as 64 shards were
+    writer = SiteWriter(site, SiteBuildReport())
+    writer.incremental = True
+    part = RecentPart(writer, buckets, None)
+    for posting, text in texts.items():
+        part.change(posting, None, text)
+    part.save()
+    manifest = part.manifest()
+    writer.finish()
+    writer.close()
+    assert manifest is not None and manifest["shards"] == buckets
+    assert len(manifest["files"]) > 2
+    monkeypatch.undo()
+    writer = SiteWriter(site, SiteBuildReport())
+    writer.incremental = True
+    part = RecentPart(writer, buckets, manifest)
+    texts[(24_310, 0, 1_010)] = "wombat"
+    part.change((24_310, 0, 1_010), None, "wombat")
+    part.save()
+    manifest = part.manifest()
+    writer.finish()
+    writer.close()
+    assert manifest is not None and (manifest["shards"], manifest["files"]) == (1, [0])
+    assert sorted(path.name for path in (site / "search/r").glob("*.js")) == ["0.js"]
+    arguments = read_script(site / shard_path(0), "recent")
+    assert arguments is not None
+    expected: dict[str, set[int]] = {}
+    for posting, text in texts.items():
+        for key in index_keys(text):
+            expected.setdefault(key, set()).add(posting_code(posting))
+    assert {key: sorted(decode_codes(flat)) for key, flat in arguments[1].items()} == {
+        key: sorted(codes) for key, codes in expected.items()
+    }

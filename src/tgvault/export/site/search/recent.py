@@ -42,8 +42,11 @@ from tgvault.export.site.search.shard_text import (
 from tgvault.export.site.search.tokens import BUCKET_PREFIX, bucket_of, index_keys
 from tgvault.export.site.writer import SiteWriter
 
-SHARDS = 64  # recent shards (fewer when the index has fewer buckets)
+SHARDS = 64  # recent shards at most (fewer when the index has fewer buckets)
 FOLD_AT = 2000  # owned posts beyond which a build folds the recent part into the buckets
+# owned posts a shard holds at most, about (what 64 shards hold when the part is folded): a small recent
+# part is cut into fewer shards, so a rebuild writes fewer files and a term reads no more than then
+POSTS_PER_SHARD = -(-FOLD_AT // SHARDS)
 GONE_PATH = "search/r/gone.js"
 
 Keys = dict[str, set[Posting]]
@@ -54,9 +57,15 @@ def shard_path(shard: int) -> str:
     return f"search/r/{shard}.js"
 
 
-def shard_count(buckets: int) -> int:
-    """Recent shards of an index of ``buckets`` buckets (a divisor of it, so a term reads one shard)."""
-    return min(SHARDS, buckets)
+def shard_count(buckets: int, owned: int = FOLD_AT) -> int:
+    """Recent shards for ``owned`` posts in an index of ``buckets`` buckets: a power of two (so a
+    divisor of the buckets' number, and a term reads one shard) holding at most about
+    :data:`POSTS_PER_SHARD` posts each, :data:`SHARDS` at most."""
+    wanted = -(-owned // POSTS_PER_SHARD)
+    shards = 1
+    while shards < wanted and shards < SHARDS:
+        shards *= 2
+    return min(shards, buckets)
 
 
 def drop_all(writer: SiteWriter) -> None:
@@ -79,7 +88,7 @@ class RecentPart:
         """The recent part an earlier build described in its manifest's ``recent`` (None: empty)."""
         self.writer = writer
         self.buckets = buckets
-        self.shards = int(manifest["shards"]) if manifest else shard_count(buckets)
+        self.shards = int(manifest["shards"]) if manifest else 1
         self.owned: set[Posting] = set(decode(manifest["owned"])) if manifest else set()
         self._files: set[int] = {int(shard) for shard in manifest["files"]} if manifest else set()
         # shard → key → postings: the list's text as read (or as merged with added postings), a set of
@@ -191,6 +200,9 @@ class RecentPart:
     def save(self) -> None:
         """Write the shards that changed (a shard left empty is removed) and the keys to remove at a fold."""
         self._put_added()
+        shards = shard_count(self.buckets, len(self.owned))
+        if shards != self.shards:
+            self._reshard(shards)
         for shard in sorted(self._changed):
             table = self._loaded[shard]
             for key in self._sets.pop(shard, ()):  # the other keys' postings are a list's text already
@@ -215,6 +227,27 @@ class RecentPart:
             }
             self.writer.write(GONE_PATH, lists_script("tgvaultSearch.gone(", gone))
             self._gone_changed = False
+
+    def _reshard(self, shards: int) -> None:
+        """Cut the part into ``shards`` shards: every key moves to its new shard, every shard is written
+        and the files of shards there are no more are removed."""
+        tables: dict[str, str | set[int]] = {}
+        for shard in sorted(self._files | set(self._loaded)):
+            tables.update(self._keys(shard))
+        as_sets = set().union(*self._sets.values())
+        for shard in self._files - set(range(shards)):
+            self.writer.drop(shard_path(shard))
+        self._files &= set(range(shards))
+        self.shards = shards
+        self._shard_of.clear()
+        self._loaded = {shard: {} for shard in range(shards)}
+        self._sets = defaultdict(set)
+        for key, postings in tables.items():
+            shard = self._shard(key)
+            self._loaded[shard][key] = postings
+            if key in as_sets:
+                self._sets[shard].add(key)
+        self._changed = set(range(shards))
 
     def manifest(self) -> dict[str, Any] | None:
         """What the search manifest says of the recent part (None when it is empty)."""
