@@ -15,6 +15,7 @@ from test_site_archive import NEWS, UoW
 from test_site_incremental import Sites, assert_same_site
 from tgvault.domain import Post
 from tgvault.export.site import SiteOptions
+from tgvault.export.site.options import Order
 from tgvault.export.site.render import Renderer
 from tgvault.storage.media_store import LocalMediaStore
 
@@ -155,3 +156,39 @@ def test_the_bundled_theme_shows_a_timeline_pages_cards_through_history_only(tmp
     assert renderer.reads_variable("timeline.html", "history")
     assert not renderer.reads_variable("timeline.html", "items")
     assert renderer.reads_variable("channel.html", "items")
+
+
+def test_timeline_pages_filled_into_frames_are_those_the_templates_render_one_by_one(
+    unit_of_work: UoW, tmp_path: Path
+) -> None:
+    """The bundled theme's timeline pages are filled into a frame rendered once a month and shape
+    (:mod:`tgvault.export.site.frame`): every page, with and without neighbours, parts and a canonical
+    address, in both orders, is byte for byte the page the same templates render for it alone (a copy
+    of the bundled templates given as the user's own, which is never framed)."""
+    theme = tmp_path / "theme"
+    with resources.as_file(resources.files("tgvault.export.site").joinpath("templates")) as bundled:
+        shutil.copytree(bundled, theme)
+    store = LocalMediaStore(tmp_path / "media")
+    _fill(unit_of_work)
+    with unit_of_work() as uow:  # a month of one page besides the long one
+        uow.posts.upsert_many(
+            [Post(channel_id=NEWS.id, message_id=400, date=datetime(2024, 3, 2, tzinfo=UTC), text="march")],
+            START,
+        )
+        uow.commit()
+    for order in (Order.NEWEST, Order.OLDEST):
+        sites = Sites(unit_of_work, store, tmp_path / order.value, per_page=10, order=order)
+        sites.build("framed", full=True, base_url="https://archive.example.org/x")
+        sites.build("alone", full=True, base_url="https://archive.example.org/x", templates_dir=theme)
+        framed, alone = tmp_path / order.value / "framed", tmp_path / order.value / "alone"
+        pages = {
+            str(path.relative_to(framed)): path.read_bytes()
+            for folder in ("c/1001/2024",)
+            for path in sorted((framed / folder).glob("*.html"))
+        }
+        assert len(pages) == 31  # 30 parts of January, March
+        assert {path: (alone / path).read_bytes() for path in pages} == pages
+        assert (
+            b", part 1 of 30" in pages["c/1001/2024/01.html"]
+            or b", part 30 of 30" in pages["c/1001/2024/01.html"]
+        )

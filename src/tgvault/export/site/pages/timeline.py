@@ -20,12 +20,13 @@ from markupsafe import Markup
 
 from tgvault.export.site.context import BuildContext
 from tgvault.export.site.formatting import MONTH_NAMES, month_label
+from tgvault.export.site.frame import FrameCache
 from tgvault.export.site.options import Order
 from tgvault.export.site.page_links import PageLinks
 from tgvault.export.site.pages.cards import history_html
 from tgvault.export.site.pages.layout import months_navigator, page_context, page_header
 from tgvault.export.site.plan import ChannelPlan, TimelinePage, day_anchor
-from tgvault.export.site.richtext import escape_text
+from tgvault.export.site.richtext import clean_text, escape_text
 from tgvault.export.site.writer import PageWriter
 
 
@@ -38,6 +39,7 @@ class TimelinePages:
         # pages of a month (and every month of a folder but for the one marked) show the same one
         self._navigators: dict[tuple[int, str, int], tuple[list[Any], Markup]] = {}
         self._spliced: bool | None = None  # whether pages are written as a frame around their cards
+        self.frames = FrameCache()  # the frames of the bundled theme's timeline pages, by month
 
     def _splicing(self) -> bool:
         """Whether timeline pages are written as a frame around their cards (the theme's timeline
@@ -110,23 +112,18 @@ class TimelinePages:
         position: dict[int, int],
         history: Markup,
     ) -> str:
-        """The HTML of a timeline page around its cards (``items``, shown as ``history``)."""
+        """The HTML of a timeline page around its cards (``items``, shown as ``history``). With the
+        bundled theme the pages of a month are filled into a frame rendered once per shape (see
+        :mod:`~tgvault.export.site.frame`): they differ only in their titles, parts, neighbours and cards."""
         ctx = self.ctx
         title = month_label(page.month)
         if len(month_pages) > 1:
             title += f", part {page.number} of {len(month_pages)}"
-        context = page_context(ctx, page.path, f"{plan.channel.title} — {title}")
-        links: PageLinks = context["links"]
+        links = PageLinks(page.path, ctx.site)
         at = position[page.index]
         newer_first = plan.order is Order.NEWEST
         previous = display[at - 1] if at > 0 else None
         following = display[at + 1] if at + 1 < len(display) else None
-        pager = {
-            "previous": links.to(previous.path) if previous else None,
-            "previous_label": "Newer posts" if newer_first else "Older posts",
-            "next": links.to(following.path) if following else None,
-            "next_label": "Older posts" if newer_first else "Newer posts",
-        }
         days = [
             {"label": str(_day_of_month(day)), "url": links.to(path, day_anchor(day))}
             for day, path in plan.month_days(page.month)
@@ -149,26 +146,54 @@ class TimelinePages:
                 )
             if newer_first:
                 parts.reverse()
-        navigator_key = (plan.channel.id, posixpath.dirname(page.path), page.month)
+        folder = posixpath.dirname(page.path)
+        navigator_key = (plan.channel.id, folder, page.month)
         navigator = self._navigators.get(navigator_key)
         if navigator is None:
             years = months_navigator(plan, links, page.month, counts=False)
             navigator = self._navigators[navigator_key] = (years, ctx.renderer.macro("navigator", years))
-        return ctx.renderer.render(
-            "timeline.html",
-            **context,
-            channel=page_header(ctx, plan, links),
-            heading=title,
-            months_nav=navigator[0],
-            months_nav_html=navigator[1],
-            days=days,
-            days_html=_days_html(days),
-            parts=parts,
-            parts_html=_parts_html(parts),
-            pager=pager,
-            items=items,
-            history=history,
-        )
+        base = ctx.options.absolute_base
+        values: dict[str, object] = {
+            "title": clean_text(f"{plan.channel.title} — {title}"),
+            "canonical": f"{base}/{page.path}" if base else None,
+            "heading": title,
+            "days_html": _days_html(days),
+            "parts_html": _parts_html(parts),
+            "previous": links.to(previous.path) if previous else None,
+            "next": links.to(following.path) if following else None,
+            "history": history,
+        }
+
+        def render_with(slots: Mapping[str, object]) -> str:
+            context = page_context(ctx, page.path, "")
+            context["page"]["title"] = slots["title"]
+            context["page"]["canonical"] = slots["canonical"]
+            pager = {
+                "previous": slots["previous"],
+                "previous_label": "Newer posts" if newer_first else "Older posts",
+                "next": slots["next"],
+                "next_label": "Older posts" if newer_first else "Newer posts",
+            }
+            return ctx.renderer.render(
+                "timeline.html",
+                **context,
+                channel=page_header(ctx, plan, context["links"]),
+                heading=slots["heading"],
+                months_nav=navigator[0],
+                months_nav_html=navigator[1],
+                days=days,
+                days_html=slots["days_html"],
+                parts=parts,
+                parts_html=slots["parts_html"],
+                pager=pager,
+                items=items,
+                history=slots["history"],
+            )
+
+        if ctx.options.templates_dir is not None:
+            return render_with(values)
+        # the pages of a month share a folder, its month navigator, days and channel header
+        return self.frames.render((plan.channel.id, folder, page.month), values, render_with)
 
 
 def _days_html(days: Sequence[Mapping[str, str]]) -> Markup:
