@@ -40,6 +40,10 @@ class TimelinePages:
         self._navigators: dict[tuple[int, str, int], tuple[list[Any], Markup]] = {}
         self._spliced: bool | None = None  # whether pages are written as a frame around their cards
         self.frames = FrameCache()  # the frames of the bundled theme's timeline pages, by month
+        self._month_links_cache: dict[
+            tuple[int, str, int],
+            tuple[list[dict[str, str]], Markup, list[tuple[str, str, str, str, str, str]]],
+        ] = {}
 
     def _splicing(self) -> bool:
         """Whether timeline pages are written as a frame around their cards (the theme's timeline
@@ -102,6 +106,39 @@ class TimelinePages:
         html = self._html(plan, page, month_pages, items, display, position, history)
         out.write(page.path, html, key)
 
+    def _month_links(
+        self, plan: ChannelPlan, month: int, folder: str, links: PageLinks
+    ) -> tuple[list[dict[str, str]], Markup, list[tuple[str, str, str, str, str, str]]]:
+        """The day links of a month's pages (and their HTML) and its parts as (path, label, days, url,
+        escaped link head, escaped link tail), in display order: once a build for the pages of a month
+        in one folder, which all show the same ones (a page marks its own part)."""
+        key = (plan.channel.id, folder, month)
+        cached = self._month_links_cache.get(key)
+        if cached is None:
+            days = [
+                {"label": str(_day_of_month(day)), "url": links.to(path, day_anchor(day))}
+                for day, path in plan.month_days(month)
+            ]
+            parts = []
+            for part, first, last in plan.month_parts(month):
+                span = (
+                    f"{_day_of_month(first)}–{_day_of_month(last)}"
+                    if first != last
+                    else f"{_day_of_month(first)}"
+                )
+                label, days_text, url = (
+                    f"Part {part.number}",
+                    f"{span} {MONTH_NAMES[month % 12][:3]}",
+                    links.to(part.path),
+                )
+                head = f'<a href="{escape_text(url)}"'
+                tail = f">{escape_text(label)} <small>{escape_text(days_text)}</small></a>"
+                parts.append((part.path, label, days_text, url, head, tail))
+            if plan.order is Order.NEWEST:
+                parts.reverse()
+            cached = self._month_links_cache[key] = (days, _days_html(days), parts)
+        return cached
+
     def _html(
         self,
         plan: ChannelPlan,
@@ -124,29 +161,21 @@ class TimelinePages:
         newer_first = plan.order is Order.NEWEST
         previous = display[at - 1] if at > 0 else None
         following = display[at + 1] if at + 1 < len(display) else None
-        days = [
-            {"label": str(_day_of_month(day)), "url": links.to(path, day_anchor(day))}
-            for day, path in plan.month_days(page.month)
-        ]
-        parts = []
-        if len(month_pages) > 1:
-            for part, first, last in plan.month_parts(page.month):
-                span = (
-                    f"{_day_of_month(first)}–{_day_of_month(last)}"
-                    if first != last
-                    else f"{_day_of_month(first)}"
-                )
-                parts.append(
-                    {
-                        "label": f"Part {part.number}",
-                        "days": f"{span} {MONTH_NAMES[page.month % 12][:3]}",
-                        "url": links.to(part.path),
-                        "current": part.path == page.path,
-                    }
-                )
-            if newer_first:
-                parts.reverse()
         folder = posixpath.dirname(page.path)
+        days, days_html, month_parts = self._month_links(plan, page.month, folder, links)
+        parts = []
+        parts_html = Markup("")
+        if len(month_pages) > 1:
+            parts = [
+                {"label": label, "days": span, "url": url, "current": path == page.path}
+                for path, label, span, url, _, _ in month_parts
+            ]
+            parts_html = Markup(  # noqa: S704 - every value escaped by _month_links
+                "".join(
+                    head + (' aria-current="page" class="current"' if path == page.path else "") + tail
+                    for path, _, _, _, head, tail in month_parts
+                )
+            )
         navigator_key = (plan.channel.id, folder, page.month)
         navigator = self._navigators.get(navigator_key)
         if navigator is None:
@@ -157,8 +186,8 @@ class TimelinePages:
             "title": clean_text(f"{plan.channel.title} — {title}"),
             "canonical": f"{base}/{page.path}" if base else None,
             "heading": title,
-            "days_html": _days_html(days),
-            "parts_html": _parts_html(parts),
+            "days_html": days_html,
+            "parts_html": parts_html,
             "previous": links.to(previous.path) if previous else None,
             "next": links.to(following.path) if following else None,
             "history": history,
@@ -199,17 +228,6 @@ class TimelinePages:
 def _days_html(days: Sequence[Mapping[str, str]]) -> Markup:
     """The links of a timeline page's days, as the theme's ``timeline.html`` loops over ``days``."""
     links = "".join(f'<a href="{escape_text(d["url"])}">{escape_text(d["label"])}</a>' for d in days)
-    return Markup(links)  # noqa: S704 - every value escaped here
-
-
-def _parts_html(parts: Sequence[Mapping[str, Any]]) -> Markup:
-    """The links of a long month's parts, as the theme's ``timeline.html`` loops over ``parts``."""
-    links = "".join(
-        f'<a href="{escape_text(p["url"])}"'
-        + (' aria-current="page" class="current"' if p["current"] else "")
-        + f">{escape_text(p['label'])} <small>{escape_text(p['days'])}</small></a>"
-        for p in parts
-    )
     return Markup(links)  # noqa: S704 - every value escaped here
 
 
