@@ -6,7 +6,7 @@ Every label is escaped.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
@@ -151,6 +151,18 @@ def views_over_time(points: Sequence[tuple[datetime, int]], zone: tzinfo) -> Mar
     return line_chart("Views over time", points, zone, "views")
 
 
+def months_html(months: Sequence[Mapping[str, object]], has_views: bool) -> Markup:
+    """The rows of the table by month, as the theme's ``stats.html`` loops over ``stats.months`` (the
+    same bytes; ``months`` still goes to templates)."""
+    rows = "".join(
+        f'<tr><th scope="row">{_e(m["label"])}</th><td>{_e(m["posts"])}</td><td>{_e(m["deleted"])}</td>'
+        + (f"<td>{_e(m['views'])}</td>" if has_views else "")
+        + "</tr>"
+        for m in months
+    )
+    return Markup(rows)  # noqa: S704 - every value escaped here
+
+
 def stats_context(
     plan: ChannelPlan, observations: Sequence[tuple[datetime, int | None, str]], zone: tzinfo
 ) -> dict[str, object]:
@@ -161,21 +173,23 @@ def stats_context(
     total_views = sum(row.views_total for row in rows)
     # Telegram Desktop exports carry no view counts: then say so rather than show zeros and an empty chart
     has_views = any(row.views_posts for row in rows)
+    table = [
+        {
+            "key": month_key(row.month),
+            "label": month_label(row.month),
+            "posts": row.posts,
+            "deleted": row.deleted,
+            "views": f"{row.views_average:,}" if row.views_posts else "",
+        }
+        for row in reversed(rows)
+    ]
     return {
         "total_posts": len(plan.posts),
         "deleted_posts": sum(row.deleted for row in rows),
         "has_views": has_views,
         "total_views": f"{total_views:,}",
-        "months": [
-            {
-                "key": month_key(row.month),
-                "label": month_label(row.month),
-                "posts": row.posts,
-                "deleted": row.deleted,
-                "views": f"{row.views_average:,}" if row.views_posts else "",
-            }
-            for row in reversed(rows)
-        ],
+        "months": table,
+        "months_html": months_html(table, has_views),
         "posts_chart": bar_chart("Posts per month", months, [row.posts for row in rows], "posts"),
         "views_chart": (
             bar_chart(
