@@ -1,4 +1,5 @@
-"""Per-channel Atom and RSS feeds of the latest posts, built with ElementTree so they are always valid XML.
+"""Per-channel Atom and RSS feeds of the latest posts, written as ElementTree writes them (every text and
+attribute escaped), so they are always valid XML.
 
 Feed readers need absolute links: with a ``base_url`` entries link to the site's permalinks, without
 one to the post on t.me. Characters XML cannot carry (most control characters, lone surrogates) are
@@ -8,7 +9,6 @@ dropped.
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -84,16 +84,48 @@ def _updated(posts: Sequence[Post], plan: ChannelPlan) -> datetime:
     return plan.channel.created_at or datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _sub(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
-    element = ET.SubElement(parent, tag, {k: xml_text(v) for k, v in attrs.items()})
-    if text is not None:
-        element.text = xml_text(text)
-    return element
+def _text(text: str) -> str:
+    """Character data escaped as ElementTree escapes it."""
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    if "<" in text:
+        text = text.replace("<", "&lt;")
+    if ">" in text:
+        text = text.replace(">", "&gt;")
+    return text
 
 
-def _serialise(root: ET.Element) -> bytes:
-    data: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
-    return data + b"\n"
+def _attribute(value: str) -> str:
+    """An attribute value escaped as ElementTree escapes it."""
+    value = _text(value)
+    if '"' in value:
+        value = value.replace('"', "&quot;")
+    if "\r" in value:
+        value = value.replace("\r", "&#13;")
+    if "\n" in value:
+        value = value.replace("\n", "&#10;")
+    if "\t" in value:
+        value = value.replace("\t", "&#09;")
+    return value
+
+
+def _el(tag: str, text: str | None = None, **attrs: str) -> str:
+    """An element holding ``text`` (made XML text), as ElementTree writes it: ``<tag />`` when empty."""
+    opening = tag + "".join(f' {name}="{_attribute(xml_text(value))}"' for name, value in attrs.items())
+    return _xml_el(opening, tag, None if text is None else xml_text(text))
+
+
+def _xml_el(opening: str, tag: str, xml: str | None) -> str:
+    """An element holding ``xml`` (already XML text: escaped here as character data)."""
+    return f"<{opening}>{_text(xml)}</{tag}>" if xml else f"<{opening} />"
+
+
+_DECLARATION = "<?xml version='1.0' encoding='utf-8'?>\n"
+
+
+def _document(root: str) -> bytes:
+    """The bytes of a feed: ElementTree's declaration, the root element, a final newline."""
+    return (_DECLARATION + root + "\n").encode("utf-8", "xmlcharrefreplace")
 
 
 def feed_contents(plan: ChannelPlan, posts: Sequence[Post], base_url: str | None) -> dict[int, str]:
@@ -108,36 +140,40 @@ def atom_feed(
     base_url: str | None,
     contents: Mapping[int, str] | None = None,
 ) -> bytes:
-    """An Atom 1.0 feed of ``posts`` (newest first); ``contents``: their :func:`feed_contents`, when known."""
+    """An Atom 1.0 feed of ``posts`` (newest first); ``contents``: their :func:`feed_contents`, when known.
+
+    Written as ElementTree wrote it (the same bytes; the tests compare), without building a tree."""
     if contents is None:
         contents = feed_contents(plan, posts, base_url)
-    ET.register_namespace("", ATOM_NS)
-    feed = ET.Element(f"{{{ATOM_NS}}}feed")
-    ns = f"{{{ATOM_NS}}}"
-    _sub(feed, ns + "id", f"urn:tgvault:channel:{plan.channel.id}")
-    _sub(feed, ns + "title", f"{plan.channel.title} — {site_title}")
-    if plan.channel.description:
-        _sub(feed, ns + "subtitle", plan.channel.description)
-    _sub(feed, ns + "updated", _updated(posts, plan).astimezone(UTC).isoformat())
-    _sub(feed, ns + "link", rel="alternate", type="text/html", href=_channel_link(plan, base_url))
+    channel = plan.channel
+    parts = [
+        f'<feed xmlns="{ATOM_NS}">',
+        _el("id", f"urn:tgvault:channel:{channel.id}"),
+        _el("title", f"{channel.title} — {site_title}"),
+    ]
+    if channel.description:
+        parts.append(_el("subtitle", channel.description))
+    parts.append(_el("updated", _updated(posts, plan).astimezone(UTC).isoformat()))
+    parts.append(_el("link", rel="alternate", type="text/html", href=_channel_link(plan, base_url)))
     if base_url:
-        _sub(feed, ns + "link", rel="self", type="application/atom+xml", href=f"{base_url}/{plan.atom_path}")
-    author = _sub(feed, ns + "author")
-    _sub(author, ns + "name", plan.channel.title)
-    _sub(feed, ns + "generator", "tgvault")
+        parts.append(
+            _el("link", rel="self", type="application/atom+xml", href=f"{base_url}/{plan.atom_path}")
+        )
+    parts.append(f"<author>{_el('name', channel.title)}</author>")
+    parts.append(_el("generator", "tgvault"))
     for post in posts:
-        entry = _sub(feed, ns + "entry")
-        _sub(entry, ns + "id", f"urn:tgvault:channel:{plan.channel.id}:post:{post.message_id}")
-        _sub(entry, ns + "title", _title(post))
-        _sub(entry, ns + "published", post.date.astimezone(UTC).isoformat())
-        _sub(entry, ns + "updated", (post.edit_date or post.date).astimezone(UTC).isoformat())
-        _sub(entry, ns + "link", rel="alternate", type="text/html", href=_entry_link(plan, post, base_url))
+        parts.append("<entry>")
+        parts.append(_el("id", f"urn:tgvault:channel:{channel.id}:post:{post.message_id}"))
+        parts.append(_el("title", _title(post)))
+        parts.append(_el("published", post.date.astimezone(UTC).isoformat()))
+        parts.append(_el("updated", (post.edit_date or post.date).astimezone(UTC).isoformat()))
+        parts.append(_el("link", rel="alternate", type="text/html", href=_entry_link(plan, post, base_url)))
         if post.author:
-            entry_author = _sub(entry, ns + "author")
-            _sub(entry_author, ns + "name", post.author)
-        content = _sub(entry, ns + "content", type="html")
-        content.text = contents[post.message_id]  # already XML text
-    return _serialise(feed)
+            parts.append(f"<author>{_el('name', post.author)}</author>")
+        parts.append(_xml_el('content type="html"', "content", contents[post.message_id]))  # XML text
+        parts.append("</entry>")
+    parts.append("</feed>")
+    return _document("".join(parts))
 
 
 def rss_feed(
@@ -147,23 +183,29 @@ def rss_feed(
     base_url: str | None,
     contents: Mapping[int, str] | None = None,
 ) -> bytes:
-    """An RSS 2.0 feed of ``posts`` (newest first); ``contents``: their :func:`feed_contents`, when known."""
+    """An RSS 2.0 feed of ``posts`` (newest first); ``contents``: their :func:`feed_contents`, when known.
+
+    Written as ElementTree wrote it (the same bytes; the tests compare), without building a tree."""
     if contents is None:
         contents = feed_contents(plan, posts, base_url)
-    rss = ET.Element("rss", {"version": "2.0"})
-    channel = _sub(rss, "channel")
-    _sub(channel, "title", f"{plan.channel.title} — {site_title}")
-    _sub(channel, "link", _channel_link(plan, base_url))
-    _sub(channel, "description", plan.channel.description or plan.channel.title)
-    _sub(channel, "generator", "tgvault")
-    _sub(channel, "lastBuildDate", format_datetime(_updated(posts, plan).astimezone(UTC), usegmt=True))
+    channel = plan.channel
+    parts = [
+        '<rss version="2.0"><channel>',
+        _el("title", f"{channel.title} — {site_title}"),
+        _el("link", _channel_link(plan, base_url)),
+        _el("description", channel.description or channel.title),
+        _el("generator", "tgvault"),
+        _el("lastBuildDate", format_datetime(_updated(posts, plan).astimezone(UTC), usegmt=True)),
+    ]
     for post in posts:
-        item = _sub(channel, "item")
-        _sub(item, "title", _title(post))
-        _sub(item, "link", _entry_link(plan, post, base_url))
-        _sub(
-            item, "guid", f"urn:tgvault:channel:{plan.channel.id}:post:{post.message_id}", isPermaLink="false"
+        parts.append("<item>")
+        parts.append(_el("title", _title(post)))
+        parts.append(_el("link", _entry_link(plan, post, base_url)))
+        parts.append(
+            _el("guid", f"urn:tgvault:channel:{channel.id}:post:{post.message_id}", isPermaLink="false")
         )
-        _sub(item, "pubDate", format_datetime(post.date.astimezone(UTC), usegmt=True))
-        _sub(item, "description").text = contents[post.message_id]  # already XML text
-    return _serialise(rss)
+        parts.append(_el("pubDate", format_datetime(post.date.astimezone(UTC), usegmt=True)))
+        parts.append(_xml_el("description", "description", contents[post.message_id]))  # XML text
+        parts.append("</item>")
+    parts.append("</channel></rss>")
+    return _document("".join(parts))

@@ -106,6 +106,12 @@ class Renderer:
         # The theme's card is written in Python (card_html.py) unless the user's templates change it.
         self._user_macros = self._user_dir is not None and (self._user_dir / "_macros.html").is_file()
 
+    @property
+    def theme_macros(self) -> bool:
+        """True when the macros are the theme's own (no ``_macros.html`` in the user's templates), so a
+        macro written in Python (the card, the month navigator) gives the same bytes."""
+        return not self._user_macros
+
     def render(self, template: str, **context: Any) -> str:
         """Render one template; raises :class:`SiteError` naming the template when it fails."""
         try:

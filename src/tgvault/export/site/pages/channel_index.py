@@ -8,7 +8,12 @@ from tgvault.export.site.context import BuildContext
 from tgvault.export.site.formatting import format_day, human_count
 from tgvault.export.site.page_links import PageLinks
 from tgvault.export.site.pages.cards import card_items, related_posts, render_cards
-from tgvault.export.site.pages.layout import months_navigator, page_context, page_header
+from tgvault.export.site.pages.layout import (
+    months_navigator,
+    months_navigator_html,
+    page_context,
+    page_header,
+)
 from tgvault.export.site.pages.own_keys import own_page_key, posts_shown
 from tgvault.export.site.plan import ChannelPlan
 from tgvault.export.site.richtext import plain
@@ -54,5 +59,6 @@ def channel_index(ctx: BuildContext, plan: ChannelPlan) -> None:
         ordered = [posts[i] for i in ids if i in posts]
         cards = render_cards(ctx, plan, links, ordered, revisions, related)
         items = card_items(ctx, plan, cards, days=True, newest_first=True)
-    html = ctx.renderer.render("channel.html", **context, **shown, items=items)
+    nav_html = months_navigator_html(ctx, shown["months_nav"])
+    html = ctx.renderer.render("channel.html", **context, **shown, months_nav_html=nav_html, items=items)
     ctx.writer.write(path, html, key)

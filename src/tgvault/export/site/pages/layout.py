@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from itertools import groupby
 from typing import Any
+
+from markupsafe import Markup
 
 from tgvault.export.site.context import BuildContext
 from tgvault.export.site.formatting import MONTH_NAMES, month_label
 from tgvault.export.site.links import tme_channel_url, valid_username
 from tgvault.export.site.page_links import PageLinks
 from tgvault.export.site.plan import ChannelPlan
-from tgvault.export.site.richtext import clean_text
+from tgvault.export.site.richtext import clean_text, escape_text
 
 
 def page_context(ctx: BuildContext, path: str, title: str, **extra: Any) -> dict[str, Any]:
@@ -73,3 +76,36 @@ def months_navigator(plan: ChannelPlan, links: PageLinks, current: int | None, c
         ]
         years.append({"year": year, "months": entries})
     return years
+
+
+def navigator_html(years: Sequence[Mapping[str, Any]]) -> Markup:
+    """The month navigator as the theme's ``navigator`` macro writes it (the same bytes; the tests compare)."""
+    _e = escape_text
+    parts = ['<nav class="navigator" aria-label="Months">\n']
+    for year in years:
+        parts.append(
+            f'  <div class="nav-year">\n    <span class="nav-year-label">{_e(year["year"])}</span>\n    <ul>\n'
+        )
+        for m in year["months"]:
+            count = m["count"]
+            counted = count is not None
+            parts.append(
+                f'      <li><a href="{_e(m["url"])}" title="{_e(m["title"])}'
+                + (f": {_e(count)} posts" if counted else "")
+                + '"'
+                + (' aria-current="page" class="current"' if m["current"] else "")
+                + f">{_e(m['label'])}"
+                + (f"<small>{_e(count)}</small>" if counted else "")
+                + "</a></li>\n"
+            )
+        parts.append("    </ul>\n  </div>\n")
+    parts.append("</nav>")
+    return Markup("".join(parts))  # noqa: S704 - every value escaped here
+
+
+def months_navigator_html(ctx: BuildContext, years: Sequence[Mapping[str, Any]]) -> Markup:
+    """The month navigator: written in Python for the theme's ``_macros.html``, through the ``navigator``
+    macro of a user's own."""
+    if ctx.renderer.theme_macros:
+        return navigator_html(years)
+    return ctx.renderer.macro("navigator", years)

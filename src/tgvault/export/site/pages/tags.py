@@ -6,8 +6,11 @@ an incremental build looks only at the pages a change can reach.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
+
+from markupsafe import Markup
 
 from tgvault.export.site.context import BuildContext
 from tgvault.export.site.formatting import format_full
@@ -17,7 +20,7 @@ from tgvault.export.site.page_links import PageLinks
 from tgvault.export.site.pages.layout import page_context, page_header
 from tgvault.export.site.pages.own_keys import own_page_key
 from tgvault.export.site.plan import ChannelPlan, TagPlan, post_anchor
-from tgvault.export.site.richtext import clean_text, snippet
+from tgvault.export.site.richtext import clean_text, escape_text, snippet
 
 FETCH_CHUNK = 500  # posts read at a time, and hashtag pages rendered in a batch of about as many posts
 DATES_CACHED = 4096  # formatted dates kept for reuse (a cache, cleared when full)
@@ -178,6 +181,7 @@ class TagPages:
                 channel=page_header(ctx, plan, links),
                 tag=clean_text(tag.label),
                 entries=entries,
+                entries_html=entries_html(entries),
                 total=len(tag.ids) if landing else None,
                 pager=pager if tag.page_count > 1 else None,
                 tags_url=links.to(plan.tags_path),
@@ -191,3 +195,21 @@ class TagPages:
                 self._dates.clear()
             found = self._dates[moment] = format_full(moment, self._zone)
         return found
+
+
+_DELETED_FLAG = ' <span class="flag-inline">deleted</span>'
+
+
+def entries_html(entries: Sequence[Mapping[str, Any]]) -> Markup:
+    """A hashtag page's list items, as the theme's ``tag.html`` loops over ``entries`` (the same bytes;
+    ``entries`` still goes to templates, so a user's own ``tag.html`` shows them as it likes)."""
+    _e = escape_text
+    items = []
+    for e in entries:
+        deleted = e["deleted"]
+        items.append(
+            f'    <li class="tag-post{" is-deleted" if deleted else ""}">\n'
+            f'      <a class="tag-date" href="{_e(e["url"] or e["permalink"])}">{_e(e["date"])}</a>'
+            f'{_DELETED_FLAG if deleted else ""}      <p dir="auto">{_e(e["text"])}</p>\n    </li>\n'
+        )
+    return Markup("".join(items))  # noqa: S704 - every value escaped here
