@@ -11,9 +11,10 @@ import heapq
 from array import array
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from itertools import compress, groupby, repeat
 from operator import itemgetter, ne
 from typing import Self
@@ -493,6 +494,28 @@ class PlannedPosts(PostColumns, Mapping[int, PlannedPost]):
         if at < 0:
             raise KeyError(message_id)
         return self._days[at]
+
+    def days_of(self, message_ids: Sequence[int]) -> list[int]:
+        """The local day of each of these planned posts (KeyError when one is not planned): the lookups
+        are C loops, for a month's pages read whole."""
+        ids = self._ids
+        rows = list(map(partial(bisect_left, ids), message_ids))
+        try:
+            found = list(map(ids.__getitem__, rows))
+        except IndexError:  # an id above every planned one
+            raise KeyError(message_ids[-1]) from None
+        if found != list(message_ids):
+            raise KeyError(next(i for i, row in zip(message_ids, found, strict=True) if i != row))
+        return list(map(self._days.__getitem__, rows))
+
+    def stamps_of(self, message_ids: Iterable[int]) -> dict[int, int]:
+        """The stamp of each of these posts the plan holds (those it does not are left out)."""
+        found = {}
+        for message_id in message_ids:
+            at = self._position(message_id)
+            if at >= 0:
+                found[message_id] = self._stamps[at]
+        return found
 
     def group_of(self, message_id: int) -> int | None:
         """The album (grouped id) of a planned post, or None."""
