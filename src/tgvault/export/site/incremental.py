@@ -207,14 +207,15 @@ class ChannelChanges:
 
 
 def _month_shape(
-    pages: Sequence[TimelinePage], day_of: Callable[[int], int], order: Order
+    pages: Sequence[TimelinePage], days_of: Callable[[array[int]], list[int]], order: Order
 ) -> tuple[object, object]:
     """What every timeline page of a month shows of the month: its days (-> page) and its parts."""
+    page_days = [(page.path, days_of(page.ids)) for page in pages]
     days: dict[int, str] = {}
-    for page in reversed(pages) if order is Order.NEWEST else pages:
-        for message_id in page.ids:
-            days.setdefault(day_of(message_id), page.path)
-    parts = [(page.path, day_of(page.ids[0]), day_of(page.ids[-1])) for page in pages]
+    for path, found in reversed(page_days) if order is Order.NEWEST else page_days:
+        for day in dict.fromkeys(found):
+            days.setdefault(day, path)
+    parts = [(path, found[0], found[-1]) for path, found in page_days]
     return sorted(days.items(), reverse=order is Order.NEWEST), parts
 
 
@@ -249,6 +250,54 @@ def _tags_holding(tags: Iterable[TagPlan], ids: Sequence[int]) -> dict[str, list
             if k < len(tag_ids) and tag_ids[k] == message_id:
                 found.setdefault(tag.key, []).append(message_id)
     return found
+
+
+def _recut_month(
+    posts: PlannedPosts, old: Sequence[array[int]], dirty: set[int], joining: list[int], per_page: int
+) -> list[array[int]]:
+    """The ids of each page of a month some of whose posts changed (empty: the month has none left).
+
+    ``old``: the ids of the month's pages as kept, in timeline order; ``joining``: the ``dirty`` posts
+    now in the month. The posts that stay keep their order (the keys they are sorted by, the date of
+    their album's first post and their id, did not change); the joining ones are put in among them by
+    their keys. Pages are cut from the month's first post on, each from where the one before ended, so
+    the pages before the first one the change reaches come out as they were kept: only the pages from
+    the one holding the last post before the first change on are cut again.
+    """
+
+    def sort_key(message_id: int) -> tuple[int, int]:
+        return posts.date_at(posts.run_start(posts.position(message_id))), message_id
+
+    staying: list[int] = []
+    first_left = -1  # where the first post that left (or moves) was in the month's kept order
+    for ids in old:
+        kept = [i for i in ids if i not in dirty]
+        if first_left < 0 and len(kept) != len(ids):
+            first_left = len(staying) + next(k for k, i in enumerate(ids) if i in dirty)
+        staying.extend(kept)
+    if first_left < 0:
+        first_left = len(staying)
+    joining = sorted(joining, key=sort_key)
+    places: list[int] = []  # where each joining post goes among the staying ones
+    place = 0
+    for message_id in joining:
+        place = bisect_left(staying, sort_key(message_id), place, key=sort_key)
+        places.append(place)
+    same = min(first_left, places[0] if places else len(staying))  # the posts in their kept places
+    if not staying and not joining:
+        return []
+    kept_pages, start = 0, 0
+    while kept_pages < len(old) and start + len(old[kept_pages]) <= same - 1:
+        start += len(old[kept_pages])
+        kept_pages += 1
+    tail: list[int] = []
+    at = start
+    for message_id, place in zip(joining, places, strict=True):
+        tail.extend(staying[at:place])
+        tail.append(message_id)
+        at = place
+    tail.extend(staying[at:])
+    return [*old[:kept_pages], *cut_pages(((i, posts.group_of(i)) for i in tail), per_page)]
 
 
 def _reply_of(outline: PostOutline, channel_id: int) -> tuple[int, int] | None:
@@ -359,9 +408,11 @@ def merge_changes(
         changes.dirty.add(message_id)
     dirty = changes.dirty
 
-    def old_day(message_id: int) -> int:
-        kept = before.get(message_id)
-        return kept[1] if kept is not None else posts.day_of(message_id)
+    def old_days(ids: array[int]) -> list[int]:
+        found = posts.days_of(ids)
+        if before.keys().isdisjoint(ids):
+            return found
+        return [before[i][1] if i in before else day for i, day in zip(ids, found, strict=True)]
 
     # The months these posts left or joined are cut into pages again.
     affected: set[int] = set()
@@ -371,31 +422,28 @@ def merge_changes(
             affected.add(kept[0])
         affected.add(posts[message_id].month)
     shapes_before = {
-        month: _month_shape([old_pages[i] for i in plan.months[month]], old_day, plan.order)
+        month: _month_shape([old_pages[i] for i in plan.months[month]], old_days, plan.order)
         for month in affected
         if month in plan.months
     }
-    members: dict[int, list[int]] = {month: [] for month in affected}
-    for month in affected:
-        for index in plan.months.get(month, ()):
-            members[month].extend(i for i in old_pages[index].ids if i not in dirty)
+    joining: dict[int, list[int]] = {month: [] for month in affected}  # the dirty posts of each month
     for message_id in dirty:
-        members[posts[message_id].month].append(message_id)
+        joining[posts.place_at(posts.position(message_id))[0]].append(message_id)
+    recut = {
+        month: _recut_month(
+            posts, [old_pages[i].ids for i in plan.months.get(month, ())], dirty, joining[month], per_page
+        )
+        for month in affected
+    }
     new_pages: list[TimelinePage] = []
     new_months: dict[int, list[int]] = {}
     old_index_of_path = {page.path: page.index for page in old_pages}
     moved_index: set[int] = set()
-    for month in sorted((set(plan.months) - affected) | {m for m in affected if members[m]}):
+    for month in sorted((set(plan.months) - affected) | {m for m in affected if recut[m]}):
         if month in affected:
-
-            def sort_key(message_id: int) -> tuple[int, int]:
-                return posts.date_at(posts.run_start(posts.position(message_id))), message_id
-
-            ordered = sorted(members[month], key=sort_key)
-            chunks = cut_pages(((i, posts.group_of(i)) for i in ordered), per_page)
             pages = [
                 TimelinePage(len(new_pages) + n, month, n + 1, page_path(channel_id, month, n + 1), ids)
-                for n, ids in enumerate(chunks)
+                for n, ids in enumerate(recut[month])
             ]
         else:
             pages = [plan.pages[i] for i in plan.months[month]]
@@ -408,10 +456,15 @@ def merge_changes(
             else:
                 page.index = index
                 old_page = old_pages[old_index] if old_index is not None else None
-                if not reused and (old_page is None or old_page.ids != page.ids):
+                same = old_page is not None and old_page.ids == page.ids
+                if not reused and not same:
                     changes.permalinks.add(index)
                     if changes.timeline is not None:
                         changes.timeline.add(index)
+                if same and old_index == index:  # its posts were on it, and are
+                    new_pages.append(page)
+                    new_months.setdefault(month, []).append(index)
+                    continue
                 for message_id in page.ids:
                     kept = before.get(message_id)
                     previous = kept[2] if kept is not None else posts.page_of(message_id)
@@ -436,7 +489,7 @@ def merge_changes(
     if timeline is not None:
         for month in affected:
             if month in new_months and shapes_before.get(month) != _month_shape(
-                [new_pages[i] for i in new_months[month]], posts.day_of, plan.order
+                [new_pages[i] for i in new_months[month]], posts.days_of, plan.order
             ):
                 timeline.update(new_months[month])
         index_of_path = {page.path: page.index for page in new_pages}
