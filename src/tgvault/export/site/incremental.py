@@ -219,12 +219,31 @@ def _month_shape(
     return sorted(days.items(), reverse=order is Order.NEWEST), parts
 
 
-def _neighbours(pages: Sequence[TimelinePage]) -> dict[str, tuple[str | None, str | None]]:
-    paths = [page.path for page in pages]
-    return {
-        path: (paths[at - 1] if at > 0 else None, paths[at + 1] if at + 1 < len(paths) else None)
-        for at, path in enumerate(paths)
-    }
+def _new_neighbours(old: Sequence[str], new: Sequence[str]) -> list[str]:
+    """The paths among ``new`` (timeline pages in reading order) whose neighbours are not those they had
+    in ``old``: only pages next to where the two orders differ are looked at (the same paths before and
+    after them have the same neighbours)."""
+    limit = min(len(old), len(new))
+    head = 0  # how many paths both begin with
+    while head < limit and old[head] == new[head]:
+        head += 1
+    tail = 0  # how many paths both end with, after those
+    while tail < limit - head and old[len(old) - 1 - tail] == new[len(new) - 1 - tail]:
+        tail += 1
+
+    def neighbours(paths: Sequence[str], at: int) -> tuple[str | None, str | None]:
+        return paths[at - 1] if at > 0 else None, paths[at + 1] if at + 1 < len(paths) else None
+
+    # a path kept among the first head - 1 (or last tail - 1) of both is at the same place in both,
+    # between the same two paths
+    old_at = {old[at]: at for at in range(max(0, head - 1), min(len(old), len(old) - tail + 1))}
+    found = []
+    for at in range(max(0, head - 1), min(len(new), len(new) - tail + 1)):
+        path = new[at]
+        before = old_at.get(path)
+        if before is None or neighbours(old, before) != neighbours(new, at):
+            found.append(path)
+    return found
 
 
 def _reach(changes: ChannelChanges, key: str, message_id: int) -> None:
@@ -346,7 +365,7 @@ def merge_changes(
         return changes
     old_pages = list(plan.pages)
     old_months = sorted(plan.months)
-    old_neighbours = _neighbours(plan.display_pages())
+    old_reading = [page.path for page in plan.display_pages()]
     had_tags = bool(plan.tags)
     # old (month, day, page index) of every post whose planned facts are rewritten
     before: dict[int, tuple[int, int, int]] = {}
@@ -435,11 +454,15 @@ def merge_changes(
         )
         for month in affected
     }
-    new_pages: list[TimelinePage] = []
-    new_months: dict[int, list[int]] = {}
-    old_index_of_path = {page.path: page.index for page in old_pages}
+    # the months before the first one changed keep their pages where they were
+    first = min(affected)
+    untouched = sum(len(indexes) for month, indexes in plan.months.items() if month < first)
+    new_pages: list[TimelinePage] = old_pages[:untouched]
+    new_months: dict[int, list[int]] = {month: plan.months[month] for month in old_months if month < first}
+    old_index_of_path = {page.path: page.index for page in old_pages[untouched:]}
     moved_index: set[int] = set()
-    for month in sorted((set(plan.months) - affected) | {m for m in affected if recut[m]}):
+    later = (set(plan.months) - affected) | {m for m in affected if recut[m]}
+    for month in sorted(month for month in later if month >= first):
         if month in affected:
             pages = [
                 TimelinePage(len(new_pages) + n, month, n + 1, page_path(channel_id, month, n + 1), ids)
@@ -478,8 +501,8 @@ def merge_changes(
     plan.pages = new_pages
     plan.months = new_months
     plan._month_days.clear()
-    new_paths = {page.path for page in new_pages}
-    changes.removed.extend(page.path for page in old_pages if page.path not in new_paths)
+    new_paths = {page.path for page in new_pages[untouched:]}
+    changes.removed.extend(page.path for page in old_pages[untouched:] if page.path not in new_paths)
     changes.removed.extend(plan.shard_path(month) for month in old_months if month not in new_months)
 
     # Which timeline pages and permalinks to key again.
@@ -492,10 +515,10 @@ def merge_changes(
                 [new_pages[i] for i in new_months[month]], posts.days_of, plan.order
             ):
                 timeline.update(new_months[month])
-        index_of_path = {page.path: page.index for page in new_pages}
-        for path, neighbours in _neighbours(plan.display_pages()).items():
-            if old_neighbours.get(path) != neighbours:
-                timeline.add(index_of_path[path])
+        reading = plan.display_pages()
+        index_of_path = {page.path: page.index for page in reading}
+        for path in _new_neighbours(old_reading, [page.path for page in reading]):
+            timeline.add(index_of_path[path])
     for message_id in dirty:
         index = posts.page_of(message_id)
         changes.permalinks.add(index)
@@ -514,14 +537,20 @@ def merge_changes(
     relabel: dict[int, list[str]] = {}
     for key in keys:
         tag = plan.tags.get(key)
-        ids = set(tag.ids) - changed_set if tag is not None else set()
-        ids.update(i for i in changed if key in new_tags[i])
-        if not ids:
+        staying = array("q") if tag is None else tag.ids
+        if key in touched:
+            staying = array("q", (i for i in staying if i not in changed_set))
+        adding = [i for i in changed if key in new_tags[i]]  # ascending, none of them staying
+        if not staying and not adding:
             if tag is not None:
                 changes.removed.extend(plan.tag_page_paths(tag))
                 del plan.tags[key]
             continue
-        ordered_ids = array("q", sorted(ids))
+        if staying and adding and adding[0] < staying[-1]:  # in among the tag's posts
+            ordered_ids = array("q", sorted([*staying, *adding]))
+        else:  # after them (new posts): the tag's ids as they were, and the new ones
+            ordered_ids = array("q", staying)
+            ordered_ids.extend(adding)
         first = ordered_ids[0]
         if first in changed_set:
             label = new_tags[first][key]

@@ -499,6 +499,12 @@ class PlannedPosts(PostColumns, Mapping[int, PlannedPost]):
         """The local day of each of these planned posts (KeyError when one is not planned): the lookups
         are C loops, for a month's pages read whole."""
         ids = self._ids
+        if not message_ids:
+            return []
+        start = bisect_left(ids, message_ids[0])
+        end = start + len(message_ids)
+        if ids[start:end] == message_ids:  # posts of consecutive ids, as most pages hold: the rows in a run
+            return self._days[start:end].tolist()
         rows = list(map(partial(bisect_left, ids), message_ids))
         try:
             found = list(map(ids.__getitem__, rows))
