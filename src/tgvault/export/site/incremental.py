@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from tgvault.domain import Channel
 from tgvault.export.site.links import tag_slug
 from tgvault.export.site.options import Order
-from tgvault.export.site.placing import cut_pages, outline_tags, page_path, place_of
+from tgvault.export.site.placing import cut_pages, month_stem, outline_tags, page_path, part_path, place_of
 from tgvault.export.site.plan import ChannelPlan, TagPlan, TimelinePage, stamp_of
 from tgvault.export.site.planned_posts import PlannedPost, PlannedPosts
 from tgvault.storage.repositories import PostOutline
@@ -164,11 +164,15 @@ def decode_plan(channel: Channel, order: Order, parts: dict[str, bytes]) -> Kept
         posts.running.from_json(meta.get("stats"), len(posts), posts.__contains__)
         pages: list[TimelinePage] = []
         months: dict[int, list[int]] = {}
+        stems: dict[int, str] = {}  # each month's path stem, made once for its parts
         start = 0
         for month, number, size in meta["pages"]:
             ids = page_ids[start : start + size]
             start += size
-            pages.append(TimelinePage(len(pages), month, number, page_path(channel.id, month, number), ids))
+            stem = stems.get(month)
+            if stem is None:
+                stem = stems[month] = month_stem(channel.id, month)
+            pages.append(TimelinePage(len(pages), month, number, part_path(stem, number), ids))
             months.setdefault(month, []).append(len(pages) - 1)
         if start != len(page_ids) or start != len(posts):
             raise StalePlan("kept pages do not hold every post")
