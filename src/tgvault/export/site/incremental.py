@@ -79,10 +79,11 @@ def _joined(parts: Mapping[str, bytes], name: str) -> bytes:
 
 
 def encode_plan(
-    plan: ChannelPlan, posts_since: datetime, media_since: datetime
+    plan: ChannelPlan, posts_since: datetime, media_since: datetime, *, with_meta: bool = True
 ) -> dict[str, bytes | memoryview]:
     """A channel plan as named blobs for the manifest: the post columns, the pages' and tags' ids, each
-    cut into chunks of :data:`CHUNK_ROWS` rows (views, not copies), and the rest as JSON (``meta``)."""
+    cut into chunks of :data:`CHUNK_ROWS` rows (views, not copies), and the rest as JSON (``meta``;
+    left out when not ``with_meta``)."""
     narrow = all(page.ids.typecode == "I" for page in plan.pages)
     page_ids = array("I" if narrow else "q")
     for page in plan.pages:
@@ -92,6 +93,11 @@ def encode_plan(
         tag_ids.extend(tag.ids)
     columns = {f"col.{name}": column for name, column in plan.posts.columns().items()}
     columns |= {"page_ids": page_ids, "tag_ids": tag_ids}
+    parts: dict[str, bytes | memoryview] = {}
+    for name, column in columns.items():
+        _chunks(parts, name, column)
+    if not with_meta:
+        return parts
     meta = {
         "format": PLAN_FORMAT,
         "byteorder": sys.byteorder,
@@ -104,9 +110,6 @@ def encode_plan(
         "tags": [[tag.key, tag.label, len(tag.ids)] for tag in plan.tags.values()],
         "stats": plan.posts.running.to_json(),  # the statistics page's figures, kept up to date
     }
-    parts: dict[str, bytes | memoryview] = {}
-    for name, column in columns.items():
-        _chunks(parts, name, column)
     parts["meta"] = json.dumps(meta, ensure_ascii=False).encode("utf-8", "surrogatepass")
     return parts
 
@@ -443,7 +446,7 @@ def merge_changes(
         kept = before.get(message_id)
         if kept is not None:
             affected.add(kept[0])
-        affected.add(posts[message_id].month)
+        affected.add(posts.place_at(posts.position(message_id))[0])
     shapes_before = {
         month: _month_shape([old_pages[i] for i in plan.months[month]], old_days, plan.order)
         for month in affected

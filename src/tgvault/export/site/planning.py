@@ -140,7 +140,8 @@ class Planner:
                         # the kept parts, held through the merge as while decoding, against the merged
                         # plan byte for byte: keep() writes again those that differ (nothing changes
                         # the plan after the merge)
-                        merged = encode_plan(kept_plan.plan, kept_plan.posts_since, kept_plan.media_since)
+                        plan, since = kept_plan.plan, kept_plan.posts_since
+                        merged = encode_plan(plan, since, since, with_meta=False)  # meta: always written
                         self._kept_parts[channel.id] = (set(parts), unchanged_parts(parts, merged))
                         del parts, merged
                     if len(kept_plan.plan.posts) != uow.posts.count(channel.id):
