@@ -108,6 +108,38 @@ def assert_same_site(incremental: Path, fresh: Path, context: object = "") -> No
     assert [] == different, context
 
 
+def kept_plan(site: Path) -> dict[tuple[int, str], object]:
+    """The plan a build kept in the site's manifest, part by part, to compare with a build from scratch:
+    of each channel's meta, all but where the next build reads changes from (which depends on when the
+    build ran); its hashtags as a map, as the order the plan lists them in depends on when each
+    appeared (``tags``: key -> label and ids, in place of the ``tag_ids`` chunks)."""
+    with sqlite3.connect(manifest_path(site)) as db:
+        rows = db.execute("SELECT channel_id, name, data FROM plan").fetchall()
+    found: dict[tuple[int, str], object] = {}
+    tag_ids: dict[int, list[tuple[int, bytes]]] = {}
+    tags: dict[int, list[list[Any]]] = {}
+    for channel_id, name, data in rows:
+        if name.startswith("tag_ids."):
+            tag_ids.setdefault(channel_id, []).append((int(name.rsplit(".", 1)[1]), bytes(data)))
+        elif name == "meta":
+            meta = json.loads(bytes(data))
+            tags[channel_id] = meta.pop("tags")
+            found[(channel_id, name)] = {
+                key: part for key, part in meta.items() if key not in ("posts_since", "media_since")
+            }
+        else:
+            found[(channel_id, name)] = bytes(data)
+    for channel_id, listed in tags.items():
+        ids = b"".join(chunk for _, chunk in sorted(tag_ids.get(channel_id, [])))
+        by_key, start = {}, 0
+        for key, label, size in listed:
+            by_key[key] = (label, ids[8 * start : 8 * (start + size)])
+            start += size
+        assert 8 * start == len(ids)
+        found[(channel_id, "tags")] = by_key
+    return found
+
+
 def tagged(text: str, tags: list[str]) -> tuple[str, tuple[TextEntity, ...]]:
     entities = []
     for tag in tags:
@@ -276,6 +308,7 @@ def test_an_incremental_rebuild_is_byte_identical_to_a_build_from_scratch(
         report = sites.build("site")
         sites.fresh()
         assert_same_site(tmp_path / "site", tmp_path / "fresh", (number, done))
+        assert kept_plan(tmp_path / "fresh") == kept_plan(tmp_path / "site"), (number, done)
         assert _has_recent_part(tmp_path / "site") is (not folding and bool(report.incremental))
         incremental_rounds += report.incremental
         if number == churn.title_round:  # a title is on every page: planned from scratch

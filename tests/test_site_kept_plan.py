@@ -15,7 +15,7 @@ from test_site_archive import NEWS, UoW, at, make_archive
 from test_site_incremental import Sites, assert_same_site
 from tgvault.domain import Post
 from tgvault.export.site import incremental
-from tgvault.export.site.manifest import SiteManifest, manifest_path, plan_digests
+from tgvault.export.site.manifest import SiteManifest, manifest_path, unchanged_parts
 from tgvault.export.site.planned_posts import PlannedPost, PlannedPosts
 from tgvault.storage.media_store import LocalMediaStore
 
@@ -61,7 +61,8 @@ def test_a_rebuild_writes_only_the_chunks_of_the_kept_plan_that_changed(tmp_path
     after = {"meta": b"{}", "col.ids.0": b"a" * 8, "col.ids.1": b"B" * 8}  # one changed, one gone
     second = SiteManifest(site)
     changes = second._db.total_changes
-    second.save_channel_plan(7, after, plan_digests(before))
+    assert {"meta", "col.ids.0"} == unchanged_parts(before, after)
+    second.save_channel_plan(7, after, set(before), unchanged_parts(before, after))
     assert 2 == second._db.total_changes - changes  # one row replaced, one deleted; two kept as they were
     assert after == second.channel_plan(7)
     second.commit()

@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from tgvault.domain import Channel
 from tgvault.export.site.links import tag_slug
 from tgvault.export.site.options import Order
-from tgvault.export.site.placing import cut_pages, outline_tags, page_path, place_of
+from tgvault.export.site.placing import cut_pages, month_stem, outline_tags, page_path, part_path, place_of
 from tgvault.export.site.plan import ChannelPlan, TagPlan, TimelinePage, stamp_of
 from tgvault.export.site.planned_posts import PlannedPost, PlannedPosts
 from tgvault.storage.repositories import PostOutline
@@ -79,10 +79,11 @@ def _joined(parts: Mapping[str, bytes], name: str) -> bytes:
 
 
 def encode_plan(
-    plan: ChannelPlan, posts_since: datetime, media_since: datetime
+    plan: ChannelPlan, posts_since: datetime, media_since: datetime, *, with_meta: bool = True
 ) -> dict[str, bytes | memoryview]:
     """A channel plan as named blobs for the manifest: the post columns, the pages' and tags' ids, each
-    cut into chunks of :data:`CHUNK_ROWS` rows (views, not copies), and the rest as JSON (``meta``)."""
+    cut into chunks of :data:`CHUNK_ROWS` rows (views, not copies), and the rest as JSON (``meta``;
+    left out when not ``with_meta``)."""
     narrow = all(page.ids.typecode == "I" for page in plan.pages)
     page_ids = array("I" if narrow else "q")
     for page in plan.pages:
@@ -92,6 +93,11 @@ def encode_plan(
         tag_ids.extend(tag.ids)
     columns = {f"col.{name}": column for name, column in plan.posts.columns().items()}
     columns |= {"page_ids": page_ids, "tag_ids": tag_ids}
+    parts: dict[str, bytes | memoryview] = {}
+    for name, column in columns.items():
+        _chunks(parts, name, column)
+    if not with_meta:
+        return parts
     meta = {
         "format": PLAN_FORMAT,
         "byteorder": sys.byteorder,
@@ -104,9 +110,6 @@ def encode_plan(
         "tags": [[tag.key, tag.label, len(tag.ids)] for tag in plan.tags.values()],
         "stats": plan.posts.running.to_json(),  # the statistics page's figures, kept up to date
     }
-    parts: dict[str, bytes | memoryview] = {}
-    for name, column in columns.items():
-        _chunks(parts, name, column)
     parts["meta"] = json.dumps(meta, ensure_ascii=False).encode("utf-8", "surrogatepass")
     return parts
 
@@ -164,11 +167,15 @@ def decode_plan(channel: Channel, order: Order, parts: dict[str, bytes]) -> Kept
         posts.running.from_json(meta.get("stats"), len(posts), posts.__contains__)
         pages: list[TimelinePage] = []
         months: dict[int, list[int]] = {}
+        stems: dict[int, str] = {}  # each month's path stem, made once for its parts
         start = 0
         for month, number, size in meta["pages"]:
             ids = page_ids[start : start + size]
             start += size
-            pages.append(TimelinePage(len(pages), month, number, page_path(channel.id, month, number), ids))
+            stem = stems.get(month)
+            if stem is None:
+                stem = stems[month] = month_stem(channel.id, month)
+            pages.append(TimelinePage(len(pages), month, number, part_path(stem, number), ids))
             months.setdefault(month, []).append(len(pages) - 1)
         if start != len(page_ids) or start != len(posts):
             raise StalePlan("kept pages do not hold every post")
@@ -207,23 +214,43 @@ class ChannelChanges:
 
 
 def _month_shape(
-    pages: Sequence[TimelinePage], day_of: Callable[[int], int], order: Order
+    pages: Sequence[TimelinePage], days_of: Callable[[array[int]], list[int]], order: Order
 ) -> tuple[object, object]:
     """What every timeline page of a month shows of the month: its days (-> page) and its parts."""
+    page_days = [(page.path, days_of(page.ids)) for page in pages]
     days: dict[int, str] = {}
-    for page in reversed(pages) if order is Order.NEWEST else pages:
-        for message_id in page.ids:
-            days.setdefault(day_of(message_id), page.path)
-    parts = [(page.path, day_of(page.ids[0]), day_of(page.ids[-1])) for page in pages]
+    for path, found in reversed(page_days) if order is Order.NEWEST else page_days:
+        for day in dict.fromkeys(found):
+            days.setdefault(day, path)
+    parts = [(path, found[0], found[-1]) for path, found in page_days]
     return sorted(days.items(), reverse=order is Order.NEWEST), parts
 
 
-def _neighbours(pages: Sequence[TimelinePage]) -> dict[str, tuple[str | None, str | None]]:
-    paths = [page.path for page in pages]
-    return {
-        path: (paths[at - 1] if at > 0 else None, paths[at + 1] if at + 1 < len(paths) else None)
-        for at, path in enumerate(paths)
-    }
+def _new_neighbours(old: Sequence[str], new: Sequence[str]) -> list[str]:
+    """The paths among ``new`` (timeline pages in reading order) whose neighbours are not those they had
+    in ``old``: only pages next to where the two orders differ are looked at (the same paths before and
+    after them have the same neighbours)."""
+    limit = min(len(old), len(new))
+    head = 0  # how many paths both begin with
+    while head < limit and old[head] == new[head]:
+        head += 1
+    tail = 0  # how many paths both end with, after those
+    while tail < limit - head and old[len(old) - 1 - tail] == new[len(new) - 1 - tail]:
+        tail += 1
+
+    def neighbours(paths: Sequence[str], at: int) -> tuple[str | None, str | None]:
+        return paths[at - 1] if at > 0 else None, paths[at + 1] if at + 1 < len(paths) else None
+
+    # a path kept among the first head - 1 (or last tail - 1) of both is at the same place in both,
+    # between the same two paths
+    old_at = {old[at]: at for at in range(max(0, head - 1), min(len(old), len(old) - tail + 1))}
+    found = []
+    for at in range(max(0, head - 1), min(len(new), len(new) - tail + 1)):
+        path = new[at]
+        before = old_at.get(path)
+        if before is None or neighbours(old, before) != neighbours(new, at):
+            found.append(path)
+    return found
 
 
 def _reach(changes: ChannelChanges, key: str, message_id: int) -> None:
@@ -249,6 +276,54 @@ def _tags_holding(tags: Iterable[TagPlan], ids: Sequence[int]) -> dict[str, list
             if k < len(tag_ids) and tag_ids[k] == message_id:
                 found.setdefault(tag.key, []).append(message_id)
     return found
+
+
+def _recut_month(
+    posts: PlannedPosts, old: Sequence[array[int]], dirty: set[int], joining: list[int], per_page: int
+) -> list[array[int]]:
+    """The ids of each page of a month some of whose posts changed (empty: the month has none left).
+
+    ``old``: the ids of the month's pages as kept, in timeline order; ``joining``: the ``dirty`` posts
+    now in the month. The posts that stay keep their order (the keys they are sorted by, the date of
+    their album's first post and their id, did not change); the joining ones are put in among them by
+    their keys. Pages are cut from the month's first post on, each from where the one before ended, so
+    the pages before the first one the change reaches come out as they were kept: only the pages from
+    the one holding the last post before the first change on are cut again.
+    """
+
+    def sort_key(message_id: int) -> tuple[int, int]:
+        return posts.date_at(posts.run_start(posts.position(message_id))), message_id
+
+    staying: list[int] = []
+    first_left = -1  # where the first post that left (or moves) was in the month's kept order
+    for ids in old:
+        kept = [i for i in ids if i not in dirty]
+        if first_left < 0 and len(kept) != len(ids):
+            first_left = len(staying) + next(k for k, i in enumerate(ids) if i in dirty)
+        staying.extend(kept)
+    if first_left < 0:
+        first_left = len(staying)
+    joining = sorted(joining, key=sort_key)
+    places: list[int] = []  # where each joining post goes among the staying ones
+    place = 0
+    for message_id in joining:
+        place = bisect_left(staying, sort_key(message_id), place, key=sort_key)
+        places.append(place)
+    same = min(first_left, places[0] if places else len(staying))  # the posts in their kept places
+    if not staying and not joining:
+        return []
+    kept_pages, start = 0, 0
+    while kept_pages < len(old) and start + len(old[kept_pages]) <= same - 1:
+        start += len(old[kept_pages])
+        kept_pages += 1
+    tail: list[int] = []
+    at = start
+    for message_id, place in zip(joining, places, strict=True):
+        tail.extend(staying[at:place])
+        tail.append(message_id)
+        at = place
+    tail.extend(staying[at:])
+    return [*old[:kept_pages], *cut_pages(((i, posts.group_of(i)) for i in tail), per_page)]
 
 
 def _reply_of(outline: PostOutline, channel_id: int) -> tuple[int, int] | None:
@@ -297,7 +372,7 @@ def merge_changes(
         return changes
     old_pages = list(plan.pages)
     old_months = sorted(plan.months)
-    old_neighbours = _neighbours(plan.display_pages())
+    old_reading = [page.path for page in plan.display_pages()]
     had_tags = bool(plan.tags)
     # old (month, day, page index) of every post whose planned facts are rewritten
     before: dict[int, tuple[int, int, int]] = {}
@@ -359,9 +434,11 @@ def merge_changes(
         changes.dirty.add(message_id)
     dirty = changes.dirty
 
-    def old_day(message_id: int) -> int:
-        kept = before.get(message_id)
-        return kept[1] if kept is not None else posts.day_of(message_id)
+    def old_days(ids: array[int]) -> list[int]:
+        found = posts.days_of(ids)
+        if before.keys().isdisjoint(ids):
+            return found
+        return [before[i][1] if i in before else day for i, day in zip(ids, found, strict=True)]
 
     # The months these posts left or joined are cut into pages again.
     affected: set[int] = set()
@@ -369,33 +446,34 @@ def merge_changes(
         kept = before.get(message_id)
         if kept is not None:
             affected.add(kept[0])
-        affected.add(posts[message_id].month)
+        affected.add(posts.place_at(posts.position(message_id))[0])
     shapes_before = {
-        month: _month_shape([old_pages[i] for i in plan.months[month]], old_day, plan.order)
+        month: _month_shape([old_pages[i] for i in plan.months[month]], old_days, plan.order)
         for month in affected
         if month in plan.months
     }
-    members: dict[int, list[int]] = {month: [] for month in affected}
-    for month in affected:
-        for index in plan.months.get(month, ()):
-            members[month].extend(i for i in old_pages[index].ids if i not in dirty)
+    joining: dict[int, list[int]] = {month: [] for month in affected}  # the dirty posts of each month
     for message_id in dirty:
-        members[posts[message_id].month].append(message_id)
-    new_pages: list[TimelinePage] = []
-    new_months: dict[int, list[int]] = {}
-    old_index_of_path = {page.path: page.index for page in old_pages}
+        joining[posts.place_at(posts.position(message_id))[0]].append(message_id)
+    recut = {
+        month: _recut_month(
+            posts, [old_pages[i].ids for i in plan.months.get(month, ())], dirty, joining[month], per_page
+        )
+        for month in affected
+    }
+    # the months before the first one changed keep their pages where they were
+    first = min(affected)
+    untouched = sum(len(indexes) for month, indexes in plan.months.items() if month < first)
+    new_pages: list[TimelinePage] = old_pages[:untouched]
+    new_months: dict[int, list[int]] = {month: plan.months[month] for month in old_months if month < first}
+    old_index_of_path = {page.path: page.index for page in old_pages[untouched:]}
     moved_index: set[int] = set()
-    for month in sorted((set(plan.months) - affected) | {m for m in affected if members[m]}):
+    later = (set(plan.months) - affected) | {m for m in affected if recut[m]}
+    for month in sorted(month for month in later if month >= first):
         if month in affected:
-
-            def sort_key(message_id: int) -> tuple[int, int]:
-                return posts.date_at(posts.run_start(posts.position(message_id))), message_id
-
-            ordered = sorted(members[month], key=sort_key)
-            chunks = cut_pages(((i, posts.group_of(i)) for i in ordered), per_page)
             pages = [
                 TimelinePage(len(new_pages) + n, month, n + 1, page_path(channel_id, month, n + 1), ids)
-                for n, ids in enumerate(chunks)
+                for n, ids in enumerate(recut[month])
             ]
         else:
             pages = [plan.pages[i] for i in plan.months[month]]
@@ -408,10 +486,15 @@ def merge_changes(
             else:
                 page.index = index
                 old_page = old_pages[old_index] if old_index is not None else None
-                if not reused and (old_page is None or old_page.ids != page.ids):
+                same = old_page is not None and old_page.ids == page.ids
+                if not reused and not same:
                     changes.permalinks.add(index)
                     if changes.timeline is not None:
                         changes.timeline.add(index)
+                if same and old_index == index:  # its posts were on it, and are
+                    new_pages.append(page)
+                    new_months.setdefault(month, []).append(index)
+                    continue
                 for message_id in page.ids:
                     kept = before.get(message_id)
                     previous = kept[2] if kept is not None else posts.page_of(message_id)
@@ -425,8 +508,8 @@ def merge_changes(
     plan.pages = new_pages
     plan.months = new_months
     plan._month_days.clear()
-    new_paths = {page.path for page in new_pages}
-    changes.removed.extend(page.path for page in old_pages if page.path not in new_paths)
+    new_paths = {page.path for page in new_pages[untouched:]}
+    changes.removed.extend(page.path for page in old_pages[untouched:] if page.path not in new_paths)
     changes.removed.extend(plan.shard_path(month) for month in old_months if month not in new_months)
 
     # Which timeline pages and permalinks to key again.
@@ -436,13 +519,13 @@ def merge_changes(
     if timeline is not None:
         for month in affected:
             if month in new_months and shapes_before.get(month) != _month_shape(
-                [new_pages[i] for i in new_months[month]], posts.day_of, plan.order
+                [new_pages[i] for i in new_months[month]], posts.days_of, plan.order
             ):
                 timeline.update(new_months[month])
-        index_of_path = {page.path: page.index for page in new_pages}
-        for path, neighbours in _neighbours(plan.display_pages()).items():
-            if old_neighbours.get(path) != neighbours:
-                timeline.add(index_of_path[path])
+        reading = plan.display_pages()
+        index_of_path = {page.path: page.index for page in reading}
+        for path in _new_neighbours(old_reading, [page.path for page in reading]):
+            timeline.add(index_of_path[path])
     for message_id in dirty:
         index = posts.page_of(message_id)
         changes.permalinks.add(index)
@@ -461,14 +544,20 @@ def merge_changes(
     relabel: dict[int, list[str]] = {}
     for key in keys:
         tag = plan.tags.get(key)
-        ids = set(tag.ids) - changed_set if tag is not None else set()
-        ids.update(i for i in changed if key in new_tags[i])
-        if not ids:
+        staying = array("q") if tag is None else tag.ids
+        if key in touched:
+            staying = array("q", (i for i in staying if i not in changed_set))
+        adding = [i for i in changed if key in new_tags[i]]  # ascending, none of them staying
+        if not staying and not adding:
             if tag is not None:
                 changes.removed.extend(plan.tag_page_paths(tag))
                 del plan.tags[key]
             continue
-        ordered_ids = array("q", sorted(ids))
+        if staying and adding and adding[0] < staying[-1]:  # in among the tag's posts
+            ordered_ids = array("q", sorted([*staying, *adding]))
+        else:  # after them (new posts): the tag's ids as they were, and the new ones
+            ordered_ids = array("q", staying)
+            ordered_ids.extend(adding)
         first = ordered_ids[0]
         if first in changed_set:
             label = new_tags[first][key]

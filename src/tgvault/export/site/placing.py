@@ -47,8 +47,17 @@ def place_of(moment: datetime, zone: tzinfo) -> tuple[int, int]:
 
 def page_path(channel_id: int, month: int, number: int) -> str:
     """The path of a timeline page: the month, then ``-pageN`` for parts after the first."""
-    suffix = "" if number == 1 else f"-page{number}"
-    return f"c/{channel_id}/{month // 12:04d}/{month % 12 + 1:02d}{suffix}.html"
+    return part_path(month_stem(channel_id, month), number)
+
+
+def month_stem(channel_id: int, month: int) -> str:
+    """The path of a month's timeline pages without its part and extension: ``c/<id>/2024/03``."""
+    return f"c/{channel_id}/{month // 12:04d}/{month % 12 + 1:02d}"
+
+
+def part_path(stem: str, number: int) -> str:
+    """The path of part ``number`` of the month whose :func:`month_stem` is ``stem``."""
+    return f"{stem}.html" if number == 1 else f"{stem}-page{number}.html"
 
 
 def cut_pages(ordered: Iterable[tuple[int, int | None]], per_page: int) -> list[array[int]]:

@@ -11,9 +11,10 @@ import heapq
 from array import array
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from itertools import compress, groupby, repeat
 from operator import itemgetter, ne
 from typing import Self
@@ -384,16 +385,26 @@ class PostColumns:
         at = bisect_left(ids, message_id)
         return at if at < len(ids) and ids[at] == message_id else -1
 
+    def _row_of(self, message_id: int) -> int:
+        """The row of a planned post (KeyError when the plan does not hold it)."""
+        at = self._position(message_id)
+        if at < 0:
+            raise KeyError(message_id)
+        return at
+
+    def _reply_of(self, message_id: int) -> tuple[int, int] | None:
+        k = self._sparse_at(_REPLIES, message_id)
+        return None if k < 0 else (self._reply_channels[k], self._reply_targets[k])
+
     def _post(self, at: int) -> PlannedPost:
         message_id, views, flags = self._ids[at], self._views[at], self._flags[at]
-        k = self._sparse_at(_REPLIES, message_id)
         return PlannedPost(
             message_id=message_id,
             date=_EPOCH + timedelta(microseconds=self._dates[at]),
             month=self._months[at],
             day=self._days[at],
             group=self._group(message_id),
-            reply_to=None if k < 0 else (self._reply_channels[k], self._reply_targets[k]),
+            reply_to=self._reply_of(message_id),
             stamp=self._stamps[at],
             views=None if views == _NO_VIEWS else views,
             deleted=bool(flags & _DELETED),
@@ -456,39 +467,22 @@ class PlannedPosts(PostColumns, Mapping[int, PlannedPost]):
 
     def keyed(self, message_ids: Iterable[int]) -> list[tuple[int, int, int]]:
         """(message id, stamp, page) of planned posts, straight from the columns."""
-        found = []
-        for message_id in message_ids:
-            at = self._position(message_id)
-            if at < 0:
-                raise KeyError(message_id)
-            found.append((message_id, self._stamps[at], self._pages[at]))
-        return found
+        stamps, pages = self._stamps, self._pages
+        return [(i, stamps[at], pages[at]) for i, at in ((i, self._row_of(i)) for i in message_ids)]
 
-    def keyed_replies(self, message_ids: Iterable[int]) -> list[tuple[int, int, tuple[int, int] | None]]:
+    def keyed_replies(self, message_ids: Sequence[int]) -> list[tuple[int, int, tuple[int, int] | None]]:
         """(message id, stamp, (channel id, message id) it replies to or None) of planned posts, straight
         from the columns (what a timeline page's key holds of its posts, without a post made a row)."""
-        found: list[tuple[int, int, tuple[int, int] | None]] = []
-        for message_id in message_ids:
-            at = self._position(message_id)
-            if at < 0:
-                raise KeyError(message_id)
-            k = self._sparse_at(_REPLIES, message_id)
-            reply = None if k < 0 else (self._reply_channels[k], self._reply_targets[k])
-            found.append((message_id, self._stamps[at], reply))
-        return found
+        stamps = self._stamps
+        return [(i, stamps[self._row_of(i)], self._reply_of(i)) for i in message_ids]
 
     def date_of(self, message_id: int) -> datetime:
         """The date of a planned post."""
-        at = self._position(message_id)
-        if at < 0:
-            raise KeyError(message_id)
-        return _EPOCH + timedelta(microseconds=self._dates[at])
+        return _EPOCH + timedelta(microseconds=self._dates[self._row_of(message_id)])
 
     def set_page(self, message_id: int, page: int) -> None:
         """Record the timeline page (its index in the channel plan) of a post."""
-        at = self._position(message_id)
-        if at < 0:
-            raise KeyError(message_id)
+        at = self._row_of(message_id)
         try:
             self._pages[at] = page
         except OverflowError:
@@ -502,22 +496,43 @@ class PlannedPosts(PostColumns, Mapping[int, PlannedPost]):
 
     def day_of(self, message_id: int) -> int:
         """The local day (ordinal) of a planned post."""
-        at = self._position(message_id)
-        if at < 0:
-            raise KeyError(message_id)
-        return self._days[at]
+        return self._days[self._row_of(message_id)]
+
+    def days_of(self, message_ids: Sequence[int]) -> list[int]:
+        """The local day of each of these planned posts (KeyError when one is not planned): the lookups
+        are C loops, for a month's pages read whole."""
+        ids = self._ids
+        if not message_ids:
+            return []
+        start = bisect_left(ids, message_ids[0])
+        end = start + len(message_ids)
+        if ids[start:end] == message_ids:  # posts of consecutive ids, as most pages hold: the rows in a run
+            return self._days[start:end].tolist()
+        rows = list(map(partial(bisect_left, ids), message_ids))
+        try:
+            found = list(map(ids.__getitem__, rows))
+        except IndexError:  # an id above every planned one
+            raise KeyError(message_ids[-1]) from None
+        if found != list(message_ids):
+            raise KeyError(next(i for i, row in zip(message_ids, found, strict=True) if i != row))
+        return list(map(self._days.__getitem__, rows))
+
+    def stamps_of(self, message_ids: Iterable[int]) -> dict[int, int]:
+        """The stamp of each of these posts the plan holds (those it does not are left out)."""
+        found = {}
+        for message_id in message_ids:
+            at = self._position(message_id)
+            if at >= 0:
+                found[message_id] = self._stamps[at]
+        return found
 
     def group_of(self, message_id: int) -> int | None:
         """The album (grouped id) of a planned post, or None."""
-        if self._position(message_id) < 0:
-            raise KeyError(message_id)
+        self._row_of(message_id)
         return self._group(message_id)
 
     def __getitem__(self, message_id: int) -> PlannedPost:
-        at = self._position(message_id)
-        if at < 0:
-            raise KeyError(message_id)
-        return self._post(at)
+        return self._post(self._row_of(message_id))
 
     def __contains__(self, message_id: object) -> bool:
         return isinstance(message_id, int) and self._position(message_id) >= 0

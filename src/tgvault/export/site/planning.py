@@ -31,7 +31,7 @@ from tgvault.export.site.incremental import (
     same_layout,
 )
 from tgvault.export.site.links import media_display, media_site_path
-from tgvault.export.site.manifest import plan_digests, plan_part_digest
+from tgvault.export.site.manifest import unchanged_parts
 from tgvault.export.site.options import SiteBuildReport, SiteError
 from tgvault.export.site.page_keys import digest
 from tgvault.export.site.plan import ChannelPlan, SitePlan, plan_channel, version_stamp
@@ -46,7 +46,9 @@ class Planner:
     def __init__(self, ctx: BuildContext) -> None:
         self.ctx = ctx
         self._engine = ""
-        self._kept_parts: dict[int, dict[str, str]] = {}  # digests of the kept plan's parts, by channel
+        # by channel: the names of the kept plan's parts, and of those the plan brought up to date holds as
+        # they were (compared once merged: nothing changes the plan after)
+        self._kept_parts: dict[int, tuple[set[str], set[str]]] = {}
         self._kept_meta: dict[int, bytes] = {}  # the kept plan's meta of channels no post of which changed
         self.marks: dict[int, tuple[datetime, datetime]] = {}  # where the next build reads changes from
 
@@ -125,17 +127,23 @@ class Planner:
                     ctx.audits[channel.id] = uow.audits.get(channel.id)
                     self._read_stamps(uow, channel.id, self._kept_stamps(kept_site))
                     changed = self._changed(uow, kept_plan)
-                    if changed:  # the plan changes: keep() writes again the parts whose digest differs
-                        self._kept_parts[channel.id] = plan_digests(parts)
-                    else:  # it does not: keep() writes its meta (the change marks) alone
+                    if not changed:  # the plan stays as kept: keep() writes its meta (the change marks) alone
                         self._kept_meta[channel.id] = parts["meta"]
-                    del parts  # decoded: the plan holds its own copy
+                        del parts  # decoded: the plan holds its own copy
                     outlines = uow.posts.outline_for(channel.id, changed)
 
                     def more(wanted: list[int], channel_id: int = channel.id) -> list[PostOutline]:
                         return uow.posts.outline_for(channel_id, wanted)
 
                     changes[channel.id] = merge_changes(kept_plan.plan, outlines, zone, per_page, more)
+                    if changed:
+                        # the kept parts, held through the merge as while decoding, against the merged
+                        # plan byte for byte: keep() writes again those that differ (nothing changes
+                        # the plan after the merge)
+                        plan, since = kept_plan.plan, kept_plan.posts_since
+                        merged = encode_plan(plan, since, since, with_meta=False)  # meta: always written
+                        self._kept_parts[channel.id] = (set(parts), unchanged_parts(parts, merged))
+                        del parts, merged
                     if len(kept_plan.plan.posts) != uow.posts.count(channel.id):
                         raise StalePlan("posts were removed from the archive")
                     self.marks[channel.id] = (next_since(posts_mark, clock), next_since(media_mark, clock))
@@ -189,11 +197,11 @@ class Planner:
         ids = uow.posts.changed_since(channel_id, kept_plan.posts_since, kept_plan.media_since)
         versions = uow.posts.versions_for(channel_id, ids) if ids else {}
         self.ctx.report.changed_posts += len(versions)
-        planned = kept_plan.plan.posts
+        planned = kept_plan.plan.posts.stamps_of(versions)
         return [
             message_id
             for message_id, (version, deleted) in versions.items()
-            if message_id not in planned or planned[message_id].stamp != version_stamp(version, deleted)
+            if planned.get(message_id) != version_stamp(version, deleted)
         ]
 
     def _restart(self) -> None:
@@ -215,12 +223,14 @@ class Planner:
             kept_meta = None if from_scratch else self._kept_meta.get(plan.channel.id)
             if kept_meta is not None and same_layout(kept_meta, parts["meta"]):
                 # no post changed, so every column chunk is as kept: the meta alone (the change marks)
-                meta = {"meta": parts["meta"]}
-                manifest.save_channel_plan(plan.channel.id, meta, {"meta": plan_part_digest(kept_meta)})
+                manifest.save_channel_plan(plan.channel.id, {"meta": parts["meta"]}, {"meta"})
                 continue
-            manifest.save_channel_plan(
-                plan.channel.id, parts, None if from_scratch else self._kept_parts.get(plan.channel.id)
-            )
+            kept_parts = None if from_scratch else self._kept_parts.get(plan.channel.id)
+            if kept_parts is None:
+                manifest.save_channel_plan(plan.channel.id, parts)
+            else:
+                names, unchanged = kept_parts
+                manifest.save_channel_plan(plan.channel.id, parts, names, unchanged - {"meta"})
         kept = {
             "fingerprint": self._fingerprint([plan.channel for plan in plans]),
             "missing": sorted(ctx.missing_media),
