@@ -14,7 +14,6 @@ first build; or as JSON (``.tgvault-site.json``), read once into the new file.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
 import shutil
@@ -105,11 +104,6 @@ _SCHEMA = (
     "CREATE TRIGGER IF NOT EXISTS pages_removed AFTER DELETE ON pages BEGIN"
     " UPDATE meta SET value = value - 1 WHERE name = 'page_count'; END",
 )
-
-
-def plan_part_digest(data: bytes | memoryview) -> str:
-    """A short hash of one part of a kept plan (to tell parts apart in tests and tools)."""
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
 def unchanged_parts(kept: Mapping[str, bytes], parts: Mapping[str, bytes | memoryview]) -> set[str]:

@@ -385,13 +385,6 @@ class PostColumns:
         at = bisect_left(ids, message_id)
         return at if at < len(ids) and ids[at] == message_id else -1
 
-    def _row_of(self, message_id: int) -> int:
-        """The row of a planned post (KeyError when the plan does not hold it)."""
-        at = self._position(message_id)
-        if at < 0:
-            raise KeyError(message_id)
-        return at
-
     def _reply_of(self, message_id: int) -> tuple[int, int] | None:
         k = self._sparse_at(_REPLIES, message_id)
         return None if k < 0 else (self._reply_channels[k], self._reply_targets[k])
@@ -464,6 +457,13 @@ class PlannedPosts(PostColumns, Mapping[int, PlannedPost]):
             if target in wanted and target in targets.get(channel_id, ()):
                 found.append(message_id)
         return found
+
+    def _row_of(self, message_id: int) -> int:
+        """The row of a planned post (KeyError when the plan does not hold it)."""
+        at = self._position(message_id)
+        if at < 0:
+            raise KeyError(message_id)
+        return at
 
     def keyed(self, message_ids: Iterable[int]) -> list[tuple[int, int, int]]:
         """(message id, stamp, page) of planned posts, straight from the columns."""
