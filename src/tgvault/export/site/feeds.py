@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from xml.sax.saxutils import escape
 
 from tgvault.domain import MediaKind, Post
 from tgvault.export.site.links import tme_channel_url, tme_post_url
@@ -85,28 +86,17 @@ def _updated(posts: Sequence[Post], plan: ChannelPlan) -> datetime:
 
 
 def _text(text: str) -> str:
-    """Character data escaped as ElementTree escapes it."""
-    if "&" in text:
-        text = text.replace("&", "&amp;")
-    if "<" in text:
-        text = text.replace("<", "&lt;")
-    if ">" in text:
-        text = text.replace(">", "&gt;")
-    return text
+    """Character data escaped as ElementTree escapes it (``&``, ``<``, ``>``)."""
+    return escape(text)
+
+
+# what ElementTree escapes in an attribute value besides character data's three
+_ATTRIBUTE_ENTITIES = {'"': "&quot;", "\r": "&#13;", "\n": "&#10;", "\t": "&#09;"}
 
 
 def _attribute(value: str) -> str:
     """An attribute value escaped as ElementTree escapes it."""
-    value = _text(value)
-    if '"' in value:
-        value = value.replace('"', "&quot;")
-    if "\r" in value:
-        value = value.replace("\r", "&#13;")
-    if "\n" in value:
-        value = value.replace("\n", "&#10;")
-    if "\t" in value:
-        value = value.replace("\t", "&#09;")
-    return value
+    return escape(value, _ATTRIBUTE_ENTITIES)
 
 
 def _el(tag: str, text: str | None = None, **attrs: str) -> str:
