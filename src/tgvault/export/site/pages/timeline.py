@@ -29,6 +29,9 @@ from tgvault.export.site.plan import ChannelPlan, TimelinePage, day_anchor
 from tgvault.export.site.richtext import clean_text, escape_text
 from tgvault.export.site.writer import PageWriter
 
+# a month's day links, their HTML, and its parts as (path, label, days, url, escaped link head and tail)
+_MonthLinks = tuple[list[dict[str, str]], Markup, list[tuple[str, str, str, str, str, str]]]
+
 
 class TimelinePages:
     """Writes timeline pages, whole or as a new frame around the cards already written."""
@@ -40,10 +43,7 @@ class TimelinePages:
         self._navigators: dict[tuple[int, str, int], tuple[list[Any], Markup]] = {}
         self._spliced: bool | None = None  # whether pages are written as a frame around their cards
         self.frames = FrameCache()  # the frames of the bundled theme's timeline pages, by month
-        self._month_links_cache: dict[
-            tuple[int, str, int],
-            tuple[list[dict[str, str]], Markup, list[tuple[str, str, str, str, str, str]]],
-        ] = {}
+        self._month_links_cache: dict[tuple[int, str, int], _MonthLinks] = {}
 
     def _splicing(self) -> bool:
         """Whether timeline pages are written as a frame around their cards (the theme's timeline
@@ -106,9 +106,7 @@ class TimelinePages:
         html = self._html(plan, page, month_pages, items, display, position, history)
         out.write(page.path, html, key)
 
-    def _month_links(
-        self, plan: ChannelPlan, month: int, folder: str, links: PageLinks
-    ) -> tuple[list[dict[str, str]], Markup, list[tuple[str, str, str, str, str, str]]]:
+    def _month_links(self, plan: ChannelPlan, month: int, folder: str, links: PageLinks) -> _MonthLinks:
         """The day links of a month's pages (and their HTML) and its parts as (path, label, days, url,
         escaped link head, escaped link tail), in display order: once a build for the pages of a month
         in one folder, which all show the same ones (a page marks its own part)."""

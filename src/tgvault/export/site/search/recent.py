@@ -57,7 +57,7 @@ def shard_path(shard: int) -> str:
     return f"search/r/{shard}.js"
 
 
-def shard_count(buckets: int, owned: int = FOLD_AT) -> int:
+def shard_count(buckets: int, owned: int) -> int:
     """Recent shards for ``owned`` posts in an index of ``buckets`` buckets: a power of two (so a
     divisor of the buckets' number, and a term reads one shard) holding at most about
     :data:`POSTS_PER_SHARD` posts each, :data:`SHARDS` at most."""
