@@ -15,7 +15,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 
@@ -151,8 +151,16 @@ class MonthWriting:
         self.ctx = ctx
         self.search = search
 
-    def run(self, months: Sequence[tuple[ChannelPlan, int, ChannelChanges | None]]) -> None:
-        """Write each (channel, month, its changes in an incremental build) given."""
+    def run(
+        self,
+        months: Sequence[tuple[ChannelPlan, int, ChannelChanges | None]],
+        *,
+        meanwhile: Callable[[], None] | None = None,
+    ) -> None:
+        """Write each (channel, month, its changes in an incremental build) given, and run ``meanwhile``
+        (work of this process that needs none of the months): on a pool, once the workers have their
+        first units, so this process's own work overlaps theirs (what it does alone, one core of the
+        machine, caps the build's wall time); in this process, after the months."""
         global _shared
         ctx = self.ctx
         plans = {plan.channel.id: plan for plan, _, _ in months}
@@ -169,6 +177,8 @@ class MonthWriting:
             ):
                 for plan, month, changes in months:
                     self._record(plan, month, render_month(self._unit(plan, month, changes)))
+                if meanwhile is not None:
+                    meanwhile()
                 return
             pool = ProcessPoolExecutor(
                 workers, mp_context=multiprocessing.get_context("fork"), initializer=_start_worker
@@ -178,8 +188,13 @@ class MonthWriting:
                 for plan, month, changes in months:
                     pending.append((plan, month, pool.submit(render_month, self._unit(plan, month, changes))))
                     if len(pending) >= workers * PENDING_PER_WORKER:
+                        if meanwhile is not None:  # the workers have their first units
+                            meanwhile()
+                            meanwhile = None
                         done_plan, done_month, future = pending.popleft()
                         self._record(done_plan, done_month, future.result())
+                if meanwhile is not None:
+                    meanwhile()
                 while pending:
                     done_plan, done_month, future = pending.popleft()
                     self._record(done_plan, done_month, future.result())
