@@ -18,6 +18,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing.util import Finalize
 
 from tgvault.export.site.context import BuildContext
 from tgvault.export.site.incremental import ChannelChanges
@@ -83,6 +84,7 @@ class _Shared:
 
 
 _shared: _Shared | None = None
+_parent_pid = 0  # the process that runs MonthWriting.run (its pool's workers flush their spill when they end)
 
 
 def _layout(plan: ChannelPlan) -> _Layout:
@@ -133,6 +135,9 @@ def render_month(unit: MonthUnit) -> MonthResult:
     if search is not None:
         if shared.spill_pid != os.getpid():  # once a process: its own files in the spill
             shared.spill, shared.spill_pid = shared.search.spill_part(), os.getpid()
+            if shared.spill is not None and shared.spill_pid != _parent_pid:
+                # what a worker gathered goes to its files when it ends (the pool's shutdown waits)
+                Finalize(None, shared.spill.flush, exitpriority=10)
         if shared.spill is not None:  # a build from scratch: the month's keys, worked out here
             shared.search.file_keys(shared.spill, out, plan, unit.month, search)
             spilled = True
@@ -161,7 +166,8 @@ class MonthWriting:
         (work of this process that needs none of the months): on a pool, once the workers have their
         first units, so this process's own work overlaps theirs (what it does alone, one core of the
         machine, caps the build's wall time); in this process, after the months."""
-        global _shared
+        global _shared, _parent_pid
+        _parent_pid = os.getpid()
         ctx = self.ctx
         plans = {plan.channel.id: plan for plan, _, _ in months}
         self.search.prepare()  # before the workers fork: they file the index's keys of their months
@@ -199,6 +205,8 @@ class MonthWriting:
                     done_plan, done_month, future = pending.popleft()
                     self._record(done_plan, done_month, future.result())
         finally:
+            if _shared.spill is not None and _shared.spill_pid == os.getpid():
+                _shared.spill.flush()  # the months written in this process: what is gathered, to the files
             _shared = None
 
     def _unit(self, plan: ChannelPlan, month: int, changes: ChannelChanges | None) -> MonthUnit:

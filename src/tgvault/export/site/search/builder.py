@@ -205,7 +205,6 @@ class SearchIndex:
         slot = self._slots[plan.channel.id]
         for entry in entries:
             part.add(index_keys(entry.text), (month, slot, entry.message_id))
-        part.flush()
         for block, rows in _blocks(entries).items():
             name = f"{plan.channel.id}/{month_key(month)}/{block}"
             out.write(block_path(plan.channel.id, month, block), js_call("text", name, rows))

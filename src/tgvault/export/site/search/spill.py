@@ -35,7 +35,8 @@ class SpillPart:
     """One process's share of the spill: postings gathered by key, appended to files of the process.
 
     A flush appends to each partition's file one :mod:`marshal` record (after its length), bucket → key → the
-    sorted codes of every post gathered for the key since the last flush (a month's worth in a worker),
+    sorted codes of every post gathered for the key since the last flush (FLUSH_AT postings, or all a
+    worker gathered since, when it ends),
     packed as an ``array('Q')``'s bytes: written and read back by C, a key once a record rather than once a
     posting. The files are temporary, read only by the build that wrote them (by the same Python)."""
 
