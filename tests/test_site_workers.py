@@ -3,6 +3,7 @@ manifest as one process, on SQLite and PostgreSQL; a post that cannot be read do
 
 from __future__ import annotations
 
+import errno
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +18,8 @@ from test_site_post_pages import broken_links
 from tgvault.domain import Post
 from tgvault.export.site import SiteBuildReport, SiteOptions, build_site
 from tgvault.export.site.manifest import manifest_path
+from tgvault.export.site.options import SiteError
+from tgvault.export.site.search.spill import SpillPart
 from tgvault.storage.media_store import LocalMediaStore
 
 
@@ -125,3 +128,20 @@ def test_the_other_pages_are_written_while_the_workers_write_the_months(
     assert len(progress.seen) > 1
     assert progress.seen[0] is first_month_sees_it
     assert progress.seen[-1] is first_month_sees_it
+
+
+def _full_disk(self: SpillPart) -> None:
+    raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_worker_that_cannot_write_its_part_of_the_search_index_stops_the_build(
+    uow_factory: UoW, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pool's worker writes the search keys it filed when it ends, where an error is only printed: the
+    build then stops instead of publishing an index that misses that worker's posts."""
+    store = LocalMediaStore(tmp_path / "media")
+    make_archive(uow_factory, store)
+    monkeypatch.setattr(SpillPart, "flush", _full_disk)  # the workers, forked from here, find the disk full
+    options = SiteOptions(out_dir=tmp_path / "site", title="Workers", posts_per_page=4, workers=2)
+    with pytest.raises(SiteError, match="without writing their part of the search index"):
+        build_site(uow_factory, store, options)

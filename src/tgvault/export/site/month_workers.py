@@ -60,6 +60,7 @@ class MonthResult:
     search: list[SearchEntry] | None
     spilled: bool = False  # the keys of ``search`` are filed already (by the process that rendered them)
     partial: bool = False  # ``search`` holds the posts that may have changed, the index has the others
+    filed_by: int = 0  # the process that filed the keys (``spilled``): it flushes them when it ends
 
 
 @dataclass
@@ -137,11 +138,17 @@ def render_month(unit: MonthUnit) -> MonthResult:
             shared.spill, shared.spill_pid = shared.search.spill_part(), os.getpid()
             if shared.spill is not None and shared.spill_pid != _parent_pid:
                 # what a worker gathered goes to its files when it ends (the pool's shutdown waits)
-                Finalize(None, shared.spill.flush, exitpriority=10)
+                Finalize(None, shared.spill.flush_when_ending, exitpriority=10)
         if shared.spill is not None:  # a build from scratch: the month's keys, worked out here
             shared.search.file_keys(shared.spill, out, plan, unit.month, search)
             spilled = True
-    return MonthResult(out.finish(), search, spilled, partial=unit.search_fresh is not None)
+    return MonthResult(
+        out.finish(),
+        search,
+        spilled,
+        partial=unit.search_fresh is not None,
+        filed_by=os.getpid() if spilled else 0,
+    )
 
 
 def posts_in(plan: ChannelPlan, month: int) -> int:
@@ -155,6 +162,7 @@ class MonthWriting:
     def __init__(self, ctx: BuildContext, search: SearchIndex) -> None:
         self.ctx = ctx
         self.search = search
+        self._filing_workers: set[int] = set()  # the workers that filed keys in the spill
 
     def run(
         self,
@@ -204,6 +212,8 @@ class MonthWriting:
                 while pending:
                     done_plan, done_month, future = pending.popleft()
                     self._record(done_plan, done_month, future.result())
+            # the pool is shut down: its workers have ended, each flushing what it filed
+            self.search.check_parts(self._filing_workers)
         finally:
             if _shared.spill is not None and _shared.spill_pid == os.getpid():
                 _shared.spill.flush()  # the months written in this process: what is gathered, to the files
@@ -240,6 +250,8 @@ class MonthWriting:
 
     def _record(self, plan: ChannelPlan, month: int, result: MonthResult) -> None:
         self.ctx.writer.record_batch(result.batch)
+        if result.filed_by and result.filed_by != os.getpid():
+            self._filing_workers.add(result.filed_by)
         if result.search is not None:
             listed = (
                 [i for index in plan.months[month] for i in plan.pages[index].ids] if result.partial else None
