@@ -165,13 +165,15 @@ def prepare_site(bin_dir: Path, workdir: Path, database_url: str, channel_id: in
 
 # tg-archive's own CLI entry point, timed inside its process after its imports (like tgvault's build).
 TIMED_BUILD = r"""
-import json, sys, time
+import json, os, sys, time
 import tgarchive, tgarchive.build, tgarchive.db
 sys.argv = ["tg-archive", "--build", "--config", "config.yaml", "--data", "data.sqlite",
             "--template", "template.html", "--rss-template", "rss_template.html"]
-wall, cpu = time.perf_counter(), time.process_time()
+wall, cpu, times = time.perf_counter(), time.process_time(), os.times()
 tgarchive.main()
-print(json.dumps({"seconds": time.perf_counter() - wall, "cpu_seconds": time.process_time() - cpu}))
+done = os.times()
+print(json.dumps({"seconds": time.perf_counter() - wall, "cpu_seconds": time.process_time() - cpu,
+                  "user_seconds": done.user - times.user, "system_seconds": done.system - times.system}))
 """
 
 
