@@ -28,7 +28,7 @@ from tgvault.export.site.plan import ChannelPlan
 from tgvault.export.site.richtext import clean_text
 from tgvault.export.site.search.buckets import BucketFile, bucket_path
 from tgvault.export.site.search.entries import SearchEntry, search_entry
-from tgvault.export.site.search.postings import CodeLayout, Posting, order, packed_layout
+from tgvault.export.site.search.postings import CodeLayout, packed_layout
 from tgvault.export.site.search.recent import RecentPart, drop_all
 from tgvault.export.site.search.scripts import js_call, read_script
 from tgvault.export.site.search.spill import PostingSpill, SpillPart, merged
@@ -99,21 +99,24 @@ def bucket_count(posts: int) -> int:
 
 
 def patch_buckets(
-    writer: SiteWriter, buckets: int, added: Mapping[str, set[Posting]], removed: Mapping[str, set[Posting]]
+    writer: SiteWriter, buckets: int, added: Mapping[str, set[int]], removed: Mapping[str, set[int]]
 ) -> None:
     """Rewrite the buckets (and their keys' chunks) whose keys gained (``added``) or lost (``removed``)
-    postings."""
+    postings, given as posting codes (:func:`~tgvault.export.site.search.postings.posting_code`)."""
     touched: dict[int, set[str]] = defaultdict(set)
     for key in added.keys() | removed.keys():
         touched[bucket_of(key, buckets)].add(key)
+    nothing: set[int] = set()
     for bucket, keys in sorted(touched.items()):
         file = BucketFile.read(writer, bucket)
         for key in sorted(keys):
-            gone = removed.get(key, set())
-            new = added.get(key, set())
+            gone = removed.get(key, nothing)
+            new = added.get(key, nothing)
             if not file.patch_first_chunk(key, new, gone):
-                postings = {p for p in file.postings(key) if p not in gone} | new
-                file.set(key, sorted(postings, key=order))
+                postings = set(file.codes(key))
+                postings -= gone
+                postings |= new
+                file.set_codes(key, sorted(postings))
         file.save()
 
 
@@ -172,8 +175,6 @@ class SearchIndex:
         self._unfinished = manifest_path(self.writer.out_dir).with_name(
             f"{self.writer.out_dir.name}.tgvault-search-unfinished"
         )
-        self._added: dict[str, set[Posting]] = defaultdict(set)
-        self._removed: dict[str, set[Posting]] = defaultdict(set)
         self._recent: RecentPart | None = None  # while patching
 
     # ---- the interface of the page builders -------------------------------------------------------
@@ -432,8 +433,8 @@ class SearchIndex:
         if not recent.full():
             recent.save()
             return
-        self._added, self._removed = recent.fold()
-        patch_buckets(self.writer, self._buckets, self._added, self._removed)
+        added, removed = recent.fold()
+        patch_buckets(self.writer, self._buckets, added, removed)
 
     def _write_manifest(self, plans: Sequence[ChannelPlan]) -> None:
         channels = []
