@@ -231,11 +231,14 @@ class SearchIndex:
         self._seen.add((channel_id, month))
         slot = self._slot(channel_id)
         key = month_key(month)
-        old_rows = self._old_rows(channel_id, month) if self._patching else {}
+        left = 0  # posts of the month in text blocks this build neither reads nor writes
         if month_ids is not None:
             if not self._patching:  # pragma: no cover - the page builders hand over whole months then
                 raise RuntimeError("a month's changed posts alone are handed over only to a patched index")
+            month_ids, old_rows, left = self._changed_blocks(channel_id, month, month_ids, entries)
             entries = _with_unchanged(self.ctx, plan, month_ids, entries, old_rows)
+        else:
+            old_rows = self._old_rows(channel_id, month) if self._patching else {}
         old = {message_id: str(row[3]) for message_id, row in old_rows.items()}
         blocks = {} if spilled else _blocks(entries)
         kept = Counter(message_id >> BLOCK_SHIFT for message_id in old_rows)  # posts of each old block
@@ -246,8 +249,8 @@ class SearchIndex:
             self.writer.write(block_path(channel_id, month, block), js_call("text", name, rows))
         for block in {message_id >> BLOCK_SHIFT for message_id in old} - set(blocks):
             self.writer.drop(block_path(channel_id, month, block))
-        if entries:
-            self._months[channel_id][key] = len(entries)
+        if entries or left:
+            self._months[channel_id][key] = len(entries) + left
         else:
             self._months[channel_id].pop(key, None)
         if self._spill is not None:
@@ -329,13 +332,38 @@ class SearchIndex:
             self._slots[channel_id] = slot
         return slot
 
-    def _old_rows(self, channel_id: int, month: int) -> dict[int, list[Any]]:
-        """A month's posts as the earlier build kept them (id, link, date, text), by message id."""
+    def _changed_blocks(
+        self, channel_id: int, month: int, month_ids: Sequence[int], changed: Sequence[SearchEntry]
+    ) -> tuple[Sequence[int], dict[int, list[Any]], int]:
+        """What a patch of a month looks at: the ids of its posts in the text blocks of the posts handed
+        over (``changed``), those blocks as the earlier build kept them, and how many of the month's posts
+        the other blocks hold (left as they are). The whole month (and 0) when the other blocks may not
+        be as they were: a block missing or no longer the month's, or a post gone from them (the
+        manifest's count of the month's posts says so)."""
+        touched = {entry.message_id >> BLOCK_SHIFT for entry in changed}
+        inside = [message_id for message_id in month_ids if message_id >> BLOCK_SHIFT in touched]
+        others = {message_id >> BLOCK_SHIFT for message_id in month_ids} - touched
+        folder = self.writer.out_dir / "search" / "t" / str(channel_id) / month_key(month)
+        names = [path.name for path in folder.iterdir()] if folder.is_dir() else []
+        kept = {int(name[:-3]) for name in names if name.endswith(".js") and name[:-3].isdigit()}
+        old_rows = self._old_rows(channel_id, month, touched)
+        left = len(month_ids) - len(inside)
+        counted = self._months[channel_id].get(month_key(month))
+        if others <= kept <= others | touched and counted == len(old_rows) + left:
+            return inside, old_rows, left
+        return month_ids, self._old_rows(channel_id, month), 0
+
+    def _old_rows(
+        self, channel_id: int, month: int, blocks: Iterable[int] | None = None
+    ) -> dict[int, list[Any]]:
+        """A month's posts as the earlier build kept them (id, link, date, text), by message id: those of
+        every text block, or of ``blocks`` alone."""
         folder = self.writer.out_dir / "search" / "t" / str(channel_id) / month_key(month)
         rows: dict[int, list[Any]] = {}
         if not folder.is_dir():
             return rows
-        for path in folder.glob("*.js"):
+        paths = folder.glob("*.js") if blocks is None else (folder / f"{block}.js" for block in blocks)
+        for path in paths:
             arguments = read_script(path, "text")
             if not arguments or len(arguments) != 2 or not isinstance(arguments[1], list):
                 continue
