@@ -19,13 +19,10 @@ from typing import Any
 from tgvault.export.site.search.postings import (
     CODES,
     CodeLayout,
-    Posting,
     chunk_groups,
     code_groups,
-    decode,
+    decode_codes,
     encode_groups,
-    order,
-    posting_code,
 )
 from tgvault.export.site.search.scripts import js_call, read_script
 from tgvault.export.site.writer import BatchWriter, SiteWriter
@@ -63,30 +60,18 @@ class BucketFile:
         entries = arguments[1] if arguments and len(arguments) == 2 and isinstance(arguments[1], dict) else {}
         return cls(writer, bucket, entries)
 
-    def postings(self, key: str) -> list[Posting]:
-        """Every posting of a key: the first chunk and the chunk files."""
+    def codes(self, key: str) -> list[int]:
+        """Every posting of a key as codes (:func:`~tgvault.export.site.search.postings.posting_code`),
+        newest first: the first chunk and the chunk files."""
         entry = self.entries.get(key)
         if entry is None:
             return []
-        postings = decode(entry[2])
+        codes = decode_codes(entry[2])
         for number in range(1, int(entry[1])):
             arguments = read_script(self.writer.out_dir / chunk_path(self.bucket, entry[3], number), "chunk")
             if arguments and len(arguments) == 2 and isinstance(arguments[1], list):
-                postings.extend(decode(arguments[1]))
-        return postings
-
-    def first_chunk(self, key: str) -> list[Posting]:
-        """The postings of a key's first chunk (the newest ones)."""
-        entry = self.entries.get(key)
-        return [] if entry is None else decode(entry[2])
-
-    def set(self, key: str, postings: list[Posting], *, kept: int = 0, count: int | None = None) -> None:
-        """A key's postings (sorted, newest first), written as the first chunk and chunk files.
-
-        With ``kept``, ``postings`` are only the newest part of the list: the key's chunks 1 to ``kept``
-        (the oldest) stay as they are, and ``count`` is the number of postings of the whole list.
-        """
-        self.set_codes(key, [posting_code(posting) for posting in postings], kept=kept, count=count)
+                codes.extend(decode_codes(arguments[1]))
+        return codes
 
     def set_codes(
         self,
@@ -98,7 +83,12 @@ class BucketFile:
         layout: CodeLayout = CODES,
     ) -> None:
         """A key's postings as sorted codes of ``layout`` (:class:`~tgvault.export.site.search.postings.CodeLayout`;
-        a list or a packed ``array('Q')``, cut one chunk at a time); ``kept`` and ``count`` as for :meth:`set`."""
+        a list or a packed ``array('Q')``, cut one chunk at a time), written as the first chunk and chunk
+        files.
+
+        With ``kept``, ``codes`` are only the newest part of the list: the key's chunks 1 to ``kept``
+        (the oldest) stay as they are, and ``count`` is the number of postings of the whole list.
+        """
         old = self.entries.get(key)
         old_chunks = int(old[1]) if old else 0
         groups = code_groups(codes)  # found once, for the cuts and the encoding
@@ -127,32 +117,33 @@ class BucketFile:
         first, last = chunks[0]
         self.entries[key] = [size, total, encode_groups(codes, groups[first:last], layout), key_id]
 
-    def patch_first_chunk(self, key: str, added: AbstractSet[Posting], removed: AbstractSet[Posting]) -> bool:
-        """Apply a key's changes to its first chunk alone, when they cannot reach its older chunks.
+    def patch_first_chunk(self, key: str, added: AbstractSet[int], removed: AbstractSet[int]) -> bool:
+        """Apply a key's changes (posting codes added and removed) to its first chunk alone, when they
+        cannot reach its older chunks.
 
         True when done: every changed posting is in the first chunk's oldest group or newer, and no
         posting leaves that group (a smaller group could join the chunk before it). New posts, which
         join the newest month, take this path: the key's older chunks are neither read nor written.
         """
+        if not (added or removed):
+            return True
         entry = self.entries.get(key)
-        if entry is None:
+        if entry is None or not entry[2]:
             return False
-        first = self.first_chunk(key)
-        if not first:
-            return False
-        oldest = first[-1][:2]
-        limit = (-oldest[0], oldest[1])
-        if any((-month, slot) > limit for month, slot, _ in added | removed):
+        first = decode_codes(entry[2])
+        oldest = first[-1] >> 32  # the oldest group's month and slot (codes ascending: newest first)
+        if max(added | removed) >> 32 > oldest:  # a posting in an older group than that
             return False
         chunks = int(entry[1])
-        if chunks > 1 and any(posting[:2] == oldest for posting in removed):
+        if chunks > 1 and any(code >> 32 == oldest for code in removed):
             return False
-        postings = (set(first) - removed) | added
+        postings = set(first)
+        postings -= removed
+        postings |= added
         if not postings:
             return False
-        kept = chunks - 1
         count = int(entry[0]) - len(first) + len(postings)
-        self.set(key, sorted(postings, key=order), kept=kept, count=count)
+        self.set_codes(key, sorted(postings), kept=chunks - 1, count=count)
         return True
 
     def _drop_chunks(self, old: Entry | None, start: int, end: int) -> None:

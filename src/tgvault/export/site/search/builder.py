@@ -28,7 +28,7 @@ from tgvault.export.site.plan import ChannelPlan
 from tgvault.export.site.richtext import clean_text
 from tgvault.export.site.search.buckets import BucketFile, bucket_path
 from tgvault.export.site.search.entries import SearchEntry, search_entry
-from tgvault.export.site.search.postings import CodeLayout, Posting, order, packed_layout
+from tgvault.export.site.search.postings import CodeLayout, packed_layout
 from tgvault.export.site.search.recent import RecentPart, drop_all
 from tgvault.export.site.search.scripts import js_call, read_script
 from tgvault.export.site.search.spill import PostingSpill, SpillPart, merged
@@ -99,21 +99,24 @@ def bucket_count(posts: int) -> int:
 
 
 def patch_buckets(
-    writer: SiteWriter, buckets: int, added: Mapping[str, set[Posting]], removed: Mapping[str, set[Posting]]
+    writer: SiteWriter, buckets: int, added: Mapping[str, set[int]], removed: Mapping[str, set[int]]
 ) -> None:
     """Rewrite the buckets (and their keys' chunks) whose keys gained (``added``) or lost (``removed``)
-    postings."""
+    postings, given as posting codes (:func:`~tgvault.export.site.search.postings.posting_code`)."""
     touched: dict[int, set[str]] = defaultdict(set)
     for key in added.keys() | removed.keys():
         touched[bucket_of(key, buckets)].add(key)
+    nothing: set[int] = set()
     for bucket, keys in sorted(touched.items()):
         file = BucketFile.read(writer, bucket)
         for key in sorted(keys):
-            gone = removed.get(key, set())
-            new = added.get(key, set())
+            gone = removed.get(key, nothing)
+            new = added.get(key, nothing)
             if not file.patch_first_chunk(key, new, gone):
-                postings = {p for p in file.postings(key) if p not in gone} | new
-                file.set(key, sorted(postings, key=order))
+                postings = set(file.codes(key))
+                postings -= gone
+                postings |= new
+                file.set_codes(key, sorted(postings))
         file.save()
 
 
@@ -172,8 +175,6 @@ class SearchIndex:
         self._unfinished = manifest_path(self.writer.out_dir).with_name(
             f"{self.writer.out_dir.name}.tgvault-search-unfinished"
         )
-        self._added: dict[str, set[Posting]] = defaultdict(set)
-        self._removed: dict[str, set[Posting]] = defaultdict(set)
         self._recent: RecentPart | None = None  # while patching
 
     # ---- the interface of the page builders -------------------------------------------------------
@@ -240,11 +241,14 @@ class SearchIndex:
         self._seen.add((channel_id, month))
         slot = self._slot(channel_id)
         key = month_key(month)
-        old_rows = self._old_rows(channel_id, month) if self._patching else {}
+        left = 0  # posts of the month in text blocks this build neither reads nor writes
         if month_ids is not None:
             if not self._patching:  # pragma: no cover - the page builders hand over whole months then
                 raise RuntimeError("a month's changed posts alone are handed over only to a patched index")
+            month_ids, old_rows, left = self._changed_blocks(channel_id, month, month_ids, entries)
             entries = _with_unchanged(self.ctx, plan, month_ids, entries, old_rows)
+        else:
+            old_rows = self._old_rows(channel_id, month) if self._patching else {}
         old = {message_id: str(row[3]) for message_id, row in old_rows.items()}
         blocks = {} if spilled else _blocks(entries)
         kept = Counter(message_id >> BLOCK_SHIFT for message_id in old_rows)  # posts of each old block
@@ -255,8 +259,8 @@ class SearchIndex:
             self.writer.write(block_path(channel_id, month, block), js_call("text", name, rows))
         for block in {message_id >> BLOCK_SHIFT for message_id in old} - set(blocks):
             self.writer.drop(block_path(channel_id, month, block))
-        if entries:
-            self._months[channel_id][key] = len(entries)
+        if entries or left:
+            self._months[channel_id][key] = len(entries) + left
         else:
             self._months[channel_id].pop(key, None)
         if self._spill is not None:
@@ -338,13 +342,38 @@ class SearchIndex:
             self._slots[channel_id] = slot
         return slot
 
-    def _old_rows(self, channel_id: int, month: int) -> dict[int, list[Any]]:
-        """A month's posts as the earlier build kept them (id, link, date, text), by message id."""
+    def _changed_blocks(
+        self, channel_id: int, month: int, month_ids: Sequence[int], changed: Sequence[SearchEntry]
+    ) -> tuple[Sequence[int], dict[int, list[Any]], int]:
+        """What a patch of a month looks at: the ids of its posts in the text blocks of the posts handed
+        over (``changed``), those blocks as the earlier build kept them, and how many of the month's posts
+        the other blocks hold (left as they are). The whole month (and 0) when the other blocks may not
+        be as they were: a block missing or no longer the month's, or a post gone from them (the
+        manifest's count of the month's posts says so)."""
+        touched = {entry.message_id >> BLOCK_SHIFT for entry in changed}
+        inside = [message_id for message_id in month_ids if message_id >> BLOCK_SHIFT in touched]
+        others = {message_id >> BLOCK_SHIFT for message_id in month_ids} - touched
+        folder = self.writer.out_dir / "search" / "t" / str(channel_id) / month_key(month)
+        names = [path.name for path in folder.iterdir()] if folder.is_dir() else []
+        kept = {int(name[:-3]) for name in names if name.endswith(".js") and name[:-3].isdigit()}
+        old_rows = self._old_rows(channel_id, month, touched)
+        left = len(month_ids) - len(inside)
+        counted = self._months[channel_id].get(month_key(month))
+        if others <= kept <= others | touched and counted == len(old_rows) + left:
+            return inside, old_rows, left
+        return month_ids, self._old_rows(channel_id, month), 0
+
+    def _old_rows(
+        self, channel_id: int, month: int, blocks: Iterable[int] | None = None
+    ) -> dict[int, list[Any]]:
+        """A month's posts as the earlier build kept them (id, link, date, text), by message id: those of
+        every text block, or of ``blocks`` alone."""
         folder = self.writer.out_dir / "search" / "t" / str(channel_id) / month_key(month)
         rows: dict[int, list[Any]] = {}
         if not folder.is_dir():
             return rows
-        for path in folder.glob("*.js"):
+        paths = folder.glob("*.js") if blocks is None else (folder / f"{block}.js" for block in blocks)
+        for path in paths:
             arguments = read_script(path, "text")
             if not arguments or len(arguments) != 2 or not isinstance(arguments[1], list):
                 continue
@@ -442,8 +471,8 @@ class SearchIndex:
         if not recent.full():
             recent.save()
             return
-        self._added, self._removed = recent.fold()
-        patch_buckets(self.writer, self._buckets, self._added, self._removed)
+        added, removed = recent.fold()
+        patch_buckets(self.writer, self._buckets, added, removed)
 
     def _write_manifest(self, plans: Sequence[ChannelPlan]) -> None:
         channels = []

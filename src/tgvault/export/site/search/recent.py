@@ -22,7 +22,6 @@ from typing import Any, cast
 
 from tgvault.export.site.search.postings import (
     Posting,
-    code_posting,
     decode,
     encode,
     encode_codes,
@@ -49,7 +48,7 @@ FOLD_AT = 2000  # owned posts beyond which a build folds the recent part into th
 POSTS_PER_SHARD = -(-FOLD_AT // SHARDS)
 GONE_PATH = "search/r/gone.js"
 
-Keys = dict[str, set[Posting]]
+KeyCodes = dict[str, set[int]]  # key → posting codes
 
 
 def shard_path(shard: int) -> str:
@@ -259,18 +258,17 @@ class RecentPart:
             "files": sorted(self._files),
         }
 
-    def fold(self) -> tuple[Keys, Keys]:
+    def fold(self) -> tuple[KeyCodes, KeyCodes]:
         """Empty the recent part, removing its files: the postings to add to the buckets and those to
-        remove from them, by key."""
+        remove from them, by key, as posting codes (:func:`~tgvault.export.site.search.postings.posting_code`)."""
         self._put_added()
-        added: Keys = defaultdict(set)
+        added: KeyCodes = defaultdict(set)
         for shard in sorted(self._files | self._changed):
             for key, postings in self._keys(shard).items():
-                codes = postings if isinstance(postings, set) else list_codes(postings)
-                added[key].update(map(code_posting, codes))
-        removed: Keys = defaultdict(set)
+                added[key].update(postings if isinstance(postings, set) else list_codes(postings))
+        removed: KeyCodes = {}
         for key, gone in self._gone_lists().items():
-            removed[key] = gone if isinstance(gone, set) else set(decode(list_numbers(gone)))
+            removed[key] = set(map(posting_code, gone)) if isinstance(gone, set) else set(list_codes(gone))
         for shard in range(self.shards):
             self.writer.drop(shard_path(shard))
         self.writer.drop(GONE_PATH)
