@@ -26,8 +26,8 @@ from tgvault.export.site.pages.months import MonthPages
 from tgvault.export.site.pages.permalinks import PermalinkPages
 from tgvault.export.site.plan import ChannelPlan, TimelinePage
 from tgvault.export.site.search import SearchEntry, SearchIndex
-from tgvault.export.site.search.builder import month_block_paths
 from tgvault.export.site.search.spill import SpillPart
+from tgvault.export.site.search.text_blocks import month_block_paths
 from tgvault.export.site.writer import BatchResult, BatchWriter
 
 # With ``workers`` left to its default, a build with fewer posts to write than this stays in one process

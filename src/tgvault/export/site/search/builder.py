@@ -32,6 +32,13 @@ from tgvault.export.site.search.postings import CodeLayout, packed_layout
 from tgvault.export.site.search.recent import RecentPart, drop_all
 from tgvault.export.site.search.scripts import js_call, read_script
 from tgvault.export.site.search.spill import PostingSpill, SpillPart, merged
+from tgvault.export.site.search.text_blocks import (
+    BLOCK_SHIFT,
+    block_path,
+    blocks_of,
+    changed_blocks,
+    kept_rows,
+)
 from tgvault.export.site.search.tokens import bucket_of, index_keys
 from tgvault.export.site.writer import BatchResult, BatchWriter, SiteWriter
 
@@ -64,30 +71,11 @@ def _write_buckets(
     return buckets
 
 
-def _blocks(entries: Sequence[SearchEntry]) -> dict[int, list[list[Any]]]:
-    """A month's posts by text block: (id, link, date, text) rows."""
-    blocks: dict[int, list[list[Any]]] = defaultdict(list)
-    for entry in entries:
-        blocks[entry.message_id >> BLOCK_SHIFT].append([entry.message_id, entry.url, entry.date, entry.text])
-    return blocks
-
-
 VERSION = 4  # of the index layout; another version makes the next build start from scratch
 MANIFEST_PATH = "search/index.js"
-BLOCK_SHIFT = 4  # a text block holds the posts whose message ids agree but for the low 4 bits
 PAGE_SIZE = 20  # results a page of search results shows
 POSTS_PER_BUCKET = 12  # a build from scratch picks about one bucket per this many posts
 PENDING_PER_WORKER = 4  # partitions of the spill handed out ahead per worker
-
-
-def month_block_paths(channel_id: int, month: int, message_ids: Iterable[int]) -> set[str]:
-    """The text blocks a month's posts among ``message_ids`` go to."""
-    return {block_path(channel_id, month, block) for block in {i >> BLOCK_SHIFT for i in message_ids}}
-
-
-def block_path(channel_id: int, month: int, block: int) -> str:
-    """The text block holding a post's link, date and text (loaded for the results shown)."""
-    return f"search/t/{channel_id}/{month_key(month)}/{block}.js"
 
 
 def bucket_count(posts: int) -> int:
@@ -217,7 +205,7 @@ class SearchIndex:
         slot = self._slots[plan.channel.id]
         for entry in entries:
             part.add(index_keys(entry.text), (month, slot, entry.message_id))
-        for block, rows in _blocks(entries).items():
+        for block, rows in blocks_of(entries).items():
             name = f"{plan.channel.id}/{month_key(month)}/{block}"
             out.write(block_path(plan.channel.id, month, block), js_call("text", name, rows))
 
@@ -245,12 +233,15 @@ class SearchIndex:
         if month_ids is not None:
             if not self._patching:  # pragma: no cover - the page builders hand over whole months then
                 raise RuntimeError("a month's changed posts alone are handed over only to a patched index")
-            month_ids, old_rows, left = self._changed_blocks(channel_id, month, month_ids, entries)
+            counted = self._months[channel_id].get(key)
+            month_ids, old_rows, left = changed_blocks(
+                self.writer.out_dir, channel_id, month, month_ids, entries, counted
+            )
             entries = _with_unchanged(self.ctx, plan, month_ids, entries, old_rows)
         else:
-            old_rows = self._old_rows(channel_id, month) if self._patching else {}
+            old_rows = kept_rows(self.writer.out_dir, channel_id, month) if self._patching else {}
         old = {message_id: str(row[3]) for message_id, row in old_rows.items()}
-        blocks = {} if spilled else _blocks(entries)
+        blocks = {} if spilled else blocks_of(entries)
         kept = Counter(message_id >> BLOCK_SHIFT for message_id in old_rows)  # posts of each old block
         for block, rows in blocks.items():
             if kept[block] == len(rows) and all(old_rows.get(row[0]) == row for row in rows):
@@ -342,46 +333,6 @@ class SearchIndex:
             self._slots[channel_id] = slot
         return slot
 
-    def _changed_blocks(
-        self, channel_id: int, month: int, month_ids: Sequence[int], changed: Sequence[SearchEntry]
-    ) -> tuple[Sequence[int], dict[int, list[Any]], int]:
-        """What a patch of a month looks at: the ids of its posts in the text blocks of the posts handed
-        over (``changed``), those blocks as the earlier build kept them, and how many of the month's posts
-        the other blocks hold (left as they are). The whole month (and 0) when the other blocks may not
-        be as they were: a block missing or no longer the month's, or a post gone from them (the
-        manifest's count of the month's posts says so)."""
-        touched = {entry.message_id >> BLOCK_SHIFT for entry in changed}
-        inside = [message_id for message_id in month_ids if message_id >> BLOCK_SHIFT in touched]
-        others = {message_id >> BLOCK_SHIFT for message_id in month_ids} - touched
-        folder = self.writer.out_dir / "search" / "t" / str(channel_id) / month_key(month)
-        names = [path.name for path in folder.iterdir()] if folder.is_dir() else []
-        kept = {int(name[:-3]) for name in names if name.endswith(".js") and name[:-3].isdigit()}
-        old_rows = self._old_rows(channel_id, month, touched)
-        left = len(month_ids) - len(inside)
-        counted = self._months[channel_id].get(month_key(month))
-        if others <= kept <= others | touched and counted == len(old_rows) + left:
-            return inside, old_rows, left
-        return month_ids, self._old_rows(channel_id, month), 0
-
-    def _old_rows(
-        self, channel_id: int, month: int, blocks: Iterable[int] | None = None
-    ) -> dict[int, list[Any]]:
-        """A month's posts as the earlier build kept them (id, link, date, text), by message id: those of
-        every text block, or of ``blocks`` alone."""
-        folder = self.writer.out_dir / "search" / "t" / str(channel_id) / month_key(month)
-        rows: dict[int, list[Any]] = {}
-        if not folder.is_dir():
-            return rows
-        paths = folder.glob("*.js") if blocks is None else (folder / f"{block}.js" for block in blocks)
-        for path in paths:
-            arguments = read_script(path, "text")
-            if not arguments or len(arguments) != 2 or not isinstance(arguments[1], list):
-                continue
-            for row in arguments[1]:
-                if isinstance(row, list) and len(row) == 4 and isinstance(row[0], int):
-                    rows[row[0]] = row
-        return rows
-
     def _index_unseen_months(self, plans: Sequence[ChannelPlan]) -> None:
         """Months no page builder handed over (their pages were current): read from the archive."""
         ctx = self.ctx
@@ -454,7 +405,7 @@ class SearchIndex:
                 year, number = key.split("-")
                 month = int(year) * 12 + int(number) - 1
                 slot = self._slot(channel_id)
-                for message_id, row in self._old_rows(channel_id, month).items():
+                for message_id, row in kept_rows(self.writer.out_dir, channel_id, month).items():
                     if self._recent is not None:
                         self._recent.change((month, slot, message_id), str(row[3]), None)
                     self.writer.drop(block_path(channel_id, month, message_id >> BLOCK_SHIFT))
