@@ -3,7 +3,6 @@ manifest as one process, on SQLite and PostgreSQL; a post that cannot be read do
 
 from __future__ import annotations
 
-import errno
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,8 +17,6 @@ from test_site_post_pages import broken_links
 from tgvault.domain import Post
 from tgvault.export.site import SiteBuildReport, SiteOptions, build_site
 from tgvault.export.site.manifest import manifest_path
-from tgvault.export.site.options import SiteError
-from tgvault.export.site.search.spill import SpillPart
 from tgvault.storage.media_store import LocalMediaStore
 
 
@@ -90,58 +87,3 @@ def test_a_post_stored_broken_is_shown_flagged_and_the_rest_of_the_site_built(
     assert (out / "c/1001/2024/03.html").is_file()
     assert (out / "c/1001/posts/3.html").is_file()  # the page of a post the site cannot show
     assert [] == [link for link in broken_links(out) if "post-3" not in link]
-
-
-class _SeesChannelPage:
-    """A progress reporter that notes, as each month is recorded, whether the channel's own page is written."""
-
-    def __init__(self, page: Path) -> None:
-        self.page = page
-        self.seen: list[bool] = []
-        self.writing = False
-
-    def started(self, label: str, total: int | None, unit: str = "posts") -> None:
-        self.writing = label == "writing pages"
-
-    def advance(self, count: int, size: int = 0) -> None:
-        if self.writing:
-            self.seen.append(self.page.is_file())
-
-    def finished(self) -> None:
-        pass
-
-
-@pytest.mark.parametrize(("workers", "first_month_sees_it"), [(1, False), (2, True)])
-def test_the_other_pages_are_written_while_the_workers_write_the_months(
-    uow_factory: UoW, tmp_path: Path, workers: int, first_month_sees_it: bool
-) -> None:
-    """On a pool, the channel's own pages (and the landing page, the ledger) are written by the parent
-    once the workers have their first months, before it records any: the parent's own work overlaps
-    theirs. In one process they follow the months, as they always did. (An archive in a file: the
-    pool's workers open it.)"""
-    store = LocalMediaStore(tmp_path / "media")
-    make_archive(uow_factory, store)
-    out = tmp_path / "site"
-    progress = _SeesChannelPage(out / "c" / str(NEWS.id) / "index.html")
-    options = SiteOptions(out_dir=out, title="Workers", posts_per_page=4, media_mode="copy", workers=workers)
-    build_site(uow_factory, store, options, progress=progress)
-    assert len(progress.seen) > 1
-    assert progress.seen[0] is first_month_sees_it
-    assert progress.seen[-1] is first_month_sees_it
-
-
-def _full_disk(self: SpillPart) -> None:
-    raise OSError(errno.ENOSPC, "No space left on device")
-
-
-def test_a_worker_that_cannot_write_its_part_of_the_search_index_stops_the_build(
-    uow_factory: UoW, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """A pool's worker writes the search keys it filed when it ends, where an error is only printed: the
-    build then stops instead of publishing an index that misses that worker's posts."""
-    store = LocalMediaStore(tmp_path / "media")
-    make_archive(uow_factory, store)
-    monkeypatch.setattr(SpillPart, "flush", _full_disk)  # the workers, forked from here, find the disk full
-    options = SiteOptions(out_dir=tmp_path / "site", title="Workers", posts_per_page=4, workers=2)
-    with pytest.raises(SiteError, match="without writing their part of the search index"):
-        build_site(uow_factory, store, options)

@@ -33,7 +33,7 @@ from tgvault.export.site.plan import ChannelPlan
 from tgvault.export.site.planning import Planner
 from tgvault.export.site.render import Renderer, static_files
 from tgvault.export.site.search import SearchIndex
-from tgvault.export.site.writer import WRITTEN_PATHS_KEPT, MediaFiles, SiteWriter
+from tgvault.export.site.writer import MediaFiles, SiteWriter
 
 
 def build_site(
@@ -117,25 +117,14 @@ class _Build:
         ]
         ctx.progress.started("writing pages", sum(posts_in(plan, month) for plan, month, _ in units), "posts")
         search = SearchIndex(ctx)  # built here, from what each month's unit hands back
-        listed: list[str] = []  # what the other pages wrote, listed in the report after the months
-
-        def other_pages() -> None:
-            """The pages of the site besides its months and its search index (they need neither)."""
-            months_listed, ctx.report.written_paths = ctx.report.written_paths, listed
-            try:
-                for plan in plans:
-                    self._channel(plan, None if changes is None else changes[plan.channel.id])
-                landing_page(ctx, plans)
-                with ctx.uow_factory() as uow:  # each channel's ledger beside its pages (issue 21)
-                    for plan in plans:
-                        publish_ledger(uow, ctx.writer, plan.channel.id, plan.root)
-            finally:
-                ctx.report.written_paths = months_listed
-
-        # written by this process while the workers write the first months (on a pool)
-        MonthWriting(ctx, search).run(units, meanwhile=other_pages)
-        ctx.report.written_paths.extend(listed[: max(0, WRITTEN_PATHS_KEPT - len(ctx.report.written_paths))])
+        MonthWriting(ctx, search).run(units)
+        for plan in plans:
+            self._channel(plan, None if changes is None else changes[plan.channel.id])
+        landing_page(ctx, plans)
         search_page(ctx, plans, search)
+        with ctx.uow_factory() as uow:  # each channel's ledger beside its pages (issue 21)
+            for plan in plans:
+                publish_ledger(uow, ctx.writer, plan.channel.id, plan.root)
         planner.keep(plans, from_scratch=changes is None)
         ctx.writer.finish()
         ctx.report.channels = len(plans)

@@ -15,10 +15,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
-from multiprocessing.util import Finalize
 
 from tgvault.export.site.context import BuildContext
 from tgvault.export.site.incremental import ChannelChanges
@@ -60,7 +59,6 @@ class MonthResult:
     search: list[SearchEntry] | None
     spilled: bool = False  # the keys of ``search`` are filed already (by the process that rendered them)
     partial: bool = False  # ``search`` holds the posts that may have changed, the index has the others
-    filed_by: int = 0  # the process that filed the keys (``spilled``): it flushes them when it ends
 
 
 @dataclass
@@ -85,7 +83,6 @@ class _Shared:
 
 
 _shared: _Shared | None = None
-_parent_pid = 0  # the process that runs MonthWriting.run (its pool's workers flush their spill when they end)
 
 
 def _layout(plan: ChannelPlan) -> _Layout:
@@ -136,19 +133,10 @@ def render_month(unit: MonthUnit) -> MonthResult:
     if search is not None:
         if shared.spill_pid != os.getpid():  # once a process: its own files in the spill
             shared.spill, shared.spill_pid = shared.search.spill_part(), os.getpid()
-            if shared.spill is not None and shared.spill_pid != _parent_pid:
-                # what a worker gathered goes to its files when it ends (the pool's shutdown waits)
-                Finalize(None, shared.spill.flush_when_ending, exitpriority=10)
         if shared.spill is not None:  # a build from scratch: the month's keys, worked out here
             shared.search.file_keys(shared.spill, out, plan, unit.month, search)
             spilled = True
-    return MonthResult(
-        out.finish(),
-        search,
-        spilled,
-        partial=unit.search_fresh is not None,
-        filed_by=os.getpid() if spilled else 0,
-    )
+    return MonthResult(out.finish(), search, spilled, partial=unit.search_fresh is not None)
 
 
 def posts_in(plan: ChannelPlan, month: int) -> int:
@@ -162,20 +150,10 @@ class MonthWriting:
     def __init__(self, ctx: BuildContext, search: SearchIndex) -> None:
         self.ctx = ctx
         self.search = search
-        self._filing_workers: set[int] = set()  # the workers that filed keys in the spill
 
-    def run(
-        self,
-        months: Sequence[tuple[ChannelPlan, int, ChannelChanges | None]],
-        *,
-        meanwhile: Callable[[], None] | None = None,
-    ) -> None:
-        """Write each (channel, month, its changes in an incremental build) given, and run ``meanwhile``
-        (work of this process that needs none of the months): on a pool, once the workers have their
-        first units, so this process's own work overlaps theirs (what it does alone, one core of the
-        machine, caps the build's wall time); in this process, after the months."""
-        global _shared, _parent_pid
-        _parent_pid = os.getpid()
+    def run(self, months: Sequence[tuple[ChannelPlan, int, ChannelChanges | None]]) -> None:
+        """Write each (channel, month, its changes in an incremental build) given."""
+        global _shared
         ctx = self.ctx
         plans = {plan.channel.id: plan for plan, _, _ in months}
         self.search.prepare()  # before the workers fork: they file the index's keys of their months
@@ -191,8 +169,6 @@ class MonthWriting:
             ):
                 for plan, month, changes in months:
                     self._record(plan, month, render_month(self._unit(plan, month, changes)))
-                if meanwhile is not None:
-                    meanwhile()
                 return
             pool = ProcessPoolExecutor(
                 workers, mp_context=multiprocessing.get_context("fork"), initializer=_start_worker
@@ -202,21 +178,12 @@ class MonthWriting:
                 for plan, month, changes in months:
                     pending.append((plan, month, pool.submit(render_month, self._unit(plan, month, changes))))
                     if len(pending) >= workers * PENDING_PER_WORKER:
-                        if meanwhile is not None:  # the workers have their first units
-                            meanwhile()
-                            meanwhile = None
                         done_plan, done_month, future = pending.popleft()
                         self._record(done_plan, done_month, future.result())
-                if meanwhile is not None:
-                    meanwhile()
                 while pending:
                     done_plan, done_month, future = pending.popleft()
                     self._record(done_plan, done_month, future.result())
-            # the pool is shut down: its workers have ended, each flushing what it filed
-            self.search.check_parts(self._filing_workers)
         finally:
-            if _shared.spill is not None and _shared.spill_pid == os.getpid():
-                _shared.spill.flush()  # the months written in this process: what is gathered, to the files
             _shared = None
 
     def _unit(self, plan: ChannelPlan, month: int, changes: ChannelChanges | None) -> MonthUnit:
@@ -250,8 +217,6 @@ class MonthWriting:
 
     def _record(self, plan: ChannelPlan, month: int, result: MonthResult) -> None:
         self.ctx.writer.record_batch(result.batch)
-        if result.filed_by and result.filed_by != os.getpid():
-            self._filing_workers.add(result.filed_by)
         if result.search is not None:
             listed = (
                 [i for index in plan.months[month] for i in plan.pages[index].ids] if result.partial else None

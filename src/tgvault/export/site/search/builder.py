@@ -180,17 +180,6 @@ class SearchIndex:
         """Where a process files the keys of the months it renders (a build from scratch), else None."""
         return None if self._spill is None else self._spill.part()
 
-    def check_parts(self, pids: Iterable[int]) -> None:
-        """Raise :class:`SiteError` unless every process ``pids`` (workers that filed keys and have ended)
-        left its part of the spill whole: otherwise the index would miss their posts."""
-        spill = self._spill
-        missing = [pid for pid in pids if spill is None or not spill.whole(pid)]
-        if missing:
-            raise SiteError(
-                f"{len(missing)} worker(s) ended without writing their part of the search index"
-                " (see the error printed above)"
-            )
-
     def file_keys(
         self,
         part: SpillPart,
@@ -205,6 +194,7 @@ class SearchIndex:
         slot = self._slots[plan.channel.id]
         for entry in entries:
             part.add(index_keys(entry.text), (month, slot, entry.message_id))
+        part.flush()
         for block, rows in blocks_of(entries).items():
             name = f"{plan.channel.id}/{month_key(month)}/{block}"
             out.write(block_path(plan.channel.id, month, block), js_call("text", name, rows))

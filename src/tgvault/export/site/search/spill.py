@@ -35,8 +35,7 @@ class SpillPart:
     """One process's share of the spill: postings gathered by key, appended to files of the process.
 
     A flush appends to each partition's file one :mod:`marshal` record (after its length), bucket → key → the
-    sorted codes of every post gathered for the key since the last flush (FLUSH_AT postings, or all a
-    worker gathered since, when it ends),
+    sorted codes of every post gathered for the key since the last flush (a month's worth in a worker),
     packed as an ``array('Q')``'s bytes: written and read back by C, a key once a record rather than once a
     posting. The files are temporary, read only by the build that wrote them (by the same Python)."""
 
@@ -88,12 +87,6 @@ class SpillPart:
         self._pending.clear()
         self._buffered = 0
 
-    def flush_when_ending(self) -> None:
-        """:meth:`flush`, then leave a mark that this process's part is whole (:meth:`PostingSpill.whole`):
-        run by a pool's worker when it ends, where an error is only printed, not raised."""
-        self.flush()
-        (self.folder / f"{self._pid}.whole").touch()
-
 
 class PostingSpill:
     """Postings by bucket: buffered, appended to temporary files, a set of them per partition of buckets."""
@@ -137,10 +130,6 @@ class PostingSpill:
                     _gather(by_bucket, record)
             path.unlink()
         return by_bucket
-
-    def whole(self, pid: int) -> bool:
-        """True when the process ``pid`` flushed its part as it ended (:meth:`SpillPart.flush_when_ending`)."""
-        return (Path(self._folder.name) / f"{pid}.whole").is_file()
 
     def close(self) -> None:
         """Remove the temporary files."""
