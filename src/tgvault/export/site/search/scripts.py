@@ -32,7 +32,7 @@ def _json(argument: Any) -> bytes:
     through ``json.dumps``. A build from scratch writes ≈ 12,000 of these for 20,000 posts."""
     try:
         data = orjson.dumps(argument)
-    except TypeError:  # orjson.JSONEncodeError
+    except orjson.JSONEncodeError:
         return json_reference(argument)
     for separator, escaped in _LINE_SEPARATORS:
         if separator in data:

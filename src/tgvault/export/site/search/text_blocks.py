@@ -22,9 +22,14 @@ BLOCK_SHIFT = 4  # a text block holds the posts whose message ids agree but for 
 Row = list[Any]  # [message id, link, date, text]
 
 
+def month_folder(channel_id: int, month: int) -> str:
+    """The folder of a month's text blocks, relative to the site."""
+    return f"search/t/{channel_id}/{month_key(month)}"
+
+
 def block_path(channel_id: int, month: int, block: int) -> str:
     """The text block holding a post's link, date and text (loaded for the results shown)."""
-    return f"search/t/{channel_id}/{month_key(month)}/{block}.js"
+    return f"{month_folder(channel_id, month)}/{block}.js"
 
 
 def month_block_paths(channel_id: int, month: int, message_ids: Iterable[int]) -> set[str]:
@@ -45,7 +50,7 @@ def kept_rows(
 ) -> dict[int, Row]:
     """A month's posts as an earlier build kept them (id, link, date, text), by message id: those of
     every text block, or of ``blocks`` alone (rows not in that form are left out)."""
-    folder = out_dir / "search" / "t" / str(channel_id) / month_key(month)
+    folder = out_dir / month_folder(channel_id, month)
     rows: dict[int, Row] = {}
     if not folder.is_dir():
         return rows
@@ -76,7 +81,7 @@ def changed_blocks(
     touched = {entry.message_id >> BLOCK_SHIFT for entry in changed}
     inside = [message_id for message_id in month_ids if message_id >> BLOCK_SHIFT in touched]
     others = {message_id >> BLOCK_SHIFT for message_id in month_ids} - touched
-    folder = out_dir / "search" / "t" / str(channel_id) / month_key(month)
+    folder = out_dir / month_folder(channel_id, month)
     names = [path.name for path in folder.iterdir()] if folder.is_dir() else []
     kept = {int(name[:-3]) for name in names if name.endswith(".js") and name[:-3].isdigit()}
     old_rows = kept_rows(out_dir, channel_id, month, touched)
