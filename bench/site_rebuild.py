@@ -1,16 +1,23 @@
 """A rebuild after new posts on a big archive, against tg-archive's full build of the same posts (issue 19).
 
     python -m bench.site_rebuild --n 100000 --new 100 --work /tmp/rebuild [--before /work/main/src]
-                                 [--tgarchive] [--reps 2] [--reuse] [--profile /tmp/rebuild.prof]
+                                 [--tgarchive [--tgarchive-reps K]] [--reps 2] [--reuse]
+                                 [--profile /tmp/rebuild.prof]
 
 Fills a SQLite archive with ``build_realistic_channel`` posts (``bench/site_scale.py``'s ``fill``) and
 builds the site in full (one worker per core). Then, ``--reps`` times: a rebuild with nothing new, ``--new``
 posts added (copies of the channel's newest posts' texts, with new ids, an hour after the newest), a
-rebuild. With ``--before``, the same is done side by side with the tgvault sources in that folder (another
+rebuild (the rounds). With ``--before``, the same is done side by side with the tgvault sources in that folder (another
 site from the same archive, rebuilt after the same posts), and with ``--tgarchive`` tg-archive 1.3.1
 builds the same archive (``bench/tgarchive.py``; it always builds everything). Each build runs in a fresh
 process; ``cpu_seconds`` is user + system time of that process and its workers *during the build* (not
 its imports). ``--reuse`` keeps an archive and built sites left in ``--work`` by an earlier run.
+
+A whole cycle of the search index's recent part (it grows by ``--new`` posts a round and is folded into
+the buckets once it owns more than 2,000 posts): ``--reps 21 --tgarchive --tgarchive-reps 3`` on a fresh
+site; the summary then gives the fold's round apart, the median round without it and the mean round with
+it, each against tg-archive. The rounds run back to back; on ext4 a round right after another replaces
+files among many inodes freed moments ago, which costs the kernel more than rounds minutes apart.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.site_scale import REPO, _archive, _cpu, _emit, fill
+from bench.site_scale import REPO, _archive, _cpu_parts, _emit, fill
 
 
 def rebuild_once(spec: dict[str, Any]) -> dict[str, Any]:
@@ -45,11 +52,12 @@ def rebuild_once(spec: dict[str, Any]) -> dict[str, Any]:
 
         profiler = cProfile.Profile()
         profiler.enable()
-    cpu = _cpu()
+    before = _cpu_parts()
     started = time.perf_counter()
     report = build_site(uow_factory, LocalMediaStore(work / "media"), options, full=spec["full"])
     seconds = time.perf_counter() - started
-    cpu = _cpu() - cpu
+    after = _cpu_parts()
+    user, system = after[0] - before[0], after[1] - before[1]
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(spec["profile"])
@@ -58,7 +66,9 @@ def rebuild_once(spec: dict[str, Any]) -> dict[str, Any]:
     listed = len(report.written_paths) == report.written  # the report lists at most 10,000 paths
     return {
         "seconds": round(seconds, 3),
-        "cpu_seconds": round(cpu, 3),
+        "cpu_seconds": round(user + system, 3),
+        "user_seconds": round(user, 3),  # the code's own work
+        "system_seconds": round(system, 3),  # the kernel's: mostly creating and replacing files
         "written": report.written,
         "search_files_written": len(index) if listed else None,
         "buckets_written": sum(1 for path in index if path.startswith("search/i/")) if listed else None,
@@ -93,7 +103,9 @@ def add_posts(work: Path, channel_id: int, new: int) -> None:
     """``new`` posts more: the texts of the channel's newest posts again, with new ids, an hour later."""
     engine, uow_factory = _archive(work / "archive.db")
     with uow_factory() as uow:
-        newest = sorted(uow.posts.iter_channel(channel_id), key=lambda post: post.message_id)[-new:]
+        # the newest ids alone, then those posts: reading every post took half a minute a round
+        wanted = uow.posts.ids(channel_id, include_deleted=True)[-new:]
+        newest = sorted(uow.posts.get_many(channel_id, wanted).values(), key=lambda post: post.message_id)
         top = newest[-1]
         copies = [
             post.model_copy(
@@ -137,6 +149,11 @@ def main() -> None:
     parser.add_argument("--work", type=Path)
     parser.add_argument("--before", help="tgvault sources (a src folder) to time side by side")
     parser.add_argument("--tgarchive", action="store_true", help="also time tg-archive 1.3.1's build")
+    parser.add_argument(
+        "--tgarchive-reps",
+        type=int,
+        help="with --tgarchive: time it after the last K rounds only (a whole cycle: --reps 21 --tgarchive-reps 3)",
+    )
     parser.add_argument("--reuse", action="store_true", help="keep the archive and sites in --work")
     parser.add_argument(
         "--profile", help="cProfile the first rebuild after new posts (this tree) into a file"
@@ -179,7 +196,8 @@ def main() -> None:
             _emit(
                 rows, what=f"rebuild after {args.new} new posts", tree=tree, n=args.n, **_child(spec, source)
             )
-        if args.tgarchive:
+        peer_reps = args.reps if args.tgarchive_reps is None else args.tgarchive_reps
+        if args.tgarchive and rep >= args.reps - peer_reps:
             from bench import tgarchive
 
             bin_dir = tgarchive.ensure_venv()
@@ -220,8 +238,30 @@ def _summary(rows: list[dict[str, Any]], new: int) -> dict[str, Any]:
         if peer and peer_cpu:
             summary[tree]["x_tg_archive_wall"] = round(peer / wall, 1)
             summary[tree]["x_tg_archive_cpu"] = round(peer_cpu / cpu, 1)
+        summary[tree] |= _cycle(rows, new, tree, peer_cpu)
     summary["tg_archive_s"], summary["tg_archive_cpu_s"] = peer, peer_cpu
     return summary
+
+
+def _cycle(rows: list[dict[str, Any]], new: int, tree: str, peer_cpu: float | None) -> dict[str, Any]:
+    """Over the rounds of one tree: the fold's (a round that wrote buckets: the recent part folded into
+    them) apart from the others, and the mean round with the folds counted (what a cycle costs a round)."""
+    rounds = [r for r in rows if r["what"] == f"rebuild after {new} new posts" and r.get("tree") == tree]
+    folds = [r["cpu_seconds"] for r in rounds if r.get("buckets_written")]
+    others = [r["cpu_seconds"] for r in rounds if not r.get("buckets_written")]
+    if not folds or not others:
+        return {}
+    figures: dict[str, Any] = {
+        "rounds": len(rounds),
+        "median_round_cpu_s_fold_left_out": statistics.median(others),
+        "slowest_round_cpu_s_fold_left_out": max(others),
+        "fold_cpu_s": folds,
+        "mean_round_cpu_s": round(statistics.fmean(folds + others), 4),
+    }
+    if peer_cpu:
+        figures["x_tg_archive_cpu_median_fold_left_out"] = round(peer_cpu / statistics.median(others), 1)
+        figures["x_tg_archive_cpu_mean"] = round(peer_cpu / statistics.fmean(folds + others), 1)
+    return figures
 
 
 if __name__ == "__main__":
