@@ -7,11 +7,12 @@
 Fills a SQLite archive with ``build_realistic_channel`` posts (``bench/site_scale.py``'s ``fill``) and
 builds the site in full (one worker per core). Then, ``--reps`` times: a rebuild with nothing new, ``--new``
 posts added (copies of the channel's newest posts' texts, with new ids, an hour after the newest), a
-rebuild (the rounds). With ``--before``, the same is done side by side with the tgvault sources in that folder (another
-site from the same archive, rebuilt after the same posts), and with ``--tgarchive`` tg-archive 1.3.1
-builds the same archive (``bench/tgarchive.py``; it always builds everything). Each build runs in a fresh
-process; ``cpu_seconds`` is user + system time of that process and its workers *during the build* (not
-its imports). ``--reuse`` keeps an archive and built sites left in ``--work`` by an earlier run.
+rebuild (the rounds). With ``--before``, the same is done side by side with the tgvault sources in that
+folder (another site from the same archive, rebuilt after the same posts), and with ``--tgarchive``
+tg-archive 1.3.1 builds the same archive (``bench/tgarchive.py``; it always builds everything). Each build
+runs in a fresh process; ``cpu_seconds`` is user + system time of that process and its workers *during
+the build* (not its imports). ``--reuse`` keeps an archive and built sites left in ``--work`` by an
+earlier run.
 
 A whole cycle of the search index's recent part (it grows by ``--new`` posts a round and is folded into
 the buckets once it owns more than 2,000 posts): ``--reps 21 --tgarchive --tgarchive-reps 3`` on a fresh
@@ -152,7 +153,7 @@ def main() -> None:
     parser.add_argument(
         "--tgarchive-reps",
         type=int,
-        help="with --tgarchive: time it after the last K rounds only (a whole cycle: --reps 21 --tgarchive-reps 3)",
+        help="with --tgarchive: time it after the last K rounds only (a cycle: --reps 21 --tgarchive-reps 3)",
     )
     parser.add_argument("--reuse", action="store_true", help="keep the archive and sites in --work")
     parser.add_argument(
@@ -245,10 +246,11 @@ def _summary(rows: list[dict[str, Any]], new: int) -> dict[str, Any]:
 
 def _cycle(rows: list[dict[str, Any]], new: int, tree: str, peer_cpu: float | None) -> dict[str, Any]:
     """Over the rounds of one tree: the fold's (a round that wrote buckets: the recent part folded into
-    them) apart from the others, and the mean round with the folds counted (what a cycle costs a round)."""
+    them; or one that wrote too many files for the report to list) apart from the others, and the mean
+    round with the folds counted (what a cycle costs a round)."""
     rounds = [r for r in rows if r["what"] == f"rebuild after {new} new posts" and r.get("tree") == tree]
-    folds = [r["cpu_seconds"] for r in rounds if r.get("buckets_written")]
-    others = [r["cpu_seconds"] for r in rounds if not r.get("buckets_written")]
+    folds = [r["cpu_seconds"] for r in rounds if r.get("buckets_written", 0) != 0]
+    others = [r["cpu_seconds"] for r in rounds if r.get("buckets_written", 0) == 0]
     if not folds or not others:
         return {}
     figures: dict[str, Any] = {
